@@ -1,0 +1,298 @@
+//! Changes to records as the outbox stores them and the sync protocol will carry them:
+//! which fields of which record changed, stamped by the hybrid logical clock.
+//!
+//! Changes are field-level so that two people editing different fields of the same lead
+//! both keep their edits; a conflict only exists when they touch the same field.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::{Deal, Id, Lead, Stamp, Visit};
+
+choice_enum! {
+    /// The kinds of record that sync.
+    pub enum RecordKind in "record_kind" {
+        /// A [`Lead`].
+        Lead => "lead",
+        /// A [`Visit`].
+        Visit => "visit",
+        /// A [`Deal`].
+        Deal => "deal",
+    }
+}
+
+/// The bookkeeping every record carries and a form does not edit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RecordMeta {
+    /// The record id.
+    pub id: Id,
+    /// The owning user.
+    pub owner: Option<Id>,
+    /// The owning team.
+    pub team: Option<Id>,
+    /// Creation time, unix ms.
+    pub created_at: i64,
+}
+
+impl RecordMeta {
+    /// Bookkeeping for a record created now, not yet assigned to anyone.
+    pub fn new(id: Id, now_ms: i64) -> Self {
+        RecordMeta {
+            id,
+            owner: None,
+            team: None,
+            created_at: now_ms,
+        }
+    }
+}
+
+/// What the outbox and sync need from every record type.
+pub trait Record: Serialize + DeserializeOwned + Clone {
+    /// Which kind this is.
+    const KIND: RecordKind;
+    /// The record id.
+    fn id(&self) -> Id;
+    /// Last edit time, unix ms.
+    fn updated_at(&self) -> i64;
+    /// Whether the record is in the trash.
+    fn is_deleted(&self) -> bool;
+    /// Moves the record to the trash; deletion is an edit like any other so it syncs.
+    fn mark_deleted(&mut self, now_ms: i64);
+    /// The id, owner, team and creation time.
+    fn meta(&self) -> RecordMeta;
+}
+
+macro_rules! impl_record {
+    ($type:ident) => {
+        impl Record for $type {
+            const KIND: RecordKind = RecordKind::$type;
+
+            fn id(&self) -> Id {
+                self.id
+            }
+
+            fn updated_at(&self) -> i64 {
+                self.updated_at
+            }
+
+            fn is_deleted(&self) -> bool {
+                self.deleted
+            }
+
+            fn mark_deleted(&mut self, now_ms: i64) {
+                self.deleted = true;
+                self.updated_at = now_ms;
+            }
+
+            fn meta(&self) -> RecordMeta {
+                $type::meta(self)
+            }
+        }
+    };
+}
+
+impl_record!(Lead);
+impl_record!(Visit);
+impl_record!(Deal);
+
+/// Fields that are never part of a change: the id names the record, and `updated_at` is
+/// bookkeeping rather than something a person edited.
+const NOT_CHANGES: [&str; 2] = ["id", "updated_at"];
+
+fn to_object<T: Serialize>(value: &T) -> Result<Map<String, Value>, serde_json::Error> {
+    match serde_json::to_value(value)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(serde::ser::Error::custom(
+            "a record must serialize to a JSON object",
+        )),
+    }
+}
+
+/// The top-level fields of `new` that differ from `old` (every field when `old` is `None`),
+/// as JSON values, leaving out `id` and `updated_at`.
+///
+/// A field that `old` had and `new` lacks is reported as `null`.
+pub fn changed_fields<T: Serialize>(
+    old: Option<&T>,
+    new: &T,
+) -> Result<BTreeMap<String, Value>, serde_json::Error> {
+    let new = to_object(new)?;
+    let old = old.map(to_object).transpose()?.unwrap_or_default();
+    let mut changed = BTreeMap::new();
+    for (field, value) in &new {
+        if old.get(field) != Some(value) {
+            changed.insert(field.clone(), value.clone());
+        }
+    }
+    for field in old.keys() {
+        if !new.contains_key(field) {
+            changed.insert(field.clone(), Value::Null);
+        }
+    }
+    changed.retain(|field, _| !NOT_CHANGES.contains(&field.as_str()));
+    Ok(changed)
+}
+
+/// `base` with `fields` written over it, checked by deserializing the result, so a change
+/// with a malformed value (a bad phone, an unknown stage) is refused whole.
+pub fn apply_fields<T: Serialize + DeserializeOwned>(
+    base: &T,
+    fields: &BTreeMap<String, Value>,
+) -> Result<T, serde_json::Error> {
+    let mut object = to_object(base)?;
+    for (field, value) in fields {
+        object.insert(field.clone(), value.clone());
+    }
+    serde_json::from_value(Value::Object(object))
+}
+
+/// One numbered, field-level change made on a device, waiting in its outbox.
+///
+/// `seq` counts a device's mutations without gaps, so the server can tell that it has
+/// seen all of them and the device can drop exactly those the server acknowledged.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Mutation {
+    /// The device's sequence number for this change, gap-free.
+    pub seq: u64,
+    /// Which kind of record changed.
+    pub kind: RecordKind,
+    /// Which record changed.
+    pub record_id: Id,
+    /// The changed fields and their new values.
+    pub fields: BTreeMap<String, Value>,
+    /// When, by the hybrid logical clock; later stamps win per field.
+    pub stamp: Stamp,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::lead::tests::{id, lead};
+    use crate::{Grade, LeadDraft, Stage};
+    use proptest::prelude::*;
+
+    #[test]
+    fn kinds_follow_conventions() {
+        assert_choice_enum!(RecordKind, "record_kind");
+        assert_eq!(<Lead as Record>::KIND, RecordKind::Lead);
+        assert_eq!(<Visit as Record>::KIND, RecordKind::Visit);
+        assert_eq!(<Deal as Record>::KIND, RecordKind::Deal);
+    }
+
+    #[test]
+    fn new_record_reports_every_field_but_id_and_updated_at() {
+        let lead = lead(1, "Li");
+        let fields = changed_fields(None, &lead).unwrap();
+        assert!(!fields.contains_key("id") && !fields.contains_key("updated_at"));
+        assert_eq!(fields["name"], Value::from("Li"));
+        assert!(fields.contains_key("created_at") && fields.contains_key("email"));
+        assert_eq!(fields.len(), to_object(&lead).unwrap().len() - 2);
+    }
+
+    #[test]
+    fn edit_reports_only_what_changed() {
+        let old = lead(1, "Li");
+        let mut new = old.clone();
+        new.grade = Grade::A;
+        new.tags = vec!["VIP".into()];
+        new.updated_at += 5;
+        let fields = changed_fields(Some(&old), &new).unwrap();
+        assert_eq!(fields.keys().collect::<Vec<_>>(), ["grade", "tags"]);
+        assert_eq!(fields["grade"], Value::from("a"));
+        assert_eq!(apply_fields(&old, &fields).unwrap().grade, Grade::A);
+    }
+
+    #[test]
+    fn deletion_is_a_change() {
+        let old = lead(1, "Li");
+        let mut new = old.clone();
+        new.mark_deleted(42);
+        assert!(new.is_deleted());
+        assert_eq!(new.updated_at(), 42);
+        assert_eq!(new.id(), old.id);
+        let fields = changed_fields(Some(&old), &new).unwrap();
+        assert_eq!(fields.keys().collect::<Vec<_>>(), ["deleted"]);
+    }
+
+    #[test]
+    fn missing_and_malformed_fields() {
+        #[derive(Serialize)]
+        struct Wide {
+            a: u8,
+            b: u8,
+        }
+        #[derive(Serialize)]
+        struct Narrow {
+            a: u8,
+        }
+        let old = to_object(&Wide { a: 1, b: 2 }).unwrap();
+        let new = to_object(&Narrow { a: 1 }).unwrap();
+        let fields = changed_fields(Some(&Value::Object(old)), &Value::Object(new)).unwrap();
+        assert_eq!(fields.get("b"), Some(&Value::Null));
+        assert!(changed_fields(None, &5).is_err());
+
+        let base = lead(1, "Li");
+        let mut bad = BTreeMap::new();
+        bad.insert("stage".to_string(), Value::from("closed"));
+        assert!(apply_fields(&base, &bad).is_err());
+        bad.insert("stage".to_string(), Value::from("won"));
+        assert_eq!(apply_fields(&base, &bad).unwrap().stage, Stage::Won);
+    }
+
+    #[test]
+    fn mutation_serializes() {
+        let fields = changed_fields(None, &lead(1, "Li")).unwrap();
+        let mutation = Mutation {
+            seq: 7,
+            kind: RecordKind::Lead,
+            record_id: id(1),
+            fields,
+            stamp: Stamp::new(1_000, 0, id(3)),
+        };
+        let json = serde_json::to_string(&mutation).unwrap();
+        assert!(json.contains(r#""kind":"lead""#));
+        assert_eq!(serde_json::from_str::<Mutation>(&json).unwrap(), mutation);
+    }
+
+    fn arbitrary_lead() -> impl Strategy<Value = Lead> {
+        (
+            "[a-zA-Z王小明 ]{1,20}",
+            "[0-9]{5,11}",
+            prop::sample::select(Stage::ALL.to_vec()),
+            prop::option::of(0i64..1_000_000),
+            any::<bool>(),
+        )
+            .prop_map(|(name, phone, stage, value, deleted)| {
+                let draft = LeadDraft {
+                    name: format!("n{name}"),
+                    phones: phone,
+                    stage,
+                    expected_value: value.map(crate::format_plain).unwrap_or_default(),
+                    ..LeadDraft::default()
+                };
+                let mut lead = draft.parse(&RecordMeta::new(id(1), 5), 6).unwrap();
+                lead.deleted = deleted;
+                lead
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn nothing_changed_means_no_fields(lead in arbitrary_lead()) {
+            prop_assert!(changed_fields(Some(&lead), &lead).unwrap().is_empty());
+        }
+
+        #[test]
+        fn applying_the_diff_gives_the_new_record(old in arbitrary_lead(), new in arbitrary_lead()) {
+            let fields = changed_fields(Some(&old), &new).unwrap();
+            let mut expected = new.clone();
+            expected.updated_at = old.updated_at;
+            prop_assert_eq!(apply_fields(&old, &fields).unwrap(), expected);
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The app shell: routes, navigation (bottom tabs on phones, a side bar on laptops), the network
+//! and outbox indicator, and the toast.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::path;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+
+use crate::i18n::{fill, use_i18n, Locale};
+use crate::platform;
+use crate::routes::{
+    deal_form::DealFormPage, lead_detail::LeadDetail, lead_form::LeadFormPage, leads::Leads,
+    settings::Settings, today::Today, visit_form::VisitFormPage,
+};
+use crate::state::{use_app, AppState, LoadState};
+
+/// Key of the language preference in `localStorage`.
+pub const LOCALE_PREF: &str = "fieldbook.locale";
+
+/// The language to start in: the saved choice, else the browser's.
+pub fn initial_locale() -> Locale {
+    platform::pref(LOCALE_PREF)
+        .and_then(|tag| Locale::from_tag(&tag))
+        .unwrap_or_else(|| Locale::negotiate(&platform::browser_languages()))
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    let state = AppState::new(initial_locale());
+    provide_context(state);
+    spawn_local(state.open());
+    watch_network(state);
+
+    // Mirror the language into <html lang> so screen readers and fonts pick the right one.
+    Effect::new(move |_| {
+        let tag = state.locale.get().tag();
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("lang", tag);
+        }
+    });
+
+    view! {
+        <Router>
+            <div class="shell">
+                <NavBar/>
+                <div class="content">
+                    <StatusBar/>
+                    <main id="main">
+                        {move || match state.load.get() {
+                            LoadState::Loading => view! { <Loading/> }.into_any(),
+                            LoadState::Failed(err) => view! { <OpenFailed key=err.key()/> }.into_any(),
+                            LoadState::Ready => view! { <Pages/> }.into_any(),
+                        }}
+                    </main>
+                </div>
+                <ToastView/>
+            </div>
+        </Router>
+    }
+}
+
+#[component]
+fn Pages() -> impl IntoView {
+    let i = use_i18n();
+    view! {
+        <Routes fallback=move || view! { <p class="empty">{move || i.t("lead.not_found")}</p> }>
+            <Route path=path!("/") view=Today/>
+            <Route path=path!("/leads") view=Leads/>
+            <Route path=path!("/leads/:id") view=LeadDetail/>
+            <Route path=path!("/leads/:id/edit") view=LeadFormPage/>
+            <Route path=path!("/new/lead") view=LeadFormPage/>
+            <Route path=path!("/new/visit") view=VisitFormPage/>
+            <Route path=path!("/visits/:id/edit") view=VisitFormPage/>
+            <Route path=path!("/new/deal") view=DealFormPage/>
+            <Route path=path!("/deals/:id/edit") view=DealFormPage/>
+            <Route path=path!("/settings") view=Settings/>
+        </Routes>
+    }
+}
+
+#[component]
+fn Loading() -> impl IntoView {
+    let i = use_i18n();
+    view! {
+        <div class="loading" role="status" aria-live="polite">
+            <span class="spinner" aria-hidden="true"></span>
+            {move || i.t("app.loading")}
+        </div>
+    }
+}
+
+#[component]
+fn OpenFailed(key: &'static str) -> impl IntoView {
+    let i = use_i18n();
+    view! { <p class="banner error" role="alert">{move || i.t(key)}</p> }
+}
+
+#[component]
+fn NavBar() -> impl IntoView {
+    let i = use_i18n();
+    view! {
+        <nav class="nav" aria-label=move || i.t("nav.main")>
+            <span class="brand">"Fieldbook"</span>
+            <A href="/" exact=true attr:class="tab" attr:data-testid="nav-today">
+                <span class="icon" aria-hidden="true">"◎"</span>
+                <span>{move || i.t("nav.today")}</span>
+            </A>
+            <A href="/leads" attr:class="tab" attr:data-testid="nav-leads">
+                <span class="icon" aria-hidden="true">"☰"</span>
+                <span>{move || i.t("nav.leads")}</span>
+            </A>
+            <A href="/new/visit" attr:class="tab primary" attr:data-testid="nav-visit">
+                <span class="icon" aria-hidden="true">"+"</span>
+                <span>{move || i.t("nav.visit")}</span>
+            </A>
+            <A href="/settings" attr:class="tab" attr:data-testid="nav-settings">
+                <span class="icon" aria-hidden="true">"⚙"</span>
+                <span>{move || i.t("nav.settings")}</span>
+            </A>
+        </nav>
+    }
+}
+
+/// Offline state and the count of changes that wait for the server; always visible.
+#[component]
+fn StatusBar() -> impl IntoView {
+    let i = use_i18n();
+    let state = use_app();
+    view! {
+        <div class="status" role="status" aria-live="polite" data-testid="sync-status"
+            class:offline=move || !state.online.get()>
+            {move || {
+                let waiting = state.waiting.get();
+                let mut parts = Vec::new();
+                if !state.online.get() {
+                    parts.push(i.t("net.offline").to_string());
+                }
+                if waiting > 0 {
+                    parts.push(fill(i.t("net.waiting"), waiting));
+                } else if state.online.get() {
+                    parts.push(i.t("net.all_saved").to_string());
+                }
+                parts.join(" · ")
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn ToastView() -> impl IntoView {
+    let state = use_app();
+    let i = use_i18n();
+    // Each toast hides itself after a few seconds, unless a newer one replaced it.
+    Effect::new(move |_| {
+        if let Some(serial) = state.toast.with(|t| t.as_ref().map(|t| t.serial)) {
+            set_timeout(
+                move || {
+                    if state.toast.with_untracked(|t| t.as_ref().map(|t| t.serial)) == Some(serial)
+                    {
+                        state.toast.set(None);
+                    }
+                },
+                std::time::Duration::from_secs(6),
+            );
+        }
+    });
+    let undo = move |_| {
+        let change = state
+            .toast
+            .with_untracked(|t| t.as_ref().and_then(|t| t.undo.clone()));
+        state.toast.set(None);
+        if let Some(change) = change {
+            spawn_local(async move {
+                if let Err(err) = state.save(vec![change]).await {
+                    state.notify(i.t(err.key()), true, None);
+                }
+            });
+        }
+    };
+    view! {
+        <div class="toast-area" aria-live="polite">
+            {move || state.toast.get().map(|t| view! {
+                <div class="toast" class:error=t.is_error role=if t.is_error { "alert" } else { "status" }
+                    data-testid="toast">
+                    <span>{t.text.clone()}</span>
+                    {t.undo.is_some().then(|| view! {
+                        <button type="button" class="link" on:click=undo>{move || i.t("lead.restore")}</button>
+                    })}
+                </div>
+            })}
+        </div>
+    }
+}
+
+/// Follows `navigator.onLine` and the `online`/`offline` events.
+fn watch_network(state: AppState) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    state.online.set(window.navigator().on_line());
+    for (event, online) in [("online", true), ("offline", false)] {
+        let handler = Closure::<dyn Fn()>::new(move || state.online.set(online));
+        let _ = window.add_event_listener_with_callback(event, handler.as_ref().unchecked_ref());
+        // The listener lives as long as the page.
+        handler.forget();
+    }
+}

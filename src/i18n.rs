@@ -1,0 +1,408 @@
+//! The two languages of the UI, zh-CN and en, and every string the app shows.
+//!
+//! Strings are looked up by message key; the domain crate's validation errors and option labels
+//! carry keys too, so a message is written once per language, here. A host test checks that every
+//! key the domain can produce has both translations. Chinese terms follow the sales manuals the
+//! product comes from (客户分级, 跟进策略, 转介绍, 会销 …).
+
+use leptos::prelude::*;
+
+/// A language of the UI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Locale {
+    En,
+    Zh,
+}
+
+impl Locale {
+    pub const ALL: [Locale; 2] = [Locale::Zh, Locale::En];
+
+    /// The BCP 47 tag handed to `Intl` and written to `<html lang>`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::Zh => "zh-CN",
+        }
+    }
+
+    /// The language's own name, as the language picker shows it.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Locale::En => "English",
+            Locale::Zh => "中文",
+        }
+    }
+
+    pub fn from_tag(tag: &str) -> Option<Locale> {
+        let lower = tag.to_ascii_lowercase();
+        if lower.starts_with("zh") {
+            Some(Locale::Zh)
+        } else if lower.starts_with("en") {
+            Some(Locale::En)
+        } else {
+            None
+        }
+    }
+
+    /// The first of the browser's languages we speak; English otherwise.
+    pub fn negotiate<S: AsRef<str>>(preferred: &[S]) -> Locale {
+        preferred
+            .iter()
+            .find_map(|tag| Locale::from_tag(tag.as_ref()))
+            .unwrap_or(Locale::En)
+    }
+}
+
+/// The text for `key` in `locale`. Host tests check that every key the domain produces and every
+/// literal key in `src/` has a translation, so the fallback never ships.
+pub fn tr(locale: Locale, key: &str) -> &'static str {
+    match lookup(key) {
+        Some((en, zh)) => match locale {
+            Locale::En => en,
+            Locale::Zh => zh,
+        },
+        None => "…",
+    }
+}
+
+/// Replaces `{}` in a translated template with `value`.
+pub fn fill(template: &str, value: impl std::fmt::Display) -> String {
+    template.replacen("{}", &value.to_string(), 1)
+}
+
+/// The reactive translator components use: `t("nav.today")`.
+pub fn use_i18n() -> I18n {
+    I18n(crate::state::use_app().locale)
+}
+
+#[derive(Clone, Copy)]
+pub struct I18n(pub RwSignal<Locale>);
+
+impl I18n {
+    /// Tracks the locale, so views re-render when it changes.
+    pub fn t(&self, key: &str) -> &'static str {
+        tr(self.0.get(), key)
+    }
+
+    pub fn locale(&self) -> Locale {
+        self.0.get()
+    }
+}
+
+macro_rules! messages {
+    ($($key:literal => $en:literal, $zh:literal;)*) => {
+        fn lookup(key: &str) -> Option<(&'static str, &'static str)> {
+            match key {
+                $($key => Some(($en, $zh)),)*
+                _ => None,
+            }
+        }
+
+        /// Every key with a translation.
+        pub const KEYS: &[&str] = &[$($key),*];
+    };
+}
+
+messages! {
+    "app.name" => "Fieldbook", "Fieldbook 外勤销售";
+    "app.loading" => "Opening your data…", "正在打开数据…";
+    "nav.today" => "Today", "今日";
+    "nav.leads" => "Leads", "客户";
+    "nav.visit" => "Visit", "拜访";
+    "nav.settings" => "Settings", "设置";
+    "nav.main" => "Main", "主导航";
+    "nav.back" => "Back", "返回";
+    "net.offline" => "Offline — changes are kept on this device", "离线 — 更改已保存在本机";
+    "net.waiting" => "{} changes waiting to sync", "{} 条更改待同步";
+    "net.all_saved" => "All changes saved on this device", "所有更改已保存在本机";
+
+    "today.title" => "Today", "今日";
+    "today.overdue" => "Overdue follow-ups", "逾期跟进";
+    "today.due" => "Follow up today", "今日跟进";
+    "today.visits" => "Today's visits", "今日拜访";
+    "today.nothing_due" => "Nothing due. A good day to find new leads.", "今天没有待跟进的客户，可以开发新客户。";
+    "today.no_visits" => "No visits logged today.", "今天还没有拜访记录。";
+    "today.add_visit" => "+ Log a visit", "+ 记录拜访";
+    "today.add_lead" => "+ New lead", "+ 新客户";
+    "today.days_overdue" => "{} days overdue", "逾期 {} 天";
+
+    "leads.title" => "Leads", "客户";
+    "leads.search" => "Search name, company, phone, tag or pinyin initials", "搜索姓名、公司、电话、标签或拼音首字母";
+    "leads.search_label" => "Search leads", "搜索客户";
+    "leads.filter_stage" => "Stage", "阶段";
+    "leads.filter_grade" => "Grade", "分级";
+    "leads.filter_source" => "Source", "来源";
+    "leads.sort" => "Sort", "排序";
+    "leads.any" => "All", "全部";
+    "leads.count" => "{} leads", "{} 位客户";
+    "leads.empty" => "No leads yet. Add your first one.", "还没有客户，先添加一位吧。";
+    "leads.no_match" => "No lead matches.", "没有符合条件的客户。";
+    "leads.show_more" => "Show more", "显示更多";
+    "leads.new" => "+ New lead", "+ 新客户";
+    "leads.follow_up" => "Follow up {}", "跟进 {}";
+
+    "lead.new_title" => "New lead", "新客户";
+    "lead.edit_title" => "Edit lead", "编辑客户";
+    "lead.not_found" => "This lead is not on this device.", "本机上没有这个客户。";
+    "lead.deleted_note" => "This lead is in the trash.", "此客户已在回收站中。";
+    "lead.call" => "Call", "拨打";
+    "lead.sms" => "Text", "短信";
+    "lead.mail" => "Email", "邮件";
+    "lead.map" => "Map", "地图";
+    "lead.edit" => "Edit", "编辑";
+    "lead.delete" => "Delete", "删除";
+    "lead.restore" => "Restore", "恢复";
+    "lead.log_visit" => "Log a visit", "记录拜访";
+    "lead.add_deal" => "Add a deal", "添加成交";
+    "lead.timeline" => "Timeline", "跟进记录";
+    "lead.timeline_empty" => "No visits or deals yet.", "还没有拜访或成交记录。";
+    "lead.referrals" => "Referrals made", "转介绍的客户";
+    "lead.deleted" => "Lead moved to the trash.", "客户已移入回收站。";
+    "lead.restored" => "Lead restored.", "客户已恢复。";
+    "lead.details" => "Details", "客户信息";
+
+    "field.name" => "Name", "姓名";
+    "field.company" => "Company", "公司";
+    "field.title" => "Title", "职务";
+    "field.phones" => "Phone(s)", "电话";
+    "field.phones_hint" => "Separate several numbers with commas", "多个号码用逗号分隔";
+    "field.wechat" => "WeChat ID", "微信号";
+    "field.email" => "Email", "邮箱";
+    "field.address" => "Address", "地址";
+    "field.source" => "Source channel", "来源渠道";
+    "field.referred_by" => "Referred by", "转介绍人";
+    "field.grade" => "Grade", "客户分级";
+    "field.stage" => "Stage", "销售阶段";
+    "field.needs" => "Needs", "客户需求";
+    "field.intent" => "Purchase intent", "购买意向";
+    "field.expected_value" => "Expected value", "预计金额";
+    "field.currency" => "Currency", "币种";
+    "field.expected_close" => "Expected close", "预计成交日期";
+    "field.next_follow_up" => "Next follow-up", "下次跟进日期";
+    "field.strategy" => "Follow-up strategy", "跟进策略";
+    "field.tags" => "Tags", "标签";
+    "field.tags_hint" => "Separate tags with commas", "多个标签用逗号分隔";
+    "field.notes" => "Notes", "备注";
+    "field.none" => "—", "—";
+    "field.lead" => "Lead", "客户";
+    "field.kind" => "Kind", "方式";
+    "field.date" => "Date", "日期";
+    "field.time" => "Time", "时间";
+    "field.duration" => "Duration (minutes)", "时长（分钟）";
+    "field.needs_discovered" => "Needs discovered", "发现的需求";
+    "field.objections" => "Objections", "客户异议";
+    "field.outcome" => "Outcome", "洽谈结果";
+    "field.stage_after" => "Stage after the visit", "拜访后阶段";
+    "field.stage_unchanged" => "Unchanged", "不变";
+    "field.next_step" => "Next step", "下一步";
+    "field.product" => "Product / description", "产品 / 说明";
+    "field.amount" => "Amount", "金额";
+    "field.closed_on" => "Closed on", "成交日期";
+    "field.status" => "Status", "状态";
+    "field.after_sales" => "After-sales notes", "售后服务记录";
+    "field.pick_lead" => "Choose a lead…", "选择客户…";
+    "field.new_lead_inline" => "+ New lead", "+ 新客户";
+    "field.required_mark" => "required", "必填";
+
+    "form.save" => "Save", "保存";
+    "form.cancel" => "Cancel", "取消";
+    "form.saving" => "Saving…", "正在保存…";
+    "form.saved" => "Saved on this device.", "已保存到本机。";
+    "form.fix_errors" => "Please correct the highlighted fields; nothing was lost.", "请修改标出的内容，已填写的内容都还在。";
+
+    "visit.title" => "Log a visit", "记录拜访";
+    "visit.edit_title" => "Edit visit", "编辑拜访";
+    "visit.new_lead" => "New lead", "新客户";
+    "visit.saved" => "Visit logged.", "拜访已记录。";
+    "visit.moves_follow_up" => "The lead's next follow-up moves to this date.", "客户的下次跟进日期将改为此日期。";
+    "visit.minutes" => "{} min", "{} 分钟";
+
+    "deal.title" => "Add a deal", "添加成交";
+    "deal.edit_title" => "Edit deal", "编辑成交";
+    "deal.saved" => "Deal saved.", "成交已保存。";
+
+    "settings.title" => "Settings", "设置";
+    "settings.language" => "Language", "语言";
+    "settings.device" => "This device", "本机";
+    "settings.waiting" => "Changes waiting to sync", "待同步的更改";
+    "settings.device_id" => "Device ID", "设备编号";
+    "settings.trash" => "Trash", "回收站";
+    "settings.trash_empty" => "The trash is empty.", "回收站是空的。";
+    "settings.schema" => "Local database version", "本地数据库版本";
+
+    "error.required" => "This field is required.", "此项为必填项。";
+    "error.too_long" => "This is too long.", "内容太长。";
+    "error.phone" => "Enter a phone number of 5 to 15 digits, e.g. 138 0013 8000 or +86 10 1234 5678.", "请输入 5 到 15 位数字的电话号码，例如 138 0013 8000 或 +86 10 1234 5678。";
+    "error.email" => "Enter an email address like name@example.com.", "请输入有效的邮箱地址，例如 name@example.com。";
+    "error.amount" => "Enter an amount like 12800 or 12,800.50.", "请输入金额，例如 12800 或 12,800.50。";
+    "error.amount_negative" => "The amount cannot be negative.", "金额不能为负数。";
+    "error.amount_too_large" => "This amount is too large.", "金额过大。";
+    "error.currency" => "Use a three-letter currency code such as CNY or USD.", "请使用三位货币代码，例如 CNY 或 USD。";
+    "error.date" => "Enter a valid date.", "请输入有效的日期。";
+    "error.date_out_of_range" => "This date is out of range.", "日期超出范围。";
+    "error.datetime" => "Enter a valid date and time.", "请输入有效的日期和时间。";
+    "error.duration" => "Enter a duration between 1 and 1440 minutes.", "请输入 1 到 1440 分钟之间的时长。";
+    "error.latlng" => "The location is not valid.", "位置无效。";
+    "error.tag" => "Tags are at most 32 characters, and at most 20 of them.", "每个标签最多 32 个字，最多 20 个标签。";
+    "error.id" => "The linked record is not valid.", "关联的记录无效。";
+    "error.unknown_option" => "Choose one of the options.", "请从选项中选择。";
+    "error.storage" => "Could not save on this device. Nothing you typed was lost; try again.", "无法保存到本机。已填写的内容都还在，请重试。";
+    "error.storage_full" => "This device is out of storage space. Free some space, then save again; nothing already saved was lost.", "本机存储空间已满。请清理空间后再保存，已保存的数据不会丢失。";
+    "error.storage_open" => "Could not open the local database. Private browsing may block it.", "无法打开本地数据库，隐私浏览模式可能会阻止它。";
+
+    "stage.prospecting" => "Prospecting", "潜在客户开发";
+    "stage.needs_analysis" => "Needs analysis", "需求分析";
+    "stage.presentation" => "Presentation & demo", "产品介绍和演示";
+    "stage.negotiation" => "Price negotiation", "价格谈判";
+    "stage.won" => "Won", "成交";
+    "stage.lost" => "Lost", "流失";
+    "stage.after_sales" => "After-sales", "售后服务";
+
+    "grade.a" => "A", "A 类";
+    "grade.b" => "B", "B 类";
+    "grade.c" => "C", "C 类";
+    "grade.d" => "D", "D 类";
+
+    "source.website" => "Website", "官方网站";
+    "source.phone_inquiry" => "Phone inquiry", "电话咨询";
+    "source.wechat" => "WeChat", "微信";
+    "source.qq_group" => "QQ group", "QQ 群";
+    "source.trade_show" => "Trade show", "展会";
+    "source.referral" => "Referral", "转介绍";
+    "source.cold_visit" => "Cold visit", "陌生拜访";
+    "source.conference_sale" => "Conference sale", "会销";
+    "source.other" => "Other", "其他";
+
+    "intent.high" => "High", "高";
+    "intent.medium" => "Medium", "中";
+    "intent.low" => "Low", "低";
+
+    "visit_kind.in_person" => "In-person visit", "上门拜访";
+    "visit_kind.phone_call" => "Phone call", "电话沟通";
+    "visit_kind.message" => "Message / WeChat", "短信 / 微信";
+    "visit_kind.video_meeting" => "Video meeting", "视频会议";
+    "visit_kind.demo" => "Demo", "产品演示";
+    "visit_kind.event" => "Event", "活动";
+
+    "deal_status.won" => "Won", "已成交";
+    "deal_status.refunded" => "Refunded", "已退款";
+
+    "sort.next_follow_up" => "Next follow-up", "下次跟进";
+    "sort.updated" => "Recently updated", "最近更新";
+    "sort.value" => "Expected value", "预计金额";
+    "sort.name" => "Name", "姓名";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiates_browser_languages() {
+        assert_eq!(Locale::negotiate(&["zh-CN", "en-US"]), Locale::Zh);
+        assert_eq!(Locale::negotiate(&["zh-TW"]), Locale::Zh);
+        assert_eq!(Locale::negotiate(&["de-DE", "en-GB"]), Locale::En);
+        assert_eq!(Locale::negotiate(&["fr"]), Locale::En);
+        assert_eq!(Locale::negotiate::<&str>(&[]), Locale::En);
+    }
+
+    #[test]
+    fn keys_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for key in KEYS {
+            assert!(seen.insert(key), "duplicate message key {key}");
+        }
+    }
+
+    #[test]
+    fn every_domain_key_has_both_languages() {
+        let mut keys: Vec<&str> = Vec::new();
+        keys.extend(domain::Stage::ALL.iter().map(|v| v.key()));
+        keys.extend(domain::Grade::ALL.iter().map(|v| v.key()));
+        keys.extend(domain::Source::ALL.iter().map(|v| v.key()));
+        keys.extend(domain::Intent::ALL.iter().map(|v| v.key()));
+        keys.extend(domain::VisitKind::ALL.iter().map(|v| v.key()));
+        keys.extend(domain::DealStatus::ALL.iter().map(|v| v.key()));
+        keys.extend(domain::LeadSort::ALL.iter().map(|v| v.key()));
+        let reasons = [
+            domain::Invalid::Required,
+            domain::Invalid::TooLong { max: 1 },
+            domain::Invalid::Phone,
+            domain::Invalid::Email,
+            domain::Invalid::Amount,
+            domain::Invalid::AmountNegative,
+            domain::Invalid::AmountTooLarge,
+            domain::Invalid::Currency,
+            domain::Invalid::Date,
+            domain::Invalid::DateOutOfRange,
+            domain::Invalid::DateTime,
+            domain::Invalid::Duration,
+            domain::Invalid::LatLng,
+            domain::Invalid::Tag,
+            domain::Invalid::Id,
+            domain::Invalid::UnknownOption,
+        ];
+        keys.extend(reasons.iter().map(|r| r.key()));
+        for key in keys {
+            let (en, zh) = lookup(key).unwrap_or_else(|| panic!("no translation for {key}"));
+            assert!(
+                !en.is_empty() && !zh.is_empty(),
+                "empty translation for {key}"
+            );
+        }
+    }
+
+    #[test]
+    fn chinese_differs_from_english_for_sentences() {
+        // Catches a pasted English string in the Chinese column: a sentence (with spaces) must
+        // not be identical in both languages.
+        for key in KEYS {
+            let (en, zh) = lookup(key).unwrap_or(("", ""));
+            if en.contains(' ') {
+                assert_ne!(en, zh, "{key} is not translated");
+            }
+        }
+    }
+
+    /// Every `t("…")` / `tr(…, "…")` key written in the app's source has a translation.
+    #[test]
+    fn every_key_used_in_the_source_exists() {
+        fn visit(dir: &std::path::Path, found: &mut Vec<(String, String)>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    visit(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for (i, _) in text.match_indices("t(\"") {
+                        let rest = &text[i + 3..];
+                        if let Some(end) = rest.find('"') {
+                            let key = &rest[..end];
+                            if key.contains('.') && !key.contains(' ') && !key.contains('{') {
+                                found.push((path.display().to_string(), key.to_string()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        visit(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        assert!(
+            found.len() > 50,
+            "the scan found too few keys: {}",
+            found.len()
+        );
+        let missing: Vec<_> = found.iter().filter(|(_, k)| lookup(k).is_none()).collect();
+        assert!(missing.is_empty(), "keys without translation: {missing:?}");
+    }
+
+    #[test]
+    fn fill_replaces_the_placeholder() {
+        assert_eq!(fill(tr(Locale::Zh, "net.waiting"), 3), "3 条更改待同步");
+        assert_eq!(fill(tr(Locale::En, "leads.count"), 12), "12 leads");
+    }
+}

@@ -1,0 +1,19 @@
+//! Fieldbook, the app: a Leptos single-page app that keeps a field salesperson's whole book of
+//! customers in IndexedDB and works with no signal.
+//!
+//! `domain` (crates/domain) holds the records and their validation; this crate holds the
+//! browser side: the local store (`store`), the browser services (`platform`), the shared
+//! state (`state`), the strings (`i18n`) and the screens (`routes`, `components`).
+
+pub mod app;
+pub mod components;
+pub mod i18n;
+pub mod platform;
+pub mod routes;
+pub mod state;
+pub mod store;
+
+/// Mounts the app on `<body>`.
+pub fn start() {
+    leptos::mount::mount_to_body(app::App);
+}

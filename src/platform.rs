@@ -1,0 +1,214 @@
+//! What the app asks of the browser beyond the DOM: the clock, randomness, the time zone and the
+//! `Intl` formatters. `SystemTime::now()` panics in the browser, so time comes only from here.
+
+use chrono::NaiveDate;
+use domain::{Clock, Id};
+use wasm_bindgen::JsValue;
+
+/// The browser's wall clock (`Date.now()`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BrowserClock;
+
+impl Clock for BrowserClock {
+    fn now_ms(&self) -> i64 {
+        js_sys::Date::now() as i64
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    BrowserClock.now_ms()
+}
+
+/// Minutes east of UTC in the device's time zone right now (China: +480).
+pub fn utc_offset_minutes() -> i32 {
+    // `getTimezoneOffset` is minutes *west* of UTC.
+    -(js_sys::Date::new_0().get_timezone_offset() as i32)
+}
+
+/// Today's date in the device's time zone.
+pub fn today() -> NaiveDate {
+    domain::today_in_offset(now_ms(), utc_offset_minutes())
+}
+
+/// Ten bytes from the browser's cryptographic generator; falls back to the clock's fraction and
+/// `Math.random` when `crypto` is unavailable, which only loses unpredictability, not uniqueness.
+fn random_bytes() -> [u8; 10] {
+    let mut bytes = [0u8; 10];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .map(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok())
+        .unwrap_or(false);
+    if !filled {
+        for b in bytes.iter_mut() {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes
+}
+
+/// A new UUIDv7 for a record made on this device.
+pub fn new_id(now_ms: i64) -> Id {
+    Id::from_parts(now_ms.max(0) as u64, random_bytes())
+}
+
+/// The browser's preferred languages, most preferred first.
+pub fn browser_languages() -> Vec<String> {
+    let Some(nav) = web_sys::window().map(|w| w.navigator()) else {
+        return Vec::new();
+    };
+    let list: Vec<String> = nav
+        .languages()
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect();
+    if list.is_empty() {
+        nav.language().into_iter().collect()
+    } else {
+        list
+    }
+}
+
+/// Reads a value from `localStorage` (used only for UI preferences, never for records).
+pub fn pref(key: &str) -> Option<String> {
+    web_sys::window()?
+        .local_storage()
+        .ok()??
+        .get_item(key)
+        .ok()?
+}
+
+/// Writes a UI preference to `localStorage`; failure only loses the preference.
+pub fn set_pref(key: &str, value: &str) {
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.set_item(key, value);
+    }
+}
+
+fn intl_options(pairs: &[(&str, &str)]) -> js_sys::Object {
+    let options = js_sys::Object::new();
+    for (k, v) in pairs {
+        let _ = js_sys::Reflect::set(&options, &JsValue::from_str(k), &JsValue::from_str(v));
+    }
+    options
+}
+
+fn locales(tag: &str) -> js_sys::Array {
+    js_sys::Array::of1(&JsValue::from_str(tag))
+}
+
+/// A date as the locale writes it (`2026年11月26日周四` / `Thu, Nov 26, 2026`).
+pub fn format_date(date: NaiveDate, locale_tag: &str) -> String {
+    // Noon UTC keeps the calendar day the same in every time zone.
+    let ms = date
+        .and_hms_opt(12, 0, 0)
+        .map(|dt| dt.and_utc().timestamp_millis())
+        .unwrap_or_default();
+    let format = js_sys::Intl::DateTimeFormat::new(
+        &locales(locale_tag),
+        &intl_options(&[
+            ("year", "numeric"),
+            ("month", "short"),
+            ("day", "numeric"),
+            ("weekday", "short"),
+            ("timeZone", "UTC"),
+        ]),
+    );
+    format_with(&format.format(), ms)
+}
+
+/// A moment as the locale writes it, in the device's time zone (date and time).
+pub fn format_date_time(ms: i64, locale_tag: &str) -> String {
+    let format = js_sys::Intl::DateTimeFormat::new(
+        &locales(locale_tag),
+        &intl_options(&[
+            ("month", "short"),
+            ("day", "numeric"),
+            ("hour", "2-digit"),
+            ("minute", "2-digit"),
+        ]),
+    );
+    format_with(&format.format(), ms)
+}
+
+/// A time of day in the device's time zone (`14:30`).
+pub fn format_time(ms: i64, locale_tag: &str) -> String {
+    let format = js_sys::Intl::DateTimeFormat::new(
+        &locales(locale_tag),
+        &intl_options(&[("hour", "2-digit"), ("minute", "2-digit")]),
+    );
+    format_with(&format.format(), ms)
+}
+
+fn format_with(format: &js_sys::Function, ms: i64) -> String {
+    let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+    format
+        .call1(&JsValue::NULL, &date)
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+/// Money as the locale writes it (`¥12,345.00`, `US$1,200.00`).
+pub fn format_money(money: &domain::Money, locale_tag: &str) -> String {
+    let format = js_sys::Intl::NumberFormat::new(
+        &locales(locale_tag),
+        &intl_options(&[("style", "currency"), ("currency", money.currency.as_str())]),
+    );
+    let value = JsValue::from_f64(money.minor as f64 / 100.0);
+    format
+        .format()
+        .call1(&JsValue::NULL, &value)
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_else(|| {
+            format!(
+                "{} {}",
+                money.currency.as_str(),
+                domain::format_plain(money.minor)
+            )
+        })
+}
+
+/// Orders two characters the way Chinese dictionaries do (by pinyin), through
+/// `Intl.Collator('zh-CN')`: the browser carries the tables, so the download does not.
+pub struct PinyinCollator {
+    compare: js_sys::Function,
+}
+
+impl PinyinCollator {
+    pub fn new() -> PinyinCollator {
+        let collator =
+            js_sys::Intl::Collator::new(&locales("zh-CN-u-co-pinyin"), &js_sys::Object::new());
+        PinyinCollator {
+            compare: collator.compare(),
+        }
+    }
+
+    pub fn compare(&self, a: char, b: char) -> std::cmp::Ordering {
+        let result = self
+            .compare
+            .call2(
+                &JsValue::NULL,
+                &JsValue::from_str(a.encode_utf8(&mut [0; 4])),
+                &JsValue::from_str(b.encode_utf8(&mut [0; 4])),
+            )
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0);
+        result
+            .partial_cmp(&0.0)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    }
+
+    /// The pinyin initials of a Chinese name (王小明 → wxm).
+    pub fn initials(&self, name: &str) -> String {
+        domain::pinyin_initials(name, |a, b| self.compare(a, b))
+    }
+}
+
+impl Default for PinyinCollator {
+    fn default() -> Self {
+        PinyinCollator::new()
+    }
+}

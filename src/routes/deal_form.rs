@@ -1,0 +1,145 @@
+//! The deal form 成交/订单: what was sold to a lead, for how much, and after-sales notes.
+
+use domain::{Deal, DealDraft, DealStatus, Id, RecordMeta, ValidationErrors};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+
+use crate::components::form::{ChoiceField, FieldErrorText, FormBanner, TextField};
+use crate::i18n::use_i18n;
+use crate::platform;
+use crate::routes::lead_form::{focus_first_error, go_back};
+use crate::routes::{query_lead, route_id};
+use crate::state::use_app;
+use crate::store::Change;
+
+#[component]
+pub fn DealFormPage() -> impl IntoView {
+    let state = use_app();
+    let existing = route_id().get_untracked().and_then(|id| state.deal(id));
+    let preselected = query_lead();
+    view! { <DealForm existing preselected/> }
+}
+
+#[component]
+fn DealForm(existing: Option<Deal>, preselected: Option<Id>) -> impl IntoView {
+    let i = use_i18n();
+    let state = use_app();
+    let navigate = use_navigate();
+    let is_new = existing.is_none();
+    let now = platform::now_ms();
+    let meta = match &existing {
+        Some(d) => RecordMeta {
+            id: d.id,
+            owner: d.owner,
+            team: d.team,
+            created_at: d.created_at,
+        },
+        None => RecordMeta::new(platform::new_id(now), now),
+    };
+    let draft = RwSignal::new(match &existing {
+        Some(d) => DealDraft::from_deal(d),
+        None => DealDraft {
+            lead_id: preselected,
+            currency: "CNY".into(),
+            closed_on: platform::today().format("%Y-%m-%d").to_string(),
+            status: DealStatus::Won,
+            ..DealDraft::default()
+        },
+    });
+    let errors = RwSignal::new(ValidationErrors::default());
+    let banner = RwSignal::new(None::<&'static str>);
+    let saving = RwSignal::new(false);
+    let leads = Memo::new(move |_| {
+        let mut leads: Vec<(Id, String)> = state.leads.with(|all| {
+            all.iter()
+                .filter(|l| !l.deleted)
+                .map(|l| (l.id, l.name.clone()))
+                .collect()
+        });
+        leads.sort_by(|a, b| a.1.cmp(&b.1));
+        leads
+    });
+
+    let on_submit = move |ev: web_sys::SubmitEvent| {
+        ev.prevent_default();
+        if saving.get_untracked() {
+            return;
+        }
+        let now = platform::now_ms();
+        match draft.with_untracked(|d| d.parse(&meta, now)) {
+            Err(found) => {
+                errors.set(found);
+                banner.set(Some("form.fix_errors"));
+                focus_first_error();
+            }
+            Ok(deal) => {
+                errors.set(ValidationErrors::default());
+                banner.set(None);
+                saving.set(true);
+                let lead_id = deal.lead_id;
+                let navigate = navigate.clone();
+                spawn_local(async move {
+                    match state.save(vec![Change::Deal(deal)]).await {
+                        Ok(()) => {
+                            state.notify(i.t("deal.saved"), false, None);
+                            navigate(&format!("/leads/{lead_id}"), Default::default());
+                        }
+                        Err(err) => banner.set(Some(err.key())),
+                    }
+                    saving.set(false);
+                });
+            }
+        }
+    };
+
+    view! {
+        <section class="page form-page">
+            <header class="page-head">
+                <h1>{move || i.t(if is_new { "deal.title" } else { "deal.edit_title" })}</h1>
+            </header>
+            <form novalidate on:submit=on_submit data-testid="deal-form">
+                <FormBanner message=banner/>
+                <div class="field">
+                    <label for="d-lead_id">{move || i.t("field.lead")}<span class="required" aria-hidden="true">" *"</span></label>
+                    <select id="d-lead_id" name="lead_id"
+                        aria-invalid=move || errors.with(|e| e.get("lead_id").is_some()).to_string()
+                        on:change=move |ev| {
+                            let id = Id::parse(&event_target_value(&ev)).ok();
+                            draft.update(|d| d.lead_id = id);
+                        }>
+                        <option value="">{move || i.t("field.pick_lead")}</option>
+                        <For each=move || leads.get() key=|(id, name)| (*id, name.clone()) let:lead>
+                            <option value=lead.0.to_string() selected=move || draft.with(|d| d.lead_id == Some(lead.0))>
+                                {lead.1.clone()}
+                            </option>
+                        </For>
+                    </select>
+                    <FieldErrorText errors field="lead_id" id="d-lead_id-error".to_string()/>
+                </div>
+                <TextField draft get=|d| &d.product set=|d| &mut d.product label="field.product"
+                    field="product" errors prefix="d" required=true/>
+                <div class="field-row">
+                    <TextField draft get=|d| &d.amount set=|d| &mut d.amount label="field.amount"
+                        field="amount" errors prefix="d" inputmode="decimal" required=true/>
+                    <TextField draft get=|d| &d.currency set=|d| &mut d.currency label="field.currency"
+                        field="currency" errors prefix="d"/>
+                </div>
+                <div class="field-row">
+                    <TextField draft get=|d| &d.closed_on set=|d| &mut d.closed_on label="field.closed_on"
+                        field="closed_on" errors prefix="d" kind="date" required=true/>
+                    <ChoiceField draft get=|d| Some(d.status) set=|d, v| if let Some(v) = v { d.status = v }
+                        options=&DealStatus::ALL label="field.status" field="status" errors prefix="d"/>
+                </div>
+                <TextField draft get=|d| &d.after_sales set=|d| &mut d.after_sales label="field.after_sales"
+                    field="after_sales" errors prefix="d" multiline=true/>
+                <div class="form-actions">
+                    <button type="submit" class="button primary" data-testid="save" disabled=move || saving.get()>
+                        {move || i.t(if saving.get() { "form.saving" } else { "form.save" })}
+                    </button>
+                    <button type="button" class="button" on:click=move |_| go_back()>{move || i.t("form.cancel")}</button>
+                </div>
+            </form>
+        </section>
+    }
+}

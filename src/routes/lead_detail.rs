@@ -1,0 +1,269 @@
+//! Lead detail: contact buttons, the lead's facts, and a timeline of its visits and deals.
+
+use domain::{ContactLink, Deal, Lead, Record, Visit};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+
+use crate::i18n::{fill, use_i18n};
+use crate::platform;
+use crate::routes::route_id;
+use crate::state::use_app;
+use crate::store::Change;
+
+#[component]
+pub fn LeadDetail() -> impl IntoView {
+    let i = use_i18n();
+    let state = use_app();
+    let id = route_id();
+    let lead = Memo::new(move |_| id.get().and_then(|id| state.lead(id)));
+    move || match lead.get() {
+        Some(lead) => view! { <LeadView lead/> }.into_any(),
+        None => view! { <p class="empty">{move || i.t("lead.not_found")}</p> }.into_any(),
+    }
+}
+
+/// One entry of the timeline, newest first.
+#[derive(Clone, PartialEq)]
+enum Entry {
+    Visit(Visit),
+    Deal(Deal),
+}
+
+impl Entry {
+    fn at(&self, offset: i32) -> i64 {
+        match self {
+            Entry::Visit(v) => v.started_at,
+            Entry::Deal(d) => domain::day_bounds_ms(d.closed_on, offset).0,
+        }
+    }
+}
+
+#[component]
+fn LeadView(lead: Lead) -> impl IntoView {
+    let i = use_i18n();
+    let state = use_app();
+    let lead_id = lead.id;
+    let timeline = Memo::new(move |_| {
+        let mut entries: Vec<Entry> = state.visits.with(|all| {
+            all.iter()
+                .filter(|v| v.lead_id == lead_id && !v.deleted)
+                .cloned()
+                .map(Entry::Visit)
+                .collect()
+        });
+        state.deals.with(|all| {
+            entries.extend(
+                all.iter()
+                    .filter(|d| d.lead_id == lead_id && !d.deleted)
+                    .cloned()
+                    .map(Entry::Deal),
+            )
+        });
+        let offset = platform::utc_offset_minutes();
+        entries.sort_by_key(|e| std::cmp::Reverse(e.at(offset)));
+        entries
+    });
+    let referrals = Memo::new(move |_| {
+        state.leads.with(|all| {
+            all.iter()
+                .filter(|l| !l.deleted && l.referred_by == Some(lead_id))
+                .map(|l| (l.id, l.name.clone()))
+                .collect::<Vec<_>>()
+        })
+    });
+    let referrer = lead
+        .referred_by
+        .and_then(|id| state.lead(id))
+        .map(|l| (l.id, l.name));
+
+    let deleted = lead.deleted;
+    let toggle_delete = {
+        let lead = lead.clone();
+        move |_| {
+            let before = lead.clone();
+            let mut after = lead.clone();
+            let now = platform::now_ms();
+            if deleted {
+                after.deleted = false;
+                after.updated_at = now;
+            } else {
+                after.mark_deleted(now);
+            }
+            spawn_local(async move {
+                match state.save(vec![Change::Lead(after)]).await {
+                    Ok(()) if deleted => state.notify(i.t("lead.restored"), false, None),
+                    Ok(()) => {
+                        let mut undo = before;
+                        undo.updated_at = platform::now_ms();
+                        state.notify(i.t("lead.deleted"), false, Some(Change::Lead(undo)));
+                    }
+                    Err(err) => state.notify(i.t(err.key()), true, None),
+                }
+            });
+        }
+    };
+
+    let links = lead.contact_links();
+    let stage = lead.stage;
+    let grade = lead.grade;
+    let source = lead.source;
+    let intent = lead.intent;
+    let follow_up = lead.next_follow_up;
+    let expected_close = lead.expected_close;
+    let value = lead.expected_value;
+    let today = platform::today();
+    let overdue = lead.is_overdue(today);
+
+    view! {
+        <article class="page lead-detail" data-testid="lead-detail">
+            <header class="page-head">
+                <div>
+                    <h1 data-testid="lead-name">{lead.name.clone()}</h1>
+                    <p class="subtitle">
+                        {[lead.title.clone(), lead.company.clone()].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" · ")}
+                    </p>
+                    <p class="chips">
+                        <span class=format!("stage stage-{}", stage.as_str())>{move || i.t(stage.key())}</span>
+                        <span class=format!("grade grade-{}", grade.as_str())>{move || i.t(grade.key())}</span>
+                    </p>
+                </div>
+            </header>
+            {deleted.then(|| view! { <p class="banner">{move || i.t("lead.deleted_note")}</p> })}
+            <div class="contact-buttons">
+                {links.into_iter().map(|link| {
+                    let (href, key, class) = match link {
+                        ContactLink::Call(uri) => (uri, "lead.call", "call"),
+                        ContactLink::Sms(uri) => (uri, "lead.sms", "sms"),
+                        ContactLink::Mail(uri) => (uri, "lead.mail", "mail"),
+                        ContactLink::Map(uri) => (uri, "lead.map", "map"),
+                    };
+                    view! { <a class=format!("button contact {class}") href=href data-testid=format!("contact-{class}")>{move || i.t(key)}</a> }
+                }).collect_view()}
+            </div>
+            <div class="actions">
+                <A href=format!("/new/visit?lead={lead_id}") attr:class="button primary" attr:data-testid="log-visit">{move || i.t("lead.log_visit")}</A>
+                <A href=format!("/new/deal?lead={lead_id}") attr:class="button" attr:data-testid="add-deal">{move || i.t("lead.add_deal")}</A>
+                <A href=format!("/leads/{lead_id}/edit") attr:class="button" attr:data-testid="edit-lead">{move || i.t("lead.edit")}</A>
+                <button type="button" class="button danger" data-testid="delete-lead" on:click=toggle_delete>
+                    {move || i.t(if deleted { "lead.restore" } else { "lead.delete" })}
+                </button>
+            </div>
+
+            <h2 class="section-title">{move || i.t("lead.details")}</h2>
+            <dl class="facts">
+                <Fact label="field.next_follow_up" value=follow_up.map(|d| (move || platform::format_date(d, i.locale().tag())).into_any()) highlight=overdue/>
+                <Fact label="field.phones" value=(!lead.phones.is_empty()).then(|| lead.phones.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ").into_any())/>
+                <Fact label="field.wechat" value=(!lead.wechat.is_empty()).then(|| lead.wechat.clone().into_any())/>
+                <Fact label="field.email" value=lead.email.as_ref().map(|e| e.to_string().into_any())/>
+                <Fact label="field.address" value=(!lead.address.is_empty()).then(|| lead.address.clone().into_any())/>
+                <Fact label="field.source" value=Some((move || i.t(source.key())).into_any())/>
+                <Fact label="field.referred_by" value=referrer.map(|(id, name)| view! { <A href=format!("/leads/{id}")>{name}</A> }.into_any())/>
+                <Fact label="field.intent" value=intent.map(|v| (move || i.t(v.key())).into_any())/>
+                <Fact label="field.expected_value" value=value.map(|m| (move || platform::format_money(&m, i.locale().tag())).into_any())/>
+                <Fact label="field.expected_close" value=expected_close.map(|d| (move || platform::format_date(d, i.locale().tag())).into_any())/>
+                <Fact label="field.needs" value=(!lead.needs.is_empty()).then(|| lead.needs.clone().into_any())/>
+                <Fact label="field.strategy" value=(!lead.strategy.is_empty()).then(|| lead.strategy.clone().into_any())/>
+                <Fact label="field.tags" value=(!lead.tags.is_empty()).then(|| lead.tags.join(", ").into_any())/>
+                <Fact label="field.notes" value=(!lead.notes.is_empty()).then(|| lead.notes.clone().into_any())/>
+            </dl>
+
+            <h2 class="section-title">{move || i.t("lead.timeline")}</h2>
+            <Show when=move || timeline.with(|t| !t.is_empty())
+                fallback=move || view! { <p class="empty">{move || i.t("lead.timeline_empty")}</p> }>
+                <ol class="timeline" data-testid="timeline">
+                    <For each=move || timeline.get() key=|e| match e {
+                        Entry::Visit(v) => (v.id, v.updated_at),
+                        Entry::Deal(d) => (d.id, d.updated_at),
+                    } let:entry>
+                        <TimelineEntry entry/>
+                    </For>
+                </ol>
+            </Show>
+
+            <Show when=move || referrals.with(|r| !r.is_empty())>
+                <h2 class="section-title">{move || i.t("lead.referrals")}</h2>
+                <ul class="plain-list">
+                    <For each=move || referrals.get() key=|(id, _)| *id let:referral>
+                        <li><A href=format!("/leads/{}", referral.0)>{referral.1.clone()}</A></li>
+                    </For>
+                </ul>
+            </Show>
+        </article>
+    }
+}
+
+#[component]
+fn Fact(
+    label: &'static str,
+    value: Option<AnyView>,
+    #[prop(optional)] highlight: bool,
+) -> impl IntoView {
+    let i = use_i18n();
+    value.map(|value| {
+        view! {
+            <div class="fact" class:overdue=highlight>
+                <dt>{move || i.t(label)}</dt>
+                <dd>{value}</dd>
+            </div>
+        }
+    })
+}
+
+#[component]
+fn TimelineEntry(entry: Entry) -> impl IntoView {
+    let i = use_i18n();
+    match entry {
+        Entry::Visit(v) => {
+            let kind = v.kind;
+            let at = v.started_at;
+            let stage_after = v.stage_after;
+            let duration = v.duration_min;
+            let texts: Vec<(&'static str, String)> = [
+                ("field.notes", v.notes),
+                ("field.needs_discovered", v.needs_discovered),
+                ("field.objections", v.objections),
+                ("field.outcome", v.outcome),
+                ("field.next_step", v.next_step),
+            ]
+            .into_iter()
+            .filter(|(_, text)| !text.is_empty())
+            .collect();
+            view! {
+                <li class="entry visit" data-testid="timeline-visit">
+                    <div class="entry-head">
+                        <span class="entry-kind">{move || i.t(kind.key())}</span>
+                        <time>{move || platform::format_date_time(at, i.locale().tag())}</time>
+                        {duration.map(|m| view! { <span class="muted">{move || fill(i.t("visit.minutes"), m)}</span> })}
+                        <A href=format!("/visits/{}/edit", v.id) attr:class="link">{move || i.t("lead.edit")}</A>
+                    </div>
+                    {stage_after.map(|s| view! { <p class=format!("stage stage-{}", s.as_str())>{move || i.t(s.key())}</p> })}
+                    {texts.into_iter().map(|(key, text)| view! {
+                        <p class="entry-text"><span class="muted">{move || i.t(key)}": "</span>{text}</p>
+                    }).collect_view()}
+                </li>
+            }
+            .into_any()
+        }
+        Entry::Deal(d) => {
+            let amount = d.amount;
+            let status = d.status;
+            let closed = d.closed_on;
+            view! {
+                <li class="entry deal" data-testid="timeline-deal">
+                    <div class="entry-head">
+                        <span class="entry-kind">{move || i.t(status.key())}</span>
+                        <time>{move || platform::format_date(closed, i.locale().tag())}</time>
+                        <strong>{move || platform::format_money(&amount, i.locale().tag())}</strong>
+                        <A href=format!("/deals/{}/edit", d.id) attr:class="link">{move || i.t("lead.edit")}</A>
+                    </div>
+                    <p class="entry-text">{d.product.clone()}</p>
+                    {(!d.after_sales.is_empty()).then(|| view! {
+                        <p class="entry-text"><span class="muted">{move || i.t("field.after_sales")}": "</span>{d.after_sales.clone()}</p>
+                    })}
+                </li>
+            }
+            .into_any()
+        }
+    }
+}

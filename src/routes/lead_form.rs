@@ -1,0 +1,215 @@
+//! The lead form, for a new lead (`/new/lead`) and an existing one (`/leads/:id/edit`).
+
+use domain::{Grade, Id, Intent, Lead, LeadDraft, RecordMeta, Source, Stage, ValidationErrors};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+
+use crate::components::form::{ChoiceField, FormBanner, TextField};
+use crate::i18n::use_i18n;
+use crate::platform;
+use crate::routes::route_id;
+use crate::state::use_app;
+use crate::store::Change;
+
+#[component]
+pub fn LeadFormPage() -> impl IntoView {
+    let state = use_app();
+    let existing = route_id().get_untracked().and_then(|id| state.lead(id));
+    view! { <LeadForm existing/> }
+}
+
+/// The record bookkeeping a save keeps: the existing lead's, or a fresh id for a new one (made
+/// once, so a retried save after an error is still the same lead).
+pub fn lead_meta(existing: Option<&Lead>, now_ms: i64) -> RecordMeta {
+    match existing {
+        Some(l) => RecordMeta {
+            id: l.id,
+            owner: l.owner,
+            team: l.team,
+            created_at: l.created_at,
+        },
+        None => RecordMeta::new(platform::new_id(now_ms), now_ms),
+    }
+}
+
+/// A draft that starts the way a rep most often fills it in.
+pub fn new_lead_draft() -> LeadDraft {
+    LeadDraft {
+        currency: "CNY".into(),
+        ..LeadDraft::default()
+    }
+}
+
+#[component]
+fn LeadForm(existing: Option<Lead>) -> impl IntoView {
+    let i = use_i18n();
+    let state = use_app();
+    let navigate = use_navigate();
+    let is_new = existing.is_none();
+    let meta = lead_meta(existing.as_ref(), platform::now_ms());
+    let draft = RwSignal::new(
+        existing
+            .as_ref()
+            .map_or_else(new_lead_draft, LeadDraft::from_lead),
+    );
+    let errors = RwSignal::new(ValidationErrors::default());
+    let banner = RwSignal::new(None::<&'static str>);
+    let saving = RwSignal::new(false);
+    let submitted = RwSignal::new(false);
+    let lead_id = meta.id;
+
+    // After a first failed save, errors follow the typing so a fixed field clears at once.
+    Effect::new(move |_| {
+        let result = draft.with(|d| d.parse(&meta, 0));
+        if submitted.get_untracked() {
+            errors.set(result.err().unwrap_or_default());
+        }
+    });
+
+    let on_submit = move |ev: web_sys::SubmitEvent| {
+        ev.prevent_default();
+        if saving.get_untracked() {
+            return;
+        }
+        submitted.set(true);
+        let now = platform::now_ms();
+        match draft.with_untracked(|d| d.parse(&meta, now)) {
+            Err(found) => {
+                errors.set(found);
+                banner.set(Some("form.fix_errors"));
+                focus_first_error();
+            }
+            Ok(lead) => {
+                errors.set(ValidationErrors::default());
+                banner.set(None);
+                saving.set(true);
+                let navigate = navigate.clone();
+                spawn_local(async move {
+                    match state.save(vec![Change::Lead(lead)]).await {
+                        Ok(()) => {
+                            state.notify(i.t("form.saved"), false, None);
+                            navigate(&format!("/leads/{lead_id}"), Default::default());
+                        }
+                        Err(err) => banner.set(Some(err.key())),
+                    }
+                    saving.set(false);
+                });
+            }
+        }
+    };
+
+    let other_leads = Memo::new(move |_| {
+        let mut leads: Vec<(Id, String)> = state.leads.with(|all| {
+            all.iter()
+                .filter(|l| !l.deleted && l.id != lead_id)
+                .map(|l| (l.id, l.name.clone()))
+                .collect()
+        });
+        leads.sort_by(|a, b| a.1.cmp(&b.1));
+        leads
+    });
+
+    view! {
+        <section class="page form-page">
+            <header class="page-head">
+                <h1>{move || i.t(if is_new { "lead.new_title" } else { "lead.edit_title" })}</h1>
+            </header>
+            <form novalidate on:submit=on_submit data-testid="lead-form">
+                <FormBanner message=banner/>
+                <TextField draft get=|d| &d.name set=|d| &mut d.name label="field.name" field="name"
+                    errors required=true autocomplete="name"/>
+                <TextField draft get=|d| &d.company set=|d| &mut d.company label="field.company"
+                    field="company" errors autocomplete="organization"/>
+                <TextField draft get=|d| &d.title set=|d| &mut d.title label="field.title"
+                    field="title" errors/>
+                <TextField draft get=|d| &d.phones set=|d| &mut d.phones label="field.phones"
+                    field="phones" errors kind="tel" inputmode="tel" hint="field.phones_hint"/>
+                <TextField draft get=|d| &d.wechat set=|d| &mut d.wechat label="field.wechat"
+                    field="wechat" errors/>
+                <TextField draft get=|d| &d.email set=|d| &mut d.email label="field.email"
+                    field="email" errors kind="email" inputmode="email"/>
+                <TextField draft get=|d| &d.address set=|d| &mut d.address label="field.address"
+                    field="address" errors/>
+                <div class="field-row">
+                    <ChoiceField draft get=|d| Some(d.stage) set=|d, v| if let Some(v) = v { d.stage = v }
+                        options=&Stage::ALL label="field.stage" field="stage" errors/>
+                    <ChoiceField draft get=|d| Some(d.grade) set=|d, v| if let Some(v) = v { d.grade = v }
+                        options=&Grade::ALL label="field.grade" field="grade" errors/>
+                </div>
+                <div class="field-row">
+                    <ChoiceField draft get=|d| Some(d.source) set=|d, v| if let Some(v) = v { d.source = v }
+                        options=&Source::ALL label="field.source" field="source" errors/>
+                    <ChoiceField draft get=|d| d.intent set=|d, v| d.intent = v
+                        options=&Intent::ALL label="field.intent" field="intent" errors none_key="field.none"/>
+                </div>
+                <div class="field">
+                    <label for="f-referred_by">{move || i.t("field.referred_by")}</label>
+                    <select id="f-referred_by" name="referred_by"
+                        on:change=move |ev| {
+                            let value = Id::parse(&event_target_value(&ev)).ok();
+                            draft.update(|d| d.referred_by = value);
+                        }>
+                        <option value="">{move || i.t("field.none")}</option>
+                        <For each=move || other_leads.get() key=|(id, name)| (*id, name.clone()) let:lead>
+                            <option value=lead.0.to_string()
+                                selected=move || draft.with(|d| d.referred_by == Some(lead.0))>
+                                {lead.1.clone()}
+                            </option>
+                        </For>
+                    </select>
+                </div>
+                <TextField draft get=|d| &d.next_follow_up set=|d| &mut d.next_follow_up
+                    label="field.next_follow_up" field="next_follow_up" errors kind="date"/>
+                <div class="field-row">
+                    <TextField draft get=|d| &d.expected_value set=|d| &mut d.expected_value
+                        label="field.expected_value" field="expected_value" errors inputmode="decimal"/>
+                    <TextField draft get=|d| &d.currency set=|d| &mut d.currency
+                        label="field.currency" field="currency" errors/>
+                </div>
+                <TextField draft get=|d| &d.expected_close set=|d| &mut d.expected_close
+                    label="field.expected_close" field="expected_close" errors kind="date"/>
+                <TextField draft get=|d| &d.needs set=|d| &mut d.needs label="field.needs"
+                    field="needs" errors multiline=true/>
+                <TextField draft get=|d| &d.strategy set=|d| &mut d.strategy label="field.strategy"
+                    field="strategy" errors multiline=true/>
+                <TextField draft get=|d| &d.tags set=|d| &mut d.tags label="field.tags" field="tags"
+                    errors hint="field.tags_hint"/>
+                <TextField draft get=|d| &d.notes set=|d| &mut d.notes label="field.notes"
+                    field="notes" errors multiline=true/>
+                <div class="form-actions">
+                    <button type="submit" class="button primary" data-testid="save"
+                        disabled=move || saving.get()>
+                        {move || i.t(if saving.get() { "form.saving" } else { "form.save" })}
+                    </button>
+                    <button type="button" class="button" on:click=move |_| go_back()>
+                        {move || i.t("form.cancel")}
+                    </button>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+/// Moves focus to the first field with an error, so keyboard and screen-reader users land on it.
+pub fn focus_first_error() {
+    // The error attributes render in the same tick; wait one frame for them.
+    request_animation_frame(|| {
+        let found = document()
+            .query_selector("[aria-invalid=\"true\"]")
+            .ok()
+            .flatten();
+        if let Some(el) =
+            found.and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+        {
+            let _ = el.focus();
+        }
+    });
+}
+
+/// Leaves a form without saving.
+pub fn go_back() {
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.back();
+    }
+}

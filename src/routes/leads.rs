@@ -1,0 +1,142 @@
+//! Leads 客户: instant search (name, company, phone, tag, pinyin initials), filters, sorts.
+
+use domain::{run_query, search_text, Grade, LeadQuery, LeadSort, Source, Stage};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::components::form::Choice;
+use crate::components::LeadRow;
+use crate::i18n::{fill, use_i18n};
+use crate::platform::PinyinCollator;
+use crate::state::use_app;
+
+/// How many rows a list renders before "Show more": keeps a book of thousands smooth on a phone.
+const PAGE: usize = 200;
+
+#[component]
+pub fn Leads() -> impl IntoView {
+    let i = use_i18n();
+    let state = use_app();
+    let query = state.lead_query;
+    let shown = RwSignal::new(PAGE);
+
+    // The search haystack of every lead, rebuilt only when the leads change, not per keystroke.
+    let indexed = Memo::new(move |_| {
+        let collator = PinyinCollator::new();
+        state.leads.with(|leads| {
+            leads
+                .iter()
+                .filter(|l| !l.deleted)
+                .map(|l| {
+                    let initials = collator.initials(&l.name);
+                    (l.clone(), search_text(l, &initials))
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    let results = Memo::new(move |_| {
+        indexed
+            .with(|idx| query.with(|q| run_query(idx, q).into_iter().cloned().collect::<Vec<_>>()))
+    });
+    let total = Memo::new(move |_| indexed.with(Vec::len));
+
+    view! {
+        <section class="page leads">
+            <header class="page-head">
+                <h1>{move || i.t("leads.title")}</h1>
+                <A href="/new/lead" attr:class="button primary" attr:data-testid="new-lead">{move || i.t("leads.new")}</A>
+            </header>
+            <div class="search">
+                <label for="lead-search" class="visually-hidden">{move || i.t("leads.search_label")}</label>
+                <input id="lead-search" type="search" data-testid="lead-search" autocomplete="off"
+                    placeholder=move || i.t("leads.search")
+                    prop:value=move || query.with(|q| q.text.clone())
+                    on:input=move |ev| {
+                        let text = event_target_value(&ev);
+                        shown.set(PAGE);
+                        query.update(|q| q.text = text);
+                    }/>
+            </div>
+            <div class="filters">
+                <FilterSelect label="leads.filter_stage" id="filter-stage" options=&Stage::ALL
+                    get=|q| q.stage set=|q, v| q.stage = v/>
+                <FilterSelect label="leads.filter_grade" id="filter-grade" options=&Grade::ALL
+                    get=|q| q.grade set=|q, v| q.grade = v/>
+                <FilterSelect label="leads.filter_source" id="filter-source" options=&Source::ALL
+                    get=|q| q.source set=|q, v| q.source = v/>
+                <div class="filter">
+                    <label for="lead-sort">{move || i.t("leads.sort")}</label>
+                    <select id="lead-sort" data-testid="lead-sort"
+                        on:change=move |ev| {
+                            let raw = event_target_value(&ev);
+                            if let Ok(sort) = raw.parse::<LeadSort>() {
+                                query.update(|q| q.sort = sort);
+                            }
+                        }>
+                        {LeadSort::ALL.iter().map(|s| {
+                            let s = *s;
+                            view! {
+                                <option value=s.as_str() selected=move || query.with(|q| q.sort == s)>
+                                    {move || i.t(s.key())}
+                                </option>
+                            }
+                        }).collect_view()}
+                    </select>
+                </div>
+            </div>
+            <p class="count" data-testid="lead-count">{move || fill(i.t("leads.count"), results.with(Vec::len))}</p>
+            <Show when=move || { total.get() > 0 }
+                fallback=move || view! { <p class="empty">{move || i.t("leads.empty")}</p> }>
+                <Show when=move || results.with(|r| !r.is_empty())
+                    fallback=move || view! { <p class="empty">{move || i.t("leads.no_match")}</p> }>
+                    <ul class="list" data-testid="lead-list">
+                        <For each=move || results.with(|r| r.iter().take(shown.get()).cloned().collect::<Vec<_>>())
+                            key=|l| (l.id, l.updated_at) let:lead>
+                            <LeadRow lead/>
+                        </For>
+                    </ul>
+                    <Show when=move || { results.with(Vec::len) > shown.get() }>
+                        <button type="button" class="button" on:click=move |_| shown.update(|n| *n += PAGE)>
+                            {move || i.t("leads.show_more")}
+                        </button>
+                    </Show>
+                </Show>
+            </Show>
+        </section>
+    }
+}
+
+/// A filter over one enum of the lead query; the empty choice means "all".
+#[component]
+fn FilterSelect<E>(
+    label: &'static str,
+    id: &'static str,
+    options: &'static [E],
+    get: fn(&LeadQuery) -> Option<E>,
+    set: fn(&mut LeadQuery, Option<E>),
+) -> impl IntoView
+where
+    E: Choice,
+{
+    let i = use_i18n();
+    let query = use_app().lead_query;
+    view! {
+        <div class="filter">
+            <label for=id>{move || i.t(label)}</label>
+            <select id=id data-testid=id on:change=move |ev| {
+                let value = event_target_value(&ev).parse::<E>().ok();
+                query.update(|q| set(q, value));
+            }>
+                <option value="" selected=move || query.with(|q| get(q).is_none())>{move || i.t("leads.any")}</option>
+                {options.iter().map(|opt| {
+                    let opt = *opt;
+                    view! {
+                        <option value=opt.value() selected=move || query.with(|q| get(q) == Some(opt))>
+                            {move || i.t(opt.label_key())}
+                        </option>
+                    }
+                }).collect_view()}
+            </select>
+        </div>
+    }
+}

@@ -1,0 +1,494 @@
+//! The device's local store: IndexedDB through `indexed_db_futures`.
+//!
+//! One object store per record kind, an `outbox` of numbered field-level mutations for the sync
+//! engine, and a `meta` store with this device's identity and counters. Every save is one
+//! readwrite transaction with strict durability that writes the records *and* their outbox
+//! entries, so a crash leaves either both or neither. Deletes are tombstones (`deleted: true`),
+//! which sync like any other field.
+
+mod schema;
+
+use std::collections::BTreeMap;
+
+use domain::{changed_fields, Deal, Hlc, Id, Lead, Mutation, Record, RecordKind, Stamp, Visit};
+use indexed_db_futures::database::Database;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::{TransactionDurability, TransactionMode, TransactionOptions};
+use indexed_db_futures::KeyRange;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::{JsCast, JsValue};
+
+pub use schema::{open_at_version, SCHEMA_VERSION};
+
+/// The database every signed-in device uses.
+pub const DB_NAME: &str = "fieldbook";
+
+pub(crate) const LEADS: &str = "leads";
+pub(crate) const VISITS: &str = "visits";
+pub(crate) const DEALS: &str = "deals";
+pub(crate) const OUTBOX: &str = "outbox";
+pub(crate) const META: &str = "meta";
+
+/// Key of the device record in the `meta` store.
+const DEVICE_KEY: &str = "device";
+
+/// Why a read or write of the local store failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The device has no room left: nothing of this save was written.
+    #[error("storage quota exceeded")]
+    QuotaExceeded,
+    /// IndexedDB is missing or refused to open (private mode in some browsers, blocked upgrade).
+    #[error("could not open the local database: {0}")]
+    Open(String),
+    /// Any other failure of the browser's database; the transaction was rolled back.
+    #[error("local database error: {0}")]
+    Db(String),
+    /// A stored value did not have the expected shape.
+    #[error("stored data could not be read: {0}")]
+    Data(String),
+}
+
+impl StoreError {
+    /// The message key the UI translates.
+    pub fn key(&self) -> &'static str {
+        match self {
+            StoreError::QuotaExceeded => "error.storage_full",
+            StoreError::Open(_) => "error.storage_open",
+            StoreError::Db(_) | StoreError::Data(_) => "error.storage",
+        }
+    }
+
+    fn from_db(err: indexed_db_futures::error::Error) -> StoreError {
+        let text = err.to_string();
+        if is_quota_error(&err) || text.contains("Quota") {
+            StoreError::QuotaExceeded
+        } else if matches!(
+            err,
+            indexed_db_futures::error::Error::Serialisation(_)
+                | indexed_db_futures::error::Error::MissingData(_)
+        ) {
+            StoreError::Data(text)
+        } else {
+            StoreError::Db(text)
+        }
+    }
+}
+
+fn is_quota_error(err: &indexed_db_futures::error::Error) -> bool {
+    match err {
+        indexed_db_futures::error::Error::DomException(dom) => {
+            let value: &JsValue = dom.as_ref();
+            value
+                .dyn_ref::<web_sys::DomException>()
+                .is_some_and(|e| e.name() == "QuotaExceededError")
+        }
+        _ => false,
+    }
+}
+
+impl From<indexed_db_futures::error::Error> for StoreError {
+    fn from(err: indexed_db_futures::error::Error) -> Self {
+        StoreError::from_db(err)
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(err: serde_json::Error) -> Self {
+        StoreError::Data(err.to_string())
+    }
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// This device's identity and counters, kept in `meta` and changed only inside save transactions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeviceState {
+    /// The client id that numbers this device's mutations.
+    pub client_id: Id,
+    /// The number the next mutation gets: gap-free, starting at 1.
+    pub next_seq: u64,
+    /// The last stamp handed out, so the clock never goes backwards across restarts.
+    pub last_stamp: Option<Stamp>,
+}
+
+/// One record to write in a save.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    Lead(Lead),
+    Visit(Visit),
+    Deal(Deal),
+}
+
+impl Change {
+    fn kind(&self) -> RecordKind {
+        match self {
+            Change::Lead(_) => RecordKind::Lead,
+            Change::Visit(_) => RecordKind::Visit,
+            Change::Deal(_) => RecordKind::Deal,
+        }
+    }
+}
+
+/// Everything on the device, as the screens need it at start-up.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    pub leads: Vec<Lead>,
+    pub visits: Vec<Visit>,
+    pub deals: Vec<Deal>,
+}
+
+pub(crate) fn store_name(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Lead => LEADS,
+        RecordKind::Visit => VISITS,
+        RecordKind::Deal => DEALS,
+    }
+}
+
+/// An open connection to the local database.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// Opens (creating or upgrading) the database `name` at the current schema version.
+    pub async fn open(name: &str) -> Result<Store> {
+        let db = schema::open_at_version(name, SCHEMA_VERSION).await?;
+        Ok(Store { db })
+    }
+
+    /// Wraps an already open database (tests open older versions by hand).
+    pub fn from_database(db: Database) -> Store {
+        Store { db }
+    }
+
+    /// Closes the connection so the database can be upgraded or deleted.
+    pub fn close(self) {
+        self.db.close();
+    }
+
+    /// Deletes the whole local database `name`.
+    pub async fn delete(name: &str) -> Result<()> {
+        Database::delete_by_name(name)
+            .map_err(|e| StoreError::Open(e.to_string()))?
+            .await
+            .map_err(StoreError::from_db)
+    }
+
+    /// The schema version of the open database.
+    pub fn version(&self) -> u32 {
+        // IndexedDB versions are small integers stored as doubles.
+        self.db.version() as u32
+    }
+
+    fn strict_readwrite(
+        &self,
+        stores: &[&str],
+    ) -> Result<indexed_db_futures::transaction::Transaction<'_>> {
+        let mut opts = TransactionOptions::new();
+        opts.set_durability(TransactionDurability::Strict);
+        Ok(self
+            .db
+            .transaction(stores)
+            .with_mode(TransactionMode::Readwrite)
+            .with_options(opts)
+            .build()?)
+    }
+
+    /// Writes `changes` and one outbox mutation per changed record in a single transaction.
+    ///
+    /// `now_ms` stamps the mutations (edit time, not upload time). A record whose fields did not
+    /// change gets no mutation. Returns the mutations written. If anything fails, nothing is
+    /// written: the records, the outbox and the device counters roll back together.
+    pub async fn save(&self, changes: &[Change], now_ms: i64) -> Result<Vec<Mutation>> {
+        let tx = self.strict_readwrite(&[LEADS, VISITS, DEALS, OUTBOX, META])?;
+        let meta = tx.object_store(META)?;
+        let outbox = tx.object_store(OUTBOX)?;
+        let mut device = load_or_create_device(&meta, now_ms).await?;
+        let mut hlc = Hlc::restore(device.client_id, device.last_stamp);
+        let mut written = Vec::with_capacity(changes.len());
+
+        for change in changes {
+            let store = tx.object_store(store_name(change.kind()))?;
+            let fields = match change {
+                Change::Lead(r) => put_record(&store, r).await?,
+                Change::Visit(r) => put_record(&store, r).await?,
+                Change::Deal(r) => put_record(&store, r).await?,
+            };
+            let Some((record_id, fields)) = fields else {
+                continue;
+            };
+            let mutation = Mutation {
+                seq: device.next_seq,
+                kind: change.kind(),
+                record_id,
+                fields,
+                stamp: hlc.tick(now_ms),
+            };
+            // `add`, never `put`: an outbox entry is never overwritten, so a counter that went
+            // wrong fails the whole save instead of silently replacing an unsent edit.
+            outbox
+                .add(&OutboxRow::try_from(&mutation)?)
+                .serde()?
+                .await?;
+            device.next_seq += 1;
+            written.push(mutation);
+        }
+
+        device.last_stamp = hlc.last();
+        meta.put(&device)
+            .with_key(DEVICE_KEY)
+            .without_key_type()
+            .serde()?
+            .await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// This device's identity and counters, creating them on first use.
+    pub async fn device(&self, now_ms: i64) -> Result<DeviceState> {
+        let tx = self.strict_readwrite(&[META])?;
+        let meta = tx.object_store(META)?;
+        let device = load_or_create_device(&meta, now_ms).await?;
+        meta.put(&device)
+            .with_key(DEVICE_KEY)
+            .without_key_type()
+            .serde()?
+            .await?;
+        tx.commit().await?;
+        Ok(device)
+    }
+
+    /// Every lead, visit and deal, tombstones included (the trash shows them).
+    pub async fn snapshot(&self) -> Result<Snapshot> {
+        let tx = self.db.transaction([LEADS, VISITS, DEALS]).build()?;
+        let leads = read_all(&tx.object_store(LEADS)?).await?;
+        let visits = read_all(&tx.object_store(VISITS)?).await?;
+        let deals = read_all(&tx.object_store(DEALS)?).await?;
+        Ok(Snapshot {
+            leads,
+            visits,
+            deals,
+        })
+    }
+
+    /// One lead by id, tombstones included.
+    pub async fn lead(&self, id: Id) -> Result<Option<Lead>> {
+        self.get(LEADS, id).await
+    }
+
+    /// One visit by id.
+    pub async fn visit(&self, id: Id) -> Result<Option<Visit>> {
+        self.get(VISITS, id).await
+    }
+
+    /// One deal by id.
+    pub async fn deal(&self, id: Id) -> Result<Option<Deal>> {
+        self.get(DEALS, id).await
+    }
+
+    async fn get<T: Record>(&self, store: &str, id: Id) -> Result<Option<T>> {
+        let tx = self.db.transaction(store).build()?;
+        let found: Option<T> = tx.object_store(store)?.get(id.to_string()).serde()?.await?;
+        Ok(found)
+    }
+
+    /// Leads in one stage (index `by_stage`).
+    pub async fn leads_in_stage(&self, stage: domain::Stage) -> Result<Vec<Lead>> {
+        self.by_index(
+            LEADS,
+            "by_stage",
+            KeyRange::Only(JsValue::from_str(stage.as_str())),
+        )
+        .await
+    }
+
+    /// Leads of one grade (index `by_grade`).
+    pub async fn leads_of_grade(&self, grade: domain::Grade) -> Result<Vec<Lead>> {
+        self.by_index(
+            LEADS,
+            "by_grade",
+            KeyRange::Only(JsValue::from_str(grade.as_str())),
+        )
+        .await
+    }
+
+    /// Leads whose next follow-up is on or before `day` (index `by_next_follow_up`), oldest first.
+    pub async fn leads_due_by(&self, day: chrono::NaiveDate) -> Result<Vec<Lead>> {
+        let upper = JsValue::from_str(&day.format("%Y-%m-%d").to_string());
+        self.by_index(
+            LEADS,
+            "by_next_follow_up",
+            KeyRange::UpperBound(upper, false),
+        )
+        .await
+    }
+
+    /// Leads changed at or after `since_ms` (index `by_updated`, added in schema version 2).
+    pub async fn leads_updated_since(&self, since_ms: i64) -> Result<Vec<Lead>> {
+        let lower = JsValue::from_f64(since_ms as f64);
+        self.by_index(LEADS, "by_updated", KeyRange::LowerBound(lower, false))
+            .await
+    }
+
+    /// A lead's visits, oldest first (compound index `by_lead_time`).
+    pub async fn visits_of_lead(&self, lead_id: Id) -> Result<Vec<Visit>> {
+        self.by_index(VISITS, "by_lead_time", prefix_range(lead_id))
+            .await
+    }
+
+    /// Visits that started in `[from_ms, to_ms)` (index `by_time`), oldest first.
+    pub async fn visits_between(&self, from_ms: i64, to_ms: i64) -> Result<Vec<Visit>> {
+        let range = KeyRange::Bound(
+            JsValue::from_f64(from_ms as f64),
+            false,
+            JsValue::from_f64(to_ms as f64),
+            true,
+        );
+        self.by_index(VISITS, "by_time", range).await
+    }
+
+    /// A lead's deals by close date (compound index `by_lead_close`).
+    pub async fn deals_of_lead(&self, lead_id: Id) -> Result<Vec<Deal>> {
+        self.by_index(DEALS, "by_lead_close", prefix_range(lead_id))
+            .await
+    }
+
+    async fn by_index<T: Record>(
+        &self,
+        store: &str,
+        index: &str,
+        range: KeyRange<JsValue>,
+    ) -> Result<Vec<T>> {
+        let tx = self.db.transaction(store).build()?;
+        let object_store = tx.object_store(store)?;
+        let index = object_store.index(index)?;
+        // Key ranges over compound keys are built as JS values, so the rows come back as JS
+        // values too and are deserialized here.
+        let rows = index
+            .get_all::<JsValue>()
+            .with_query::<JsValue, _>(range)
+            .primitive()?
+            .await?;
+        rows.map(|row| {
+            let value = row.map_err(StoreError::from_db)?;
+            serde_wasm_bindgen::from_value(value).map_err(|e| StoreError::Data(e.to_string()))
+        })
+        .collect()
+    }
+
+    /// The mutations waiting for the server, in number order.
+    pub async fn outbox(&self) -> Result<Vec<Mutation>> {
+        let tx = self.db.transaction(OUTBOX).build()?;
+        let rows: Vec<OutboxRow> = read_all(&tx.object_store(OUTBOX)?).await?;
+        rows.into_iter().map(Mutation::try_from).collect()
+    }
+
+    /// How many mutations wait for the server.
+    pub async fn outbox_len(&self) -> Result<u32> {
+        let tx = self.db.transaction(OUTBOX).build()?;
+        let count = tx.object_store(OUTBOX)?.count().await?;
+        Ok(count)
+    }
+
+    /// Writes a raw device record: tests use it to put the counter out of step.
+    #[doc(hidden)]
+    pub async fn put_device_for_test(&self, device: &DeviceState) -> Result<()> {
+        let tx = self.strict_readwrite(&[META])?;
+        tx.object_store(META)?
+            .put(device)
+            .with_key(DEVICE_KEY)
+            .without_key_type()
+            .serde()?
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// `[id]` ≤ key < `[id, []]`: every compound key that starts with `id`, because an array sorts
+/// after every number, date and string in IndexedDB's key order.
+fn prefix_range(id: Id) -> KeyRange<JsValue> {
+    let id = JsValue::from_str(&id.to_string());
+    let lower = js_sys::Array::of1(&id);
+    let upper = js_sys::Array::of2(&id, &js_sys::Array::new());
+    KeyRange::Bound(lower.into(), false, upper.into(), true)
+}
+
+async fn read_all<T: serde::de::DeserializeOwned>(
+    store: &indexed_db_futures::object_store::ObjectStore<'_>,
+) -> Result<Vec<T>> {
+    let rows = store.get_all().serde()?.await?;
+    rows.map(|row| row.map_err(StoreError::from_db)).collect()
+}
+
+/// Writes `record` and returns its id and the fields that differ from the stored version, or
+/// `None` when nothing changed (then nothing is written).
+async fn put_record<T: Record>(
+    store: &indexed_db_futures::object_store::ObjectStore<'_>,
+    record: &T,
+) -> Result<Option<(Id, BTreeMap<String, serde_json::Value>)>> {
+    let previous: Option<T> = store.get(record.id().to_string()).serde()?.await?;
+    let fields = changed_fields(previous.as_ref(), record)?;
+    if fields.is_empty() {
+        return Ok(None);
+    }
+    store.put(record).serde()?.await?;
+    Ok(Some((record.id(), fields)))
+}
+
+async fn load_or_create_device(
+    meta: &indexed_db_futures::object_store::ObjectStore<'_>,
+    now_ms: i64,
+) -> Result<DeviceState> {
+    let found: Option<DeviceState> = meta.get(DEVICE_KEY).serde()?.await?;
+    Ok(match found {
+        Some(device) => device,
+        None => DeviceState {
+            client_id: crate::platform::new_id(now_ms),
+            next_seq: 1,
+            last_stamp: None,
+        },
+    })
+}
+
+/// How a mutation sits in the `outbox` store. The changed fields are kept as JSON text so
+/// numbers survive exactly (a JS number would turn `1` into `1.0` on the way back).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct OutboxRow {
+    seq: u64,
+    kind: RecordKind,
+    record_id: Id,
+    fields: String,
+    stamp: Stamp,
+}
+
+impl TryFrom<&Mutation> for OutboxRow {
+    type Error = StoreError;
+
+    fn try_from(m: &Mutation) -> Result<OutboxRow> {
+        Ok(OutboxRow {
+            seq: m.seq,
+            kind: m.kind,
+            record_id: m.record_id,
+            fields: serde_json::to_string(&m.fields)?,
+            stamp: m.stamp,
+        })
+    }
+}
+
+impl TryFrom<OutboxRow> for Mutation {
+    type Error = StoreError;
+
+    fn try_from(row: OutboxRow) -> Result<Mutation> {
+        Ok(Mutation {
+            seq: row.seq,
+            kind: row.kind,
+            record_id: row.record_id,
+            fields: serde_json::from_str(&row.fields)?,
+            stamp: row.stamp,
+        })
+    }
+}

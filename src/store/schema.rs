@@ -1,0 +1,102 @@
+//! The local database's schema and its upgrade path.
+//!
+//! Each version is a step applied in order inside the browser's `versionchange` transaction, so a
+//! device that skipped versions runs every step it missed, and an upgrade that fails rolls back
+//! to the old database with its data intact. Steps only ever add: a store or index that shipped
+//! is never dropped, because an old tab may still be reading it.
+
+use indexed_db_futures::database::Database;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::KeyPath;
+
+use super::{StoreError, DEALS, LEADS, META, OUTBOX, VISITS};
+
+/// The schema version this build of the app writes.
+///
+/// 1. leads (by stage, grade, next follow-up), visits (by lead and time, by time), outbox, meta.
+/// 2. deals (by lead and close date, by close date); leads by updated time and by source.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Opens `name` at `version`, running the upgrade steps from whatever version it had.
+///
+/// The app always passes [`SCHEMA_VERSION`]; tests pass older versions to build a database the
+/// way an older app would have left it.
+pub async fn open_at_version(name: &str, version: u32) -> Result<Database, StoreError> {
+    Database::open(name)
+        .with_version(version)
+        .with_on_upgrade_needed(move |event, db| {
+            // Versions are small integers that IndexedDB stores as doubles.
+            let old = event.old_version() as u32;
+            upgrade(&db, old, version)
+        })
+        .await
+        .map_err(|e| StoreError::Open(e.to_string()))
+}
+
+fn upgrade(db: &Database, old: u32, new: u32) -> indexed_db_futures::Result<()> {
+    if old < 1 && new >= 1 {
+        version_1(db)?;
+    }
+    if old < 2 && new >= 2 {
+        version_2(db)?;
+    }
+    Ok(())
+}
+
+fn version_1(db: &Database) -> indexed_db_futures::Result<()> {
+    let leads = db
+        .create_object_store(LEADS)
+        .with_key_path(KeyPath::from("id"))
+        .build()?;
+    leads
+        .create_index("by_stage", KeyPath::from("stage"))
+        .build()?;
+    leads
+        .create_index("by_grade", KeyPath::from("grade"))
+        .build()?;
+    // Leads without a follow-up date have no key here and so are simply not in this index.
+    leads
+        .create_index("by_next_follow_up", KeyPath::from("next_follow_up"))
+        .build()?;
+
+    let visits = db
+        .create_object_store(VISITS)
+        .with_key_path(KeyPath::from("id"))
+        .build()?;
+    visits
+        .create_index("by_lead_time", KeyPath::from(["lead_id", "started_at"]))
+        .build()?;
+    visits
+        .create_index("by_time", KeyPath::from("started_at"))
+        .build()?;
+
+    db.create_object_store(OUTBOX)
+        .with_key_path(KeyPath::from("seq"))
+        .build()?;
+    db.create_object_store(META).build()?;
+    Ok(())
+}
+
+fn version_2(db: &Database) -> indexed_db_futures::Result<()> {
+    let deals = db
+        .create_object_store(DEALS)
+        .with_key_path(KeyPath::from("id"))
+        .build()?;
+    deals
+        .create_index("by_lead_close", KeyPath::from(["lead_id", "closed_on"]))
+        .build()?;
+    deals
+        .create_index("by_close", KeyPath::from("closed_on"))
+        .build()?;
+
+    // New indices on an existing store are built from the records already in it, inside this
+    // same versionchange transaction.
+    let leads = deals.transaction().object_store(LEADS)?;
+    leads
+        .create_index("by_updated", KeyPath::from("updated_at"))
+        .build()?;
+    leads
+        .create_index("by_source", KeyPath::from("source"))
+        .build()?;
+    Ok(())
+}

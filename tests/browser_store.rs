@@ -1,0 +1,372 @@
+//! Browser tests of the local store against Chromium's real IndexedDB: round trips, the index
+//! queries the screens use, the schema upgrade, and that a record and its outbox entry are
+//! written together or not at all. Run with `cargo test --target wasm32-unknown-unknown`.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use chrono::NaiveDate;
+use domain::{
+    Deal, DealDraft, DealStatus, Grade, Id, Lead, LeadDraft, Record, RecordKind, RecordMeta, Stage,
+    Visit, VisitDraft, VisitKind,
+};
+use fieldbook::platform::{new_id, PinyinCollator};
+use fieldbook::store::{open_at_version, Change, DeviceState, Store, SCHEMA_VERSION};
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::TransactionMode;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const T0: i64 = 1_764_000_000_000; // 2025-11-24, a fixed moment so tests do not depend on today.
+const CHINA: i32 = 480;
+
+fn unique_db() -> String {
+    format!("fieldbook-test-{}", new_id(js_sys::Date::now() as i64))
+}
+
+fn meta(now: i64) -> RecordMeta {
+    RecordMeta::new(new_id(now), now)
+}
+
+fn lead(name: &str, stage: Stage, grade: Grade, follow_up: &str) -> Lead {
+    LeadDraft {
+        name: name.into(),
+        company: "华东机械".into(),
+        phones: "138 0013 8000".into(),
+        stage,
+        grade,
+        next_follow_up: follow_up.into(),
+        currency: "CNY".into(),
+        expected_value: "12,800.50".into(),
+        ..LeadDraft::default()
+    }
+    .parse(&meta(T0), T0)
+    .unwrap()
+}
+
+fn visit(lead: &Lead, date: &str, time: &str) -> Visit {
+    VisitDraft {
+        lead_id: Some(lead.id),
+        kind: VisitKind::InPerson,
+        date: date.into(),
+        time: time.into(),
+        notes: "带了样品".into(),
+        ..VisitDraft::default()
+    }
+    .parse(&meta(T0), T0, CHINA)
+    .unwrap()
+}
+
+fn deal(lead: &Lead, closed_on: &str, amount: &str) -> Deal {
+    DealDraft {
+        lead_id: Some(lead.id),
+        product: "数控机床".into(),
+        amount: amount.into(),
+        currency: "CNY".into(),
+        closed_on: closed_on.into(),
+        status: DealStatus::Won,
+        after_sales: String::new(),
+    }
+    .parse(&meta(T0), T0)
+    .unwrap()
+}
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn ids<T: Record>(records: &[T]) -> Vec<Id> {
+    records.iter().map(Record::id).collect()
+}
+
+#[wasm_bindgen_test]
+async fn records_round_trip_through_a_reopened_database() {
+    let name = unique_db();
+    let store = Store::open(&name).await.unwrap();
+    assert_eq!(store.version(), SCHEMA_VERSION);
+    let l = lead("王小明", Stage::Negotiation, Grade::A, "2025-11-20");
+    let v = visit(&l, "2025-11-24", "09:30");
+    let d = deal(&l, "2025-11-24", "99800");
+    store
+        .save(
+            &[
+                Change::Lead(l.clone()),
+                Change::Visit(v.clone()),
+                Change::Deal(d.clone()),
+            ],
+            T0,
+        )
+        .await
+        .unwrap();
+    store.close();
+
+    let store = Store::open(&name).await.unwrap();
+    let snapshot = store.snapshot().await.unwrap();
+    assert_eq!(snapshot.leads, vec![l.clone()]);
+    assert_eq!(snapshot.visits, vec![v.clone()]);
+    assert_eq!(snapshot.deals, vec![d.clone()]);
+    assert_eq!(store.lead(l.id).await.unwrap(), Some(l));
+    assert_eq!(store.visit(v.id).await.unwrap(), Some(v));
+    assert_eq!(store.deal(d.id).await.unwrap(), Some(d));
+    assert_eq!(store.lead(new_id(T0)).await.unwrap(), None);
+    store.close();
+    Store::delete(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn every_save_numbers_its_outbox_entries_without_gaps() {
+    let name = unique_db();
+    let store = Store::open(&name).await.unwrap();
+    let mut l = lead("Anna Schmidt", Stage::Prospecting, Grade::B, "");
+    let first = store.save(&[Change::Lead(l.clone())], T0).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].seq, 1);
+    assert_eq!(first[0].kind, RecordKind::Lead);
+    assert!(first[0].fields.contains_key("name"));
+
+    // Saving the same record unchanged writes no mutation.
+    let none = store
+        .save(&[Change::Lead(l.clone())], T0 + 1)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+
+    // An edit carries only the fields that changed.
+    l.stage = Stage::NeedsAnalysis;
+    l.updated_at = T0 + 2;
+    let edit = store
+        .save(&[Change::Lead(l.clone())], T0 + 2)
+        .await
+        .unwrap();
+    assert_eq!(edit[0].seq, 2);
+    assert_eq!(
+        edit[0].fields.keys().cloned().collect::<Vec<_>>(),
+        vec!["stage".to_string()]
+    );
+    assert_eq!(edit[0].fields["stage"], serde_json::json!("needs_analysis"));
+
+    // A delete is a tombstone that travels as a field.
+    l.mark_deleted(T0 + 3);
+    let delete = store
+        .save(&[Change::Lead(l.clone())], T0 + 3)
+        .await
+        .unwrap();
+    assert_eq!(delete[0].seq, 3);
+    assert_eq!(delete[0].fields["deleted"], serde_json::json!(true));
+    assert!(store.lead(l.id).await.unwrap().unwrap().deleted);
+
+    let outbox = store.outbox().await.unwrap();
+    assert_eq!(
+        outbox.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert!(outbox.windows(2).all(|w| w[0].stamp < w[1].stamp));
+    assert_eq!(outbox, [first, edit, delete].concat());
+    assert_eq!(store.outbox_len().await.unwrap(), 3);
+
+    // The counter survives a reopen.
+    store.close();
+    let store = Store::open(&name).await.unwrap();
+    let v = visit(&l, "2025-11-24", "10:00");
+    let next = store.save(&[Change::Visit(v)], T0 + 4).await.unwrap();
+    assert_eq!(next[0].seq, 4);
+    let device = store.device(T0).await.unwrap();
+    assert_eq!(device.next_seq, 5);
+    store.close();
+    Store::delete(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_record_and_its_outbox_entry_are_written_together_or_not_at_all() {
+    let name = unique_db();
+    let store = Store::open(&name).await.unwrap();
+    let kept = lead("李娜", Stage::Prospecting, Grade::C, "");
+    store.save(&[Change::Lead(kept.clone())], T0).await.unwrap();
+    let device = store.device(T0).await.unwrap();
+    assert_eq!(device.next_seq, 2);
+
+    // Put the counter back onto a number the outbox already holds: the outbox write of the next
+    // save must then fail, and with it the whole save.
+    store
+        .put_device_for_test(&DeviceState {
+            next_seq: 1,
+            ..device.clone()
+        })
+        .await
+        .unwrap();
+    let lost = lead("张伟", Stage::Prospecting, Grade::C, "");
+    let mut edited = kept.clone();
+    edited.notes = "改过的备注".into();
+    let result = store
+        .save(&[Change::Lead(edited), Change::Lead(lost.clone())], T0 + 1)
+        .await;
+    assert!(result.is_err(), "the save should have failed");
+
+    assert_eq!(
+        store.lead(lost.id).await.unwrap(),
+        None,
+        "record without outbox entry"
+    );
+    assert_eq!(
+        store.lead(kept.id).await.unwrap(),
+        Some(kept),
+        "an edit in a failed save must roll back"
+    );
+    assert_eq!(store.outbox().await.unwrap().len(), 1);
+    assert_eq!(
+        store.device(T0).await.unwrap().next_seq,
+        1,
+        "counter rolled back too"
+    );
+    store.close();
+    Store::delete(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn index_queries_answer_what_the_screens_ask() {
+    let name = unique_db();
+    let store = Store::open(&name).await.unwrap();
+    let a = lead("Alice", Stage::Negotiation, Grade::A, "2025-11-20");
+    let b = lead("Bob", Stage::Prospecting, Grade::A, "2025-11-24");
+    let c = lead("Chen", Stage::Negotiation, Grade::D, "2025-12-01");
+    let d = lead("Dora", Stage::Prospecting, Grade::B, "");
+    let v1 = visit(&a, "2025-11-24", "15:00");
+    let v2 = visit(&a, "2025-11-23", "09:00");
+    let v3 = visit(&b, "2025-11-24", "11:00");
+    let d1 = deal(&a, "2025-11-24", "100");
+    let d2 = deal(&a, "2025-10-01", "200");
+    let d3 = deal(&c, "2025-11-01", "300");
+    let changes: Vec<Change> = [&a, &b, &c, &d]
+        .into_iter()
+        .map(|l| Change::Lead(l.clone()))
+        .chain(
+            [&v1, &v2, &v3]
+                .into_iter()
+                .map(|v| Change::Visit(v.clone())),
+        )
+        .chain([&d1, &d2, &d3].into_iter().map(|d| Change::Deal(d.clone())))
+        .collect();
+    store.save(&changes, T0).await.unwrap();
+
+    let mut negotiating = ids(&store.leads_in_stage(Stage::Negotiation).await.unwrap());
+    negotiating.sort();
+    let mut expected = vec![a.id, c.id];
+    expected.sort();
+    assert_eq!(negotiating, expected);
+
+    let grade_a = store.leads_of_grade(Grade::A).await.unwrap();
+    assert_eq!(grade_a.len(), 2);
+    assert!(grade_a.iter().all(|l| l.grade == Grade::A));
+
+    // Due by the 24th: Alice (20th) then Bob (24th); Chen later, Dora has no date.
+    let due = store.leads_due_by(date("2025-11-24")).await.unwrap();
+    assert_eq!(ids(&due), vec![a.id, b.id]);
+
+    // A lead's visits come oldest first, and only that lead's.
+    assert_eq!(
+        ids(&store.visits_of_lead(a.id).await.unwrap()),
+        vec![v2.id, v1.id]
+    );
+    assert_eq!(ids(&store.visits_of_lead(b.id).await.unwrap()), vec![v3.id]);
+    assert!(store.visits_of_lead(d.id).await.unwrap().is_empty());
+
+    // The 24th in China: 11:00 then 15:00.
+    let (start, end) = domain::day_bounds_ms(date("2025-11-24"), CHINA);
+    assert_eq!(
+        ids(&store.visits_between(start, end).await.unwrap()),
+        vec![v3.id, v1.id]
+    );
+
+    assert_eq!(
+        ids(&store.deals_of_lead(a.id).await.unwrap()),
+        vec![d2.id, d1.id]
+    );
+    assert_eq!(ids(&store.deals_of_lead(c.id).await.unwrap()), vec![d3.id]);
+
+    let mut newer = b.clone();
+    newer.notes = "约了下周二".into();
+    newer.updated_at = T0 + 10_000;
+    store
+        .save(&[Change::Lead(newer)], T0 + 10_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&store.leads_updated_since(T0 + 1).await.unwrap()),
+        vec![b.id]
+    );
+    store.close();
+    Store::delete(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_version_1_database_upgrades_without_losing_data() {
+    let name = unique_db();
+    // Build the database the way the version-1 app left it: leads, visits and an outbox entry.
+    let old_lead = lead("欧阳娜娜", Stage::Presentation, Grade::B, "2025-11-30");
+    let old_visit = visit(&old_lead, "2025-11-22", "14:00");
+    {
+        let db = open_at_version(&name, 1).await.unwrap();
+        assert_eq!(db.version() as u32, 1);
+        let names: Vec<String> = db.object_store_names().collect();
+        assert!(
+            !names.contains(&"deals".to_string()),
+            "v1 has no deals: {names:?}"
+        );
+        let tx = db
+            .transaction(["leads", "visits", "outbox"])
+            .with_mode(TransactionMode::Readwrite)
+            .build()
+            .unwrap();
+        tx.object_store("leads")
+            .unwrap()
+            .put(&old_lead)
+            .serde()
+            .unwrap()
+            .await
+            .unwrap();
+        tx.object_store("visits")
+            .unwrap()
+            .put(&old_visit)
+            .serde()
+            .unwrap()
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        db.close();
+    }
+
+    let store = Store::open(&name).await.unwrap();
+    assert_eq!(store.version(), SCHEMA_VERSION);
+    let snapshot = store.snapshot().await.unwrap();
+    assert_eq!(snapshot.leads, vec![old_lead.clone()]);
+    assert_eq!(snapshot.visits, vec![old_visit.clone()]);
+    assert!(snapshot.deals.is_empty());
+    // The version-2 indices were built over the records already there.
+    assert_eq!(
+        ids(&store.leads_updated_since(0).await.unwrap()),
+        vec![old_lead.id]
+    );
+    assert_eq!(
+        ids(&store.visits_of_lead(old_lead.id).await.unwrap()),
+        vec![old_visit.id]
+    );
+    // And the new deals store works.
+    let d = deal(&old_lead, "2025-11-25", "5000");
+    let written = store.save(&[Change::Deal(d.clone())], T0).await.unwrap();
+    assert_eq!(written.len(), 1);
+    assert_eq!(
+        ids(&store.deals_of_lead(old_lead.id).await.unwrap()),
+        vec![d.id]
+    );
+    store.close();
+    Store::delete(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+fn pinyin_initials_come_from_the_browser_collator() {
+    let collator = PinyinCollator::new();
+    assert_eq!(collator.initials("王小明"), "wxm");
+    assert_eq!(collator.initials("欧阳娜娜"), "oynn");
+    assert_eq!(collator.initials("诸葛亮"), "zgl");
+    assert_eq!(collator.initials("李 Lee"), "llee");
+}

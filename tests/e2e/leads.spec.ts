@@ -1,0 +1,151 @@
+// Leads and visits end to end, in Chromium against the release build: what a rep does on a
+// first day, and that it is all still there after a reload (it lives in IndexedDB).
+import { expect, Page, test } from '@playwright/test';
+
+test.use({ locale: 'en-US', timezoneId: 'Asia/Shanghai' });
+
+async function openApp(page: Page, path = '/') {
+  await page.goto(path);
+  // The shell renders its pages once the local database is open.
+  await expect(page.getByTestId('sync-status')).toBeVisible();
+  await expect(page.locator('main .page')).toBeVisible();
+}
+
+async function createLead(page: Page, fields: { name: string; company?: string; phones?: string; tags?: string }) {
+  await openApp(page, '/new/lead');
+  await page.locator('#f-name').fill(fields.name);
+  if (fields.company) await page.locator('#f-company').fill(fields.company);
+  if (fields.phones) await page.locator('#f-phones').fill(fields.phones);
+  if (fields.tags) await page.locator('#f-tags').fill(fields.tags);
+  await page.getByTestId('save').click();
+  await expect(page.getByTestId('lead-name')).toHaveText(fields.name);
+}
+
+test('create a lead, log two visits, reload: all there', async ({ page }) => {
+  await createLead(page, { name: 'Maria Rossi', company: 'Rossi Tools', phones: '+39 02 1234 5678' });
+  await expect(page.getByTestId('contact-call')).toHaveAttribute('href', 'tel:+390212345678');
+
+  // First visit, from the lead: the lead is already chosen.
+  await page.getByTestId('log-visit').click();
+  await expect(page.locator('#v-lead_id')).toHaveValue(/[0-9a-f-]{36}/);
+  await page.locator('#v-kind').selectOption('demo');
+  await page.locator('#v-notes').fill('Showed the new lathe');
+  await page.locator('#v-next_follow_up').fill('2099-01-15');
+  await page.getByTestId('save').click();
+  await expect(page.getByTestId('lead-name')).toHaveText('Maria Rossi');
+  await expect(page.getByTestId('timeline-visit')).toHaveCount(1);
+
+  // Second visit, from the tab bar: pick the lead from the list.
+  await page.getByTestId('nav-visit').click();
+  await page.locator('#v-lead_id').selectOption({ label: 'Maria Rossi · Rossi Tools' });
+  await page.locator('#v-kind').selectOption('phone_call');
+  await page.locator('#v-notes').fill('Asked for a quote');
+  await page.locator('#v-stage_after').selectOption('negotiation');
+  await page.getByTestId('save').click();
+  await expect(page.getByTestId('timeline-visit')).toHaveCount(2);
+
+  // Five changes wait for the server: the lead, two visits, and the lead's two moves.
+  await expect(page.getByTestId('sync-status')).toContainText('5 changes waiting');
+
+  await page.reload();
+  await expect(page.getByTestId('lead-name')).toHaveText('Maria Rossi');
+  await expect(page.getByTestId('timeline-visit')).toHaveCount(2);
+  await expect(page.getByTestId('timeline')).toContainText('Showed the new lathe');
+  await expect(page.getByTestId('timeline')).toContainText('Asked for a quote');
+  // The visits moved the lead: follow-up date from the first, stage from the second.
+  await expect(page.getByTestId('lead-detail')).toContainText('Price negotiation');
+  await expect(page.getByTestId('lead-detail')).toContainText('2099');
+
+  await page.getByTestId('nav-leads').click();
+  await expect(page.getByTestId('lead-row')).toHaveCount(1);
+  await expect(page.getByTestId('lead-row')).toContainText('Rossi Tools');
+});
+
+test('search finds a Chinese name by its pinyin initials', async ({ page }) => {
+  await createLead(page, { name: '王小明', company: '华东机械', phones: '138 0013 8000', tags: '展会, VIP' });
+  await createLead(page, { name: '欧阳娜娜', company: '南方贸易' });
+  await createLead(page, { name: 'John Smith', company: 'Acme' });
+
+  await page.getByTestId('nav-leads').click();
+  await expect(page.getByTestId('lead-row')).toHaveCount(3);
+  const search = page.getByTestId('lead-search');
+
+  await search.fill('wxm');
+  await expect(page.getByTestId('lead-row')).toHaveCount(1);
+  await expect(page.getByTestId('lead-row')).toContainText('王小明');
+
+  await search.fill('oynn');
+  await expect(page.getByTestId('lead-row')).toHaveCount(1);
+  await expect(page.getByTestId('lead-row')).toContainText('欧阳娜娜');
+
+  // Phone digits without separators, a tag, and a company all find their lead.
+  await search.fill('13800138000');
+  await expect(page.getByTestId('lead-row')).toHaveCount(1);
+  await search.fill('vip');
+  await expect(page.getByTestId('lead-row')).toContainText('王小明');
+  await search.fill('acme');
+  await expect(page.getByTestId('lead-row')).toContainText('John Smith');
+
+  await search.fill('nobody-here');
+  await expect(page.getByTestId('lead-row')).toHaveCount(0);
+});
+
+test('an invalid phone shows the error and keeps what was typed', async ({ page }) => {
+  await openApp(page, '/new/lead');
+  await page.locator('#f-name').fill('Li Lei');
+  await page.locator('#f-company').fill('Lei & Co');
+  await page.locator('#f-phones').fill('12ab');
+  await page.locator('#f-email').fill('li.lei@example');
+  await page.getByTestId('save').click();
+
+  await expect(page.getByTestId('error-phones')).toContainText('phone number');
+  await expect(page.getByTestId('error-email')).toContainText('email');
+  await expect(page.getByTestId('form-error')).toBeVisible();
+  await expect(page.locator('#f-phones')).toHaveAttribute('aria-invalid', 'true');
+  // Nothing typed was lost.
+  await expect(page.locator('#f-name')).toHaveValue('Li Lei');
+  await expect(page.locator('#f-company')).toHaveValue('Lei & Co');
+  await expect(page.locator('#f-phones')).toHaveValue('12ab');
+  await expect(page.locator('#f-email')).toHaveValue('li.lei@example');
+
+  // Fixing the fields saves the lead.
+  await page.locator('#f-phones').fill('010 6552 9988');
+  await page.locator('#f-email').fill('li.lei@example.com');
+  await expect(page.getByTestId('error-phones')).toHaveCount(0);
+  await page.getByTestId('save').click();
+  await expect(page.getByTestId('lead-name')).toHaveText('Li Lei');
+});
+
+test('the language switches in Settings and stays switched', async ({ page }) => {
+  await openApp(page);
+  await expect(page.getByTestId('nav-today')).toContainText('Today');
+  await page.getByTestId('nav-settings').click();
+  await page.getByTestId('language').selectOption('zh-CN');
+  await expect(page.getByTestId('nav-today')).toContainText('今日');
+  await expect(page.getByTestId('nav-leads')).toContainText('客户');
+  await expect(page.locator('html')).toHaveAttribute('lang', 'zh-CN');
+
+  await page.reload();
+  await expect(page.getByTestId('nav-today')).toContainText('今日');
+
+  // Validation messages follow the language.
+  await page.goto('/new/lead');
+  await page.locator('#f-phones').fill('12');
+  await page.getByTestId('save').click();
+  await expect(page.getByTestId('error-name')).toContainText('必填');
+  await expect(page.getByTestId('error-phones')).toContainText('电话号码');
+
+  await page.goto('/settings');
+  await page.getByTestId('language').selectOption('en');
+  await expect(page.getByTestId('nav-today')).toContainText('Today');
+});
+
+test.describe('a Chinese browser', () => {
+  test.use({ locale: 'zh-CN' });
+
+  test('starts in Chinese', async ({ page }) => {
+    await openApp(page);
+    await expect(page.getByTestId('nav-today')).toContainText('今日');
+    await expect(page.locator('html')).toHaveAttribute('lang', 'zh-CN');
+  });
+});

@@ -1,0 +1,32 @@
+//! The release build of the app: `trunk build --release` into `dist/`, configured by
+//! `Trunk.toml` (offline, pinned wasm-bindgen and wasm-opt versions).
+
+use std::path::PathBuf;
+
+use crate::process::{Cmd, Workspace};
+
+/// Builds the app and returns the `dist` folder. The tools must already be installed.
+pub fn release_build(workspace: &Workspace) -> Result<PathBuf, String> {
+    let root = workspace.root();
+    for needed in ["Trunk.toml", "index.html"] {
+        if !root.join(needed).is_file() {
+            return Err(format!(
+                "{needed} is missing in {}: trunk cannot build the app without it",
+                root.display()
+            ));
+        }
+    }
+    workspace.run(
+        &Cmd::new("trunk")
+            .args(["build", "--release"])
+            .env("TRUNK_SKIP_VERSION_CHECK", "true"),
+    )?;
+    let dist = root.join("dist");
+    if !dist.join("index.html").is_file() {
+        return Err(format!(
+            "trunk finished but {} has no index.html",
+            dist.display()
+        ));
+    }
+    Ok(dist)
+}

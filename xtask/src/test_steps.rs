@@ -1,0 +1,204 @@
+//! `cargo xtask test`: every check CI runs, in order from quickest to slowest, stopping at
+//! the first failure with the step's name. Each step is timed and a summary closes the run.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::app_build;
+use crate::cli::TestOptions;
+use crate::process::{Cmd, Workspace};
+use crate::serve::{Logging, StaticServer};
+use crate::tools::{self, Needs, CHROMEDRIVER, WASM_TARGET};
+
+pub fn run_all(workspace: &Workspace, options: TestOptions) -> Result<(), String> {
+    let mut steps = Steps::default();
+    let result = run_steps(workspace, options, &mut steps);
+    steps.print_summary();
+    result
+}
+
+fn run_steps(workspace: &Workspace, options: TestOptions, steps: &mut Steps) -> Result<(), String> {
+    let browser = !options.skip_browser;
+    let e2e = !options.skip_e2e;
+    let needs = Needs {
+        wasm_target: true,
+        wasm_bindgen: browser || e2e,
+        wasm_opt: e2e,
+        trunk: e2e,
+        browser: browser || e2e,
+    };
+    steps.run("install tools", || tools::ensure(workspace, needs))?;
+    steps.run("rustfmt", || {
+        workspace.run(&Cmd::new("cargo").args(["fmt", "--all", "--check"]))
+    })?;
+    steps.run("clippy (host)", || {
+        workspace.run(
+            &Cmd::new("cargo")
+                .args(["clippy", "--workspace", "--all-targets"])
+                .args(["--", "-D", "warnings"]),
+        )
+    })?;
+    steps.run("clippy (wasm32)", || {
+        workspace.run(
+            &Cmd::new("cargo")
+                .args(["clippy", "-p", "fieldbook", "-p", "fieldbook-domain"])
+                .args(["--target", WASM_TARGET, "--all-targets"])
+                .args(["--", "-D", "warnings"]),
+        )
+    })?;
+    steps.run("host tests", || {
+        workspace.run(&Cmd::new("cargo").args(["test", "--workspace"]))
+    })?;
+    if browser {
+        steps.run("browser tests (wasm-bindgen, headless Chromium)", || {
+            workspace.run(&browser_tests())
+        })?;
+    } else {
+        steps.skip("browser tests", "--skip-browser");
+    }
+    if e2e {
+        steps.run("release build (trunk)", || {
+            app_build::release_build(workspace).map(|_| ())
+        })?;
+        steps.run("e2e packages (npm ci)", || {
+            tools::ensure_e2e_packages(workspace)
+        })?;
+        steps.run("e2e tests (Playwright)", || playwright(workspace))?;
+    } else {
+        steps.skip("release build and e2e tests", "--skip-e2e");
+    }
+    Ok(())
+}
+
+/// `cargo test` for the browser; the target's runner (`.cargo/config.toml`) is
+/// wasm-bindgen-test-runner, which drives headless Chromium through chromedriver.
+fn browser_tests() -> Cmd {
+    let mut cmd = Cmd::new("cargo").args(["test", "-p", "fieldbook", "--target", WASM_TARGET]);
+    // Explicit driver, so a geckodriver elsewhere on PATH is never picked instead.
+    if std::env::var_os("CHROMEDRIVER").is_none() && Path::new(CHROMEDRIVER).exists() {
+        cmd = cmd.env("CHROMEDRIVER", CHROMEDRIVER);
+    }
+    // The runner's defaults (20 s for a whole test binary, 5 s for the driver to start)
+    // are too tight for a cold Chromium on a 2-core CI machine.
+    for (key, value) in [
+        ("WASM_BINDGEN_TEST_TIMEOUT", "180"),
+        ("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "30"),
+    ] {
+        if std::env::var_os(key).is_none() {
+            cmd = cmd.env(key, value);
+        }
+    }
+    cmd
+}
+
+/// Serves the fresh `dist/` on a free port for the length of the Playwright run; the server
+/// lives in this process, so it stops when the run ends, pass or fail.
+fn playwright(workspace: &Workspace) -> Result<(), String> {
+    let dist = workspace.root().join("dist");
+    let server = StaticServer::start(&dist, 0, Logging::Quiet)?;
+    println!("serving {} at {}", dist.display(), server.url());
+    let result = workspace.run(
+        &Cmd::new("npx")
+            .args(["--no-install", "playwright", "test"])
+            .env("FIELDBOOK_URL", server.url())
+            .env("FIELDBOOK_DIST", &dist)
+            .cwd(workspace.root().join("tests/e2e")),
+    );
+    drop(server);
+    result
+}
+
+#[derive(Default)]
+struct Steps {
+    started: Option<Instant>,
+    done: Vec<(String, Outcome)>,
+}
+
+enum Outcome {
+    Passed(Duration),
+    Failed(Duration),
+    Skipped(&'static str),
+}
+
+impl Steps {
+    fn run(&mut self, name: &str, step: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+        self.started.get_or_insert_with(Instant::now);
+        println!("\n==> {name}");
+        let start = Instant::now();
+        let result = step();
+        let elapsed = start.elapsed();
+        match result {
+            Ok(()) => {
+                println!("<== {name}: ok in {}", format_duration(elapsed));
+                self.done.push((name.to_string(), Outcome::Passed(elapsed)));
+                Ok(())
+            }
+            Err(message) => {
+                self.done.push((name.to_string(), Outcome::Failed(elapsed)));
+                Err(format!("step `{name}` failed: {message}"))
+            }
+        }
+    }
+
+    fn skip(&mut self, name: &str, reason: &'static str) {
+        println!("\n==> {name}: skipped ({reason})");
+        self.done.push((name.to_string(), Outcome::Skipped(reason)));
+    }
+
+    fn print_summary(&self) {
+        let width = self
+            .done
+            .iter()
+            .map(|(name, _)| name.len())
+            .max()
+            .unwrap_or(0);
+        println!("\nxtask test: summary");
+        for (name, outcome) in &self.done {
+            let line = match outcome {
+                Outcome::Passed(time) => format!("{:>9}  ok", format_duration(*time)),
+                Outcome::Failed(time) => format!("{:>9}  FAILED", format_duration(*time)),
+                Outcome::Skipped(reason) => format!("{:>9}  skipped ({reason})", "-"),
+            };
+            println!("  {name:<width$}  {line}");
+        }
+        let total = self
+            .started
+            .map(|start| start.elapsed())
+            .unwrap_or_default();
+        println!("  {:<width$}  {:>9}", "total", format_duration(total));
+    }
+}
+
+fn format_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs_f64();
+    if seconds < 60.0 {
+        format!("{seconds:.1}s")
+    } else {
+        let minutes = (seconds / 60.0).floor();
+        format!("{minutes:.0}m{:04.1}s", seconds - minutes * 60.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_seconds_or_minutes() {
+        assert_eq!(format_duration(Duration::from_millis(12_340)), "12.3s");
+        assert_eq!(format_duration(Duration::from_millis(62_500)), "1m02.5s");
+        assert_eq!(format_duration(Duration::from_secs(600)), "10m00.0s");
+    }
+
+    #[test]
+    fn a_failing_step_is_named_and_stops_the_run() {
+        let mut steps = Steps::default();
+        let result = steps
+            .run("first", || Ok(()))
+            .and_then(|()| steps.run("second", || Err("boom".into())));
+        assert_eq!(result, Err("step `second` failed: boom".into()));
+        assert!(
+            matches!(steps.done.as_slice(), [(_, Outcome::Passed(_)), (name, Outcome::Failed(_))] if name == "second")
+        );
+    }
+}
