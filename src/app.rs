@@ -8,7 +8,7 @@ use leptos_router::path;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
-use crate::i18n::{fill, use_i18n, Locale};
+use crate::i18n::{count, use_i18n, Locale};
 use crate::platform;
 use crate::routes::{
     deal_form::DealFormPage, lead_detail::LeadDetail, lead_form::LeadFormPage, leads::Leads,
@@ -138,7 +138,7 @@ fn StatusBar() -> impl IntoView {
                     parts.push(i.t("net.offline").to_string());
                 }
                 if waiting > 0 {
-                    parts.push(fill(i.t("net.waiting"), waiting));
+                    parts.push(count(i.locale(), "net.waiting", waiting));
                 } else if state.online.get() {
                     parts.push(i.t("net.all_saved").to_string());
                 }
@@ -174,7 +174,7 @@ fn ToastView() -> impl IntoView {
         if let Some(change) = change {
             spawn_local(async move {
                 if let Err(err) = state.save(vec![change]).await {
-                    state.notify(i.t(err.key()), true, None);
+                    state.notify(i.now(err.key()), true, None);
                 }
             });
         }

@@ -70,6 +70,22 @@ pub fn fill(template: &str, value: impl std::fmt::Display) -> String {
     template.replacen("{}", &value.to_string(), 1)
 }
 
+/// A count in a sentence: `key_one` for exactly one (English needs it; Chinese has the same
+/// text), else `key` with the number filled in.
+pub fn count(locale: Locale, key: &str, n: impl Into<u64>) -> String {
+    let n = n.into();
+    if n == 1 {
+        if let Some((en, zh)) = lookup(&format!("{key}_one")) {
+            return match locale {
+                Locale::En => en,
+                Locale::Zh => zh,
+            }
+            .to_string();
+        }
+    }
+    fill(tr(locale, key), n)
+}
+
 /// The reactive translator components use: `t("nav.today")`.
 pub fn use_i18n() -> I18n {
     I18n(crate::state::use_app().locale)
@@ -82,6 +98,12 @@ impl I18n {
     /// Tracks the locale, so views re-render when it changes.
     pub fn t(&self, key: &str) -> &'static str {
         tr(self.0.get(), key)
+    }
+
+    /// The text in the current language without tracking it: for event handlers and tasks,
+    /// which run once and outside any view.
+    pub fn now(&self, key: &str) -> &'static str {
+        tr(self.0.get_untracked(), key)
     }
 
     pub fn locale(&self) -> Locale {
@@ -114,6 +136,7 @@ messages! {
     "nav.back" => "Back", "返回";
     "net.offline" => "Offline — changes are kept on this device", "离线 — 更改已保存在本机";
     "net.waiting" => "{} changes waiting to sync", "{} 条更改待同步";
+    "net.waiting_one" => "1 change waiting to sync", "1 条更改待同步";
     "net.all_saved" => "All changes saved on this device", "所有更改已保存在本机";
 
     "today.title" => "Today", "今日";
@@ -135,6 +158,7 @@ messages! {
     "leads.sort" => "Sort", "排序";
     "leads.any" => "All", "全部";
     "leads.count" => "{} leads", "{} 位客户";
+    "leads.count_one" => "1 lead", "1 位客户";
     "leads.empty" => "No leads yet. Add your first one.", "还没有客户，先添加一位吧。";
     "leads.no_match" => "No lead matches.", "没有符合条件的客户。";
     "leads.show_more" => "Show more", "显示更多";
@@ -374,12 +398,11 @@ mod tests {
                     visit(&path, found);
                 } else if path.extension().is_some_and(|e| e == "rs") {
                     let text = std::fs::read_to_string(&path).unwrap();
-                    for (i, _) in text.match_indices("t(\"") {
-                        let rest = &text[i + 3..];
-                        if let Some(end) = rest.find('"') {
-                            let key = &rest[..end];
-                            if key.contains('.') && !key.contains(' ') && !key.contains('{') {
-                                found.push((path.display().to_string(), key.to_string()));
+                    for call in [".t(\"", ".now(\"", " label=\"", " hint=\"", "none_key=\""] {
+                        for (i, _) in text.match_indices(call) {
+                            let rest = &text[i + call.len()..];
+                            if let Some(end) = rest.find('"') {
+                                found.push((path.display().to_string(), rest[..end].to_string()));
                             }
                         }
                     }
@@ -398,6 +421,13 @@ mod tests {
         );
         let missing: Vec<_> = found.iter().filter(|(_, k)| lookup(k).is_none()).collect();
         assert!(missing.is_empty(), "keys without translation: {missing:?}");
+    }
+
+    #[test]
+    fn counts_pick_the_singular() {
+        assert_eq!(count(Locale::En, "leads.count", 1u32), "1 lead");
+        assert_eq!(count(Locale::En, "leads.count", 2u32), "2 leads");
+        assert_eq!(count(Locale::Zh, "net.waiting", 1u32), "1 条更改待同步");
     }
 
     #[test]

@@ -82,7 +82,7 @@ fn DealForm(existing: Option<Deal>, preselected: Option<Id>) -> impl IntoView {
                 spawn_local(async move {
                     match state.save(vec![Change::Deal(deal)]).await {
                         Ok(()) => {
-                            state.notify(i.t("deal.saved"), false, None);
+                            state.notify(i.now("deal.saved"), false, None);
                             navigate(&format!("/leads/{lead_id}"), Default::default());
                         }
                         Err(err) => banner.set(Some(err.key())),

@@ -92,13 +92,13 @@ fn LeadView(lead: Lead) -> impl IntoView {
             }
             spawn_local(async move {
                 match state.save(vec![Change::Lead(after)]).await {
-                    Ok(()) if deleted => state.notify(i.t("lead.restored"), false, None),
+                    Ok(()) if deleted => state.notify(i.now("lead.restored"), false, None),
                     Ok(()) => {
                         let mut undo = before;
                         undo.updated_at = platform::now_ms();
-                        state.notify(i.t("lead.deleted"), false, Some(Change::Lead(undo)));
+                        state.notify(i.now("lead.deleted"), false, Some(Change::Lead(undo)));
                     }
-                    Err(err) => state.notify(i.t(err.key()), true, None),
+                    Err(err) => state.notify(i.now(err.key()), true, None),
                 }
             });
         }

@@ -88,7 +88,7 @@ fn LeadForm(existing: Option<Lead>) -> impl IntoView {
                 spawn_local(async move {
                     match state.save(vec![Change::Lead(lead)]).await {
                         Ok(()) => {
-                            state.notify(i.t("form.saved"), false, None);
+                            state.notify(i.now("form.saved"), false, None);
                             navigate(&format!("/leads/{lead_id}"), Default::default());
                         }
                         Err(err) => banner.set(Some(err.key())),

@@ -6,7 +6,7 @@ use leptos_router::components::A;
 
 use crate::components::form::Choice;
 use crate::components::LeadRow;
-use crate::i18n::{fill, use_i18n};
+use crate::i18n::{count, use_i18n};
 use crate::platform::PinyinCollator;
 use crate::state::use_app;
 
@@ -84,7 +84,7 @@ pub fn Leads() -> impl IntoView {
                     </select>
                 </div>
             </div>
-            <p class="count" data-testid="lead-count">{move || fill(i.t("leads.count"), results.with(Vec::len))}</p>
+            <p class="count" data-testid="lead-count">{move || count(i.locale(), "leads.count", results.with(Vec::len) as u64)}</p>
             <Show when=move || { total.get() > 0 }
                 fallback=move || view! { <p class="empty">{move || i.t("leads.empty")}</p> }>
                 <Show when=move || results.with(|r| !r.is_empty())

@@ -28,8 +28,8 @@ pub fn Settings() -> impl IntoView {
         lead.updated_at = platform::now_ms();
         spawn_local(async move {
             match state.save(vec![Change::Lead(lead)]).await {
-                Ok(()) => state.notify(i.t("lead.restored"), false, None),
-                Err(err) => state.notify(i.t(err.key()), true, None),
+                Ok(()) => state.notify(i.now("lead.restored"), false, None),
+                Err(err) => state.notify(i.now(err.key()), true, None),
             }
         });
     };

@@ -157,7 +157,7 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>) -> impl IntoView 
         spawn_local(async move {
             match state.save(changes).await {
                 Ok(()) => {
-                    state.notify(i.t("visit.saved"), false, None);
+                    state.notify(i.now("visit.saved"), false, None);
                     navigate(&format!("/leads/{lead_id}"), Default::default());
                 }
                 Err(err) => banner.set(Some(err.key())),
