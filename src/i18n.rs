@@ -155,6 +155,7 @@ messages! {
     "leads.filter_stage" => "Stage", "阶段";
     "leads.filter_grade" => "Grade", "分级";
     "leads.filter_source" => "Source", "来源";
+    "leads.filter_tag" => "Tag", "标签";
     "leads.sort" => "Sort", "排序";
     "leads.any" => "All", "全部";
     "leads.count" => "{} leads", "{} 位客户";
@@ -238,12 +239,24 @@ messages! {
     "visit.edit_title" => "Edit visit", "编辑拜访";
     "visit.new_lead" => "New lead", "新客户";
     "visit.saved" => "Visit logged.", "拜访已记录。";
+    "visit.deleted" => "Visit moved to the trash.", "拜访记录已移入回收站。";
     "visit.moves_follow_up" => "The lead's next follow-up moves to this date.", "客户的下次跟进日期将改为此日期。";
     "visit.minutes" => "{} min", "{} 分钟";
+
+    "checkin.title" => "Check-in (optional)", "签到（可选）";
+    "checkin.button" => "Check in here", "在此签到";
+    "checkin.locating" => "Finding your position…", "正在定位…";
+    "checkin.done" => "Checked in, accurate to {} m:", "已签到，精度 {} 米：";
+    "checkin.at" => "Checked in here (map)", "签到位置（地图）";
+    "checkin.remove" => "Remove check-in", "取消签到";
+    "checkin.denied" => "Location access was refused. Allow it in the browser's settings to check in.", "定位权限被拒绝。请在浏览器设置中允许定位后再签到。";
+    "checkin.unavailable" => "Could not find your position. Try again outside or later.", "无法获取位置，请到室外或稍后再试。";
+    "checkin.unsupported" => "This browser cannot share its location.", "此浏览器不支持定位。";
 
     "deal.title" => "Add a deal", "添加成交";
     "deal.edit_title" => "Edit deal", "编辑成交";
     "deal.saved" => "Deal saved.", "成交已保存。";
+    "deal.deleted" => "Deal moved to the trash.", "成交记录已移入回收站。";
 
     "settings.title" => "Settings", "设置";
     "settings.language" => "Language", "语言";

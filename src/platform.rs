@@ -212,3 +212,73 @@ impl Default for PinyinCollator {
         PinyinCollator::new()
     }
 }
+
+/// Why the device's position could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GeoError {
+    /// The user (or the browser's policy) refused location access.
+    Denied,
+    /// No fix: no GPS signal, or it took too long.
+    Unavailable,
+    /// This browser has no Geolocation API.
+    Unsupported,
+}
+
+impl GeoError {
+    pub fn key(self) -> &'static str {
+        match self {
+            GeoError::Denied => "checkin.denied",
+            GeoError::Unavailable => "checkin.unavailable",
+            GeoError::Unsupported => "checkin.unsupported",
+        }
+    }
+}
+
+/// The device's position now, for a visit check-in: `(lat, lng, accuracy in metres)`.
+pub async fn current_position() -> Result<(f64, f64, f64), GeoError> {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+
+    let geolocation = web_sys::window()
+        .and_then(|w| w.navigator().geolocation().ok())
+        .ok_or(GeoError::Unsupported)?;
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        let on_ok = Closure::once_into_js(move |pos: JsValue| {
+            let _ = resolve.call1(&JsValue::NULL, &pos);
+        });
+        let on_err = Closure::once_into_js(move |err: JsValue| {
+            let _ = reject.call1(&JsValue::NULL, &err);
+        });
+        let options = web_sys::PositionOptions::new();
+        options.set_enable_high_accuracy(true);
+        options.set_timeout(20_000);
+        options.set_maximum_age(60_000);
+        let _ = geolocation.get_current_position_with_error_callback_and_options(
+            on_ok.unchecked_ref(),
+            Some(on_err.unchecked_ref()),
+            &options,
+        );
+    });
+    let number = |obj: &JsValue, key: &str| {
+        js_sys::Reflect::get(obj, &JsValue::from_str(key))
+            .ok()
+            .and_then(|v| v.as_f64())
+    };
+    match wasm_bindgen_futures::JsFuture::from(promise).await {
+        Ok(position) => {
+            let coords = js_sys::Reflect::get(&position, &JsValue::from_str("coords"))
+                .map_err(|_| GeoError::Unavailable)?;
+            match (
+                number(&coords, "latitude"),
+                number(&coords, "longitude"),
+                number(&coords, "accuracy"),
+            ) {
+                (Some(lat), Some(lng), Some(acc)) => Ok((lat, lng, acc)),
+                _ => Err(GeoError::Unavailable),
+            }
+        }
+        // GeolocationPositionError.PERMISSION_DENIED is 1.
+        Err(err) if number(&err, "code") == Some(1.0) => Err(GeoError::Denied),
+        Err(_) => Err(GeoError::Unavailable),
+    }
+}

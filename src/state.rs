@@ -117,6 +117,25 @@ impl AppState {
         Ok(())
     }
 
+    /// Moves a record to the trash (a tombstone) and offers to undo it. `record` is the
+    /// record as it is now; `wrap` makes it a `Change`.
+    pub async fn trash<T: domain::Record>(
+        self,
+        record: T,
+        wrap: fn(T) -> Change,
+        done_text: &'static str,
+    ) -> Result<(), StoreError> {
+        let now = platform::now_ms();
+        let mut deleted = record.clone();
+        deleted.mark_deleted(now);
+        self.save(vec![wrap(deleted)]).await?;
+        // The undo writes the record back as it was, as a newer edit.
+        let mut restored = record;
+        restored.restore(platform::now_ms());
+        self.notify(done_text, false, Some(wrap(restored)));
+        Ok(())
+    }
+
     /// A lead from the cache (tombstones included).
     pub fn lead(&self, id: Id) -> Option<Lead> {
         self.leads

@@ -27,6 +27,8 @@ fn DealForm(existing: Option<Deal>, preselected: Option<Id>) -> impl IntoView {
     let state = use_app();
     let navigate = use_navigate();
     let is_new = existing.is_none();
+    let existing_record = existing.clone().filter(|r| !r.deleted);
+    let navigate_after_delete = navigate.clone();
     let now = platform::now_ms();
     let meta = match &existing {
         Some(d) => RecordMeta {
@@ -138,6 +140,25 @@ fn DealForm(existing: Option<Deal>, preselected: Option<Id>) -> impl IntoView {
                         {move || i.t(if saving.get() { "form.saving" } else { "form.save" })}
                     </button>
                     <button type="button" class="button" on:click=move |_| go_back()>{move || i.t("form.cancel")}</button>
+                    {existing_record.map(|record| {
+                        let navigate = navigate_after_delete.clone();
+                        view! {
+                            <button type="button" class="button danger" data-testid="delete"
+                                on:click=move |_| {
+                                    let record = record.clone();
+                                    let lead_id = record.lead_id;
+                                    let navigate = navigate.clone();
+                                    spawn_local(async move {
+                                        match state.trash(record, Change::Deal, i.now("deal.deleted")).await {
+                                            Ok(()) => navigate(&format!("/leads/{lead_id}"), Default::default()),
+                                            Err(err) => banner.set(Some(err.key())),
+                                        }
+                                    });
+                                }>
+                                {move || i.t("lead.delete")}
+                            </button>
+                        }
+                    })}
                 </div>
             </form>
         </section>

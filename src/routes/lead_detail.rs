@@ -81,24 +81,21 @@ fn LeadView(lead: Lead) -> impl IntoView {
     let toggle_delete = {
         let lead = lead.clone();
         move |_| {
-            let before = lead.clone();
-            let mut after = lead.clone();
-            let now = platform::now_ms();
-            if deleted {
-                after.deleted = false;
-                after.updated_at = now;
-            } else {
-                after.mark_deleted(now);
-            }
+            let lead = lead.clone();
             spawn_local(async move {
-                match state.save(vec![Change::Lead(after)]).await {
-                    Ok(()) if deleted => state.notify(i.now("lead.restored"), false, None),
-                    Ok(()) => {
-                        let mut undo = before;
-                        undo.updated_at = platform::now_ms();
-                        state.notify(i.now("lead.deleted"), false, Some(Change::Lead(undo)));
+                let result = if deleted {
+                    let mut restored = lead;
+                    restored.restore(platform::now_ms());
+                    let saved = state.save(vec![Change::Lead(restored)]).await;
+                    if saved.is_ok() {
+                        state.notify(i.now("lead.restored"), false, None);
                     }
-                    Err(err) => state.notify(i.now(err.key()), true, None),
+                    saved
+                } else {
+                    state.trash(lead, Change::Lead, i.now("lead.deleted")).await
+                };
+                if let Err(err) = result {
+                    state.notify(i.now(err.key()), true, None);
                 }
             });
         }
@@ -238,6 +235,12 @@ fn TimelineEntry(entry: Entry) -> impl IntoView {
                         <A href=format!("/visits/{}/edit", v.id) attr:class="link">{move || i.t("lead.edit")}</A>
                     </div>
                     {stage_after.map(|s| view! { <p class=format!("stage stage-{}", s.as_str())>{move || i.t(s.key())}</p> })}
+                    {v.check_in.map(|c| view! {
+                        <p class="entry-text" data-testid="timeline-checkin">
+                            <a href=c.point.map_url() target="_blank" rel="noopener">{move || i.t("checkin.at")}</a>
+                            <span class="muted">{format!(" ±{} m", c.accuracy_m.round())}</span>
+                        </p>
+                    })}
                     {texts.into_iter().map(|(key, text)| view! {
                         <p class="entry-text"><span class="muted">{move || i.t(key)}": "</span>{text}</p>
                     }).collect_view()}

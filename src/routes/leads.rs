@@ -39,6 +39,19 @@ pub fn Leads() -> impl IntoView {
             .with(|idx| query.with(|q| run_query(idx, q).into_iter().cloned().collect::<Vec<_>>()))
     });
     let total = Memo::new(move |_| indexed.with(Vec::len));
+    // Every tag in use, for the tag filter, in the order people would look for them.
+    let tags = Memo::new(move |_| {
+        let mut tags: Vec<String> = state.leads.with(|leads| {
+            leads
+                .iter()
+                .filter(|l| !l.deleted)
+                .flat_map(|l| l.tags.iter().cloned())
+                .collect()
+        });
+        tags.sort_by_key(|t| t.to_lowercase());
+        tags.dedup_by_key(|t| t.to_lowercase());
+        tags
+    });
 
     view! {
         <section class="page leads">
@@ -64,6 +77,21 @@ pub fn Leads() -> impl IntoView {
                     get=|q| q.grade set=|q, v| q.grade = v/>
                 <FilterSelect label="leads.filter_source" id="filter-source" options=&Source::ALL
                     get=|q| q.source set=|q, v| q.source = v/>
+                <div class="filter">
+                    <label for="filter-tag">{move || i.t("leads.filter_tag")}</label>
+                    <select id="filter-tag" data-testid="filter-tag" on:change=move |ev| {
+                        let raw = event_target_value(&ev);
+                        query.update(|q| q.tag = (!raw.is_empty()).then_some(raw));
+                    }>
+                        <option value="" selected=move || query.with(|q| q.tag.is_none())>{move || i.t("leads.any")}</option>
+                        <For each=move || tags.get() key=|t| t.clone() let:tag>
+                            <option value=tag.clone() selected={
+                                let tag = tag.clone();
+                                move || query.with(|q| q.tag.as_deref() == Some(tag.as_str()))
+                            }>{tag.clone()}</option>
+                        </For>
+                    </select>
+                </div>
                 <div class="filter">
                     <label for="lead-sort">{move || i.t("leads.sort")}</label>
                     <select id="lead-sort" data-testid="lead-sort"

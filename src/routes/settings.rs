@@ -1,5 +1,6 @@
 //! Settings 设置: language, this device's outbox, and the trash.
 
+use domain::Record;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
@@ -24,8 +25,7 @@ pub fn Settings() -> impl IntoView {
     });
     let restore = move |lead: domain::Lead| {
         let mut lead = lead;
-        lead.deleted = false;
-        lead.updated_at = platform::now_ms();
+        lead.restore(platform::now_ms());
         spawn_local(async move {
             match state.save(vec![Change::Lead(lead)]).await {
                 Ok(()) => state.notify(i.now("lead.restored"), false, None),

@@ -2,15 +2,15 @@
 //! follow-up, which also moves the lead's. Reached in one tap from Today and from a lead.
 
 use domain::{
-    apply_visit_to_lead, Id, LeadDraft, RecordMeta, Stage, ValidationErrors, Visit, VisitDraft,
-    VisitKind,
+    apply_visit_to_lead, CheckIn, GeoPoint, Id, LeadDraft, RecordMeta, Stage, ValidationErrors,
+    Visit, VisitDraft, VisitKind,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
 use crate::components::form::{ChoiceField, FieldErrorText, FormBanner, TextField};
-use crate::i18n::use_i18n;
+use crate::i18n::{fill, use_i18n};
 use crate::platform;
 use crate::routes::lead_form::{focus_first_error, go_back, new_lead_draft};
 use crate::routes::{query_lead, route_id};
@@ -47,6 +47,8 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>) -> impl IntoView 
     let navigate = use_navigate();
     let offset = platform::utc_offset_minutes();
     let is_new = existing.is_none();
+    let existing_record = existing.clone().filter(|r| !r.deleted);
+    let navigate_after_delete = navigate.clone();
     let now = platform::now_ms();
     let meta = match &existing {
         Some(v) => RecordMeta {
@@ -216,6 +218,7 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>) -> impl IntoView 
                         errors kind="time" prefix="v"/>
                 </div>
                 <FieldErrorText errors field="started_at" id="v-started_at-error".to_string()/>
+                <CheckInField draft errors/>
                 <TextField draft get=|d| &d.duration_min set=|d| &mut d.duration_min label="field.duration"
                     field="duration_min" errors inputmode="numeric" prefix="v"/>
                 <TextField draft get=|d| &d.notes set=|d| &mut d.notes label="field.notes" field="notes"
@@ -238,8 +241,93 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>) -> impl IntoView 
                         {move || i.t(if saving.get() { "form.saving" } else { "form.save" })}
                     </button>
                     <button type="button" class="button" on:click=move |_| go_back()>{move || i.t("form.cancel")}</button>
+                    {existing_record.map(|record| {
+                        let navigate = navigate_after_delete.clone();
+                        view! {
+                            <button type="button" class="button danger" data-testid="delete"
+                                on:click=move |_| {
+                                    let record = record.clone();
+                                    let lead_id = record.lead_id;
+                                    let navigate = navigate.clone();
+                                    spawn_local(async move {
+                                        match state.trash(record, Change::Visit, i.now("visit.deleted")).await {
+                                            Ok(()) => navigate(&format!("/leads/{lead_id}"), Default::default()),
+                                            Err(err) => banner.set(Some(err.key())),
+                                        }
+                                    });
+                                }>
+                                {move || i.t("lead.delete")}
+                            </button>
+                        }
+                    })}
                 </div>
             </form>
         </section>
+    }
+}
+
+/// Where the check-in button stands.
+#[derive(Clone, Copy, PartialEq)]
+enum Locating {
+    Idle,
+    Busy,
+    Failed(&'static str),
+}
+
+/// Optional GPS check-in: the device's position and its accuracy, taken when the rep taps.
+#[component]
+fn CheckInField(draft: RwSignal<VisitDraft>, errors: RwSignal<ValidationErrors>) -> impl IntoView {
+    let i = use_i18n();
+    let locating = RwSignal::new(Locating::Idle);
+    let check_in = move |_| {
+        locating.set(Locating::Busy);
+        spawn_local(async move {
+            let reading = platform::current_position().await;
+            let now = platform::now_ms();
+            let result = reading
+                .map_err(|e| e.key())
+                .and_then(|(lat, lng, accuracy)| {
+                    GeoPoint::new(lat, lng)
+                        .and_then(|point| CheckIn::new(point, accuracy, now))
+                        .map_err(|reason| reason.key())
+                });
+            match result {
+                Ok(check_in) => {
+                    draft.update(|d| d.check_in = Some(check_in));
+                    locating.set(Locating::Idle);
+                }
+                Err(key) => locating.set(Locating::Failed(key)),
+            }
+        });
+    };
+    view! {
+        <fieldset class="check-in" data-testid="check-in">
+            <legend>{move || i.t("checkin.title")}</legend>
+            {move || draft.with(|d| d.check_in).map(|c| view! {
+                <p class="check-in-done">
+                    {move || fill(i.t("checkin.done"), c.accuracy_m.round())}
+                    " "
+                    <a href=c.point.map_url() target="_blank" rel="noopener">
+                        {format!("{:.5}, {:.5}", c.point.lat, c.point.lng)}
+                    </a>
+                </p>
+            })}
+            <div class="form-actions">
+                <button type="button" class="button" disabled=move || locating.get() == Locating::Busy
+                    on:click=check_in>
+                    {move || i.t(if locating.get() == Locating::Busy { "checkin.locating" } else { "checkin.button" })}
+                </button>
+                <Show when=move || draft.with(|d| d.check_in.is_some())>
+                    <button type="button" class="button" on:click=move |_| draft.update(|d| d.check_in = None)>
+                        {move || i.t("checkin.remove")}
+                    </button>
+                </Show>
+            </div>
+            {move || match locating.get() {
+                Locating::Failed(key) => Some(view! { <p class="field-error" role="alert">{i.t(key)}</p> }),
+                _ => None,
+            }}
+            <FieldErrorText errors field="check_in" id="v-check_in-error".to_string()/>
+        </fieldset>
     }
 }

@@ -149,3 +149,49 @@ test.describe('a Chinese browser', () => {
     await expect(page.locator('html')).toHaveAttribute('lang', 'zh-CN');
   });
 });
+
+test.describe('in the field', () => {
+  test.use({
+    permissions: ['geolocation'],
+    geolocation: { latitude: 31.2304, longitude: 121.4737, accuracy: 12 },
+  });
+
+  test('a visit checks in with GPS, and a deleted visit can be restored', async ({ page }) => {
+    await createLead(page, { name: 'Zhou Jie', company: 'Pudong Parts' });
+    await page.getByTestId('log-visit').click();
+    await page.getByTestId('check-in').getByRole('button', { name: 'Check in here' }).click();
+    await expect(page.getByTestId('check-in')).toContainText('accurate to 12 m');
+    await expect(page.getByTestId('check-in')).toContainText('31.23040, 121.47370');
+    await page.locator('#v-notes').fill('Met at the factory gate');
+    await page.getByTestId('save').click();
+    await expect(page.getByTestId('timeline-checkin')).toHaveCount(1);
+    await expect(page.getByTestId('timeline-checkin').locator('a')).toHaveAttribute('href', /mlat=31\.2304/);
+
+    // Delete the visit from its edit form, then undo from the toast.
+    await page.getByTestId('timeline-visit').getByRole('link', { name: 'Edit' }).click();
+    await page.getByTestId('delete').click();
+    await expect(page.getByTestId('lead-name')).toHaveText('Zhou Jie');
+    await expect(page.getByTestId('timeline-visit')).toHaveCount(0);
+    await page.getByTestId('toast').getByRole('button', { name: 'Restore' }).click();
+    await expect(page.getByTestId('timeline-visit')).toHaveCount(1);
+
+    await page.reload();
+    await expect(page.getByTestId('timeline-visit')).toHaveCount(1);
+    await expect(page.getByTestId('timeline')).toContainText('Met at the factory gate');
+  });
+
+  test('a deal shows on the timeline in the currency it was made in', async ({ page }) => {
+    await createLead(page, { name: 'Sara Lind', company: 'Lind AB' });
+    await page.getByTestId('add-deal').click();
+    await page.locator('#d-product').fill('Service contract');
+    await page.locator('#d-amount').fill('-5');
+    await page.getByTestId('save').click();
+    await expect(page.getByTestId('error-amount')).toContainText('cannot be negative');
+    await page.locator('#d-amount').fill('12,800.50');
+    await page.locator('#d-currency').fill('usd');
+    await page.getByTestId('save').click();
+    await expect(page.getByTestId('timeline-deal')).toHaveCount(1);
+    await expect(page.getByTestId('timeline-deal')).toContainText('$12,800.50');
+    await expect(page.getByTestId('timeline-deal')).toContainText('Service contract');
+  });
+});

@@ -61,6 +61,8 @@ pub trait Record: Serialize + DeserializeOwned + Clone {
     fn is_deleted(&self) -> bool;
     /// Moves the record to the trash; deletion is an edit like any other so it syncs.
     fn mark_deleted(&mut self, now_ms: i64);
+    /// Takes the record out of the trash; also an edit that syncs.
+    fn restore(&mut self, now_ms: i64);
     /// The id, owner, team and creation time.
     fn meta(&self) -> RecordMeta;
 }
@@ -84,6 +86,11 @@ macro_rules! impl_record {
 
             fn mark_deleted(&mut self, now_ms: i64) {
                 self.deleted = true;
+                self.updated_at = now_ms;
+            }
+
+            fn restore(&mut self, now_ms: i64) {
+                self.deleted = false;
                 self.updated_at = now_ms;
             }
 
@@ -167,7 +174,7 @@ pub struct Mutation {
     pub stamp: Stamp,
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

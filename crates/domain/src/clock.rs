@@ -293,7 +293,7 @@ pub fn day_bounds_ms(date: NaiveDate, utc_offset_minutes: i32) -> (i64, i64) {
     (start, start.saturating_add(MS_PER_DAY))
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

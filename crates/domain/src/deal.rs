@@ -179,7 +179,7 @@ pub fn deals_total(deals: &[Deal]) -> Vec<Money> {
         .collect()
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

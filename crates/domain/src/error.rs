@@ -165,7 +165,7 @@ impl<'a> IntoIterator for &'a ValidationErrors {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

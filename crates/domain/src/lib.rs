@@ -84,7 +84,7 @@ macro_rules! choice_enum {
 }
 
 /// Checks the conventions every choice enum promises, for use in each module's tests.
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 macro_rules! assert_choice_enum {
     ($name:ident, $prefix:literal) => {{
         let mut names = std::collections::BTreeSet::new();

@@ -196,7 +196,7 @@ pub fn run_query<'a>(leads: &'a [(Lead, String)], q: &LeadQuery) -> Vec<&'a Lead
     found
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -490,7 +490,7 @@ pub fn optional_text(raw: &str, max: usize) -> Result<String, Invalid> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

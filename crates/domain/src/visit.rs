@@ -352,7 +352,7 @@ pub fn apply_visit_to_lead(lead: &Lead, visit: &Visit, now_ms: i64) -> Option<Le
     Some(next)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
