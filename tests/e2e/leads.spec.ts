@@ -61,6 +61,43 @@ test('create a lead, log two visits, reload: all there', async ({ page }) => {
   await expect(page.getByTestId('lead-row')).toContainText('Rossi Tools');
 });
 
+test('Today lists overdue follow-ups and the visits logged today', async ({ page }) => {
+  await openApp(page, '/new/lead');
+  await page.locator('#f-name').fill('Overdue Oscar');
+  await page.locator('#f-next_follow_up').fill('2020-01-01');
+  await page.getByTestId('save').click();
+  await expect(page.getByTestId('lead-name')).toHaveText('Overdue Oscar');
+
+  await page.getByTestId('nav-today').click();
+  await expect(page.getByTestId('overdue-list')).toContainText('Overdue Oscar');
+  await expect(page.getByTestId('today-visits')).toHaveCount(0);
+
+  // One tap from Today to a visit; the visit's follow-up clears the overdue entry.
+  await page.getByTestId('quick-visit').click();
+  await page.locator('#v-lead_id').selectOption({ label: 'Overdue Oscar' });
+  await page.locator('#v-next_follow_up').fill('2099-06-01');
+  await page.getByTestId('save').click();
+  await expect(page.getByTestId('lead-name')).toHaveText('Overdue Oscar');
+  await page.getByTestId('nav-today').click();
+  await expect(page.getByTestId('overdue-list')).toHaveCount(0);
+  await expect(page.getByTestId('today-visits')).toContainText('Overdue Oscar');
+});
+
+test('a visit can create its lead inline', async ({ page }) => {
+  await openApp(page, '/new/visit');
+  await page.locator('#v-lead_id').selectOption('new');
+  await expect(page.getByTestId('inline-lead')).toBeVisible();
+  await page.getByTestId('save').click();
+  await expect(page.getByTestId('error-name')).toBeVisible();
+  await page.locator('#nl-name').fill('Walk-in Wendy');
+  await page.locator('#nl-phones').fill('13912345678');
+  await page.locator('#v-notes').fill('Came to the trade show booth');
+  await page.getByTestId('save').click();
+  await expect(page.getByTestId('lead-name')).toHaveText('Walk-in Wendy');
+  await expect(page.getByTestId('timeline')).toContainText('Came to the trade show booth');
+  await expect(page.getByTestId('contact-call')).toHaveAttribute('href', 'tel:13912345678');
+});
+
 test('search finds a Chinese name by its pinyin initials', async ({ page }) => {
   await createLead(page, { name: '王小明', company: '华东机械', phones: '138 0013 8000', tags: '展会, VIP' });
   await createLead(page, { name: '欧阳娜娜', company: '南方贸易' });
