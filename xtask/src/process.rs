@@ -16,11 +16,11 @@ impl Workspace {
     pub fn new(root: PathBuf) -> Workspace {
         // Tools installed by `cargo install` and the repo-local npm tools must be found even
         // when the user's shell PATH does not list them yet (a fresh machine).
+        let inherited = std::env::var_os("PATH").unwrap_or_default();
         let mut dirs = vec![root.join("target/tools/node_modules/.bin"), cargo_bin_dir()];
-        if let Some(path) = std::env::var_os("PATH") {
-            dirs.extend(std::env::split_paths(&path));
-        }
-        let path = std::env::join_paths(dedup(dirs)).unwrap_or_else(|_| OsString::from(""));
+        dirs.extend(std::env::split_paths(&inherited));
+        // Joining fails only for a folder name containing `:`; then the PATH stays as it was.
+        let path = std::env::join_paths(dedup(dirs)).unwrap_or(inherited);
         Workspace { root, path }
     }
 

@@ -139,7 +139,11 @@ fn respond(root: &Path, url: &str) -> Reply {
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut response = Response::from_file(opened).boxed();
+    // Files have a known length: send it rather than chunking large ones (tiny_http's
+    // default above 32 KiB), so the browser can show download progress for the wasm.
+    let mut response = Response::from_file(opened)
+        .with_chunked_threshold(usize::MAX)
+        .boxed();
     for (key, value) in [
         ("Content-Type", content_type(&name)),
         ("Cache-Control", cache_control(&name)),
