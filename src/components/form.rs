@@ -193,3 +193,49 @@ pub fn FormBanner(message: RwSignal<Option<&'static str>>) -> impl IntoView {
         })
     }
 }
+
+/// Save and cancel, and for an existing record a delete that moves it to the trash.
+#[component]
+pub fn FormActions(
+    saving: RwSignal<bool>,
+    #[prop(default = None)] on_delete: Option<Callback<()>>,
+) -> impl IntoView {
+    let i = use_i18n();
+    view! {
+        <div class="form-actions">
+            <button type="submit" class="button primary" data-testid="save" disabled=move || saving.get()>
+                {move || i.t(if saving.get() { "form.saving" } else { "form.save" })}
+            </button>
+            <button type="button" class="button" on:click=move |_| go_back()>{move || i.t("form.cancel")}</button>
+            {on_delete.map(|on_delete| view! {
+                <button type="button" class="button danger" data-testid="delete"
+                    on:click=move |_| on_delete.run(())>
+                    {move || i.t("lead.delete")}
+                </button>
+            })}
+        </div>
+    }
+}
+
+/// Moves focus to the first field with an error, so keyboard and screen-reader users land on it.
+pub fn focus_first_error() {
+    // The error attributes render in the same tick; wait one frame for them.
+    request_animation_frame(|| {
+        let found = document()
+            .query_selector("[aria-invalid=\"true\"]")
+            .ok()
+            .flatten();
+        if let Some(el) =
+            found.and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+        {
+            let _ = el.focus();
+        }
+    });
+}
+
+/// Leaves a form without saving.
+pub fn go_back() {
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.back();
+    }
+}

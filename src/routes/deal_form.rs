@@ -5,11 +5,12 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
-use crate::components::form::{ChoiceField, FieldErrorText, FormBanner, TextField};
+use crate::components::form::{
+    focus_first_error, ChoiceField, FieldErrorText, FormActions, FormBanner, TextField,
+};
 use crate::i18n::use_i18n;
 use crate::platform;
-use crate::routes::lead_form::{focus_first_error, go_back};
-use crate::routes::{query_lead, route_id};
+use crate::routes::{lead_choices, query_lead, route_id, trash_action};
 use crate::state::use_app;
 use crate::store::Change;
 
@@ -27,8 +28,6 @@ fn DealForm(existing: Option<Deal>, preselected: Option<Id>) -> impl IntoView {
     let state = use_app();
     let navigate = use_navigate();
     let is_new = existing.is_none();
-    let existing_record = existing.clone().filter(|r| !r.deleted);
-    let navigate_after_delete = navigate.clone();
     let now = platform::now_ms();
     let meta = match &existing {
         Some(d) => RecordMeta {
@@ -52,16 +51,14 @@ fn DealForm(existing: Option<Deal>, preselected: Option<Id>) -> impl IntoView {
     let errors = RwSignal::new(ValidationErrors::default());
     let banner = RwSignal::new(None::<&'static str>);
     let saving = RwSignal::new(false);
-    let leads = Memo::new(move |_| {
-        let mut leads: Vec<(Id, String)> = state.leads.with(|all| {
-            all.iter()
-                .filter(|l| !l.deleted)
-                .map(|l| (l.id, l.name.clone()))
-                .collect()
-        });
-        leads.sort_by(|a, b| a.1.cmp(&b.1));
-        leads
-    });
+    let on_delete = trash_action(
+        existing.clone(),
+        |r: &Deal| r.lead_id,
+        Change::Deal,
+        "deal.deleted",
+        banner,
+    );
+    let leads = lead_choices(None);
 
     let on_submit = move |ev: web_sys::SubmitEvent| {
         ev.prevent_default();
@@ -135,31 +132,7 @@ fn DealForm(existing: Option<Deal>, preselected: Option<Id>) -> impl IntoView {
                 </div>
                 <TextField draft get=|d| &d.after_sales set=|d| &mut d.after_sales label="field.after_sales"
                     field="after_sales" errors prefix="d" multiline=true/>
-                <div class="form-actions">
-                    <button type="submit" class="button primary" data-testid="save" disabled=move || saving.get()>
-                        {move || i.t(if saving.get() { "form.saving" } else { "form.save" })}
-                    </button>
-                    <button type="button" class="button" on:click=move |_| go_back()>{move || i.t("form.cancel")}</button>
-                    {existing_record.map(|record| {
-                        let navigate = navigate_after_delete.clone();
-                        view! {
-                            <button type="button" class="button danger" data-testid="delete"
-                                on:click=move |_| {
-                                    let record = record.clone();
-                                    let lead_id = record.lead_id;
-                                    let navigate = navigate.clone();
-                                    spawn_local(async move {
-                                        match state.trash(record, Change::Deal, i.now("deal.deleted")).await {
-                                            Ok(()) => navigate(&format!("/leads/{lead_id}"), Default::default()),
-                                            Err(err) => banner.set(Some(err.key())),
-                                        }
-                                    });
-                                }>
-                                {move || i.t("lead.delete")}
-                            </button>
-                        }
-                    })}
-                </div>
+                <FormActions saving on_delete/>
             </form>
         </section>
     }

@@ -5,10 +5,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
-use crate::components::form::{ChoiceField, FormBanner, TextField};
+use crate::components::form::{focus_first_error, ChoiceField, FormActions, FormBanner, TextField};
 use crate::i18n::use_i18n;
 use crate::platform;
-use crate::routes::route_id;
+use crate::routes::{lead_choices, route_id};
 use crate::state::use_app;
 use crate::store::Change;
 
@@ -99,16 +99,7 @@ fn LeadForm(existing: Option<Lead>) -> impl IntoView {
         }
     };
 
-    let other_leads = Memo::new(move |_| {
-        let mut leads: Vec<(Id, String)> = state.leads.with(|all| {
-            all.iter()
-                .filter(|l| !l.deleted && l.id != lead_id)
-                .map(|l| (l.id, l.name.clone()))
-                .collect()
-        });
-        leads.sort_by(|a, b| a.1.cmp(&b.1));
-        leads
-    });
+    let other_leads = lead_choices(Some(lead_id));
 
     view! {
         <section class="page form-page">
@@ -177,39 +168,8 @@ fn LeadForm(existing: Option<Lead>) -> impl IntoView {
                     errors hint="field.tags_hint"/>
                 <TextField draft get=|d| &d.notes set=|d| &mut d.notes label="field.notes"
                     field="notes" errors multiline=true/>
-                <div class="form-actions">
-                    <button type="submit" class="button primary" data-testid="save"
-                        disabled=move || saving.get()>
-                        {move || i.t(if saving.get() { "form.saving" } else { "form.save" })}
-                    </button>
-                    <button type="button" class="button" on:click=move |_| go_back()>
-                        {move || i.t("form.cancel")}
-                    </button>
-                </div>
+                <FormActions saving/>
             </form>
         </section>
-    }
-}
-
-/// Moves focus to the first field with an error, so keyboard and screen-reader users land on it.
-pub fn focus_first_error() {
-    // The error attributes render in the same tick; wait one frame for them.
-    request_animation_frame(|| {
-        let found = document()
-            .query_selector("[aria-invalid=\"true\"]")
-            .ok()
-            .flatten();
-        if let Some(el) =
-            found.and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
-        {
-            let _ = el.focus();
-        }
-    });
-}
-
-/// Leaves a form without saving.
-pub fn go_back() {
-    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-        let _ = history.back();
     }
 }

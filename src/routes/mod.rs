@@ -8,9 +8,14 @@ pub mod settings;
 pub mod today;
 pub mod visit_form;
 
-use domain::Id;
+use domain::{Id, Record};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos::task::spawn_local;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+
+use crate::i18n::use_i18n;
+use crate::state::use_app;
+use crate::store::Change;
 
 /// The `:id` of the current route, when it is a valid id.
 pub fn route_id() -> Memo<Option<Id>> {
@@ -21,4 +26,57 @@ pub fn route_id() -> Memo<Option<Id>> {
 /// The `?lead=` query of the current route, when it is a valid id.
 pub fn query_lead() -> Option<Id> {
     use_query_map().with_untracked(|q| q.get("lead").and_then(|raw| Id::parse(&raw).ok()))
+}
+
+/// The leads a form can link to, labelled "name · company" and sorted by label; `except` leaves
+/// one out (a lead cannot refer itself).
+pub fn lead_choices(except: Option<Id>) -> Memo<Vec<(Id, String)>> {
+    let state = use_app();
+    Memo::new(move |_| {
+        let mut leads: Vec<(Id, String)> = state.leads.with(|all| {
+            all.iter()
+                .filter(|l| !l.deleted && Some(l.id) != except)
+                .map(|l| {
+                    let label = if l.company.is_empty() {
+                        l.name.clone()
+                    } else {
+                        format!("{} · {}", l.name, l.company)
+                    };
+                    (l.id, label)
+                })
+                .collect()
+        });
+        leads.sort_by(|a, b| a.1.cmp(&b.1));
+        leads
+    })
+}
+
+/// The delete action of a form for a record that belongs to a lead (a visit, a deal): moves it
+/// to the trash, then opens the lead, whose page shows the undo. `None` for a new record.
+pub fn trash_action<T>(
+    existing: Option<T>,
+    lead_id: fn(&T) -> Id,
+    wrap: fn(T) -> Change,
+    done_key: &'static str,
+    banner: RwSignal<Option<&'static str>>,
+) -> Option<Callback<()>>
+where
+    T: Record + Send + Sync + 'static,
+{
+    let state = use_app();
+    let i = use_i18n();
+    let navigate = use_navigate();
+    existing.filter(|r| !r.is_deleted()).map(|record| {
+        Callback::new(move |()| {
+            let record = record.clone();
+            let lead = lead_id(&record);
+            let navigate = navigate.clone();
+            spawn_local(async move {
+                match state.trash(record, wrap, i.now(done_key)).await {
+                    Ok(()) => navigate(&format!("/leads/{lead}"), Default::default()),
+                    Err(err) => banner.set(Some(err.key())),
+                }
+            });
+        })
+    })
 }

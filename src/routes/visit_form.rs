@@ -9,11 +9,13 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
-use crate::components::form::{ChoiceField, FieldErrorText, FormBanner, TextField};
+use crate::components::form::{
+    focus_first_error, ChoiceField, FieldErrorText, FormActions, FormBanner, TextField,
+};
 use crate::i18n::{fill, use_i18n};
 use crate::platform;
-use crate::routes::lead_form::{focus_first_error, go_back, new_lead_draft};
-use crate::routes::{query_lead, route_id};
+use crate::routes::lead_form::new_lead_draft;
+use crate::routes::{lead_choices, query_lead, route_id, trash_action};
 use crate::state::use_app;
 use crate::store::Change;
 
@@ -47,8 +49,6 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>) -> impl IntoView 
     let navigate = use_navigate();
     let offset = platform::utc_offset_minutes();
     let is_new = existing.is_none();
-    let existing_record = existing.clone().filter(|r| !r.deleted);
-    let navigate_after_delete = navigate.clone();
     let now = platform::now_ms();
     let meta = match &existing {
         Some(v) => RecordMeta {
@@ -71,24 +71,15 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>) -> impl IntoView 
     let lead_errors = RwSignal::new(ValidationErrors::default());
     let banner = RwSignal::new(None::<&'static str>);
     let saving = RwSignal::new(false);
+    let on_delete = trash_action(
+        existing.clone(),
+        |r: &Visit| r.lead_id,
+        Change::Visit,
+        "visit.deleted",
+        banner,
+    );
 
-    let leads = Memo::new(move |_| {
-        let mut leads: Vec<(Id, String)> = state.leads.with(|all| {
-            all.iter()
-                .filter(|l| !l.deleted)
-                .map(|l| {
-                    let label = if l.company.is_empty() {
-                        l.name.clone()
-                    } else {
-                        format!("{} · {}", l.name, l.company)
-                    };
-                    (l.id, label)
-                })
-                .collect()
-        });
-        leads.sort_by(|a, b| a.1.cmp(&b.1));
-        leads
-    });
+    let leads = lead_choices(None);
 
     let on_submit = move |ev: web_sys::SubmitEvent| {
         ev.prevent_default();
@@ -236,31 +227,7 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>) -> impl IntoView 
                 <TextField draft get=|d| &d.next_follow_up set=|d| &mut d.next_follow_up
                     label="field.next_follow_up" field="next_follow_up" errors kind="date" prefix="v"
                     hint="visit.moves_follow_up"/>
-                <div class="form-actions">
-                    <button type="submit" class="button primary" data-testid="save" disabled=move || saving.get()>
-                        {move || i.t(if saving.get() { "form.saving" } else { "form.save" })}
-                    </button>
-                    <button type="button" class="button" on:click=move |_| go_back()>{move || i.t("form.cancel")}</button>
-                    {existing_record.map(|record| {
-                        let navigate = navigate_after_delete.clone();
-                        view! {
-                            <button type="button" class="button danger" data-testid="delete"
-                                on:click=move |_| {
-                                    let record = record.clone();
-                                    let lead_id = record.lead_id;
-                                    let navigate = navigate.clone();
-                                    spawn_local(async move {
-                                        match state.trash(record, Change::Visit, i.now("visit.deleted")).await {
-                                            Ok(()) => navigate(&format!("/leads/{lead_id}"), Default::default()),
-                                            Err(err) => banner.set(Some(err.key())),
-                                        }
-                                    });
-                                }>
-                                {move || i.t("lead.delete")}
-                            </button>
-                        }
-                    })}
-                </div>
+                <FormActions saving on_delete/>
             </form>
         </section>
     }
