@@ -13,6 +13,8 @@
 //! - [`lead`], [`visit`], [`deal`]: the records, their form drafts and their rules.
 //! - [`search`]: folding, pinyin initials and the lead list query.
 //! - [`change`]: the record trait, field-level diffs and outbox mutations.
+//! - [`sync`]: the push/pull protocol types and the per-field merge rules the server
+//!   applies (last writer by stamp wins, losers go to the conflict log).
 
 #![warn(missing_docs)]
 
@@ -112,6 +114,7 @@ pub mod error;
 pub mod id;
 pub mod lead;
 pub mod search;
+pub mod sync;
 pub mod value;
 pub mod visit;
 
@@ -126,6 +129,13 @@ pub use id::Id;
 pub use lead::{agenda, Agenda, ContactLink, Grade, Intent, Lead, LeadDraft, Source, Stage};
 pub use search::{
     fold, pinyin_initials, run_query, search_text, LeadQuery, LeadSort, PINYIN_BOUNDARIES,
+};
+pub use sync::{
+    clamp_stamp, field_values, is_server_managed, is_supported_protocol, materialize,
+    materialize_kind, merge_field, merge_record, meta_fields, validate_record, Conflict, Cursor,
+    CursorError, FieldMerge, FieldOutcome, FieldState, FieldWrite, LostWrite, PullRequest,
+    PullResponse, PushMutation, PushRequest, PushResponse, RecordChange, RecordMerge, RecordRef,
+    RejectReason, Rejection, MAX_CLOCK_AHEAD_MS, PROTOCOL_VERSION, SERVER_MANAGED,
 };
 pub use value::{
     format_date, format_plain, join_tags, optional_text, parse_amount, parse_date,
