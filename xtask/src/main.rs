@@ -7,6 +7,7 @@
 mod app_build;
 mod cli;
 mod lockfile;
+mod postgres;
 mod process;
 mod serve;
 mod test_steps;

@@ -122,6 +122,20 @@ impl Cmd {
         self
     }
 
+    /// The command with this process's environment, for cleanup paths (`Drop`) that run
+    /// without a `Workspace` at hand.
+    pub fn to_command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        command.args(&self.args);
+        if let Some(cwd) = &self.cwd {
+            command.current_dir(cwd);
+        }
+        for (key, value) in &self.envs {
+            command.env(key, value);
+        }
+        command
+    }
+
     fn program_name(&self) -> String {
         self.program.to_string_lossy().into_owned()
     }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::app_build;
 use crate::cli::TestOptions;
+use crate::postgres;
 use crate::process::{Cmd, Workspace};
 use crate::serve::{Logging, StaticServer};
 use crate::tools::{self, Needs, CHROMEDRIVER, WASM_TARGET};
@@ -46,8 +47,8 @@ fn run_steps(workspace: &Workspace, options: TestOptions, steps: &mut Steps) -> 
                 .args(["--", "-D", "warnings"]),
         )
     })?;
-    steps.run("host tests", || {
-        workspace.run(&Cmd::new("cargo").args(["test", "--workspace"]))
+    steps.run("host tests (server on SQLite and PostgreSQL)", || {
+        host_tests(workspace)
     })?;
     if browser {
         steps.run("browser tests (wasm-bindgen, headless Chromium)", || {
@@ -68,6 +69,20 @@ fn run_steps(workspace: &Workspace, options: TestOptions, steps: &mut Steps) -> 
         steps.skip("release build and e2e tests", "--skip-e2e");
     }
     Ok(())
+}
+
+/// `cargo test --workspace`, with a throwaway PostgreSQL so the server's suite runs on both
+/// backends. A URL already in the environment is used as it is (a developer's own cluster).
+fn host_tests(workspace: &Workspace) -> Result<(), String> {
+    let tests = Cmd::new("cargo").args(["test", "--workspace"]);
+    if std::env::var_os(postgres::TEST_URL_VAR).is_some() {
+        return workspace.run(&tests);
+    }
+    let cluster = postgres::Postgres::start(workspace)?;
+    println!("test PostgreSQL at {}", cluster.url());
+    let result = workspace.run(&tests.env(postgres::TEST_URL_VAR, cluster.url()));
+    drop(cluster);
+    result
 }
 
 /// `cargo test` for the browser; the target's runner (`.cargo/config.toml`) is

@@ -186,6 +186,19 @@ fn ensure_browser(workspace: &Workspace) -> Result<(), String> {
         "tools: installing chromium and chromium-driver with apt ({} missing)",
         missing.join(", ")
     );
+    apt_install(workspace, &["chromium", "chromium-driver"])?;
+    match [CHROMIUM, CHROMEDRIVER]
+        .into_iter()
+        .find(|path| !Path::new(path).exists())
+    {
+        Some(path) => Err(format!("apt-get finished but {path} is still missing")),
+        None => Ok(()),
+    }
+}
+
+/// Installs Debian packages with apt-get, as root or through passwordless sudo; otherwise
+/// fails with the exact command for the user to run.
+pub fn apt_install(workspace: &Workspace, packages: &[&str]) -> Result<(), String> {
     let sudo = match workspace.probe(&Cmd::new("id").arg("-u")).as_deref() {
         Some("0") => false,
         _ if workspace
@@ -196,9 +209,9 @@ fn ensure_browser(workspace: &Workspace) -> Result<(), String> {
         }
         _ => {
             return Err(format!(
-                "{} missing and not running as root; run this, then try again:\n  \
-                 sudo apt-get update && sudo apt-get install -y chromium chromium-driver",
-                missing.join(" and ")
+                "not running as root; run this, then try again:\n  \
+                 sudo apt-get update && sudo apt-get install -y {}",
+                packages.join(" ")
             ))
         }
     };
@@ -211,14 +224,7 @@ fn ensure_browser(workspace: &Workspace) -> Result<(), String> {
         cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive")
     };
     workspace.run(&apt(&["update"]))?;
-    workspace.run(&apt(&["install", "-y", "chromium", "chromium-driver"]))?;
-    match [CHROMIUM, CHROMEDRIVER]
-        .into_iter()
-        .find(|path| !Path::new(path).exists())
-    {
-        Some(path) => Err(format!("apt-get finished but {path} is still missing")),
-        None => Ok(()),
-    }
+    workspace.run(&apt(&[&["install", "-y"][..], packages].concat()))
 }
 
 /// `npm ci` in `tests/e2e` when `node_modules` is missing or older than the lock file.

@@ -1,0 +1,331 @@
+//! Accounts: teams, users, one-time passwords, the first admin and signing in.
+//!
+//! These are the operations behind both the command line (`team add`, `user add`,
+//! `user reset-password`, the first `serve`) and the HTTP login, so the rules live once:
+//! names are parsed into newtypes at the boundary, logins are compared lowercase, and the
+//! login throttle is a pure policy ([`lock_for`]) applied through the database.
+
+use crate::secrets::{self, SecretError};
+use crate::storage::{Role, Storage, StorageError, Team, User};
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// Why an account operation failed. The variants above `Storage` are the caller's mistakes
+/// and are safe to show; the rest are internal.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The login is empty, too long or has characters outside letters, digits and `._-@`.
+    #[error("a login is 1–64 letters, digits or . _ - @ (got {0:?})")]
+    InvalidLogin(String),
+    /// A display or team name is empty or longer than 100 characters.
+    #[error("a name is 1–100 characters (got {0:?})")]
+    InvalidName(String),
+    /// The login is taken.
+    #[error("the login {0:?} is already taken")]
+    DuplicateLogin(String),
+    /// A team of that name exists.
+    #[error("a team named {0:?} already exists")]
+    DuplicateTeam(String),
+    /// `--team` names no team.
+    #[error("there is no team named {0:?}")]
+    UnknownTeam(String),
+    /// No account has that login.
+    #[error("there is no user with the login {0:?}")]
+    UnknownUser(String),
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Hashing or the random generator failed.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+/// A sign-in name: trimmed, lowercase, 1–64 letters (any script), digits or `._-@`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Login(String);
+
+impl Login {
+    /// Parses what an admin typed or a client sent.
+    pub fn parse(raw: &str) -> Result<Login, AccountError> {
+        let login = raw.trim().to_lowercase();
+        let length = login.chars().count();
+        let allowed = login
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+        if (1..=64).contains(&length) && allowed {
+            Ok(Login(login))
+        } else {
+            Err(AccountError::InvalidLogin(raw.to_string()))
+        }
+    }
+
+    /// The stored form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A display or team name: trimmed, 1–100 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Name(String);
+
+impl Name {
+    /// Parses a name.
+    pub fn parse(raw: &str) -> Result<Name, AccountError> {
+        let name = raw.trim();
+        if (1..=100).contains(&name.chars().count()) {
+            Ok(Name(name.to_string()))
+        } else {
+            Err(AccountError::InvalidName(raw.to_string()))
+        }
+    }
+
+    /// The stored form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Failures allowed before the first lock.
+pub const FREE_FAILURES: u32 = 5;
+
+/// The longest lock.
+pub const MAX_LOCK: TimeDelta = TimeDelta::minutes(15);
+
+/// The lock after the `failures`-th failed login in a row: none for the first four, then
+/// 2^(failures − 5) seconds (1 s, 2 s, 4 s …), capped at fifteen minutes. Growing delays make
+/// guessing slow without letting a stranger lock a rep out for long.
+pub fn lock_for(failures: u32) -> Option<TimeDelta> {
+    if failures < FREE_FAILURES {
+        return None;
+    }
+    // 2^10 s already exceeds the cap; clamping the exponent avoids overflow.
+    let exponent = (failures - FREE_FAILURES).min(10);
+    Some(TimeDelta::seconds(1_i64 << exponent).min(MAX_LOCK))
+}
+
+/// Adds a team.
+pub async fn add_team(
+    storage: &dyn Storage,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<Team, AccountError> {
+    let name = Name::parse(name)?;
+    let team = Team {
+        id: secrets::new_id(now)?,
+        name: name.as_str().to_string(),
+        created_at: now,
+    };
+    storage
+        .insert_team(&team)
+        .await
+        .map_err(|error| match error {
+            StorageError::Duplicate(_) => AccountError::DuplicateTeam(team.name.clone()),
+            other => AccountError::Storage(other),
+        })?;
+    Ok(team)
+}
+
+/// What `user add` asks for.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    /// The sign-in name as typed.
+    pub login: String,
+    /// The name colleagues see.
+    pub display_name: String,
+    /// What the user may do.
+    pub role: Role,
+    /// The team's name, if any.
+    pub team: Option<String>,
+}
+
+/// Adds a user with a fresh one-time password, which is returned once and stored only as a
+/// hash.
+pub async fn add_user(
+    storage: &dyn Storage,
+    new: NewUser,
+    now: DateTime<Utc>,
+) -> Result<(User, String), AccountError> {
+    let login = Login::parse(&new.login)?;
+    let display_name = Name::parse(&new.display_name)?;
+    let team_id = match &new.team {
+        None => None,
+        Some(team) => Some(
+            storage
+                .team_by_name(team.trim())
+                .await?
+                .ok_or_else(|| AccountError::UnknownTeam(team.clone()))?
+                .id,
+        ),
+    };
+    let password = secrets::one_time_password()?;
+    let hash = secrets::hash_password(password.clone()).await?;
+    let user = User {
+        id: secrets::new_id(now)?,
+        login: login.as_str().to_string(),
+        display_name: display_name.as_str().to_string(),
+        role: new.role,
+        team_id,
+        created_at: now,
+    };
+    storage
+        .insert_user(&user, &hash)
+        .await
+        .map_err(|error| match error {
+            StorageError::Duplicate(_) => AccountError::DuplicateLogin(user.login.clone()),
+            other => AccountError::Storage(other),
+        })?;
+    Ok((user, password))
+}
+
+/// Gives a user a new one-time password; their sessions end and failed logins are forgotten.
+pub async fn reset_password(storage: &dyn Storage, login: &str) -> Result<String, AccountError> {
+    let parsed = Login::parse(login)?;
+    let credentials = storage
+        .user_by_login(parsed.as_str())
+        .await?
+        .ok_or_else(|| AccountError::UnknownUser(login.to_string()))?;
+    let password = secrets::one_time_password()?;
+    let hash = secrets::hash_password(password.clone()).await?;
+    storage
+        .set_password_hash(credentials.user.id, &hash)
+        .await?;
+    Ok(password)
+}
+
+/// The login of the account made on first start.
+pub const FIRST_ADMIN_LOGIN: &str = "admin";
+
+/// On a database without users, creates `admin` (role admin, no team) and returns its
+/// one-time password; otherwise `None`.
+///
+/// Several servers starting together on one PostgreSQL database may all see zero users; the
+/// unique login lets exactly one of them create the admin, and the others return `None`.
+pub async fn ensure_first_admin(
+    storage: &dyn Storage,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, AccountError> {
+    if storage.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let new = NewUser {
+        login: FIRST_ADMIN_LOGIN.to_string(),
+        display_name: "Administrator".to_string(),
+        role: Role::Admin,
+        team: None,
+    };
+    match add_user(storage, new, now).await {
+        Ok((_, password)) => Ok(Some(password)),
+        Err(AccountError::DuplicateLogin(_)) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+/// Why a sign-in was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown login or wrong password: deliberately one case, so the answer does not tell
+    /// which logins exist.
+    #[error("wrong login or password")]
+    InvalidCredentials,
+    /// Too many failures; try again after this many seconds.
+    #[error("account locked for {0} s")]
+    Locked(u64),
+    /// Something failed on the server.
+    #[error(transparent)]
+    Account(#[from] AccountError),
+}
+
+impl From<StorageError> for LoginError {
+    fn from(error: StorageError) -> LoginError {
+        LoginError::Account(AccountError::Storage(error))
+    }
+}
+
+impl From<SecretError> for LoginError {
+    fn from(error: SecretError) -> LoginError {
+        LoginError::Account(AccountError::Secret(error))
+    }
+}
+
+/// Checks a login and password against the database and its throttle.
+///
+/// A locked account is refused before the password is checked, so guesses during a lock
+/// learn nothing and cost no hashing. An unknown login still costs one argon2 verification
+/// (against `decoy_hash`), so timing does not reveal which logins exist.
+pub async fn sign_in(
+    storage: &dyn Storage,
+    login: &str,
+    password: &str,
+    now: DateTime<Utc>,
+    decoy_hash: &str,
+) -> Result<User, LoginError> {
+    let credentials = match Login::parse(login) {
+        Ok(login) => storage.user_by_login(login.as_str()).await?,
+        Err(_) => None,
+    };
+    let Some(credentials) = credentials else {
+        secrets::verify_password(password.to_string(), decoy_hash.to_string()).await?;
+        return Err(LoginError::InvalidCredentials);
+    };
+    let user_id = credentials.user.id;
+    if let Some(until) = storage.login_throttle(user_id).await?.locked_until {
+        if until > now {
+            return Err(LoginError::Locked(retry_after_seconds(until - now)));
+        }
+    }
+    if secrets::verify_password(password.to_string(), credentials.password_hash).await? {
+        storage.clear_login_failures(user_id).await?;
+        Ok(credentials.user)
+    } else {
+        storage.record_login_failure(user_id, now, lock_for).await?;
+        Err(LoginError::InvalidCredentials)
+    }
+}
+
+/// Whole seconds to wait, rounded up and at least one, as `Retry-After` wants.
+fn retry_after_seconds(remaining: TimeDelta) -> u64 {
+    let millis = u64::try_from(remaining.num_milliseconds()).unwrap_or(0);
+    millis.div_ceil(1000).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_start_after_five_failures_double_and_stop_at_fifteen_minutes() {
+        for failures in 0..5 {
+            assert_eq!(lock_for(failures), None, "{failures}");
+        }
+        assert_eq!(lock_for(5), Some(TimeDelta::seconds(1)));
+        assert_eq!(lock_for(6), Some(TimeDelta::seconds(2)));
+        assert_eq!(lock_for(7), Some(TimeDelta::seconds(4)));
+        assert_eq!(lock_for(14), Some(TimeDelta::seconds(512)));
+        assert_eq!(lock_for(15), Some(MAX_LOCK));
+        assert_eq!(lock_for(u32::MAX), Some(MAX_LOCK));
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(retry_after_seconds(TimeDelta::milliseconds(1)), 1);
+        assert_eq!(retry_after_seconds(TimeDelta::milliseconds(1000)), 1);
+        assert_eq!(retry_after_seconds(TimeDelta::milliseconds(1001)), 2);
+        assert_eq!(retry_after_seconds(TimeDelta::zero()), 1);
+    }
+
+    #[test]
+    fn logins_are_trimmed_lowercase_and_limited() {
+        assert_eq!(Login::parse("  Wang.Li ").unwrap().as_str(), "wang.li");
+        assert_eq!(Login::parse("王小明").unwrap().as_str(), "王小明");
+        assert!(Login::parse("").is_err());
+        assert!(Login::parse("has space").is_err());
+        assert!(Login::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn names_are_trimmed_and_limited() {
+        assert_eq!(Name::parse(" 华东一组 ").unwrap().as_str(), "华东一组");
+        assert!(Name::parse("   ").is_err());
+        assert!(Name::parse(&"x".repeat(101)).is_err());
+    }
+}

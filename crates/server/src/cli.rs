@@ -1,0 +1,352 @@
+//! The command line: `serve` (the default), `team add`, `user add`, `user reset-password`.
+//!
+//! Parsing is clap's; every command then calls the same library functions the tests call
+//! ([`crate::accounts`], [`crate::http::app`]), so this module holds only wiring and output.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::accounts::{self, NewUser};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{default_dist, Database, HttpSettings};
+use crate::http::{app, AppState};
+use crate::storage::{Role, Storage};
+
+/// Fieldbook's sync server.
+#[derive(Debug, Parser)]
+#[command(
+    name = "fieldbook-server",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// `serve`'s options, also accepted without the word `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API and the built app (the default).
+    Serve(ServeArgs),
+    /// Manage teams.
+    Team {
+        /// The team command.
+        #[command(subcommand)]
+        command: TeamCommand,
+    },
+    /// Manage users.
+    User {
+        /// The user command.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+/// `team …`.
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Create a team.
+    Add {
+        /// The team's name (unique).
+        name: String,
+        /// Where the data is.
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+/// `user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user and print a one-time password.
+    Add {
+        /// The sign-in name (unique, case-insensitive).
+        login: String,
+        /// The name colleagues see.
+        #[arg(long)]
+        name: String,
+        /// rep, manager or admin.
+        #[arg(long)]
+        role: Role,
+        /// The team's name.
+        #[arg(long)]
+        team: Option<String>,
+        /// Where the data is.
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Print a new one-time password for a user; their sessions end.
+    ResetPassword {
+        /// The sign-in name.
+        login: String,
+        /// Where the data is.
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+/// Where the data is; shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Folder for the SQLite database (used when no --database-url is given).
+    #[arg(long, env = "FIELDBOOK_DATA_DIR", default_value = ".fieldbook-data")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL instead of SQLite: postgres://user:password@host:port/database.
+    #[arg(long, env = "FIELDBOOK_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// `serve`'s options.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// TCP port.
+    #[arg(long, env = "FIELDBOOK_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on; 127.0.0.1 keeps the server behind a local reverse proxy.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+    /// Where the data is.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// The built app; defaults to the repository's dist/ or ./dist.
+    #[arg(long)]
+    pub dist: Option<PathBuf>,
+    /// Always mark the session cookie Secure (behind https).
+    #[arg(long)]
+    pub secure_cookies: bool,
+}
+
+/// The binary's entry point: parses, runs, and turns every error into a message and exit
+/// code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Logs go to stderr, so stdout carries only what a command prints for the operator
+    // (one-time passwords), which scripts may capture.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Runs one parsed command. Errors come back as the sentence to print.
+pub async fn run(cli: Cli) -> Result<(), String> {
+    let clock = SystemClock;
+    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(args) => serve(args).await,
+        Command::Team {
+            command: TeamCommand::Add { name, database },
+        } => {
+            let storage = open(&database).await?;
+            let team = accounts::add_team(storage.as_ref(), &name, clock.now())
+                .await
+                .map_err(|error| error.to_string())?;
+            println!("Created team {:?} ({})", team.name, team.id);
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    login,
+                    name,
+                    role,
+                    team,
+                    database,
+                },
+        } => {
+            let storage = open(&database).await?;
+            let new = NewUser {
+                login,
+                display_name: name,
+                role,
+                team,
+            };
+            let (user, password) = accounts::add_user(storage.as_ref(), new, clock.now())
+                .await
+                .map_err(|error| error.to_string())?;
+            println!("Created {} {:?} ({})", user.role, user.login, user.id);
+            println!("One-time password for {}: {password}", user.login);
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::ResetPassword { login, database },
+        } => {
+            let storage = open(&database).await?;
+            let password = accounts::reset_password(storage.as_ref(), &login)
+                .await
+                .map_err(|error| error.to_string())?;
+            println!("New one-time password for {}: {password}", login.trim());
+            Ok(())
+        }
+    }
+}
+
+async fn open(args: &DatabaseArgs) -> Result<Arc<dyn Storage>, String> {
+    let database = Database::choose(&args.data_dir, args.database_url.as_deref())
+        .map_err(|error| error.to_string())?;
+    let storage = database.open().await.map_err(|error| {
+        format!(
+            "cannot open the database ({}): {error}",
+            database.describe()
+        )
+    })?;
+    tracing::info!(database = %database.describe(), "database ready");
+    Ok(storage)
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let storage = open(&args.database).await?;
+    if let Some(password) = accounts::ensure_first_admin(storage.as_ref(), SystemClock.now())
+        .await
+        .map_err(|error| error.to_string())?
+    {
+        println!(
+            "First start: created user `{}` with one-time password {password}  (shown only now)",
+            accounts::FIRST_ADMIN_LOGIN
+        );
+    }
+
+    let mut settings = HttpSettings::new(args.dist.unwrap_or_else(default_dist));
+    settings.secure_cookies = args.secure_cookies;
+    if !settings.dist.join("index.html").is_file() {
+        tracing::warn!(dist = %settings.dist.display(), "no index.html: build the app first (cargo xtask build)");
+    }
+    let router = app(AppState::new(storage, settings));
+
+    let address = SocketAddr::new(args.bind, args.port);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|error| format!("cannot listen on {address}: {error}"))?;
+    tracing::info!("listening on http://{address}");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|error| format!("server failed: {error}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send), so in-flight
+/// requests finish before the process exits.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_subcommand_means_serve_with_defaults() {
+        let cli = Cli::try_parse_from(["fieldbook-server"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.bind, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert!(!cli.serve.secure_cookies);
+        let cli = Cli::try_parse_from(["fieldbook-server", "--port", "9000"]).unwrap();
+        assert_eq!(cli.serve.port, 9000);
+    }
+
+    #[test]
+    fn user_add_takes_name_role_and_team() {
+        let cli = Cli::try_parse_from([
+            "fieldbook-server",
+            "user",
+            "add",
+            "wang",
+            "--name",
+            "王小明",
+            "--role",
+            "rep",
+            "--team",
+            "华东",
+        ])
+        .unwrap();
+        let Some(Command::User {
+            command: UserCommand::Add {
+                login, role, team, ..
+            },
+        }) = cli.command
+        else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(login, "wang");
+        assert_eq!(role, Role::Rep);
+        assert_eq!(team.as_deref(), Some("华东"));
+        assert!(Cli::try_parse_from([
+            "fieldbook-server",
+            "user",
+            "add",
+            "x",
+            "--name",
+            "X",
+            "--role",
+            "boss"
+        ])
+        .is_err());
+    }
+
+    #[test]
+    fn reset_password_and_team_add_parse() {
+        assert!(
+            Cli::try_parse_from(["fieldbook-server", "user", "reset-password", "wang"]).is_ok()
+        );
+        assert!(Cli::try_parse_from(["fieldbook-server", "team", "add", "华东一组"]).is_ok());
+        assert!(Cli::try_parse_from(["fieldbook-server", "serve", "--secure-cookies"]).is_ok());
+    }
+}

@@ -1,0 +1,136 @@
+//! Server settings that are not command-line syntax: which database to open, where the built
+//! app is, and the HTTP policy (cookies, session length, body limit).
+//!
+//! `cli` turns flags and environment variables into these types; tests build them directly.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+
+use crate::storage::postgres::PostgresStorage;
+use crate::storage::sqlite::SqliteStorage;
+use crate::storage::{Storage, StorageError};
+
+/// Which database to use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    /// `fieldbook.sqlite3` inside this directory (created when missing).
+    Sqlite {
+        /// The data directory.
+        data_dir: PathBuf,
+    },
+    /// A PostgreSQL server.
+    Postgres {
+        /// `postgres://…` or `postgresql://…`.
+        url: String,
+    },
+}
+
+/// A setting that cannot work.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The database URL is not a PostgreSQL URL.
+    #[error("--database-url must start with postgres:// or postgresql:// (SQLite is the default and needs no URL)")]
+    NotPostgres,
+}
+
+impl Database {
+    /// PostgreSQL when a URL is given, otherwise SQLite in `data_dir`.
+    pub fn choose(data_dir: &Path, database_url: Option<&str>) -> Result<Database, ConfigError> {
+        match database_url.map(str::trim).filter(|url| !url.is_empty()) {
+            None => Ok(Database::Sqlite {
+                data_dir: data_dir.to_path_buf(),
+            }),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Database::Postgres {
+                    url: url.to_string(),
+                })
+            }
+            Some(_) => Err(ConfigError::NotPostgres),
+        }
+    }
+
+    /// Opens the database and brings its schema up to date.
+    pub async fn open(&self) -> Result<Arc<dyn Storage>, StorageError> {
+        Ok(match self {
+            Database::Sqlite { data_dir } => Arc::new(SqliteStorage::open(data_dir).await?),
+            Database::Postgres { url } => Arc::new(PostgresStorage::connect(url).await?),
+        })
+    }
+
+    /// Where the data is, for the start-up log line (never the URL: it may hold a password).
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite { data_dir } => format!(
+                "SQLite at {}",
+                data_dir.join(crate::storage::sqlite::FILE_NAME).display()
+            ),
+            Database::Postgres { .. } => "PostgreSQL".to_string(),
+        }
+    }
+}
+
+/// How the HTTP side behaves.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// The built app (`trunk build` output) served outside `/api`.
+    pub dist: PathBuf,
+    /// Always mark the session cookie `Secure` (also done per request behind an https proxy).
+    pub secure_cookies: bool,
+    /// How long a sign-in lasts. Long, because reps work offline for days and an expired
+    /// session only means signing in again once back online.
+    pub session_ttl: TimeDelta,
+    /// The largest request body the API reads.
+    pub body_limit: usize,
+}
+
+impl HttpSettings {
+    /// Defaults for serving `dist`.
+    pub fn new(dist: PathBuf) -> HttpSettings {
+        HttpSettings {
+            dist,
+            secure_cookies: false,
+            session_ttl: TimeDelta::days(30),
+            body_limit: 1024 * 1024,
+        }
+    }
+}
+
+/// The default `--dist`: the repository's `dist/` when this binary runs from a checkout
+/// (`cargo run` from any folder), else `./dist`.
+pub fn default_dist() -> PathBuf {
+    let in_repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../dist");
+    if in_repo.is_dir() {
+        in_repo
+    } else {
+        PathBuf::from("dist")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_picks_postgres_and_nothing_picks_sqlite() {
+        let dir = Path::new("/data");
+        assert_eq!(
+            Database::choose(dir, None).unwrap(),
+            Database::Sqlite {
+                data_dir: dir.to_path_buf()
+            }
+        );
+        assert_eq!(
+            Database::choose(dir, Some("  ")).unwrap(),
+            Database::Sqlite {
+                data_dir: dir.to_path_buf()
+            }
+        );
+        assert!(matches!(
+            Database::choose(dir, Some("postgresql://u@h/db")).unwrap(),
+            Database::Postgres { .. }
+        ));
+        assert!(Database::choose(dir, Some("mysql://h/db")).is_err());
+    }
+}

@@ -1,0 +1,171 @@
+//! The API's one error type and its one `IntoResponse`.
+//!
+//! Every refusal is JSON: `{ "error": "<message key>", "message": "<English text>" }`; the app
+//! translates the key and may show the English text as a fallback. Internal failures answer a
+//! fixed sentence and are logged here, once, with their cause; the cause never reaches the
+//! client.
+
+use axum::extract::rejection::JsonRejection;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+use crate::accounts::{AccountError, LoginError};
+use crate::secrets::SecretError;
+use crate::storage::StorageError;
+
+/// The body of every error response.
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable message key, e.g. `invalid_credentials`.
+    pub error: String,
+    /// The same in English.
+    pub message: String,
+}
+
+/// Why an API request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Unknown login or wrong password.
+    #[error("wrong login or password")]
+    InvalidCredentials,
+    /// No valid session cookie.
+    #[error("not signed in")]
+    Unauthenticated,
+    /// Too many failed logins; retry after this many seconds.
+    #[error("account locked")]
+    AccountLocked {
+        /// Seconds until the lock ends.
+        retry_after: u64,
+    },
+    /// The body is not JSON.
+    #[error("malformed JSON")]
+    MalformedJson,
+    /// The body is JSON of the wrong shape; the text names the field.
+    #[error("invalid request body: {0}")]
+    InvalidBody(String),
+    /// The body is not declared as JSON.
+    #[error("expected application/json")]
+    UnsupportedMediaType,
+    /// The body is over the limit.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// No such API route.
+    #[error("no such endpoint")]
+    NotFound,
+    /// Anything the client cannot fix: logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidCredentials | ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::AccountLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::MalformedJson => StatusCode::BAD_REQUEST,
+            ApiError::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn key(&self) -> &'static str {
+        match self {
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::AccountLocked { .. } => "account_locked",
+            ApiError::MalformedJson => "malformed_json",
+            ApiError::InvalidBody(_) => "invalid_body",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::NotFound => "not_found",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::InvalidCredentials => "Wrong login or password.".to_string(),
+            ApiError::Unauthenticated => "Please sign in.".to_string(),
+            ApiError::AccountLocked { retry_after } => {
+                format!("Too many failed sign-ins. Try again in {retry_after} seconds.")
+            }
+            ApiError::MalformedJson => "The request body is not valid JSON.".to_string(),
+            ApiError::InvalidBody(detail) => format!("The request body is invalid: {detail}"),
+            ApiError::UnsupportedMediaType => {
+                "Send the request body as application/json.".to_string()
+            }
+            ApiError::PayloadTooLarge => "The request body is too large.".to_string(),
+            ApiError::NotFound => "There is no such endpoint.".to_string(),
+            ApiError::Internal(_) => {
+                "Something went wrong on the server. Please try again later.".to_string()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let ApiError::Internal(cause) = &self {
+            // The one place a server-side failure is logged.
+            tracing::error!(%cause, "request failed");
+        }
+        let body = ErrorBody {
+            error: self.key().to_string(),
+            message: self.message(),
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::AccountLocked { retry_after } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        response
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        match rejection {
+            JsonRejection::JsonSyntaxError(_) => ApiError::MalformedJson,
+            JsonRejection::JsonDataError(error) => ApiError::InvalidBody(error.body_text()),
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+            // Reading the body failed; over the limit is the one cause a client can fix.
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            other => ApiError::InvalidBody(other.body_text()),
+        }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(error: StorageError) -> ApiError {
+        ApiError::Internal(error.to_string())
+    }
+}
+
+impl From<SecretError> for ApiError {
+    fn from(error: SecretError) -> ApiError {
+        ApiError::Internal(error.to_string())
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> ApiError {
+        ApiError::Internal(error.to_string())
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(error: LoginError) -> ApiError {
+        match error {
+            LoginError::InvalidCredentials => ApiError::InvalidCredentials,
+            LoginError::Locked(retry_after) => ApiError::AccountLocked { retry_after },
+            LoginError::Account(error) => error.into(),
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! `GET /api/health`: whether the server and its database answer, for load balancers and
+//! the app's sync indicator.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, AppState};
+use crate::storage::Backend;
+
+/// The health answer.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok` (a failing database answers 500 instead).
+    pub status: String,
+    /// The server's crate version.
+    pub version: String,
+    /// Which database backs this server.
+    pub database: Backend,
+}
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/health", get(health))
+}
+
+/// Reports the version and backend after a trivial database query.
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    responses(
+        (status = 200, body = Health),
+        (status = 500, body = super::ErrorBody, description = "The database does not answer")
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    state.storage.ping().await?;
+    Ok(Json(Health {
+        status: "ok".to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        database: state.storage.backend(),
+    }))
+}

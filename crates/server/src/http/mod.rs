@@ -1,0 +1,139 @@
+//! The HTTP server: one router with the API under `/api` and the built app everywhere else.
+//!
+//! [`app`] builds the whole router from an [`AppState`], so tests drive it in-process with
+//! `tower::ServiceExt::oneshot` and the binary serves the very same router. Each submodule
+//! owns its routes; this module joins them, adds the body limit and the OpenAPI document.
+
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod static_files;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use tokio::sync::OnceCell;
+use utoipa::OpenApi;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::HttpSettings;
+use crate::secrets;
+use crate::storage::Storage;
+
+pub use auth::CurrentUser;
+pub use error::{ApiError, ErrorBody};
+
+/// What every handler can reach. Cheap to clone: all shared behind `Arc`s.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub storage: Arc<dyn Storage>,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Cookie, session and static-file settings.
+    pub settings: Arc<HttpSettings>,
+    /// An argon2 hash of a random password, verified against for unknown logins so they take
+    /// as long as wrong passwords. Made on first use, once per process.
+    decoy_hash: Arc<OnceCell<String>>,
+}
+
+impl AppState {
+    /// State on the system clock.
+    pub fn new(storage: Arc<dyn Storage>, settings: HttpSettings) -> AppState {
+        AppState::with_clock(storage, settings, Arc::new(SystemClock))
+    }
+
+    /// State on a given clock (tests move time forward with a manual one).
+    pub fn with_clock(
+        storage: Arc<dyn Storage>,
+        settings: HttpSettings,
+        clock: Arc<dyn Clock>,
+    ) -> AppState {
+        AppState {
+            storage,
+            clock,
+            settings: Arc::new(settings),
+            decoy_hash: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// The decoy hash (see the field).
+    async fn decoy_hash(&self) -> Result<&str, ApiError> {
+        let hash = self
+            .decoy_hash
+            .get_or_try_init(|| async {
+                let password = secrets::one_time_password()?;
+                secrets::hash_password(password).await
+            })
+            .await?;
+        Ok(hash.as_str())
+    }
+}
+
+/// The whole server: `/api/*` and the static app.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(health::router())
+        .merge(auth::router())
+        .route("/openapi.json", get(openapi))
+        .fallback(api_not_found)
+        .layer(DefaultBodyLimit::max(state.settings.body_limit));
+    Router::new()
+        .nest("/api", api)
+        .fallback(static_files::serve)
+        .with_state(state)
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+/// A JSON body whose refusals are [`ApiError`]s (so they carry the JSON error body) instead
+/// of axum's plain-text rejections.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<ApiJson<T>, ApiError> {
+        let Json(value) = Json::<T>::from_request(request, state).await?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// The OpenAPI description of `/api`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Fieldbook sync server",
+        description = "Accounts and sessions; push and pull come next."
+    ),
+    paths(health::health, auth::login, auth::logout, auth::me, openapi),
+    components(schemas(
+        health::Health,
+        auth::LoginRequest,
+        auth::UserView,
+        crate::storage::Role,
+        crate::storage::Backend,
+        ErrorBody
+    ))
+)]
+pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API"))
+)]
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

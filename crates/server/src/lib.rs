@@ -1,0 +1,24 @@
+//! Fieldbook's sync server: accounts and sessions now; push, pull and the per-field merge
+//! next. One port serves the API under `/api` and the built app everywhere else.
+//!
+//! Code map:
+//! - [`cli`]: the command line (`serve`, `team add`, `user add`, `user reset-password`).
+//! - [`config`]: which database to open and the HTTP settings.
+//! - [`http`]: the router ([`http::app`]), its handlers, the error type and static files.
+//! - [`accounts`]: teams, users, one-time passwords, signing in and the login throttle.
+//! - [`secrets`]: argon2id, session tokens and their hashes, one-time passwords.
+//! - [`storage`]: the [`storage::Storage`] trait and its SQLite and PostgreSQL backends.
+//! - [`clock`]: where "now" comes from, so tests can move time.
+//!
+//! No state that correctness depends on lives in process memory: sessions and failed
+//! logins are in the database, so several servers can share one PostgreSQL.
+
+#![warn(missing_docs)]
+
+pub mod accounts;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod secrets;
+pub mod storage;

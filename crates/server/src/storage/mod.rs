@@ -1,0 +1,280 @@
+//! Storage: the one seam between the server and its database.
+//!
+//! [`Storage`] is an object-safe trait (`Arc<dyn Storage>`) with one implementation per
+//! backend, each with its own migrations folder: [`sqlite::SqliteStorage`] (the default, a
+//! file in the data directory) and [`postgres::PostgresStorage`] (several server processes may
+//! share one database). The backend is picked once at start-up; nothing above this module
+//! knows which one it talks to, and the integration tests run the same suite against both.
+//!
+//! The rows here are domain-level: ids are [`Uuid`]s and times are UTC [`DateTime`]s, whatever
+//! the column types of a backend are. Every method that must be atomic (a failed login that
+//! bumps a counter and sets a lock, a password reset that also ends sessions) is one method,
+//! so each backend can run it in one transaction.
+//!
+//! Next step (push/pull): the schema already has `server_version`, `clients`, `records`,
+//! `fields`, `conflicts` and `visibility_changes`. Push will be one method that takes a batch
+//! and a pure merge function from the domain crate and applies it in one transaction that
+//! bumps the `server_version` row first (so pushes serialize and pull cursors never skip a
+//! late commit); pull will be one read of everything above a cursor that the user may see.
+
+pub mod postgres;
+pub mod sqlite;
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Which database a [`Storage`] talks to; reported by `/api/health`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// The name used in `/api/health` and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// What a user may do. Stored as the lowercase name; the database checks the set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A sales rep: sees their own leads, visits and deals.
+    Rep,
+    /// A sales manager: sees and reassigns the team's records.
+    Manager,
+    /// Creates teams and accounts.
+    Admin,
+}
+
+impl Role {
+    /// The stored and serialized name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Rep => "rep",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(raw: &str) -> Result<Role, UnknownRole> {
+        match raw {
+            "rep" => Ok(Role::Rep),
+            "manager" => Ok(Role::Manager),
+            "admin" => Ok(Role::Admin),
+            _ => Err(UnknownRole(raw.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A role name that is not `rep`, `manager` or `admin`.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown role `{0}` (expected rep, manager or admin)")]
+pub struct UnknownRole(pub String);
+
+/// A team: the unit a manager sees.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Team {
+    /// Made by the server (UUIDv7).
+    pub id: Uuid,
+    /// Unique, as typed by the admin (trimmed).
+    pub name: String,
+    /// When the team was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An account, without its password hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// Made by the server (UUIDv7).
+    pub id: Uuid,
+    /// Unique sign-in name, stored lowercase.
+    pub login: String,
+    /// The name shown to colleagues.
+    pub display_name: String,
+    /// What the user may do.
+    pub role: Role,
+    /// The user's team; admins may have none.
+    pub team_id: Option<Uuid>,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user together with the argon2id PHC string that checks their password.
+#[derive(Clone, Debug)]
+pub struct UserCredentials {
+    /// The account.
+    pub user: User,
+    /// `$argon2id$v=19$...`.
+    pub password_hash: String,
+}
+
+/// A signed-in session. The cookie carries the token; only its SHA-256 is stored.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// Lowercase hex SHA-256 of the cookie token.
+    pub token_hash: String,
+    /// Whose session it is.
+    pub user_id: Uuid,
+    /// When the user signed in.
+    pub created_at: DateTime<Utc>,
+    /// After this the cookie no longer signs anyone in.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The failed-login state of one account.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoginThrottle {
+    /// Failed attempts since the last success.
+    pub failures: u32,
+    /// Until when a login attempt is refused without checking the password.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// How long an account is locked after its `failures`-th failed attempt, or `None` for not at
+/// all. A plain function pointer, so the policy stays out of the backends and the trait stays
+/// object-safe.
+pub type LockPolicy = fn(u32) -> Option<TimeDelta>;
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// A unique column already has this value (a second team or login of the same name).
+    #[error("a {0} with this name already exists")]
+    Duplicate(&'static str),
+    /// A row that must exist is missing.
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    /// A stored value cannot be read back (a role or id the code does not know).
+    #[error("unreadable stored value: {0}")]
+    Corrupt(String),
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The data directory could not be prepared.
+    #[error("cannot prepare the data directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl StorageError {
+    /// Turns a unique-constraint violation into [`StorageError::Duplicate`] naming `what`;
+    /// every other error stays a database error.
+    pub(crate) fn unique(what: &'static str) -> impl FnOnce(sqlx::Error) -> StorageError {
+        move |error| match error.as_database_error() {
+            Some(db) if db.is_unique_violation() => StorageError::Duplicate(what),
+            _ => StorageError::Database(error),
+        }
+    }
+}
+
+impl From<sqlx::Error> for StorageError {
+    fn from(error: sqlx::Error) -> StorageError {
+        StorageError::Database(error)
+    }
+}
+
+/// Everything the server keeps. One implementation per backend; see the module docs.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+
+    /// Runs a trivial query, so `/api/health` reports a dead database.
+    async fn ping(&self) -> Result<(), StorageError>;
+
+    /// Adds a team; a taken name is [`StorageError::Duplicate`].
+    async fn insert_team(&self, team: &Team) -> Result<(), StorageError>;
+
+    /// The team with exactly this name.
+    async fn team_by_name(&self, name: &str) -> Result<Option<Team>, StorageError>;
+
+    /// Adds an account; a taken login is [`StorageError::Duplicate`].
+    async fn insert_user(&self, user: &User, password_hash: &str) -> Result<(), StorageError>;
+
+    /// How many accounts exist (zero on a fresh database).
+    async fn count_users(&self) -> Result<u64, StorageError>;
+
+    /// The account with this (lowercase) login and its password hash.
+    async fn user_by_login(&self, login: &str) -> Result<Option<UserCredentials>, StorageError>;
+
+    /// Replaces a password hash and, in the same transaction, ends every session of the user
+    /// and clears their failed logins: a reset is also how an admin locks a stolen session out.
+    async fn set_password_hash(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+    ) -> Result<(), StorageError>;
+
+    /// Stores a new session.
+    async fn insert_session(&self, session: &Session) -> Result<(), StorageError>;
+
+    /// The user of an unexpired session.
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, StorageError>;
+
+    /// Ends one session (a no-op when it does not exist).
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StorageError>;
+
+    /// Removes sessions that expired before `now`.
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StorageError>;
+
+    /// The failed-login state of an account (the default when it never failed).
+    async fn login_throttle(&self, user_id: Uuid) -> Result<LoginThrottle, StorageError>;
+
+    /// Counts one failed login and, in the same transaction, extends the lock to what `policy`
+    /// says for the new count (never shortens it: servers racing on one account cannot undo
+    /// each other's lock). Returns the new state.
+    async fn record_login_failure(
+        &self,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+        policy: LockPolicy,
+    ) -> Result<LoginThrottle, StorageError>;
+
+    /// Forgets failed logins after a successful one.
+    async fn clear_login_failures(&self, user_id: Uuid) -> Result<(), StorageError>;
+}
+
+/// The lock end for a failure count under `policy`, from `now`.
+pub(crate) fn lock_end(
+    policy: LockPolicy,
+    failures: u32,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    policy(failures).and_then(|delay| now.checked_add_signed(delay))
+}
+
+/// Reads a stored role name.
+pub(crate) fn parse_role(raw: &str) -> Result<Role, StorageError> {
+    raw.parse()
+        .map_err(|error: UnknownRole| StorageError::Corrupt(error.to_string()))
+}

@@ -1,0 +1,367 @@
+//! The SQLite backend: one file, `fieldbook.sqlite3`, in the data directory.
+//!
+//! WAL lets readers (pulls, session checks) run while one writer commits; foreign keys are
+//! enforced per connection (SQLite's default is off); a busy timeout makes a writer wait for
+//! another instead of failing at once. Ids are stored as UUID text and times as Unix
+//! milliseconds, so every comparison in SQL is an integer comparison.
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, SqlSafeStr};
+use uuid::Uuid;
+
+use super::{
+    lock_end, parse_role, Backend, LockPolicy, LoginThrottle, Session, Storage, StorageError, Team,
+    User, UserCredentials,
+};
+
+/// The database file's name inside `--data-dir`.
+pub const FILE_NAME: &str = "fieldbook.sqlite3";
+
+/// The migrations in `migrations/sqlite`, embedded at build time.
+///
+/// Listed by hand because sqlx's `migrate!` macro needs its `macros` feature, which we keep
+/// off; a unit test checks that this list and the folder agree.
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "accounts and sync",
+    include_str!("../../migrations/sqlite/0001_accounts_and_sync.sql"),
+)];
+
+/// Storage in a SQLite file.
+#[derive(Clone, Debug)]
+pub struct SqliteStorage {
+    pool: SqlitePool,
+}
+
+impl SqliteStorage {
+    /// Opens (creating when missing) `fieldbook.sqlite3` in `data_dir` and brings its schema
+    /// up to date.
+    pub async fn open(data_dir: &Path) -> Result<SqliteStorage, StorageError> {
+        std::fs::create_dir_all(data_dir)?;
+        let options = SqliteConnectOptions::new()
+            .filename(data_dir.join(FILE_NAME))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL is durable across application crashes in WAL mode; only a power loss can
+            // drop the last commits, which the devices then push again (their outboxes keep
+            // every mutation until a pull shows it applied).
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        migrator().run(&pool).await?;
+        Ok(SqliteStorage { pool })
+    }
+}
+
+fn migrator() -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    description.into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+fn millis(time: DateTime<Utc>) -> i64 {
+    time.timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> Result<DateTime<Utc>, StorageError> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StorageError::Corrupt(format!("time out of range: {ms}")))
+}
+
+fn parse_uuid(raw: &str) -> Result<Uuid, StorageError> {
+    Uuid::try_parse(raw).map_err(|_| StorageError::Corrupt(format!("not a UUID: {raw}")))
+}
+
+/// The columns every user query selects from `users u`; a macro so that `concat!` builds each
+/// query as a `&'static str` (sqlx only takes static SQL without an explicit assertion).
+macro_rules! user_columns {
+    () => {
+        "u.id, u.login, u.display_name, u.role, u.team_id, u.created_at"
+    };
+}
+
+fn user_from_row(row: &SqliteRow) -> Result<User, StorageError> {
+    let team_id: Option<String> = row.try_get("team_id")?;
+    Ok(User {
+        id: parse_uuid(&row.try_get::<String, _>("id")?)?,
+        login: row.try_get("login")?,
+        display_name: row.try_get("display_name")?,
+        role: parse_role(&row.try_get::<String, _>("role")?)?,
+        team_id: team_id.as_deref().map(parse_uuid).transpose()?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+    })
+}
+
+fn throttle_from_row(row: &SqliteRow) -> Result<LoginThrottle, StorageError> {
+    let failures: i64 = row.try_get("failures")?;
+    let locked_until: Option<i64> = row.try_get("locked_until")?;
+    Ok(LoginThrottle {
+        failures: u32::try_from(failures).unwrap_or(u32::MAX),
+        locked_until: locked_until.map(from_millis).transpose()?,
+    })
+}
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn ping(&self) -> Result<(), StorageError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_team(&self, team: &Team) -> Result<(), StorageError> {
+        sqlx::query("INSERT INTO teams (id, name, created_at) VALUES (?1, ?2, ?3)")
+            .bind(team.id.to_string())
+            .bind(&team.name)
+            .bind(millis(team.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(StorageError::unique("team"))?;
+        Ok(())
+    }
+
+    async fn team_by_name(&self, name: &str) -> Result<Option<Team>, StorageError> {
+        let row = sqlx::query("SELECT id, name, created_at FROM teams WHERE name = ?1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(Team {
+                id: parse_uuid(&row.try_get::<String, _>("id")?)?,
+                name: row.try_get("name")?,
+                created_at: from_millis(row.try_get("created_at")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert_user(&self, user: &User, password_hash: &str) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO users (id, login, display_name, role, team_id, password_hash, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(user.id.to_string())
+        .bind(&user.login)
+        .bind(&user.display_name)
+        .bind(user.role.as_str())
+        .bind(user.team_id.map(|id| id.to_string()))
+        .bind(password_hash)
+        .bind(millis(user.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(StorageError::unique("user"))?;
+        Ok(())
+    }
+
+    async fn count_users(&self) -> Result<u64, StorageError> {
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn user_by_login(&self, login: &str) -> Result<Option<UserCredentials>, StorageError> {
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            ", u.password_hash FROM users u WHERE u.login = ?1"
+        );
+        let row = sqlx::query(sql)
+            .bind(login)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(UserCredentials {
+                user: user_from_row(&row)?,
+                password_hash: row.try_get("password_hash")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn set_password_hash(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+    ) -> Result<(), StorageError> {
+        let id = user_id.to_string();
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query("UPDATE users SET password_hash = ?2 WHERE id = ?1")
+            .bind(&id)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StorageError::NotFound("user"));
+        }
+        sqlx::query("DELETE FROM sessions WHERE user_id = ?1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM login_throttle WHERE user_id = ?1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_session(&self, session: &Session) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(&session.token_hash)
+        .bind(session.user_id.to_string())
+        .bind(millis(session.created_at))
+        .bind(millis(session.expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>, StorageError> {
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2"
+        );
+        let row = sqlx::query(sql)
+            .bind(token_hash)
+            .bind(millis(now))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StorageError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StorageError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1")
+            .bind(millis(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn login_throttle(&self, user_id: Uuid) -> Result<LoginThrottle, StorageError> {
+        let row =
+            sqlx::query("SELECT failures, locked_until FROM login_throttle WHERE user_id = ?1")
+                .bind(user_id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row
+            .as_ref()
+            .map(throttle_from_row)
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    async fn record_login_failure(
+        &self,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+        policy: LockPolicy,
+    ) -> Result<LoginThrottle, StorageError> {
+        let id = user_id.to_string();
+        // IMMEDIATE takes the write lock up front, so two servers counting failures on the
+        // same file wait for each other instead of failing with SQLITE_BUSY on upgrade.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row = sqlx::query(
+            "INSERT INTO login_throttle (user_id, failures, locked_until) VALUES (?1, 1, NULL)
+             ON CONFLICT (user_id) DO UPDATE SET failures = failures + 1
+             RETURNING failures, locked_until",
+        )
+        .bind(&id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut throttle = throttle_from_row(&row)?;
+        if let Some(until) = lock_end(policy, throttle.failures, now) {
+            if throttle.locked_until.is_none_or(|current| current < until) {
+                sqlx::query("UPDATE login_throttle SET locked_until = ?2 WHERE user_id = ?1")
+                    .bind(&id)
+                    .bind(millis(until))
+                    .execute(&mut *tx)
+                    .await?;
+                throttle.locked_until = Some(until);
+            }
+        }
+        tx.commit().await?;
+        Ok(throttle)
+    }
+
+    async fn clear_login_failures(&self, user_id: Uuid) -> Result<(), StorageError> {
+        sqlx::query("DELETE FROM login_throttle WHERE user_id = ?1")
+            .bind(user_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file in `migrations/sqlite` must be embedded, in order, or a fresh database
+    /// would silently miss a step.
+    #[test]
+    fn embedded_migrations_match_the_folder() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        assert_eq!(files.len(), MIGRATIONS.len());
+        for (file, (version, _, sql)) in files.iter().zip(MIGRATIONS) {
+            assert!(file.starts_with(&format!("{version:04}_")), "{file}");
+            let on_disk = std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("migrations/sqlite")
+                    .join(file),
+            )
+            .unwrap();
+            assert_eq!(&on_disk, sql, "{file}");
+        }
+    }
+}
