@@ -66,16 +66,34 @@ fn build(workspace: &Workspace) -> Result<(), String> {
     Ok(())
 }
 
-/// `cargo xtask run`: build, prepare the data folder, then serve until Ctrl-C.
+/// `cargo xtask run`: build the app, then start the sync server on SQLite in the data folder,
+/// serving the app and its API on one port until Ctrl-C.
 fn run(workspace: &Workspace, port: u16, data_dir: &Path) -> Result<(), String> {
     tools::ensure_build_tools(workspace)?;
     let dist = app_build::release_build(workspace)?;
-    // The sync server will keep its SQLite file here; creating it now means every later
-    // component can assume it exists.
     std::fs::create_dir_all(data_dir)
         .map_err(|error| format!("cannot create data folder {}: {error}", data_dir.display()))?;
     println!("xtask: data folder {}", data_dir.display());
-    serve_dist(&dist, port)
+    println!(
+        "\nFieldbook will be served at http://127.0.0.1:{port}  (Ctrl-C stops it)\n\
+         (the first start prints the admin's one-time password)\n"
+    );
+    workspace.run(
+        &process::Cmd::new("cargo")
+            .args([
+                "run",
+                "--package",
+                "fieldbook-server",
+                "--profile",
+                "server",
+                "--",
+            ])
+            .args(["serve", "--port", &port.to_string()])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--dist")
+            .arg(&dist),
+    )
 }
 
 fn serve_dist(dist: &Path, port: u16) -> Result<(), String> {
