@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes, A};
 use leptos_router::path;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
@@ -67,8 +67,10 @@ fn Pages() -> impl IntoView {
     view! {
         <Routes fallback=move || view! { <p class="empty">{move || i.t("lead.not_found")}</p> }>
             <Route path=path!("/") view=Today/>
-            <Route path=path!("/leads") view=Leads/>
-            <Route path=path!("/leads/:id") view=LeadDetail/>
+            <ParentRoute path=path!("/leads") view=LeadsSplit>
+                <Route path=path!("") view=NoLeadSelected/>
+                <Route path=path!(":id") view=LeadDetail/>
+            </ParentRoute>
             <Route path=path!("/leads/:id/edit") view=LeadFormPage/>
             <Route path=path!("/new/lead") view=LeadFormPage/>
             <Route path=path!("/new/visit") view=VisitFormPage/>
@@ -78,6 +80,33 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/settings") view=Settings/>
         </Routes>
     }
+}
+
+/// The lead list and the open lead: side by side where there is room (a laptop), one at a
+/// time on a phone, where the list hides while a lead is open. The list stays mounted while
+/// leads open and close, so its search and scroll position survive.
+#[component]
+fn LeadsSplit() -> impl IntoView {
+    // The child route's `:id` is not among the parent's params, so read it off the path.
+    let location = leptos_router::hooks::use_location();
+    let has_detail = move || {
+        location
+            .pathname
+            .with(|path| path.trim_end_matches('/').len() > "/leads".len())
+    };
+    view! {
+        <div class="split" class:has-detail=has_detail>
+            <div class="split-list"><Leads/></div>
+            <div class="split-detail"><Outlet/></div>
+        </div>
+    }
+}
+
+/// The detail pane before a lead is chosen; only shown on wide screens.
+#[component]
+fn NoLeadSelected() -> impl IntoView {
+    let i = use_i18n();
+    view! { <p class="empty no-selection">{move || i.t("leads.pick_one")}</p> }
 }
 
 #[component]

@@ -162,6 +162,7 @@ messages! {
     "leads.count_one" => "1 lead", "1 位客户";
     "leads.empty" => "No leads yet. Add your first one.", "还没有客户，先添加一位吧。";
     "leads.no_match" => "No lead matches.", "没有符合条件的客户。";
+    "leads.pick_one" => "Choose a lead to see its details.", "选择一位客户查看详情。";
     "leads.show_more" => "Show more", "显示更多";
     "leads.new" => "+ New lead", "+ 新客户";
     "leads.follow_up" => "Follow up {}", "跟进 {}";

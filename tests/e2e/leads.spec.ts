@@ -232,3 +232,27 @@ test.describe('in the field', () => {
     await expect(page.getByTestId('timeline-deal')).toContainText('Service contract');
   });
 });
+
+test('on a laptop the list and the open lead sit side by side', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await createLead(page, { name: 'Side Pane', company: 'Split Co' });
+  await page.getByTestId('nav-leads').click();
+  await page.getByTestId('lead-row').first().click();
+  await expect(page.getByTestId('lead-name')).toHaveText('Side Pane');
+  await expect(page.getByTestId('lead-list')).toBeVisible();
+  await expect(page.getByTestId('lead-row').locator('a')).toHaveAttribute('aria-current', 'page');
+});
+
+test.describe('on a phone', () => {
+  test.use({ viewport: { width: 390, height: 844 } });
+
+  test('the lead list gives way to the open lead', async ({ page }) => {
+    await createLead(page, { name: 'Phone Pane', company: 'Small Screen Ltd' });
+    await expect(page.getByTestId('lead-list')).toBeHidden();
+    await page.getByTestId('nav-leads').click();
+    await expect(page.getByTestId('lead-list')).toBeVisible();
+    await page.getByTestId('lead-row').first().click();
+    await expect(page.getByTestId('lead-name')).toHaveText('Phone Pane');
+    await expect(page.getByTestId('lead-list')).toBeHidden();
+  });
+});
