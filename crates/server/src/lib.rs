@@ -1,5 +1,5 @@
-//! Fieldbook's sync server: accounts and sessions now; push, pull and the per-field merge
-//! next. One port serves the API under `/api` and the built app everywhere else.
+//! Fieldbook's sync server: accounts, sessions, and sync (push, pull and the per-field
+//! merge). One port serves the API under `/api` and the built app everywhere else.
 //!
 //! Code map:
 //! - [`cli`]: the command line (`serve`, `team add`, `user add`, `user reset-password`).
@@ -7,7 +7,8 @@
 //! - [`http`]: the router ([`http::app`]), its handlers, the error type and static files.
 //! - [`accounts`]: teams, users, one-time passwords, signing in and the login throttle.
 //! - [`secrets`]: argon2id, session tokens and their hashes, one-time passwords.
-//! - [`storage`]: the [`storage::Storage`] trait and its SQLite and PostgreSQL backends.
+//! - [`storage`]: the [`storage::Storage`] trait and its SQLite and PostgreSQL backends;
+//!   [`storage::sync`] holds the push/pull rules both backends share.
 //! - [`clock`]: where "now" comes from, so tests can move time.
 //!
 //! No state that correctness depends on lives in process memory: sessions and failed

@@ -4,6 +4,10 @@
 //! always, and PostgreSQL (a fresh schema) when `FIELDBOOK_TEST_POSTGRES_URL` is set, e.g.
 //! `postgres://fieldbook@127.0.0.1:55432/postgres`. The line `backend: …` in a failing test's
 //! output says which one failed.
+//!
+//! The `sync_*` tests drive push and pull as devices would: users made with the account
+//! functions, signed in through `/api/login`, each device a client id with its own
+//! mutation numbers (see `Device`).
 
 // This whole file is test code: a failed unwrap is a failed test. clippy's
 // allow-*-in-tests settings cover `#[test]` functions but not the shared helpers below.
@@ -542,11 +546,25 @@ async fn openapi_lists_the_endpoints_and_schemas() {
         "/api/login",
         "/api/logout",
         "/api/me",
+        "/api/sync/push",
+        "/api/sync/pull",
+        "/api/sync/conflicts/{id}/resolve",
         "/api/openapi.json",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
-    for schema in ["Health", "LoginRequest", "UserView", "Role", "ErrorBody"] {
+    for schema in [
+        "Health",
+        "LoginRequest",
+        "UserView",
+        "Role",
+        "ErrorBody",
+        "SyncGapBody",
+        "PushRequest",
+        "PushResponse",
+        "PullRequest",
+        "PullResponse",
+    ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),
             "{schema} missing"
@@ -615,4 +633,846 @@ async fn static_files_are_cached_by_kind_and_routes_fall_back_to_the_app() {
     let api = server.get("/api/no-such-thing", None).await;
     assert_eq!(api.status, StatusCode::NOT_FOUND);
     assert_eq!(api.json()["error"], "not_found");
+}
+
+// ---------------------------------------------------------------------------------------
+// Sync: push and pull.
+// ---------------------------------------------------------------------------------------
+
+use domain::{
+    Cursor, FieldWrite, Id, Invalid, PullResponse, PushMutation, PushRequest, PushResponse,
+    RecordChange, RecordKind, RejectReason, Stamp, PROTOCOL_VERSION,
+};
+
+const YEAR_MS: i64 = 365 * 86_400_000;
+
+/// A made-up id; `n` tells ids apart.
+fn test_id(n: u8) -> Id {
+    Id::from_parts(1_700_000_000_000 + u64::from(n), [n; 10])
+}
+
+/// One device of one signed-in user: its cookie, client id and mutation counter.
+struct Device {
+    cookie: String,
+    client: Id,
+    seq: u64,
+}
+
+impl Device {
+    /// Builds the device's next mutation (numbered, stamped by this device at `wall_ms`).
+    fn mutation(
+        &mut self,
+        record: Id,
+        wall_ms: i64,
+        fields: &[(&str, Value, Option<u64>)],
+    ) -> PushMutation {
+        self.seq += 1;
+        PushMutation {
+            seq: self.seq,
+            kind: RecordKind::Lead,
+            record_id: record,
+            stamp: Stamp::new(wall_ms, 0, self.client),
+            fields: fields
+                .iter()
+                .map(|(field, value, base)| {
+                    let write = FieldWrite {
+                        value: value.clone(),
+                        base: *base,
+                    };
+                    (field.to_string(), write)
+                })
+                .collect(),
+        }
+    }
+
+    fn request(&self, mutations: Vec<PushMutation>) -> String {
+        serde_json::to_string(&PushRequest {
+            client_id: self.client,
+            protocol: PROTOCOL_VERSION,
+            mutations,
+        })
+        .unwrap()
+    }
+}
+
+impl Server {
+    fn now_ms(&self) -> i64 {
+        self.clock_now().timestamp_millis()
+    }
+
+    /// A device of `login` (signed in now) with a client id made from `n`.
+    async fn device(&self, login: &str, password: &str, n: u8) -> Device {
+        let answer = self.login(login, password).await;
+        assert_eq!(answer.status, StatusCode::OK, "login {login}");
+        Device {
+            cookie: answer.session_cookie(),
+            client: Id::from_parts(1_600_000_000_000, [n; 10]),
+            seq: 0,
+        }
+    }
+
+    async fn push_raw(&self, device: &Device, body: impl Into<Body>) -> Answer {
+        self.post_raw("/api/sync/push", body, Some(&device.cookie))
+            .await
+    }
+
+    /// Pushes and expects a 200.
+    async fn push(&self, device: &Device, mutations: Vec<PushMutation>) -> PushResponse {
+        let answer = self.push_raw(device, device.request(mutations)).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        serde_json::from_slice(&answer.body).unwrap()
+    }
+
+    async fn pull_raw(&self, device: &Device, cursor: Option<Cursor>, limit: u32) -> Answer {
+        let body = json!({ "client_id": device.client, "cursor": cursor, "limit": limit });
+        self.post_raw("/api/sync/pull", body.to_string(), Some(&device.cookie))
+            .await
+    }
+
+    /// Makes the device's next mutation and pushes it alone; expects a 200.
+    async fn apply(
+        &self,
+        device: &mut Device,
+        record: Id,
+        wall_ms: i64,
+        fields: &[(&str, Value, Option<u64>)],
+    ) -> PushResponse {
+        let mutation = device.mutation(record, wall_ms, fields);
+        self.push(device, vec![mutation]).await
+    }
+
+    /// One page of changes; expects a 200.
+    async fn pull(&self, device: &Device, cursor: Option<Cursor>) -> PullResponse {
+        let answer = self.pull_raw(device, cursor, 500).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        serde_json::from_slice(&answer.body).unwrap()
+    }
+}
+
+/// The change for `record` in a pull, if any.
+fn change_of(pull: &PullResponse, record: Id) -> Option<&RecordChange> {
+    pull.changes.iter().find(|change| change.id == record)
+}
+
+/// A team `east` with manager `boss` and reps `rep_a`, `rep_b`; a team `west` with rep
+/// `rep_w`; and an admin. Returns the passwords by login.
+async fn sync_team(server: &Server) -> std::collections::HashMap<&'static str, String> {
+    let now = server.clock_now();
+    accounts::add_team(server.storage.as_ref(), "east", now)
+        .await
+        .unwrap();
+    accounts::add_team(server.storage.as_ref(), "west", now)
+        .await
+        .unwrap();
+    let mut passwords = std::collections::HashMap::new();
+    for (login, role, team) in [
+        ("boss", Role::Manager, Some("east")),
+        ("rep_a", Role::Rep, Some("east")),
+        ("rep_b", Role::Rep, Some("east")),
+        ("rep_w", Role::Rep, Some("west")),
+        ("root", Role::Admin, None),
+    ] {
+        passwords.insert(login, server.add_user(login, role, team).await);
+    }
+    passwords
+}
+
+/// The fields of a new lead called `name`.
+fn new_lead(name: &str) -> Vec<(&'static str, Value, Option<u64>)> {
+    vec![
+        ("name", json!(name), None),
+        ("phones", json!(["13800138000"]), None),
+        ("company", json!("华东机械"), None),
+    ]
+}
+
+async fn user_id(server: &Server, login: &str) -> String {
+    let user = server.storage.user_by_login(login).await.unwrap().unwrap();
+    user.user.id.to_string()
+}
+
+#[tokio::test]
+async fn sync_push_then_pull_round_trips_to_every_device_of_the_rep() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let laptop = server.device("rep_a", &pw["rep_a"], 2).await;
+        let lead = test_id(1);
+
+        // Without a session neither endpoint answers.
+        let anonymous = server
+            .post_raw("/api/sync/push", phone.request(vec![]), None)
+            .await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+        let anonymous = server.post_raw("/api/sync/pull", "{}", None).await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+
+        let create = phone.mutation(lead, server.now_ms(), &new_lead("李伟"));
+        let pushed = server.push(&phone, vec![create]).await;
+        assert_eq!(pushed.last_applied, 1);
+        assert!(pushed.rejected.is_empty());
+
+        let pulled = server.pull(&phone, None).await;
+        assert_eq!(pulled.last_applied, 1);
+        assert_eq!(pulled.changes.len(), 1);
+        assert!(!pulled.more);
+        let change = &pulled.changes[0];
+        assert_eq!(change.kind, RecordKind::Lead);
+        assert_eq!(change.record["name"], "李伟");
+        assert_eq!(change.record["phones"], json!(["13800138000"]));
+        // The server decides the owner and team, whatever the client sent.
+        assert_eq!(change.record["owner"], user_id(&server, "rep_a").await);
+        assert!(change.record["team"].is_string());
+        assert_eq!(change.field_versions["name"], change.version);
+        assert!(change.conflicts.is_empty());
+        let cursor = pulled.cursor.unwrap();
+        assert_eq!(cursor.version, change.version);
+        assert!(pulled.server_stamp.wall_ms >= server.now_ms());
+
+        // The same rep's other device gets it too, with its own (zero) last_applied.
+        let other = server.pull(&laptop, None).await;
+        assert_eq!(other.last_applied, 0);
+        assert_eq!(other.changes, pulled.changes);
+
+        // Nothing new: same cursor, nothing sent.
+        let again = server.pull(&phone, Some(cursor)).await;
+        assert!(again.changes.is_empty() && again.removed.is_empty());
+        assert_eq!(again.cursor, Some(cursor));
+
+        // Paging: three more leads, two per page.
+        let batch = (2..=4)
+            .map(|n| phone.mutation(test_id(n), server.now_ms(), &new_lead("王芳")))
+            .collect();
+        assert_eq!(server.push(&phone, batch).await.last_applied, 4);
+        let page = server.pull_raw(&laptop, Some(cursor), 2).await.json();
+        let page: PullResponse = serde_json::from_value(page).unwrap();
+        assert_eq!(page.changes.len(), 2);
+        assert!(page.more);
+        let rest = server.pull(&laptop, page.cursor).await;
+        assert_eq!(rest.changes.len(), 1);
+        assert!(!rest.more);
+        assert!(rest.cursor > page.cursor && page.cursor > Some(cursor));
+    }
+}
+
+#[tokio::test]
+async fn sync_the_same_batch_twice_applies_once() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let lead = test_id(1);
+        let now = server.now_ms();
+        let batch = vec![
+            phone.mutation(lead, now, &new_lead("李伟")),
+            phone.mutation(lead, now + 1, &[("notes", json!("call back"), None)]),
+        ];
+        let first = server.push(&phone, batch.clone()).await;
+        assert_eq!(first.last_applied, 2);
+        let before = server.pull(&phone, None).await;
+
+        // The answer was lost; the device sends the very same batch again.
+        server.clock.advance(TimeDelta::seconds(5));
+        let second = server.push(&phone, batch).await;
+        assert_eq!(second, first);
+        let after = server.pull(&phone, None).await;
+        assert_eq!(after.changes, before.changes);
+        assert_eq!(after.changes[0].version, before.changes[0].version);
+        assert_eq!(after.last_applied, 2);
+        assert!(after.changes[0].conflicts.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn sync_a_gap_in_numbers_is_refused_and_changes_nothing() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let first = phone.mutation(test_id(1), server.now_ms(), &new_lead("李伟"));
+        server.push(&phone, vec![first]).await;
+        let before = server.pull(&phone, None).await;
+
+        // Number 2 was lost on the way; 3 and 4 arrive. The batch that starts right (2)
+        // but skips (4) is refused whole too: 2's record must not appear.
+        let two = phone.mutation(test_id(2), server.now_ms(), &new_lead("王芳"));
+        let three = phone.mutation(test_id(3), server.now_ms(), &new_lead("张三"));
+        let four = phone.mutation(test_id(4), server.now_ms(), &new_lead("赵四"));
+        for batch in [vec![three.clone(), four.clone()], vec![two.clone(), four]] {
+            let answer = server.push_raw(&phone, phone.request(batch)).await;
+            assert_eq!(answer.status, StatusCode::CONFLICT);
+            let body = answer.json();
+            assert_eq!(body["error"], "sync.gap");
+            assert_eq!(body["expected"], 2);
+        }
+        let after = server.pull(&phone, None).await;
+        assert_eq!(after.changes, before.changes);
+        assert_eq!(after.last_applied, 1);
+
+        // Resending from the gap works.
+        assert_eq!(server.push(&phone, vec![two, three]).await.last_applied, 3);
+    }
+}
+
+#[tokio::test]
+async fn sync_merges_per_field_and_logs_the_loser_for_both_people() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut rep = server.device("rep_a", &pw["rep_a"], 1).await;
+        let mut boss = server.device("boss", &pw["boss"], 2).await;
+        let lead = test_id(1);
+        let now = server.now_ms();
+        server.apply(&mut rep, lead, now, &new_lead("李伟")).await;
+        let seen = server.pull(&boss, None).await;
+        let base = change_of(&seen, lead).unwrap().field_versions.clone();
+
+        // Offline, both edit on top of the same version: different fields...
+        let by_rep = rep.mutation(
+            lead,
+            now + 10,
+            &[("title", json!("厂长"), Some(base["name"]))],
+        );
+        let by_boss = boss.mutation(lead, now + 20, &[("wechat", json!("li_wei"), None)]);
+        server.push(&rep, vec![by_rep]).await;
+        server.push(&boss, vec![by_boss]).await;
+        let merged = server.pull(&rep, None).await;
+        let record = &change_of(&merged, lead).unwrap().record;
+        assert_eq!(record["title"], "厂长");
+        assert_eq!(record["wechat"], "li_wei");
+        assert!(change_of(&merged, lead).unwrap().conflicts.is_empty());
+
+        // ...and the same field. The manager's edit is later, but the rep's arrives last:
+        // the edit time decides, not the upload time.
+        let cursor = merged.cursor;
+        let by_boss = boss.mutation(
+            lead,
+            now + 40,
+            &[("name", json!("李伟 (老李)"), Some(base["name"]))],
+        );
+        let by_rep = rep.mutation(
+            lead,
+            now + 30,
+            &[("name", json!("李维"), Some(base["name"]))],
+        );
+        server.push(&boss, vec![by_boss]).await;
+        let answer = server.push(&rep, vec![by_rep]).await;
+        assert!(answer.rejected.is_empty());
+
+        let rep_id = user_id(&server, "rep_a").await;
+        for device in [&rep, &boss] {
+            let pulled = server.pull(device, cursor).await;
+            let change = change_of(&pulled, lead).expect("the conflict moves the record");
+            assert_eq!(change.record["name"], "李伟 (老李)");
+            assert_eq!(change.conflicts.len(), 1, "{:?}", change.conflicts);
+            let conflict = &change.conflicts[0];
+            assert_eq!(conflict.field, "name");
+            assert_eq!(conflict.lost_value, json!("李维"));
+            assert_eq!(conflict.kept_value, json!("李伟 (老李)"));
+            assert_eq!(conflict.lost_by.unwrap().to_string(), rep_id);
+            assert!(!conflict.resolved);
+            assert_eq!(pulled.cursor.unwrap().version, change.version);
+        }
+
+        // Someone who may not write the lead cannot resolve its conflict (nor learn it
+        // exists); the rep can, once, and both people's devices see it resolved.
+        let conflict = change_of(&server.pull(&rep, None).await, lead)
+            .unwrap()
+            .conflicts[0]
+            .id;
+        let path = format!("/api/sync/conflicts/{conflict}/resolve");
+        let other = server.device("rep_b", &pw["rep_b"], 9).await;
+        let refused = server.post_raw(&path, "", Some(&other.cookie)).await;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            server.post_raw(&path, "", None).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let before = server.pull(&boss, None).await.cursor;
+        for _ in 0..2 {
+            let answer = server.post_raw(&path, "", Some(&rep.cookie)).await;
+            assert_eq!(answer.status, StatusCode::NO_CONTENT);
+        }
+        for device in [&rep, &boss] {
+            let pulled = server.pull(device, before).await;
+            let change = change_of(&pulled, lead).expect("resolving moves the record");
+            assert!(change.conflicts[0].resolved);
+        }
+        let unknown = format!("/api/sync/conflicts/{}/resolve", test_id(200));
+        let answer = server.post_raw(&unknown, "", Some(&rep.cookie)).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn sync_clamps_a_clock_a_year_ahead_so_a_real_later_edit_wins() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut rep = server.device("rep_a", &pw["rep_a"], 1).await;
+        let mut boss = server.device("boss", &pw["boss"], 2).await;
+        let lead = test_id(1);
+        let now = server.now_ms();
+        server.apply(&mut rep, lead, now, &new_lead("李伟")).await;
+        let base = server.pull(&boss, None).await.changes[0].field_versions["name"];
+
+        // The rep's phone thinks it is next year.
+        let skewed = rep.mutation(lead, now + YEAR_MS, &[("name", json!("未来"), Some(base))]);
+        server.push(&rep, vec![skewed]).await;
+        let pulled = server.pull(&rep, None).await;
+        let updated_at = pulled.changes[0].record["updated_at"].as_i64().unwrap();
+        assert!(
+            updated_at <= now + domain::MAX_CLOCK_AHEAD_MS,
+            "not clamped"
+        );
+
+        // Five minutes later the manager, who had not seen it, renames the lead.
+        server.clock.advance(TimeDelta::minutes(5));
+        let later = boss.mutation(
+            lead,
+            server.now_ms(),
+            &[("name", json!("现在"), Some(base))],
+        );
+        server.push(&boss, vec![later]).await;
+        let pulled = server.pull(&rep, None).await;
+        let change = &pulled.changes[0];
+        assert_eq!(change.record["name"], "现在");
+        assert_eq!(change.conflicts.len(), 1);
+        assert_eq!(change.conflicts[0].lost_value, json!("未来"));
+        // The device's clock is pulled past everything stored.
+        assert!(pulled.server_stamp >= change.conflicts[0].kept_stamp);
+    }
+}
+
+#[tokio::test]
+async fn sync_reps_can_neither_read_nor_write_each_others_records() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut a = server.device("rep_a", &pw["rep_a"], 1).await;
+        let mut b = server.device("rep_b", &pw["rep_b"], 2).await;
+        let mut admin = server.device("root", &pw["root"], 3).await;
+        let lead = test_id(1);
+        let now = server.now_ms();
+        server.apply(&mut a, lead, now, &new_lead("李伟")).await;
+        let before = server.pull(&a, None).await;
+
+        // B does not see it, and cannot write it, not even by claiming to own it.
+        assert!(server.pull(&b, None).await.changes.is_empty());
+        let rep_b = user_id(&server, "rep_b").await;
+        let writes = vec![
+            b.mutation(lead, now + 1, &[("name", json!("偷"), None)]),
+            b.mutation(lead, now + 2, &[("owner", json!(rep_b), None)]),
+        ];
+        let answer = server.push(&b, writes).await;
+        assert_eq!(answer.last_applied, 2);
+        let reasons: Vec<_> = answer.rejected.iter().map(|r| r.reason.clone()).collect();
+        assert_eq!(reasons, [RejectReason::Forbidden, RejectReason::Forbidden]);
+
+        // A device id is its first user's: B cannot push or pull as A's phone.
+        let as_a = Device {
+            cookie: b.cookie.clone(),
+            client: a.client,
+            seq: 1,
+        };
+        let mut forged = as_a.request(vec![]);
+        forged = forged.replace(
+            "\"mutations\":[]",
+            &format!(
+                "\"mutations\":[{}]",
+                serde_json::to_string(&PushMutation {
+                    seq: 2,
+                    kind: RecordKind::Lead,
+                    record_id: lead,
+                    stamp: Stamp::new(now + 3, 0, a.client),
+                    fields: [(
+                        "name".to_string(),
+                        FieldWrite {
+                            value: json!("偷"),
+                            base: None
+                        }
+                    )]
+                    .into(),
+                })
+                .unwrap()
+            ),
+        );
+        let answer = server.push_raw(&as_a, forged).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN);
+        assert_eq!(answer.json()["error"], "forbidden");
+        assert_eq!(
+            server.pull_raw(&as_a, None, 10).await.status,
+            StatusCode::FORBIDDEN
+        );
+
+        // A rep cannot reassign even their own lead.
+        let give = a.mutation(
+            lead,
+            now + 4,
+            &[("owner", json!(rep_b), None), ("notes", json!("x"), None)],
+        );
+        let answer = server.push(&a, vec![give]).await;
+        assert_eq!(answer.rejected[0].reason, RejectReason::Forbidden);
+
+        // Admins manage accounts, not customers: they see and write no records.
+        assert!(server.pull(&admin, None).await.changes.is_empty());
+        let answer = server
+            .apply(&mut admin, lead, now + 5, &[("name", json!("管理"), None)])
+            .await;
+        assert_eq!(answer.rejected[0].reason, RejectReason::Forbidden);
+        let answer = server
+            .apply(&mut admin, test_id(9), now + 5, &new_lead("新"))
+            .await;
+        assert_eq!(answer.rejected[0].reason, RejectReason::Forbidden);
+
+        // Nothing changed for A, and nothing leaked to B.
+        let after = server.pull(&a, None).await;
+        assert_eq!(after.changes, before.changes);
+        assert!(server.pull(&b, None).await.changes.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn sync_a_manager_sees_the_team_and_reassigns_and_the_old_owner_drops_it() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut a = server.device("rep_a", &pw["rep_a"], 1).await;
+        let b = server.device("rep_b", &pw["rep_b"], 2).await;
+        let mut w = server.device("rep_w", &pw["rep_w"], 3).await;
+        let mut boss = server.device("boss", &pw["boss"], 4).await;
+        let (lead, kept, western) = (test_id(1), test_id(2), test_id(3));
+        let now = server.now_ms();
+        let creates = vec![
+            a.mutation(lead, now, &new_lead("李伟")),
+            a.mutation(kept, now, &new_lead("王芳")),
+        ];
+        server.push(&a, creates).await;
+        server.apply(&mut w, western, now, &new_lead("西")).await;
+
+        // The manager sees the team's leads, not another team's.
+        let team_view = server.pull(&boss, None).await;
+        assert!(change_of(&team_view, lead).is_some() && change_of(&team_view, kept).is_some());
+        assert!(change_of(&team_view, western).is_none());
+        let a_cursor = server.pull(&a, None).await.cursor;
+
+        // Not to a rep of another team, nor a record of another team.
+        let rep_w = user_id(&server, "rep_w").await;
+        let rep_b = user_id(&server, "rep_b").await;
+        let refused = vec![
+            boss.mutation(lead, now + 1, &[("owner", json!(rep_w), None)]),
+            boss.mutation(western, now + 1, &[("owner", json!(rep_b), None)]),
+        ];
+        let answer = server.push(&boss, refused).await;
+        assert_eq!(answer.rejected.len(), 2);
+        assert!(answer
+            .rejected
+            .iter()
+            .all(|r| r.reason == RejectReason::Forbidden));
+
+        let reassign = boss.mutation(lead, now + 2, &[("owner", json!(rep_b), None)]);
+        let answer = server.push(&boss, vec![reassign]).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+
+        // A's devices drop it; B's get it; the manager still sees it.
+        let a_pull = server.pull(&a, a_cursor).await;
+        assert_eq!(a_pull.removed.len(), 1);
+        assert_eq!(a_pull.removed[0].id, lead);
+        assert!(change_of(&a_pull, lead).is_none());
+        let a_full = server.pull(&a, None).await;
+        assert!(change_of(&a_full, lead).is_none());
+        assert!(change_of(&a_full, kept).is_some());
+        let b_pull = server.pull(&b, None).await;
+        assert_eq!(change_of(&b_pull, lead).unwrap().record["owner"], rep_b);
+        assert!(change_of(&server.pull(&boss, None).await, lead).is_some());
+
+        // A's offline edit to the lead it lost is refused, and changes nothing.
+        let late = a.mutation(lead, now + 3, &[("notes", json!("mine"), None)]);
+        let answer = server.push(&a, vec![late]).await;
+        assert_eq!(answer.rejected[0].reason, RejectReason::Forbidden);
+        let b_again = server.pull(&b, None).await;
+        assert_eq!(b_again.changes, b_pull.changes);
+    }
+}
+
+#[tokio::test]
+async fn sync_invalid_malformed_unknown_and_oversized_pushes_change_nothing() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let lead = test_id(1);
+        let now = server.now_ms();
+        server.apply(&mut phone, lead, now, &new_lead("李伟")).await;
+        let before = server.pull(&phone, None).await;
+
+        // Invalid values: refused with the field and message key, but numbered as applied.
+        let bad_phone = phone.mutation(lead, now + 1, &[("phones", json!(["12"]), None)]);
+        // A stamp that claims another device's clock.
+        let mut stranger = phone.mutation(lead, now + 2, &[("notes", json!("x"), None)]);
+        stranger.stamp = Stamp::new(now + 2, 0, test_id(77));
+        let nameless = phone.mutation(test_id(2), now + 3, &[("company", json!("no name"), None)]);
+        let batch = vec![bad_phone, stranger, nameless];
+        let answer = server.push(&phone, batch).await;
+        assert_eq!(answer.last_applied, 4);
+        assert_eq!(answer.rejected.len(), 3);
+        assert_eq!(
+            answer.rejected[0].reason,
+            RejectReason::invalid("phones", Invalid::Phone)
+        );
+        assert_eq!(
+            serde_json::to_value(&answer.rejected[0].reason).unwrap(),
+            json!({ "kind": "invalid", "field": "phones", "key": "error.phone" })
+        );
+        assert!(matches!(
+            answer.rejected[1].reason,
+            RejectReason::Malformed { .. }
+        ));
+        assert_eq!(
+            answer.rejected[2].reason,
+            RejectReason::invalid("name", Invalid::Required)
+        );
+
+        // Malformed JSON, an unknown kind, an unsupported protocol, an oversized body.
+        let next = phone.mutation(lead, now + 5, &[("notes", json!("changed"), None)]);
+        let good = phone.request(vec![next]);
+        let malformed = server
+            .push_raw(&phone, good[..good.len() - 3].to_string())
+            .await;
+        assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+        assert_eq!(malformed.json()["error"], "malformed_json");
+        let unknown = server
+            .push_raw(
+                &phone,
+                good.replace("\"kind\":\"lead\"", "\"kind\":\"invoice\""),
+            )
+            .await;
+        assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(unknown.json()["error"], "invalid_body");
+        let future = server
+            .push_raw(
+                &phone,
+                good.replace(
+                    &format!("\"protocol\":{PROTOCOL_VERSION}"),
+                    &format!("\"protocol\":{}", PROTOCOL_VERSION + 1),
+                ),
+            )
+            .await;
+        assert_eq!(future.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let huge = phone.mutation(
+            lead,
+            now + 6,
+            &[("notes", json!("x".repeat(1024 * 1024)), None)],
+        );
+        let oversized = server.push_raw(&phone, phone.request(vec![huge])).await;
+        assert_eq!(oversized.status, StatusCode::PAYLOAD_TOO_LARGE);
+        let bad_cursor = server
+            .post_raw(
+                "/api/sync/pull",
+                json!({ "client_id": phone.client, "cursor": "v1", "limit": 5 }).to_string(),
+                Some(&phone.cookie),
+            )
+            .await;
+        assert_eq!(bad_cursor.status, StatusCode::UNPROCESSABLE_ENTITY);
+        for answer in [&malformed, &unknown, &future, &oversized] {
+            assert!(answer.json()["message"].is_string());
+        }
+
+        let after = server.pull(&phone, None).await;
+        assert_eq!(after.changes, before.changes);
+        assert_eq!(after.last_applied, 4);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sync_concurrent_pushes_never_let_a_pull_skip_a_write() {
+    // Pulls must land between one push taking its version and committing, which is where a
+    // sequence-numbered feed (versions committing out of order) loses writes. Checked to
+    // fail against such a feed on PostgreSQL.
+    const PUSHES: u8 = 6;
+    const BIG_PUSH: u8 = 30;
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = Arc::new(start(&db).await);
+        let pw = sync_team(&server).await;
+        let mut pushers = Vec::new();
+        let mut expected = std::collections::BTreeSet::new();
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // One device sends big batches (long transactions), the others single mutations
+        // (short ones): a short push that takes a later version but commits first is the
+        // race that makes a sequence-numbered feed skip the long one's writes.
+        for (n, login, per_push) in [(1u8, "rep_a", BIG_PUSH), (2, "rep_b", 1), (3, "boss", 1)] {
+            let mut device = server.device(login, &pw[login], n).await;
+            let batches: Vec<Vec<Id>> = (0..PUSHES)
+                .map(|push| {
+                    (0..per_push)
+                        .map(|i| {
+                            Id::from_parts(1_700_000_000_000, [n, push, i, 0, 0, 0, 0, 0, 0, 0])
+                        })
+                        .collect()
+                })
+                .collect();
+            expected.extend(batches.iter().flatten().copied());
+            let server = server.clone();
+            pushers.push(tokio::spawn(async move {
+                for ids in batches {
+                    let now = server.now_ms();
+                    let mutations = ids
+                        .into_iter()
+                        .map(|id| device.mutation(id, now, &new_lead("并发")))
+                        .collect();
+                    server.push(&device, mutations).await;
+                }
+            }));
+        }
+
+        // Three of the manager's devices pull while everyone pushes, each following its own
+        // cursor in small pages (many quick pulls), until the pushes are done and the feed
+        // is drained.
+        let mut pullers = Vec::new();
+        for n in 4..7u8 {
+            let device = server.device("boss", &pw["boss"], n).await;
+            let server = server.clone();
+            let done = done.clone();
+            pullers.push(tokio::spawn(async move {
+                let mut seen = std::collections::BTreeSet::new();
+                let mut cursor: Option<Cursor> = None;
+                let mut pulls_while_pushing = 0u32;
+                loop {
+                    let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                    let answer = server.pull_raw(&device, cursor, 2).await;
+                    assert_eq!(answer.status, StatusCode::OK);
+                    let pulled: PullResponse = serde_json::from_slice(&answer.body).unwrap();
+                    assert!(pulled.cursor >= cursor, "the cursor went backwards");
+                    if let Some(last) = pulled.changes.last() {
+                        assert_eq!(pulled.cursor.unwrap().version, last.version);
+                    }
+                    seen.extend(pulled.changes.iter().map(|c| c.id));
+                    cursor = pulled.cursor;
+                    if !finished {
+                        pulls_while_pushing += 1;
+                    } else if !pulled.more {
+                        return (seen, pulls_while_pushing);
+                    }
+                }
+            }));
+        }
+        for pusher in pushers {
+            pusher.await.unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        for puller in pullers {
+            let (seen, pulls_while_pushing) = puller.await.unwrap();
+            eprintln!("{pulls_while_pushing} pulls while pushing");
+            assert_eq!(
+                seen.len(),
+                expected.len(),
+                "a pull skipped a committed write"
+            );
+            assert_eq!(seen, expected);
+        }
+    }
+}
+
+/// Commits what [`hold_version_row`] holds.
+type Commit = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// Holds the `server_version` row the way an open push does, on a raw connection of the
+/// test database; calling the answer commits and releases it.
+async fn hold_version_row(db: &TestDb) -> Box<dyn FnOnce() -> Commit> {
+    use sqlx::Connection as _;
+    match &db.target {
+        Target::Sqlite(dir) => {
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(dir.join(fieldbook_server::storage::sqlite::FILE_NAME));
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .unwrap();
+            sqlx::raw_sql("BEGIN IMMEDIATE")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            sqlx::raw_sql("UPDATE server_version SET version = version + 1 WHERE id = 1")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            Box::new(move || {
+                Box::pin(async move {
+                    sqlx::raw_sql("COMMIT").execute(&mut conn).await.unwrap();
+                })
+            })
+        }
+        Target::Postgres { url, schema } => {
+            let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+            let options = options.options([("search_path", schema.as_str())]);
+            let mut conn = sqlx::PgConnection::connect_with(&options).await.unwrap();
+            sqlx::raw_sql("BEGIN").execute(&mut conn).await.unwrap();
+            sqlx::raw_sql("UPDATE server_version SET version = version + 1 WHERE id = 1")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            Box::new(move || {
+                Box::pin(async move {
+                    sqlx::raw_sql("COMMIT").execute(&mut conn).await.unwrap();
+                })
+            })
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_a_push_waits_while_another_holds_the_version_so_versions_commit_in_order() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = Arc::new(start(&db).await);
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let boss = server.device("boss", &pw["boss"], 2).await;
+        let cursor = server.pull(&boss, None).await.cursor;
+
+        // Another push has taken the next version and not committed yet.
+        let commit = hold_version_row(&db).await;
+        let lead = test_id(1);
+        let mutation = phone.mutation(lead, server.now_ms(), &new_lead("排队"));
+        let pushing = {
+            let server = server.clone();
+            tokio::spawn(async move { server.push(&phone, vec![mutation]).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        // This push cannot take a version, let alone commit one above the open push's...
+        assert!(
+            !pushing.is_finished(),
+            "a push did not wait for the open one"
+        );
+        // ...and pulls are not blocked meanwhile; they simply see nothing new.
+        let meanwhile = server.pull(&boss, cursor).await;
+        assert!(meanwhile.changes.is_empty());
+
+        commit().await;
+        assert_eq!(pushing.await.unwrap().last_applied, 1);
+        let after = server.pull(&boss, meanwhile.cursor).await;
+        assert_eq!(after.changes.len(), 1);
+        assert_eq!(after.changes[0].id, lead);
+        // It got the version after the held one.
+        assert_eq!(after.changes[0].version, 2);
+    }
 }

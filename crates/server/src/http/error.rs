@@ -24,6 +24,17 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// The body of a 409 answer to a push with a gap in its mutation numbers.
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct SyncGapBody {
+    /// `sync.gap`.
+    pub error: String,
+    /// The same in English.
+    pub message: String,
+    /// The next mutation number the server can apply: resend from here.
+    pub expected: u64,
+}
+
 /// Why an API request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -54,6 +65,15 @@ pub enum ApiError {
     /// No such API route.
     #[error("no such endpoint")]
     NotFound,
+    /// Signed in, but not allowed (a sync client id that belongs to another user).
+    #[error("forbidden")]
+    Forbidden,
+    /// A push skipped mutation numbers; the device must resend from `expected`.
+    #[error("mutation numbers have a gap")]
+    SyncGap {
+        /// The next number the server can apply.
+        expected: u64,
+    },
     /// Anything the client cannot fix: logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -69,6 +89,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::SyncGap { .. } => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,6 +105,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::NotFound => "not_found",
+            ApiError::Forbidden => "forbidden",
+            ApiError::SyncGap { .. } => "sync.gap",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -101,6 +125,10 @@ impl ApiError {
             }
             ApiError::PayloadTooLarge => "The request body is too large.".to_string(),
             ApiError::NotFound => "There is no such endpoint.".to_string(),
+            ApiError::Forbidden => "You may not do that.".to_string(),
+            ApiError::SyncGap { expected } => {
+                format!("Some changes are missing; resend from number {expected}.")
+            }
             ApiError::Internal(_) => {
                 "Something went wrong on the server. Please try again later.".to_string()
             }
@@ -119,7 +147,19 @@ impl IntoResponse for ApiError {
             error: self.key().to_string(),
             message: self.message(),
         };
-        let mut response = (status, Json(body)).into_response();
+        let mut response = match self {
+            // The device needs the number to resend from, so this body has one more field.
+            ApiError::SyncGap { expected } => (
+                status,
+                Json(SyncGapBody {
+                    error: body.error,
+                    message: body.message,
+                    expected,
+                }),
+            )
+                .into_response(),
+            _ => (status, Json(body)).into_response(),
+        };
         if let ApiError::AccountLocked { retry_after } = self {
             response
                 .headers_mut()
@@ -144,7 +184,10 @@ impl From<JsonRejection> for ApiError {
 
 impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> ApiError {
-        ApiError::Internal(error.to_string())
+        match error {
+            StorageError::ForeignClient => ApiError::Forbidden,
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 

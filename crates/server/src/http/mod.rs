@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod health;
 pub mod static_files;
+pub mod sync;
 
 use std::sync::Arc;
 
@@ -24,7 +25,7 @@ use crate::secrets;
 use crate::storage::Storage;
 
 pub use auth::CurrentUser;
-pub use error::{ApiError, ErrorBody};
+pub use error::{ApiError, ErrorBody, SyncGapBody};
 
 /// What every handler can reach. Cheap to clone: all shared behind `Arc`s.
 #[derive(Clone)]
@@ -78,6 +79,7 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .merge(health::router())
         .merge(auth::router())
+        .merge(sync::router())
         .route("/openapi.json", get(openapi))
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(state.settings.body_limit));
@@ -114,16 +116,33 @@ where
 #[openapi(
     info(
         title = "Fieldbook sync server",
-        description = "Accounts and sessions; push and pull come next."
+        description = "Accounts, sessions, and sync: push a device's numbered mutations, \
+                       pull the changes its user may see. The types are \
+                       `domain::sync`'s; ARCHITECTURE.md explains the protocol."
     ),
-    paths(health::health, auth::login, auth::logout, auth::me, openapi),
+    paths(
+        health::health,
+        auth::login,
+        auth::logout,
+        auth::me,
+        sync::push,
+        sync::pull,
+        sync::resolve_conflict,
+        openapi
+    ),
     components(schemas(
         health::Health,
         auth::LoginRequest,
         auth::UserView,
         crate::storage::Role,
         crate::storage::Backend,
-        ErrorBody
+        ErrorBody,
+        SyncGapBody,
+        sync::PushRequestDoc,
+        sync::PushMutationDoc,
+        sync::PushResponseDoc,
+        sync::PullRequestDoc,
+        sync::PullResponseDoc
     ))
 )]
 pub struct ApiDoc;

@@ -11,20 +11,22 @@
 //! bumps a counter and sets a lock, a password reset that also ends sessions) is one method,
 //! so each backend can run it in one transaction.
 //!
-//! Next step (push/pull): the schema already has `server_version`, `clients`, `records`,
-//! `fields`, `conflicts` and `visibility_changes`. Push will be one method that takes a batch
-//! and a pure merge function from the domain crate and applies it in one transaction that
-//! bumps the `server_version` row first (so pushes serialize and pull cursors never skip a
-//! late commit); pull will be one read of everything above a cursor that the user may see.
+//! Sync: [`Storage::push`] applies a batch in one transaction that bumps the
+//! `server_version` row first (so pushes serialize and pull cursors never skip a late
+//! commit); [`Storage::pull`] reads, in one snapshot, everything above a cursor that the user
+//! may see. The rules (exactly-once numbering, authorization, merge, validation, visibility)
+//! live once in [`sync`]; each backend only supplies the SQL behind [`sync::SyncTx`].
 
 pub mod postgres;
 pub mod sqlite;
+pub mod sync;
 
 use std::fmt;
 use std::str::FromStr;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
+use domain::{Id, PullRequest, PullResponse, PushRequest, PushResponse};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -180,6 +182,23 @@ pub enum StorageError {
     /// The data directory could not be prepared.
     #[error("cannot prepare the data directory: {0}")]
     Io(#[from] std::io::Error),
+    /// A push or pull named a device (client id) that belongs to another user. Nothing was
+    /// read or written; the HTTP layer answers 403.
+    #[error("this client id belongs to another user")]
+    ForeignClient,
+}
+
+/// What a push did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// The batch was applied (mutations already applied skipped, refused ones listed).
+    Applied(PushResponse),
+    /// A mutation number was missing: the batch was refused whole and nothing was written.
+    /// The device must resend from `expected`.
+    Gap {
+        /// The next number the server can apply (`last_applied + 1`).
+        expected: u64,
+    },
 }
 
 impl StorageError {
@@ -262,6 +281,34 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Forgets failed logins after a successful one.
     async fn clear_login_failures(&self, user_id: Uuid) -> Result<(), StorageError>;
+
+    /// Applies a device's batch for `user` in one transaction, as [`sync::push`] describes;
+    /// `now_ms` is the server's clock, used to clamp stamps that are too far ahead. A device
+    /// of another user is [`StorageError::ForeignClient`]; a gap is [`PushOutcome::Gap`];
+    /// in both cases nothing is written.
+    async fn push(
+        &self,
+        user: &User,
+        request: &PushRequest,
+        now_ms: i64,
+    ) -> Result<PushOutcome, StorageError>;
+
+    /// The records `user` may see past the request's cursor, read in one snapshot, as
+    /// [`sync::pull`] describes; `now_ms` feeds the answer's `server_stamp`.
+    async fn pull(
+        &self,
+        user: &User,
+        request: &PullRequest,
+        now_ms: i64,
+    ) -> Result<PullResponse, StorageError>;
+
+    /// Marks a conflict on a record `user` may write resolved, in one transaction that
+    /// takes a new version like a push (see [`sync::resolve_conflict`]).
+    async fn resolve_conflict(
+        &self,
+        user: &User,
+        conflict: Id,
+    ) -> Result<sync::ResolveOutcome, StorageError>;
 }
 
 /// The lock end for a failure count under `policy`, from `now`.

@@ -18,9 +18,21 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlSafeStr};
 use uuid::Uuid;
 
+use std::collections::BTreeMap;
+
+use domain::{
+    Conflict, Cursor, FieldState, Id, PullRequest, PullResponse, PushRequest, RecordKind,
+    RecordRef, Stamp,
+};
+use sqlx::{Sqlite, Transaction};
+
+use super::sync::{
+    self, json_from, json_to, kind_from, stamp_from, version_from, version_to, ConflictColumns,
+    FeedRow, Removal, ResolveOutcome, StoredRecord, SyncTx,
+};
 use super::{
-    lock_end, parse_role, Backend, LockPolicy, LoginThrottle, Session, Storage, StorageError, Team,
-    User, UserCredentials,
+    lock_end, parse_role, Backend, LockPolicy, LoginThrottle, PushOutcome, Role, Session, Storage,
+    StorageError, Team, User, UserCredentials,
 };
 
 /// The database file's name inside `--data-dir`.
@@ -30,11 +42,18 @@ pub const FILE_NAME: &str = "fieldbook.sqlite3";
 ///
 /// Listed by hand because sqlx's `migrate!` macro needs its `macros` feature, which we keep
 /// off; a unit test checks that this list and the folder agree.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "accounts and sync",
-    include_str!("../../migrations/sqlite/0001_accounts_and_sync.sql"),
-)];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "accounts and sync",
+        include_str!("../../migrations/sqlite/0001_accounts_and_sync.sql"),
+    ),
+    (
+        2,
+        "sync indexes",
+        include_str!("../../migrations/sqlite/0002_sync_indexes.sql"),
+    ),
+];
 
 /// Storage in a SQLite file.
 #[derive(Clone, Debug)]
@@ -333,6 +352,386 @@ impl Storage for SqliteStorage {
         sqlx::query("DELETE FROM login_throttle WHERE user_id = ?1")
             .bind(user_id.to_string())
             .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn push(
+        &self,
+        user: &User,
+        request: &PushRequest,
+        now_ms: i64,
+    ) -> Result<PushOutcome, StorageError> {
+        // IMMEDIATE takes SQLite's single write lock before the first read, so pushes run one
+        // after the other and a version is never committed after a larger one.
+        let mut tx = SqliteSync(self.pool.begin_with("BEGIN IMMEDIATE").await?);
+        let outcome = sync::push(&mut tx, user, request, now_ms).await?;
+        if matches!(outcome, PushOutcome::Applied(_)) {
+            tx.0.commit().await?;
+        }
+        // Otherwise dropping the transaction rolls it back: a gap writes nothing.
+        Ok(outcome)
+    }
+
+    async fn pull(
+        &self,
+        user: &User,
+        request: &PullRequest,
+        now_ms: i64,
+    ) -> Result<PullResponse, StorageError> {
+        // A read transaction: in WAL mode every statement sees the snapshot of the first.
+        let mut tx = SqliteSync(self.pool.begin().await?);
+        let response = sync::pull(&mut tx, user, request, now_ms).await?;
+        tx.0.commit().await?;
+        Ok(response)
+    }
+
+    async fn resolve_conflict(
+        &self,
+        user: &User,
+        conflict: Id,
+    ) -> Result<ResolveOutcome, StorageError> {
+        let mut tx = SqliteSync(self.pool.begin_with("BEGIN IMMEDIATE").await?);
+        let outcome = sync::resolve_conflict(&mut tx, user, conflict).await?;
+        if outcome == ResolveOutcome::Resolved {
+            tx.0.commit().await?;
+        }
+        Ok(outcome)
+    }
+}
+
+/// A SQLite transaction seen as a [`SyncTx`].
+struct SqliteSync(Transaction<'static, Sqlite>);
+
+fn parse_id(raw: &str) -> Result<Id, StorageError> {
+    Ok(Id::from_uuid(parse_uuid(raw)?))
+}
+
+#[async_trait]
+impl SyncTx for SqliteSync {
+    async fn bump_version(&mut self) -> Result<u64, StorageError> {
+        let version: i64 = sqlx::query(
+            "UPDATE server_version SET version = version + 1 WHERE id = 1 RETURNING version",
+        )
+        .fetch_one(&mut *self.0)
+        .await?
+        .try_get("version")?;
+        version_from(version)
+    }
+
+    async fn client(&mut self, client: Id) -> Result<Option<(Uuid, u64)>, StorageError> {
+        let row = sqlx::query("SELECT user_id, last_applied FROM clients WHERE client_id = ?1")
+            .bind(client.to_string())
+            .fetch_optional(&mut *self.0)
+            .await?;
+        row.map(|row| {
+            let user = parse_uuid(&row.try_get::<String, _>("user_id")?)?;
+            Ok((user, version_from(row.try_get("last_applied")?)?))
+        })
+        .transpose()
+    }
+
+    async fn save_client(
+        &mut self,
+        client: Id,
+        user: Uuid,
+        last_applied: u64,
+    ) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO clients (client_id, user_id, last_applied) VALUES (?1, ?2, ?3)
+             ON CONFLICT (client_id) DO UPDATE SET last_applied = excluded.last_applied",
+        )
+        .bind(client.to_string())
+        .bind(user.to_string())
+        .bind(version_to(last_applied)?)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn record(
+        &mut self,
+        kind: RecordKind,
+        id: Id,
+    ) -> Result<Option<StoredRecord>, StorageError> {
+        let Some(row) =
+            sqlx::query("SELECT owner_id, team_id FROM records WHERE kind = ?1 AND id = ?2")
+                .bind(kind.as_str())
+                .bind(id.to_string())
+                .fetch_optional(&mut *self.0)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let team: Option<String> = row.try_get("team_id")?;
+        let rows = sqlx::query(
+            "SELECT field, value_json, stamp, version FROM fields
+             WHERE kind = ?1 AND record_id = ?2",
+        )
+        .bind(kind.as_str())
+        .bind(id.to_string())
+        .fetch_all(&mut *self.0)
+        .await?;
+        let mut fields = BTreeMap::new();
+        for row in rows {
+            let state = FieldState {
+                value: json_from(&row.try_get::<String, _>("value_json")?)?,
+                stamp: stamp_from(&row.try_get::<String, _>("stamp")?)?,
+                version: version_from(row.try_get("version")?)?,
+            };
+            fields.insert(row.try_get("field")?, state);
+        }
+        Ok(Some(StoredRecord {
+            owner: parse_uuid(&row.try_get::<String, _>("owner_id")?)?,
+            team: team.as_deref().map(parse_uuid).transpose()?,
+            fields,
+        }))
+    }
+
+    async fn user(&mut self, id: Uuid) -> Result<Option<User>, StorageError> {
+        let sql = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = ?1");
+        let row = sqlx::query(sql)
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.0)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn save_record(
+        &mut self,
+        record: RecordRef,
+        owner: Uuid,
+        team: Option<Uuid>,
+        version: u64,
+        deleted: bool,
+    ) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO records (kind, id, owner_id, team_id, version, deleted)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (kind, id) DO UPDATE SET owner_id = excluded.owner_id,
+                 team_id = excluded.team_id, version = excluded.version,
+                 deleted = excluded.deleted",
+        )
+        .bind(record.kind.as_str())
+        .bind(record.id.to_string())
+        .bind(owner.to_string())
+        .bind(team.map(|team| team.to_string()))
+        .bind(version_to(version)?)
+        .bind(deleted)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn save_fields(
+        &mut self,
+        record: RecordRef,
+        fields: &BTreeMap<String, FieldState>,
+    ) -> Result<(), StorageError> {
+        for (field, state) in fields {
+            sqlx::query(
+                "INSERT INTO fields (kind, record_id, field, value_json, stamp, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (kind, record_id, field) DO UPDATE SET
+                     value_json = excluded.value_json, stamp = excluded.stamp,
+                     version = excluded.version",
+            )
+            .bind(record.kind.as_str())
+            .bind(record.id.to_string())
+            .bind(field)
+            .bind(json_to(&state.value))
+            .bind(state.stamp.to_string())
+            .bind(version_to(state.version)?)
+            .execute(&mut *self.0)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_conflict(
+        &mut self,
+        conflict: &Conflict,
+        lost_by: Uuid,
+    ) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO conflicts (id, kind, record_id, field, lost_value_json, lost_stamp,
+                 lost_by, kept_value_json, kept_stamp, at_version, resolved)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .bind(conflict.id.to_string())
+        .bind(conflict.kind.as_str())
+        .bind(conflict.record_id.to_string())
+        .bind(&conflict.field)
+        .bind(json_to(&conflict.lost_value))
+        .bind(conflict.lost_stamp.to_string())
+        .bind(lost_by.to_string())
+        .bind(json_to(&conflict.kept_value))
+        .bind(conflict.kept_stamp.to_string())
+        .bind(version_to(conflict.at_version)?)
+        .bind(conflict.resolved)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_visibility_change(
+        &mut self,
+        version: u64,
+        record: RecordRef,
+        user: Uuid,
+    ) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO visibility_changes (version, kind, record_id, user_id)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        )
+        .bind(version_to(version)?)
+        .bind(record.kind.as_str())
+        .bind(record.id.to_string())
+        .bind(user.to_string())
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn feed(
+        &mut self,
+        user: &User,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<FeedRow>, StorageError> {
+        // No record has version 0, so (0, '', '') is before the first one. Kinds and ids are
+        // ASCII text, so SQLite's binary order is the cursor's order.
+        let (version, kind, id) = match after {
+            Some(cursor) => (
+                version_to(cursor.version)?,
+                cursor.kind.as_str(),
+                cursor.record_id.to_string(),
+            ),
+            None => (0, "", String::new()),
+        };
+        let rows = sqlx::query(
+            "SELECT kind, id, version FROM records
+             WHERE (version, kind, id) > (?1, ?2, ?3)
+               AND (owner_id = ?4 OR (?5 AND team_id = ?6))
+             ORDER BY version, kind, id
+             LIMIT ?7",
+        )
+        .bind(version)
+        .bind(kind)
+        .bind(id)
+        .bind(user.id.to_string())
+        .bind(user.role == Role::Manager)
+        .bind(user.team_id.map(|team| team.to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(FeedRow {
+                    kind: kind_from(&row.try_get::<String, _>("kind")?)?,
+                    id: parse_id(&row.try_get::<String, _>("id")?)?,
+                    version: version_from(row.try_get("version")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn conflicts(&mut self, kind: RecordKind, id: Id) -> Result<Vec<Conflict>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, kind, record_id, field, lost_value_json, lost_stamp, lost_by,
+                 kept_value_json, kept_stamp, at_version, resolved
+             FROM conflicts WHERE kind = ?1 AND record_id = ?2 ORDER BY at_version, id",
+        )
+        .bind(kind.as_str())
+        .bind(id.to_string())
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                ConflictColumns {
+                    id: parse_uuid(&row.try_get::<String, _>("id")?)?,
+                    kind: row.try_get("kind")?,
+                    record_id: parse_uuid(&row.try_get::<String, _>("record_id")?)?,
+                    field: row.try_get("field")?,
+                    lost_value_json: row.try_get("lost_value_json")?,
+                    lost_stamp: row.try_get("lost_stamp")?,
+                    lost_by: parse_uuid(&row.try_get::<String, _>("lost_by")?)?,
+                    kept_value_json: row.try_get("kept_value_json")?,
+                    kept_stamp: row.try_get("kept_stamp")?,
+                    at_version: row.try_get("at_version")?,
+                    resolved: row.try_get("resolved")?,
+                }
+                .into_conflict()
+            })
+            .collect()
+    }
+
+    async fn removals(&mut self, user: Uuid, version: u64) -> Result<Vec<Removal>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT r.kind, r.id, r.owner_id, r.team_id
+             FROM visibility_changes v JOIN records r ON r.kind = v.kind AND r.id = v.record_id
+             WHERE v.user_id = ?1 AND v.version > ?2
+             ORDER BY r.kind, r.id",
+        )
+        .bind(user.to_string())
+        .bind(version_to(version)?)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let team: Option<String> = row.try_get("team_id")?;
+                Ok(Removal {
+                    record: RecordRef {
+                        kind: kind_from(&row.try_get::<String, _>("kind")?)?,
+                        id: parse_id(&row.try_get::<String, _>("id")?)?,
+                    },
+                    owner: parse_uuid(&row.try_get::<String, _>("owner_id")?)?,
+                    team: team.as_deref().map(parse_uuid).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn max_stamp(&mut self) -> Result<Option<Stamp>, StorageError> {
+        // Stamps are stored in their fixed-width text form, which sorts like the stamps.
+        let raw: Option<String> = sqlx::query("SELECT MAX(stamp) AS stamp FROM fields")
+            .fetch_one(&mut *self.0)
+            .await?
+            .try_get("stamp")?;
+        raw.as_deref().map(stamp_from).transpose()
+    }
+
+    async fn conflict_record(&mut self, id: Id) -> Result<Option<(RecordRef, bool)>, StorageError> {
+        let row = sqlx::query("SELECT kind, record_id, resolved FROM conflicts WHERE id = ?1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.0)
+            .await?;
+        row.map(|row| {
+            Ok((
+                RecordRef {
+                    kind: kind_from(&row.try_get::<String, _>("kind")?)?,
+                    id: parse_id(&row.try_get::<String, _>("record_id")?)?,
+                },
+                row.try_get("resolved")?,
+            ))
+        })
+        .transpose()
+    }
+
+    async fn mark_resolved(&mut self, id: Id) -> Result<(), StorageError> {
+        sqlx::query("UPDATE conflicts SET resolved = TRUE WHERE id = ?1")
+            .bind(id.to_string())
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn touch_record(&mut self, record: RecordRef, version: u64) -> Result<(), StorageError> {
+        sqlx::query("UPDATE records SET version = ?3 WHERE kind = ?1 AND id = ?2")
+            .bind(record.kind.as_str())
+            .bind(record.id.to_string())
+            .bind(version_to(version)?)
+            .execute(&mut *self.0)
             .await?;
         Ok(())
     }

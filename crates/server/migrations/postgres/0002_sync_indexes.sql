@@ -1,0 +1,4 @@
+-- Every pull answers with a stamp at or after every stored one (the largest field stamp).
+-- Stamps are fixed-width text that sorts like the stamps byte-wise, so an index in the "C"
+-- collation (independent of the database locale) makes that a lookup.
+CREATE INDEX fields_stamp ON fields ((stamp COLLATE "C"));

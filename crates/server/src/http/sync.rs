@@ -1,0 +1,198 @@
+//! `POST /api/sync/push` and `POST /api/sync/pull`: the HTTP face of
+//! [`crate::storage::sync`].
+//!
+//! Both need a session ([`CurrentUser`], 401 without one) and act for that user only: the
+//! body names a device, never a user. The bodies are the domain's protocol types
+//! (`domain::sync`); the `*Doc` structs below only describe them in the OpenAPI
+//! document, because the domain crate (which also compiles to WebAssembly) does not depend
+//! on utoipa.
+//!
+//! Refusals: malformed JSON 400; JSON of the wrong shape, an unknown record kind or an
+//! unsupported protocol version 422; a body over the limit 413; a client id of another user
+//! 403; a gap in mutation numbers 409 with the number to resend from. None of them writes.
+//!
+//! `POST /api/sync/conflicts/{id}/resolve` marks a conflict of a record the user may write
+//! resolved (404 otherwise, so others' conflict ids reveal nothing).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use domain::{is_supported_protocol, PullRequest, PullResponse, PushRequest, PushResponse};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{ApiError, ApiJson, AppState, CurrentUser};
+use crate::storage::sync::ResolveOutcome;
+use crate::storage::PushOutcome;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sync/push", post(push))
+        .route("/sync/pull", post(pull))
+        .route("/sync/conflicts/{id}/resolve", post(resolve_conflict))
+}
+
+/// Applies a batch of a device's mutations.
+#[utoipa::path(
+    post,
+    path = "/api/sync/push",
+    request_body = PushRequestDoc,
+    responses(
+        (status = 200, body = PushResponseDoc, description = "Applied; mutations already applied were skipped, refused ones are listed"),
+        (status = 400, body = super::ErrorBody, description = "Malformed JSON"),
+        (status = 401, body = super::ErrorBody, description = "No valid session"),
+        (status = 403, body = super::ErrorBody, description = "The client id belongs to another user"),
+        (status = 409, body = super::SyncGapBody, description = "A mutation number is missing; resend from `expected`"),
+        (status = 413, body = super::ErrorBody, description = "Body over the limit (1 MiB by default)"),
+        (status = 422, body = super::ErrorBody, description = "Wrong shape, unknown record kind or unsupported protocol version")
+    )
+)]
+#[tracing::instrument(skip_all, fields(user = %user.id, client = %request.client_id))]
+pub async fn push(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(request): ApiJson<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
+    if !is_supported_protocol(request.protocol) {
+        return Err(ApiError::InvalidBody(format!(
+            "unsupported protocol version {}",
+            request.protocol
+        )));
+    }
+    let now_ms = state.clock.now().timestamp_millis();
+    match state.storage.push(&user, &request, now_ms).await? {
+        PushOutcome::Applied(response) => {
+            tracing::info!(
+                last_applied = response.last_applied,
+                rejected = response.rejected.len(),
+                "push applied"
+            );
+            Ok(Json(response))
+        }
+        PushOutcome::Gap { expected } => Err(ApiError::SyncGap { expected }),
+    }
+}
+
+/// The changes visible to the signed-in user past a cursor.
+#[utoipa::path(
+    post,
+    path = "/api/sync/pull",
+    request_body = PullRequestDoc,
+    responses(
+        (status = 200, body = PullResponseDoc, description = "The next page of changes"),
+        (status = 400, body = super::ErrorBody, description = "Malformed JSON"),
+        (status = 401, body = super::ErrorBody, description = "No valid session"),
+        (status = 403, body = super::ErrorBody, description = "The client id belongs to another user"),
+        (status = 413, body = super::ErrorBody, description = "Body over the limit"),
+        (status = 422, body = super::ErrorBody, description = "Wrong shape or a malformed cursor")
+    )
+)]
+#[tracing::instrument(skip_all, fields(user = %user.id, client = %request.client_id))]
+pub async fn pull(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(request): ApiJson<PullRequest>,
+) -> Result<Json<PullResponse>, ApiError> {
+    let now_ms = state.clock.now().timestamp_millis();
+    Ok(Json(state.storage.pull(&user, &request, now_ms).await?))
+}
+
+/// Marks a conflict resolved (the user dealt with it: restored the lost value by pushing
+/// it as a normal edit, or dismissed it). Idempotent.
+#[utoipa::path(
+    post,
+    path = "/api/sync/conflicts/{id}/resolve",
+    params(("id" = Uuid, Path, description = "The conflict's id")),
+    responses(
+        (status = 204, description = "Resolved (also when it already was); the record's devices see it on their next pull"),
+        (status = 401, body = super::ErrorBody, description = "No valid session"),
+        (status = 404, body = super::ErrorBody, description = "No such conflict on a record this user may write")
+    )
+)]
+#[tracing::instrument(skip_all, fields(user = %user.id, conflict = %id))]
+pub async fn resolve_conflict(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = domain::Id::parse(&id).map_err(|_| ApiError::NotFound)?;
+    match state.storage.resolve_conflict(&user, id).await? {
+        ResolveOutcome::Resolved | ResolveOutcome::AlreadyResolved => Ok(StatusCode::NO_CONTENT),
+        ResolveOutcome::NotFound => Err(ApiError::NotFound),
+    }
+}
+
+/// `PushRequest`: a batch of one device's mutations.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PushRequest)]
+pub struct PushRequestDoc {
+    /// The device (the `client` of its stamps).
+    pub client_id: Uuid,
+    /// The protocol version the device speaks; the server accepts the current and the
+    /// previous one.
+    pub protocol: u32,
+    /// The mutations in `seq` order, without gaps.
+    pub mutations: Vec<PushMutationDoc>,
+}
+
+/// `PushMutation`: one numbered change to one record.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PushMutation)]
+pub struct PushMutationDoc {
+    /// The device's gap-free number, from 1.
+    pub seq: u64,
+    /// `lead`, `visit` or `deal`.
+    pub kind: String,
+    /// The record.
+    pub record_id: Uuid,
+    /// The hybrid logical clock stamp of the edit, `{wall_ms:015}-{counter:010}-{client}`.
+    pub stamp: String,
+    /// Changed fields: name → `{ "value": …, "base": field version last seen or null }`.
+    #[schema(value_type = Object)]
+    pub fields: Value,
+}
+
+/// `PushResponse`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PushResponse)]
+pub struct PushResponseDoc {
+    /// The device's last applied number (refused mutations included).
+    pub last_applied: u64,
+    /// `{ seq, record_id, reason: { kind: invalid | forbidden | unknown_record | malformed, … } }`.
+    #[schema(value_type = Vec<Object>)]
+    pub rejected: Value,
+}
+
+/// `PullRequest`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PullRequest)]
+pub struct PullRequestDoc {
+    /// The device asking.
+    pub client_id: Uuid,
+    /// The previous answer's cursor (opaque), or null for a full sync.
+    pub cursor: Option<String>,
+    /// Records per answer, clamped to 1..=500.
+    pub limit: u32,
+}
+
+/// `PullResponse`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PullResponse)]
+pub struct PullResponseDoc {
+    /// `{ kind, id, version, record, field_versions, conflicts }` in cursor order.
+    #[schema(value_type = Vec<Object>)]
+    pub changes: Value,
+    /// `{ kind, id }` of records the device must forget.
+    #[schema(value_type = Vec<Object>)]
+    pub removed: Value,
+    /// Where to continue from.
+    pub cursor: Option<String>,
+    /// Whether to pull again right away.
+    pub more: bool,
+    /// The device's last applied mutation number.
+    pub last_applied: u64,
+    /// A stamp at or after every stamp stored; the device's clock observes it.
+    pub server_stamp: String,
+}

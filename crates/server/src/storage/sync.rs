@@ -1,0 +1,635 @@
+//! Push and pull, written once for both backends.
+//!
+//! Each backend opens its transaction (see [`super::sqlite`] and [`super::postgres`] for how
+//! each makes pushes serialize), wraps it in a [`SyncTx`] and calls [`push`] or [`pull`]; it
+//! commits only when [`push`] answers [`PushOutcome::Applied`]. [`SyncTx`] is nothing but
+//! the SQL: every rule lives here, so the two backends cannot disagree about who may see or
+//! write what.
+//!
+//! The rules, in the order [`push`] applies them to a batch (after the domain's recipe in
+//! `domain::sync`):
+//! - The batch gets one new server-wide version; every field it writes carries it.
+//! - A client id belongs to the first user who pushed with it; another user's push or pull
+//!   with it is refused whole ([`StorageError::ForeignClient`]).
+//! - Numbers at or below the device's `last_applied` are retries and are skipped; a number
+//!   past `last_applied + 1` is a gap and refuses the batch; every other mutation advances
+//!   `last_applied`, whether it was applied or rejected, in the same transaction.
+//! - Authorization is against the stored owner and team ([`can_write`]), never against what
+//!   the client sends. A new record belongs to the pushing user and their team. Admins
+//!   manage accounts, not customers: they neither see nor write records.
+//! - Only a manager may change `owner`, to a rep of their own team; the old owner gets a
+//!   `visibility_changes` row so their devices drop the record.
+//! - Then `merge_record`, `validate_record` on the merged record, the writes, and a
+//!   conflict row per lost value.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use domain::{
+    field_values, merge_record, meta_fields, validate_record, Conflict, Cursor, FieldState, Id,
+    Invalid, PullRequest, PullResponse, PushMutation, PushRequest, PushResponse, RecordChange,
+    RecordKind, RecordMeta, RecordRef, RejectReason, Rejection, Stamp,
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{PushOutcome, Role, StorageError, User};
+
+/// The most records one pull answers with; a request asks for `1..=MAX_PULL_LIMIT`.
+pub const MAX_PULL_LIMIT: u32 = 500;
+
+/// A record as stored: who owns it and its fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRecord {
+    /// The owning user.
+    pub owner: Uuid,
+    /// The owning team.
+    pub team: Option<Uuid>,
+    /// Every field with its value, stamp and version.
+    pub fields: BTreeMap<String, FieldState>,
+}
+
+/// One row of the change feed: a record and its place in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeedRow {
+    /// Which kind of record.
+    pub kind: RecordKind,
+    /// Its id.
+    pub id: Id,
+    /// The version of its last change (a field written or a conflict logged).
+    pub version: u64,
+}
+
+/// A record the user was removed from (`visibility_changes`), with its current owner and
+/// team so [`pull`] can check it is still invisible.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Removal {
+    /// The record.
+    pub record: RecordRef,
+    /// Its owner now.
+    pub owner: Uuid,
+    /// Its team now.
+    pub team: Option<Uuid>,
+}
+
+/// The SQL behind push and pull, on one open transaction. Implemented by each backend.
+#[async_trait]
+pub trait SyncTx: Send {
+    /// Bumps the `server_version` row and returns the new version. Called first in a push,
+    /// so it is also the lock that serializes pushes.
+    async fn bump_version(&mut self) -> Result<u64, StorageError>;
+
+    /// The user owning a device and its `last_applied`, when the device has pushed before.
+    async fn client(&mut self, client: Id) -> Result<Option<(Uuid, u64)>, StorageError>;
+
+    /// Stores a device's `last_applied` (inserting the device for `user` when new).
+    async fn save_client(
+        &mut self,
+        client: Id,
+        user: Uuid,
+        last_applied: u64,
+    ) -> Result<(), StorageError>;
+
+    /// A record with all its fields.
+    async fn record(
+        &mut self,
+        kind: RecordKind,
+        id: Id,
+    ) -> Result<Option<StoredRecord>, StorageError>;
+
+    /// A user by id.
+    async fn user(&mut self, id: Uuid) -> Result<Option<User>, StorageError>;
+
+    /// Inserts or updates the `records` row.
+    async fn save_record(
+        &mut self,
+        record: RecordRef,
+        owner: Uuid,
+        team: Option<Uuid>,
+        version: u64,
+        deleted: bool,
+    ) -> Result<(), StorageError>;
+
+    /// Inserts or replaces fields of a record whose `records` row exists.
+    async fn save_fields(
+        &mut self,
+        record: RecordRef,
+        fields: &BTreeMap<String, FieldState>,
+    ) -> Result<(), StorageError>;
+
+    /// Adds a conflict log entry.
+    async fn insert_conflict(
+        &mut self,
+        conflict: &Conflict,
+        lost_by: Uuid,
+    ) -> Result<(), StorageError>;
+
+    /// Records that `user` stopped seeing `record` at `version`.
+    async fn insert_visibility_change(
+        &mut self,
+        version: u64,
+        record: RecordRef,
+        user: Uuid,
+    ) -> Result<(), StorageError>;
+
+    /// Up to `limit` records past `after` (all when `None`) that `user` may see by
+    /// [`can_see`], in `(version, kind, id)` order. Never called for admins.
+    async fn feed(
+        &mut self,
+        user: &User,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<FeedRow>, StorageError>;
+
+    /// Every conflict logged on a record, oldest first.
+    async fn conflicts(&mut self, kind: RecordKind, id: Id) -> Result<Vec<Conflict>, StorageError>;
+
+    /// The records `user` was removed from after `version`, each once.
+    async fn removals(&mut self, user: Uuid, version: u64) -> Result<Vec<Removal>, StorageError>;
+
+    /// The largest stamp of any stored field.
+    async fn max_stamp(&mut self) -> Result<Option<Stamp>, StorageError>;
+
+    /// The record a conflict was logged on, and whether it is resolved.
+    async fn conflict_record(&mut self, id: Id) -> Result<Option<(RecordRef, bool)>, StorageError>;
+
+    /// Marks a conflict resolved.
+    async fn mark_resolved(&mut self, id: Id) -> Result<(), StorageError>;
+
+    /// Moves a record to `version` in the change feed without touching its fields.
+    async fn touch_record(&mut self, record: RecordRef, version: u64) -> Result<(), StorageError>;
+}
+
+/// What [`resolve_conflict`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResolveOutcome {
+    /// The conflict is now resolved, and its record moved in the feed so every device that
+    /// sees the record learns it.
+    Resolved,
+    /// It already was; nothing changed.
+    AlreadyResolved,
+    /// No such conflict, or one on a record the user may not write (the same answer, so
+    /// ids of others' conflicts reveal nothing).
+    NotFound,
+}
+
+/// Marks a conflict resolved for `user`, who must be allowed to write its record. The
+/// caller commits only on [`ResolveOutcome::Resolved`].
+///
+/// Restoring the lost value is not done here: the device pushes that value as a normal
+/// edit, so it merges, validates and syncs like any other.
+pub async fn resolve_conflict<T: SyncTx + ?Sized>(
+    tx: &mut T,
+    user: &User,
+    conflict: Id,
+) -> Result<ResolveOutcome, StorageError> {
+    // The version row first, as in a push: the same lock keeps the feed in commit order.
+    let version = tx.bump_version().await?;
+    let Some((record, resolved)) = tx.conflict_record(conflict).await? else {
+        return Ok(ResolveOutcome::NotFound);
+    };
+    let writable = tx
+        .record(record.kind, record.id)
+        .await?
+        .is_some_and(|stored| can_write(user, stored.owner, stored.team));
+    if !writable {
+        return Ok(ResolveOutcome::NotFound);
+    }
+    if resolved {
+        return Ok(ResolveOutcome::AlreadyResolved);
+    }
+    tx.mark_resolved(conflict).await?;
+    tx.touch_record(record, version).await?;
+    Ok(ResolveOutcome::Resolved)
+}
+
+/// Whether `user` may see (pull) a record owned by `owner` in `team`: their own records,
+/// and for a manager the team's. Admins see no records.
+pub fn can_see(user: &User, owner: Uuid, team: Option<Uuid>) -> bool {
+    match user.role {
+        Role::Admin => false,
+        Role::Rep => owner == user.id,
+        Role::Manager => owner == user.id || (team.is_some() && team == user.team_id),
+    }
+}
+
+/// Whether `user` may write a stored record: exactly the records they may see.
+pub fn can_write(user: &User, owner: Uuid, team: Option<Uuid>) -> bool {
+    can_see(user, owner, team)
+}
+
+/// Applies `request` for `user` on `tx` (see the module docs). The caller commits only on
+/// [`PushOutcome::Applied`]; on `Gap` or an error it rolls back, so nothing is written.
+pub async fn push<T: SyncTx + ?Sized>(
+    tx: &mut T,
+    user: &User,
+    request: &PushRequest,
+    now_ms: i64,
+) -> Result<PushOutcome, StorageError> {
+    let version = tx.bump_version().await?;
+    let client = request.client_id;
+    let stored_last_applied = match tx.client(client).await? {
+        Some((owner, _)) if owner != user.id => return Err(StorageError::ForeignClient),
+        Some((_, last_applied)) => last_applied,
+        None => 0,
+    };
+    let mut last_applied = stored_last_applied;
+    let mut rejected = Vec::new();
+    for mutation in &request.mutations {
+        if mutation.seq <= last_applied {
+            continue;
+        }
+        if mutation.seq != last_applied.saturating_add(1) {
+            // The whole batch rolls back, so the device resends from what is stored, not
+            // from where this batch got to.
+            return Ok(PushOutcome::Gap {
+                expected: stored_last_applied.saturating_add(1),
+            });
+        }
+        let step = Step {
+            user,
+            client,
+            mutation,
+            now_ms,
+            version,
+        };
+        if let Err(reason) = step.apply(tx).await? {
+            rejected.push(Rejection {
+                seq: mutation.seq,
+                record_id: mutation.record_id,
+                reason,
+            });
+        }
+        last_applied = mutation.seq;
+    }
+    tx.save_client(client, user.id, last_applied).await?;
+    Ok(PushOutcome::Applied(PushResponse {
+        last_applied,
+        rejected,
+    }))
+}
+
+/// One mutation being applied.
+struct Step<'a> {
+    user: &'a User,
+    client: Id,
+    mutation: &'a PushMutation,
+    now_ms: i64,
+    version: u64,
+}
+
+impl Step<'_> {
+    /// Applies the mutation; `Ok(Err(reason))` when it is refused (nothing written).
+    async fn apply<T: SyncTx + ?Sized>(
+        &self,
+        tx: &mut T,
+    ) -> Result<Result<(), RejectReason>, StorageError> {
+        let Step {
+            user,
+            client,
+            mutation,
+            now_ms,
+            version,
+        } = *self;
+        // merge_field recognises a device's own earlier writes by the stamp's client, so a
+        // stamp claiming another device could overwrite that device's values silently.
+        if mutation.stamp.client != client {
+            return Ok(Err(RejectReason::Malformed {
+                detail: "the stamp's client is not the pushing device".to_string(),
+            }));
+        }
+        let stamp = domain::clamp_stamp(mutation.stamp, now_ms);
+        let record = RecordRef {
+            kind: mutation.kind,
+            id: mutation.record_id,
+        };
+        // `server_writes` are the server-managed fields this mutation sets (all of them for
+        // a new record, `owner` for a reassignment); `base` is what the merge starts from.
+        let stored = tx.record(record.kind, record.id).await?;
+        let is_new = stored.is_none();
+        let (base, owner, team, mut server_writes) = match stored {
+            Some(stored) => {
+                if !can_write(user, stored.owner, stored.team) {
+                    return Ok(Err(RejectReason::Forbidden));
+                }
+                (stored.fields, stored.owner, stored.team, BTreeMap::new())
+            }
+            None => {
+                if user.role == Role::Admin {
+                    return Ok(Err(RejectReason::Forbidden));
+                }
+                // The client cannot choose who owns what it creates.
+                let meta = RecordMeta {
+                    id: record.id,
+                    owner: Some(Id::from_uuid(user.id)),
+                    team: user.team_id.map(Id::from_uuid),
+                    created_at: stamp.wall_ms,
+                };
+                let fields = meta_fields(&meta, stamp, version);
+                (fields.clone(), user.id, user.team_id, fields)
+            }
+        };
+
+        let mut new_owner = owner;
+        if !is_new {
+            match self.reassignment(tx, owner, team).await? {
+                Ok(Some(target)) => {
+                    new_owner = target;
+                    let state = FieldState {
+                        value: Value::String(Id::from_uuid(target).to_string()),
+                        stamp,
+                        version,
+                    };
+                    server_writes.insert("owner".to_string(), state);
+                }
+                Ok(None) => {}
+                Err(reason) => return Ok(Err(reason)),
+            }
+        }
+
+        let merge = merge_record(&base, mutation, now_ms, version);
+        let mut writes = server_writes;
+        writes.extend(merge.writes.clone());
+        let mut merged = base.clone();
+        merged.extend(writes.clone());
+        if let Err((field, reason)) = validate_record(record.kind, &field_values(&merged)) {
+            return Ok(Err(RejectReason::invalid(field, reason)));
+        }
+        if writes.is_empty() && merge.lost.is_empty() {
+            return Ok(Ok(()));
+        }
+
+        let deleted = merged
+            .get("deleted")
+            .and_then(|state| state.value.as_bool())
+            .unwrap_or(false);
+        // A logged conflict alone also moves the record in the feed, so the other person's
+        // devices pull the conflict.
+        tx.save_record(record, new_owner, team, version, deleted)
+            .await?;
+        tx.save_fields(record, &writes).await?;
+        for lost in merge.lost {
+            let lost_by = if lost.lost_by_incoming {
+                user.id
+            } else {
+                // The stored value's device is known: it pushed that value. The owner is a
+                // fallback for data written before clients were recorded.
+                tx.client(lost.lost_stamp.client)
+                    .await?
+                    .map_or(owner, |(user, _)| user)
+            };
+            let id = conflict_id(client, mutation.seq, &lost.field, now_ms);
+            let conflict = Conflict::from_lost(
+                id,
+                record.kind,
+                record.id,
+                lost,
+                Some(Id::from_uuid(lost_by)),
+                version,
+            );
+            tx.insert_conflict(&conflict, lost_by).await?;
+        }
+        if new_owner != owner {
+            tx.insert_visibility_change(version, record, owner).await?;
+        }
+        Ok(Ok(()))
+    }
+
+    /// The new owner when the mutation reassigns an existing record, checked: only a
+    /// manager, only a record of their team, only to a rep of their team.
+    ///
+    /// `owner: null` is ignored (a record always has an owner, and the app's create
+    /// mutation carries it as null); the current owner again is no change.
+    async fn reassignment<T: SyncTx + ?Sized>(
+        &self,
+        tx: &mut T,
+        owner: Uuid,
+        team: Option<Uuid>,
+    ) -> Result<Result<Option<Uuid>, RejectReason>, StorageError> {
+        let Some(write) = self.mutation.fields.get("owner") else {
+            return Ok(Ok(None));
+        };
+        if write.value.is_null() {
+            return Ok(Ok(None));
+        }
+        let Some(target) = write.value.as_str().and_then(|raw| Id::parse(raw).ok()) else {
+            return Ok(Err(RejectReason::invalid("owner", Invalid::Id)));
+        };
+        let target = *target.as_uuid();
+        if target == owner {
+            return Ok(Ok(None));
+        }
+        let user = self.user;
+        let manages = user.role == Role::Manager && user.team_id.is_some() && team == user.team_id;
+        if !manages {
+            return Ok(Err(RejectReason::Forbidden));
+        }
+        let to_team_rep = tx
+            .user(target)
+            .await?
+            .is_some_and(|rep| rep.role == Role::Rep && rep.team_id == user.team_id);
+        if !to_team_rep {
+            return Ok(Err(RejectReason::Forbidden));
+        }
+        Ok(Ok(Some(target)))
+    }
+}
+
+/// A conflict's id: a UUIDv7 at the server's time whose random part is a hash of the
+/// mutation (device, number) and field. A mutation is applied once and logs at most one
+/// conflict per field, so ids never repeat; being derived rather than random keeps a
+/// seeded simulation of the whole system reproducible.
+fn conflict_id(client: Id, seq: u64, field: &str, now_ms: i64) -> Id {
+    let mut hash = Sha256::new();
+    hash.update(client.as_uuid().as_bytes());
+    hash.update(seq.to_be_bytes());
+    hash.update(field.as_bytes());
+    let digest = hash.finalize();
+    let mut random = [0u8; 10];
+    random.copy_from_slice(&digest[..10]);
+    Id::from_parts(u64::try_from(now_ms).unwrap_or(0), random)
+}
+
+/// Answers a pull for `user` from the snapshot `tx` (see the module docs).
+///
+/// Records come in `(version, kind, id)` order, at most `request.limit` (clamped to
+/// `1..=`[`MAX_PULL_LIMIT`]); `removed` lists the records the user was taken off after the
+/// cursor's version and still may not see. With no cursor (a full sync) nothing is removed:
+/// the device has nothing yet. With nothing new, the cursor stays where it was.
+pub async fn pull<T: SyncTx + ?Sized>(
+    tx: &mut T,
+    user: &User,
+    request: &PullRequest,
+    now_ms: i64,
+) -> Result<PullResponse, StorageError> {
+    let last_applied = match tx.client(request.client_id).await? {
+        Some((owner, _)) if owner != user.id => return Err(StorageError::ForeignClient),
+        Some((_, last_applied)) => last_applied,
+        None => 0,
+    };
+    let limit = request.limit.clamp(1, MAX_PULL_LIMIT);
+    let mut rows = if user.role == Role::Admin {
+        Vec::new()
+    } else {
+        tx.feed(user, request.cursor, limit + 1).await?
+    };
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+
+    let mut changes = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let stored = tx
+            .record(row.kind, row.id)
+            .await?
+            .ok_or(StorageError::NotFound("record"))?;
+        let conflicts = tx.conflicts(row.kind, row.id).await?;
+        let mut change = RecordChange::build(row.kind, row.id, &stored.fields, conflicts)
+            .map_err(|error| StorageError::Corrupt(format!("{} {}: {error}", row.kind, row.id)))?;
+        // A record whose only change was a logged conflict sits in the feed at that
+        // conflict's version, past its fields' versions.
+        change.version = row.version;
+        changes.push(change);
+    }
+    let cursor = rows
+        .last()
+        .map(|row| Cursor {
+            version: row.version,
+            kind: row.kind,
+            record_id: row.id,
+        })
+        .or(request.cursor);
+
+    let mut removed = Vec::new();
+    if let Some(after) = request.cursor {
+        for removal in tx.removals(user.id, after.version).await? {
+            if !can_see(user, removal.owner, removal.team) {
+                removed.push(removal.record);
+            }
+        }
+    }
+
+    let now = Stamp::new(now_ms, 0, Id::from_uuid(Uuid::nil()));
+    let server_stamp = tx.max_stamp().await?.map_or(now, |stored| stored.max(now));
+    Ok(PullResponse {
+        changes,
+        removed,
+        cursor,
+        more,
+        last_applied,
+        server_stamp,
+    })
+}
+
+/// Reads a stored version.
+pub(crate) fn version_from(raw: i64) -> Result<u64, StorageError> {
+    u64::try_from(raw).map_err(|_| StorageError::Corrupt(format!("negative version: {raw}")))
+}
+
+/// A version as the databases store it (signed 64-bit).
+pub(crate) fn version_to(version: u64) -> Result<i64, StorageError> {
+    i64::try_from(version)
+        .map_err(|_| StorageError::Corrupt(format!("version out of range: {version}")))
+}
+
+/// Reads a stored record kind.
+pub(crate) fn kind_from(raw: &str) -> Result<RecordKind, StorageError> {
+    raw.parse()
+        .map_err(|_| StorageError::Corrupt(format!("unknown record kind: {raw}")))
+}
+
+/// Reads a stored stamp.
+pub(crate) fn stamp_from(raw: &str) -> Result<Stamp, StorageError> {
+    Stamp::parse(raw).map_err(|_| StorageError::Corrupt(format!("not a stamp: {raw}")))
+}
+
+/// Reads a stored JSON value.
+pub(crate) fn json_from(raw: &str) -> Result<Value, StorageError> {
+    serde_json::from_str(raw).map_err(|error| StorageError::Corrupt(format!("bad JSON: {error}")))
+}
+
+/// A JSON value as stored.
+pub(crate) fn json_to(value: &Value) -> String {
+    value.to_string()
+}
+
+/// The conflict row's columns, read back.
+pub(crate) struct ConflictColumns {
+    pub id: Uuid,
+    pub kind: String,
+    pub record_id: Uuid,
+    pub field: String,
+    pub lost_value_json: String,
+    pub lost_stamp: String,
+    pub lost_by: Uuid,
+    pub kept_value_json: String,
+    pub kept_stamp: String,
+    pub at_version: i64,
+    pub resolved: bool,
+}
+
+impl ConflictColumns {
+    /// The conflict these columns hold.
+    pub(crate) fn into_conflict(self) -> Result<Conflict, StorageError> {
+        Ok(Conflict {
+            id: Id::from_uuid(self.id),
+            kind: kind_from(&self.kind)?,
+            record_id: Id::from_uuid(self.record_id),
+            field: self.field,
+            lost_value: json_from(&self.lost_value_json)?,
+            lost_stamp: stamp_from(&self.lost_stamp)?,
+            lost_by: Some(Id::from_uuid(self.lost_by)),
+            kept_value: json_from(&self.kept_value_json)?,
+            kept_stamp: stamp_from(&self.kept_stamp)?,
+            at_version: version_from(self.at_version)?,
+            resolved: self.resolved,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn user(role: Role, team: Option<u128>) -> User {
+        User {
+            id: Uuid::from_u128(1),
+            login: "u".into(),
+            display_name: "U".into(),
+            role,
+            team_id: team.map(Uuid::from_u128),
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn visibility_by_role() {
+        let me = Uuid::from_u128(1);
+        let other = Uuid::from_u128(2);
+        let team = Some(Uuid::from_u128(10));
+        let rep = user(Role::Rep, Some(10));
+        assert!(can_see(&rep, me, team));
+        assert!(!can_see(&rep, other, team));
+        let manager = user(Role::Manager, Some(10));
+        assert!(can_see(&manager, other, team));
+        assert!(!can_see(&manager, other, Some(Uuid::from_u128(11))));
+        assert!(!can_see(&manager, other, None));
+        let lone_manager = user(Role::Manager, None);
+        assert!(!can_see(&lone_manager, other, None));
+        assert!(can_see(&lone_manager, me, None));
+        let admin = user(Role::Admin, Some(10));
+        assert!(!can_see(&admin, me, team));
+        assert!(!can_write(&admin, me, team));
+    }
+
+    #[test]
+    fn conflict_ids_are_stable_and_distinct() {
+        let client = Id::from_uuid(Uuid::from_u128(5));
+        let a = conflict_id(client, 3, "name", 1_700_000_000_000);
+        assert_eq!(a, conflict_id(client, 3, "name", 1_700_000_000_000));
+        assert_ne!(a, conflict_id(client, 3, "phones", 1_700_000_000_000));
+        assert_ne!(a, conflict_id(client, 4, "name", 1_700_000_000_000));
+        assert_eq!(a.unix_ms(), Some(1_700_000_000_000));
+    }
+}
