@@ -83,6 +83,24 @@ impl SqliteStorage {
         migrator().run(&pool).await?;
         Ok(SqliteStorage { pool })
     }
+
+    /// A fresh, private database in memory with its schema, for tests and the deterministic
+    /// sync simulation. It lives on one connection that the pool never closes (an in-memory
+    /// SQLite database disappears with its connection), so calls run one after the other.
+    pub async fn open_in_memory() -> Result<SqliteStorage, StorageError> {
+        let options = SqliteConnectOptions::new()
+            .in_memory(true)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        migrator().run(&pool).await?;
+        Ok(SqliteStorage { pool })
+    }
 }
 
 fn migrator() -> Migrator {

@@ -1,0 +1,1239 @@
+//! A deterministic simulation of the whole sync system: devices modelled sans-IO, a faulty
+//! network, and the REAL `Storage::push` / `Storage::pull` on SQLite in memory, driven by a
+//! seeded generator on a single-threaded runtime with simulated time.
+//!
+//! The world: one team with a manager and two reps, each with two devices. A device keeps a
+//! durable outbox (gap-free numbers), the records as last pulled (JSON plus field versions
+//! and conflicts), a cursor and a hybrid logical clock; its volatile state is the requests
+//! it is waiting for. Devices create, edit and delete leads (sometimes two devices edit the
+//! same field of one lead at once) and managers move leads between reps, with clocks that
+//! may be badly skewed. The network drops, duplicates and delays (reorders) requests and
+//! loses responses; pushes are sometimes pipelined, so reordering produces gaps; devices go
+//! offline, give up waiting and crash. Then everything heals and the invariants of issue 3
+//! are checked:
+//!
+//! 1. Every mutation a device made was acknowledged and applied exactly once: outboxes are
+//!    empty, the server's `last_applied` equals each device's last number, no number was
+//!    applied twice, none was refused except a rep's edit of a lead moved away from them,
+//!    and the server's records, owners and conflict log equal an independent replay of the
+//!    applied mutations (per field, in server order).
+//! 2. Every device's records equal the server's as a fresh full pull shows them to its user
+//!    (records, field versions, conflicts), and its view equals its records.
+//! 3. Every overwritten concurrent value is in the conflict log: the replay logs the loser of
+//!    every pair of concurrent same-field writes (the person editing had not seen the stored
+//!    value), and the server's log must hold exactly those.
+//!
+//! Two rules of the device model matter for these to hold (the app's engine must follow
+//! them): a pushed field's base is the version of the value the person saw when editing
+//! (kept in the outbox entry; the version held at push time hides concurrent edits pulled
+//! in between, try `FIELDBOOK_SIM_PUSH_TIME_BASE=1`), and outbox entries are dropped only
+//! with the last page of a pull, not on the push answer.
+//!
+//! Runs 1,000 seeds by default; `FIELDBOOK_SIM_SEEDS=100000` runs more and
+//! `FIELDBOOK_SIM_SEED=1234` replays one. A failure prints the command that replays it.
+
+// This whole file is test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use chrono::DateTime;
+use domain::{
+    changed_fields, clamp_stamp, is_server_managed, Conflict, Cursor, Grade, Hlc, Id, Lead,
+    LeadDraft, Mutation, PullRequest, PullResponse, PushMutation, PushRequest, Record, RecordKind,
+    RecordMeta, RejectReason, Stage, Stamp, PROTOCOL_VERSION,
+};
+use fieldbook_server::storage::sqlite::SqliteStorage;
+use fieldbook_server::storage::{PushOutcome, Role, Storage, Team, User};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// Seeds that once failed; they always run.
+const REGRESSION_SEEDS: &[u64] = &[];
+
+/// Seeds in a default `cargo test` run.
+const DEFAULT_SEEDS: u64 = 1_000;
+
+/// The simulated server clock starts here (2025-06-15).
+const T0: i64 = 1_750_000_000_000;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// At most this many mutations per push.
+const MAX_BATCH: usize = 4;
+
+// ---------------------------------------------------------------------------------------
+// Seeded randomness: SplitMix64, so a seed replays the same run on every machine forever.
+// ---------------------------------------------------------------------------------------
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % (n as u64)) as usize
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+
+    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())].clone()
+    }
+
+    fn bytes(&mut self) -> [u8; 10] {
+        let mut out = [0u8; 10];
+        for byte in &mut out {
+            *byte = (self.next() & 0xff) as u8;
+        }
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Devices.
+// ---------------------------------------------------------------------------------------
+
+/// An outbox entry: the mutation and the field versions the person edited on top of.
+#[derive(Clone, Debug)]
+struct Pending {
+    mutation: Mutation,
+    /// Per field, the version of the value the device's view showed when the person edited.
+    base: BTreeMap<String, u64>,
+}
+
+/// A record as the device last pulled it.
+#[derive(Clone, Debug, PartialEq)]
+struct Synced {
+    record: Value,
+    versions: BTreeMap<String, u64>,
+    conflicts: Vec<Conflict>,
+}
+
+struct Device {
+    name: String,
+    user: usize,
+    client: Id,
+    /// How far this device's clock is from the server's.
+    offset_ms: i64,
+    // Durable (IndexedDB): written in one transaction per edit, per push answer and per pull.
+    outbox: Vec<Pending>,
+    next_seq: u64,
+    hlc: Hlc,
+    synced: BTreeMap<Id, Synced>,
+    cursor: Option<Cursor>,
+    acked: u64,
+    // Volatile: lost in a crash.
+    in_flight: BTreeSet<u64>,
+    /// The highest number sent in a push still unanswered (for pipelined pushes).
+    sent_up_to: u64,
+    online: bool,
+    /// Whether the last pull answer said more was waiting.
+    more: bool,
+}
+
+impl Device {
+    fn view(&self) -> BTreeMap<Id, Map<String, Value>> {
+        let mut view: BTreeMap<Id, Map<String, Value>> = self
+            .synced
+            .iter()
+            .map(|(id, synced)| (*id, synced.record.as_object().unwrap().clone()))
+            .collect();
+        for pending in &self.outbox {
+            let m = &pending.mutation;
+            // Edits of a record this device no longer sees (reassigned away) show nothing;
+            // a create shows the new record.
+            if !view.contains_key(&m.record_id) && !m.fields.contains_key("name") {
+                continue;
+            }
+            let object = view.entry(m.record_id).or_insert_with(|| {
+                let mut object = Map::new();
+                object.insert("id".into(), Value::String(m.record_id.to_string()));
+                object
+            });
+            for (field, value) in &m.fields {
+                object.insert(field.clone(), value.clone());
+            }
+        }
+        view
+    }
+
+    /// The version of the value of `field` the view shows: that of the newest pending edit
+    /// of it (which the person saw instead of the pulled value), else the pulled one.
+    fn view_base(&self, record: Id, field: &str) -> Option<u64> {
+        let pending = self
+            .outbox
+            .iter()
+            .rev()
+            .find(|p| p.mutation.record_id == record && p.mutation.fields.contains_key(field));
+        match pending {
+            Some(p) => p.base.get(field).copied(),
+            None => self
+                .synced
+                .get(&record)
+                .and_then(|s| s.versions.get(field).copied()),
+        }
+    }
+
+    /// The server has applied everything up to `last_applied`: stop sending it.
+    fn acknowledge(&mut self, last_applied: u64) {
+        self.acked = self.acked.max(last_applied);
+        self.sent_up_to = self.sent_up_to.max(self.acked);
+    }
+
+    /// Drops outbox entries up to `last_applied`, once the pulled records show their effect:
+    /// only after the last page of a pull (`more == false`). Dropping them on the push answer,
+    /// or after an earlier page, would make the device show the record without its own edit
+    /// (or a created record without its name) until the page carrying it arrives.
+    fn drop_reflected(&mut self, last_applied: u64) {
+        self.acknowledge(last_applied);
+        self.outbox.retain(|p| p.mutation.seq > last_applied);
+    }
+
+    fn crash(&mut self) {
+        self.in_flight.clear();
+        self.sent_up_to = self.acked;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The world.
+// ---------------------------------------------------------------------------------------
+
+enum Request {
+    Push(PushRequest),
+    Pull(PullRequest),
+}
+
+struct Message {
+    id: u64,
+    device: usize,
+    request: Request,
+}
+
+/// What the harness learned about one applied mutation (it sees every server answer, even
+/// those the network then loses).
+#[derive(Clone, Debug)]
+struct Applied {
+    version: u64,
+    now_ms: i64,
+    user: usize,
+    mutation: PushMutation,
+    /// The field versions the person edited on top of (not necessarily what was pushed).
+    edit_base: BTreeMap<String, u64>,
+}
+
+#[derive(Clone, Copy)]
+struct Faults {
+    drop: u64,
+    delay: u64,
+    duplicate: u64,
+    lose_response: u64,
+}
+
+const FAULTY: Faults = Faults {
+    drop: 10,
+    delay: 20,
+    duplicate: 7,
+    lose_response: 10,
+};
+
+const HEALED: Faults = Faults {
+    drop: 0,
+    delay: 0,
+    duplicate: 0,
+    lose_response: 0,
+};
+
+#[derive(Default, Debug, Clone, Copy)]
+struct Stats {
+    mutations: u64,
+    pushes: u64,
+    pulls: u64,
+    gaps: u64,
+    conflicts: u64,
+    rejected: u64,
+    removed: u64,
+}
+
+impl Stats {
+    fn add(&mut self, other: Stats) {
+        self.mutations += other.mutations;
+        self.pushes += other.pushes;
+        self.pulls += other.pulls;
+        self.gaps += other.gaps;
+        self.conflicts += other.conflicts;
+        self.rejected += other.rejected;
+        self.removed += other.removed;
+    }
+}
+
+struct World {
+    rng: Rng,
+    storage: SqliteStorage,
+    users: Vec<User>,
+    devices: Vec<Device>,
+    server_now: i64,
+    delayed: Vec<Message>,
+    next_message: u64,
+    /// Whether devices send the field versions they hold at push time instead of those the
+    /// person edited on top of (`FIELDBOOK_SIM_PUSH_TIME_BASE=1`), to show why that is wrong.
+    push_time_base: bool,
+    // The harness's view of the server.
+    server_version: u64,
+    server_last: BTreeMap<Id, u64>,
+    applied: Vec<Applied>,
+    applied_seqs: BTreeSet<(Id, u64)>,
+    /// Mutations the server refused (a rep editing a lead reassigned away from them).
+    rejected: BTreeSet<(Id, u64)>,
+    edit_bases: BTreeMap<(Id, u64), BTreeMap<String, u64>>,
+    failures: Vec<String>,
+    stats: Stats,
+    trace: Vec<String>,
+}
+
+fn uuid(n: u128) -> Uuid {
+    Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | n)
+}
+
+impl World {
+    async fn new(seed: u64) -> World {
+        let mut rng = Rng(seed);
+        let storage = SqliteStorage::open_in_memory().await.unwrap();
+        let created_at = DateTime::from_timestamp_millis(T0 - DAY_MS).unwrap();
+        let team = Team {
+            id: uuid(1),
+            name: "East".into(),
+            created_at,
+        };
+        storage.insert_team(&team).await.unwrap();
+        let mut users = Vec::new();
+        for (n, (login, role)) in [
+            ("manager", Role::Manager),
+            ("rep1", Role::Rep),
+            ("rep2", Role::Rep),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let user = User {
+                id: uuid(10 + n as u128),
+                login: login.into(),
+                display_name: login.into(),
+                role,
+                team_id: Some(team.id),
+                created_at,
+            };
+            // The real account functions hash a one-time password with argon2id (tens of
+            // milliseconds each) and take ids from the OS's random generator; the simulation
+            // needs neither, so it inserts the accounts through the same storage call.
+            storage.insert_user(&user, "$sim$").await.unwrap();
+            users.push(user);
+        }
+        let skews = [0, 0, 1_500, -90_000, 600_000, DAY_MS, -3_600_000];
+        let mut devices = Vec::new();
+        for (user, account) in users.iter().enumerate() {
+            for kind in ["phone", "laptop"] {
+                let n = devices.len() as u8;
+                let client = Id::from_parts(1_600_000_000_000 + u64::from(n), rng.bytes());
+                devices.push(Device {
+                    name: format!("{}/{kind}", account.login),
+                    user,
+                    client,
+                    offset_ms: rng.pick(&skews),
+                    outbox: Vec::new(),
+                    next_seq: 1,
+                    hlc: Hlc::new(client),
+                    synced: BTreeMap::new(),
+                    cursor: None,
+                    acked: 0,
+                    in_flight: BTreeSet::new(),
+                    sent_up_to: 0,
+                    online: true,
+                    more: false,
+                });
+            }
+        }
+        World {
+            rng,
+            storage,
+            users,
+            devices,
+            server_now: T0,
+            delayed: Vec::new(),
+            next_message: 1,
+            push_time_base: std::env::var("FIELDBOOK_SIM_PUSH_TIME_BASE").is_ok_and(|v| v == "1"),
+            server_version: 0,
+            server_last: BTreeMap::new(),
+            applied: Vec::new(),
+            applied_seqs: BTreeSet::new(),
+            rejected: BTreeSet::new(),
+            edit_bases: BTreeMap::new(),
+            failures: Vec::new(),
+            stats: Stats::default(),
+            trace: Vec::new(),
+        }
+    }
+
+    fn device_now(&self, d: usize) -> i64 {
+        self.server_now + self.devices[d].offset_ms
+    }
+
+    fn note(&mut self, line: String) {
+        self.trace.push(line);
+    }
+
+    // ---- edits ----
+
+    /// Appends a mutation of `record` to `d`'s outbox and applies it to its view.
+    fn record_edit(&mut self, d: usize, record: Id, fields: BTreeMap<String, Value>) {
+        if fields.is_empty() {
+            return;
+        }
+        let now = self.device_now(d);
+        let device = &mut self.devices[d];
+        let base: BTreeMap<String, u64> = fields
+            .keys()
+            .filter_map(|field| device.view_base(record, field).map(|v| (field.clone(), v)))
+            .collect();
+        let stamp = device.hlc.tick(now);
+        let seq = device.next_seq;
+        device.next_seq += 1;
+        let mutation = Mutation {
+            seq,
+            kind: RecordKind::Lead,
+            record_id: record,
+            fields,
+            stamp,
+        };
+        let line = format!(
+            "edit {} #{seq} {record} {:?}",
+            device.name,
+            mutation.fields.keys().collect::<Vec<_>>()
+        );
+        self.edit_bases.insert((device.client, seq), base.clone());
+        device.outbox.push(Pending { mutation, base });
+        self.stats.mutations += 1;
+        self.note(line);
+    }
+
+    fn create_lead(&mut self, d: usize) {
+        let now = self.device_now(d);
+        let id = Id::from_parts((now.max(0) as u64) & 0xffff_ffff_ffff, self.rng.bytes());
+        let draft = LeadDraft {
+            name: self.rng.pick(&NAMES).to_string(),
+            company: self.rng.pick(&COMPANIES).to_string(),
+            stage: self.rng.pick(&Stage::ALL[..]),
+            ..LeadDraft::default()
+        };
+        let lead = draft.parse(&RecordMeta::new(id, now), now).unwrap();
+        let fields = changed_fields(None, &lead).unwrap();
+        self.record_edit(d, id, fields);
+    }
+
+    fn visible_leads(&self, d: usize) -> Vec<Id> {
+        self.devices[d].view().into_keys().collect()
+    }
+
+    fn lead_in_view(&self, d: usize, record: Id) -> Option<Lead> {
+        let object = self.devices[d].view().remove(&record)?;
+        Some(serde_json::from_value(Value::Object(object)).unwrap())
+    }
+
+    /// Edits `field` of `record` on `d` to a random valid value (or deletes / restores).
+    fn edit_field(&mut self, d: usize, record: Id, field: &str) {
+        let Some(old) = self.lead_in_view(d, record) else {
+            return;
+        };
+        let now = self.device_now(d);
+        let new = if field == "deleted" {
+            let mut new = old.clone();
+            if old.is_deleted() && self.rng.chance(50) {
+                new.restore(now);
+            } else {
+                new.mark_deleted(now);
+            }
+            new
+        } else {
+            let mut draft = LeadDraft::from_lead(&old);
+            match field {
+                "name" => draft.name = self.rng.pick(&NAMES).to_string(),
+                "company" => draft.company = self.rng.pick(&COMPANIES).to_string(),
+                "notes" => draft.notes = self.rng.pick(&NOTES).to_string(),
+                "stage" => draft.stage = self.rng.pick(&Stage::ALL[..]),
+                "grade" => draft.grade = self.rng.pick(&Grade::ALL[..]),
+                "next_follow_up" => draft.next_follow_up = self.rng.pick(&DATES).to_string(),
+                _ => draft.tags = self.rng.pick(&TAGS).to_string(),
+            }
+            let mut new = draft.parse(&old.meta(), now).unwrap();
+            // Drafts do not hold the tombstone.
+            new.deleted = old.deleted;
+            new
+        };
+        let fields = changed_fields(Some(&old), &new).unwrap();
+        self.record_edit(d, record, fields);
+    }
+
+    fn random_edit(&mut self, d: usize) {
+        let leads = self.visible_leads(d);
+        if leads.is_empty() || self.rng.chance(8) {
+            self.create_lead(d);
+            return;
+        }
+        let record = self.rng.pick(&leads);
+        let field = self.rng.pick(&FIELDS);
+        self.edit_field(d, record, field);
+    }
+
+    /// A manager's device moves a lead to a rep (the other rep when a rep owns it).
+    fn reassign(&mut self) {
+        let d = self.rng.below(2); // the manager's phone or laptop
+        let leads = self.visible_leads(d);
+        if leads.is_empty() {
+            return;
+        }
+        let record = self.rng.pick(&leads);
+        let Some(old) = self.lead_in_view(d, record) else {
+            return;
+        };
+        let reps: Vec<Id> = self.users[1..]
+            .iter()
+            .map(|u| Id::from_uuid(u.id))
+            .filter(|id| Some(*id) != old.owner)
+            .collect();
+        let mut new = old.clone();
+        new.owner = Some(self.rng.pick(&reps));
+        let fields = changed_fields(Some(&old), &new).unwrap();
+        self.record_edit(d, record, fields);
+    }
+
+    /// Two devices that both show one lead edit the same field of it.
+    fn twin_edit(&mut self) {
+        let a = self.rng.below(self.devices.len());
+        // The other device of the same person, or a manager's device with a rep's.
+        let partners: Vec<usize> = (0..self.devices.len())
+            .filter(|&b| {
+                b != a
+                    && (self.devices[b].user == self.devices[a].user
+                        || self.devices[a].user == 0
+                        || self.devices[b].user == 0)
+            })
+            .collect();
+        let b = self.rng.pick(&partners);
+        let va: BTreeSet<Id> = self.visible_leads(a).into_iter().collect();
+        let shared: Vec<Id> = self
+            .visible_leads(b)
+            .into_iter()
+            .filter(|id| va.contains(id))
+            .collect();
+        if shared.is_empty() {
+            return;
+        }
+        let record = self.rng.pick(&shared);
+        let field = self.rng.pick(&FIELDS);
+        self.edit_field(a, record, field);
+        self.edit_field(b, record, field);
+    }
+
+    // ---- network ----
+
+    async fn send(&mut self, d: usize, request: Request, faults: Faults) {
+        if !self.devices[d].online {
+            return;
+        }
+        let id = self.next_message;
+        self.next_message += 1;
+        self.devices[d].in_flight.insert(id);
+        let message = Message {
+            id,
+            device: d,
+            request,
+        };
+        if self.rng.chance(faults.duplicate) {
+            let copy = Message {
+                id,
+                device: d,
+                request: match &message.request {
+                    Request::Push(r) => Request::Push(r.clone()),
+                    Request::Pull(r) => Request::Pull(r.clone()),
+                },
+            };
+            self.delayed.push(copy);
+        }
+        if self.rng.chance(faults.drop) {
+            self.note(format!("drop #{id}"));
+        } else if self.rng.chance(faults.delay) {
+            self.note(format!("delay #{id}"));
+            self.delayed.push(message);
+        } else {
+            self.deliver(message, faults).await;
+        }
+    }
+
+    async fn deliver(&mut self, message: Message, faults: Faults) {
+        let d = message.device;
+        let user = self.devices[d].user;
+        let answered = self.rng.chance(100 - faults.lose_response);
+        match message.request {
+            Request::Push(request) => {
+                self.stats.pushes += 1;
+                let outcome = self
+                    .storage
+                    .push(&self.users[user], &request, self.server_now)
+                    .await
+                    .unwrap();
+                self.observe_push(user, &request, &outcome);
+                self.note(format!(
+                    "push #{} {} seqs {:?} -> {outcome:?}{}",
+                    message.id,
+                    self.devices[d].name,
+                    request.mutations.iter().map(|m| m.seq).collect::<Vec<_>>(),
+                    if answered { "" } else { " (answer lost)" }
+                ));
+                let device = &mut self.devices[d];
+                if answered && device.online && device.in_flight.remove(&message.id) {
+                    match outcome {
+                        PushOutcome::Applied(response) => device.acknowledge(response.last_applied),
+                        PushOutcome::Gap { .. } => device.sent_up_to = device.acked,
+                    }
+                }
+            }
+            Request::Pull(request) => {
+                self.stats.pulls += 1;
+                let response = self
+                    .storage
+                    .pull(&self.users[user], &request, self.server_now)
+                    .await
+                    .unwrap();
+                self.note(format!(
+                    "pull #{} {} from {:?}: {} changes, more {}, last_applied {}{}",
+                    message.id,
+                    self.devices[d].name,
+                    request.cursor.map(|c| c.version),
+                    response.changes.len(),
+                    response.more,
+                    response.last_applied,
+                    if answered { "" } else { " (answer lost)" }
+                ));
+                let now = self.device_now(d);
+                let device = &mut self.devices[d];
+                if answered && device.online && device.in_flight.remove(&message.id) {
+                    self.stats.removed += response.removed.len() as u64;
+                    apply_pull(device, response, now);
+                }
+            }
+        }
+    }
+
+    /// Checks a push outcome against what the harness knows and logs what was applied.
+    fn observe_push(&mut self, user: usize, request: &PushRequest, outcome: &PushOutcome) {
+        let client = request.client_id;
+        let before = self.server_last.get(&client).copied().unwrap_or(0);
+        match outcome {
+            PushOutcome::Gap { expected } => {
+                self.stats.gaps += 1;
+                if *expected != before + 1 {
+                    self.failures
+                        .push(format!("gap expected {expected}, server had {before}"));
+                }
+            }
+            PushOutcome::Applied(response) => {
+                self.server_version += 1;
+                if response.last_applied < before {
+                    self.failures.push(format!(
+                        "last_applied went back from {before} to {}",
+                        response.last_applied
+                    ));
+                }
+                for rejection in &response.rejected {
+                    if rejection.reason != RejectReason::Forbidden {
+                        self.failures
+                            .push(format!("valid mutation rejected: {rejection:?}"));
+                    }
+                    self.rejected.insert((client, rejection.seq));
+                    self.stats.rejected += 1;
+                }
+                for mutation in &request.mutations {
+                    if mutation.seq <= before || mutation.seq > response.last_applied {
+                        continue;
+                    }
+                    if !self.applied_seqs.insert((client, mutation.seq)) {
+                        self.failures
+                            .push(format!("{client} #{} applied twice", mutation.seq));
+                    }
+                    self.applied.push(Applied {
+                        version: self.server_version,
+                        now_ms: self.server_now,
+                        user,
+                        mutation: mutation.clone(),
+                        edit_base: self.edit_bases[&(client, mutation.seq)].clone(),
+                    });
+                }
+                self.server_last
+                    .insert(client, response.last_applied.max(before));
+            }
+        }
+    }
+
+    async fn push_step(&mut self, d: usize, faults: Faults) {
+        let device = &self.devices[d];
+        // Usually from the first unacknowledged entry; sometimes pipelined after what is
+        // still in flight, which reordering turns into a gap.
+        let pipelined = faults.drop > 0 && self.rng.chance(30);
+        let start = if pipelined {
+            device.sent_up_to + 1
+        } else {
+            device.acked + 1
+        }
+        .max(device.acked + 1);
+        let batch: Vec<&Pending> = device
+            .outbox
+            .iter()
+            .filter(|p| p.mutation.seq >= start)
+            .take(MAX_BATCH)
+            .collect();
+        if batch.is_empty() {
+            return;
+        }
+        let mutations: Vec<PushMutation> = batch
+            .iter()
+            .map(|p| {
+                if self.push_time_base {
+                    let held = device
+                        .synced
+                        .get(&p.mutation.record_id)
+                        .map(|s| s.versions.clone())
+                        .unwrap_or_default();
+                    p.mutation.to_push(&held)
+                } else {
+                    p.mutation.to_push(&p.base)
+                }
+            })
+            .collect();
+        let last = mutations.last().map_or(0, |m| m.seq);
+        let request = PushRequest {
+            client_id: device.client,
+            protocol: PROTOCOL_VERSION,
+            mutations,
+        };
+        let device = &mut self.devices[d];
+        device.sent_up_to = device.sent_up_to.max(last);
+        self.send(d, Request::Push(request), faults).await;
+    }
+
+    async fn pull_step(&mut self, d: usize, faults: Faults) {
+        let device = &self.devices[d];
+        let request = PullRequest {
+            client_id: device.client,
+            cursor: device.cursor,
+            // Small pages while faults fly, so paging is exercised; big ones when healing.
+            limit: if faults.drop > 0 {
+                1 + self.rng.below(3) as u32
+            } else {
+                50
+            },
+        };
+        self.send(d, Request::Pull(request), faults).await;
+    }
+
+    async fn deliver_delayed(&mut self) {
+        if self.delayed.is_empty() {
+            return;
+        }
+        let index = self.rng.below(self.delayed.len());
+        let message = self.delayed.remove(index);
+        self.deliver(message, FAULTY).await;
+    }
+
+    async fn step(&mut self) {
+        self.server_now += self.rng.below(3_000) as i64;
+        let d = self.rng.below(self.devices.len());
+        match self.rng.below(100) {
+            0..=24 => self.random_edit(d),
+            25..=31 => self.twin_edit(),
+            32..=34 => self.reassign(),
+            35..=51 => self.push_step(d, FAULTY).await,
+            52..=67 => self.pull_step(d, FAULTY).await,
+            68..=83 => self.deliver_delayed().await,
+            84..=87 => {
+                self.note(format!("crash {}", self.devices[d].name));
+                self.devices[d].crash();
+            }
+            88..=93 => {
+                let device = &mut self.devices[d];
+                device.online = !device.online;
+                let line = format!("{} online: {}", device.name, device.online);
+                self.note(line);
+            }
+            _ => {
+                // The app gives up waiting (a timeout): answers to those requests are ignored.
+                self.devices[d].in_flight.clear();
+                self.devices[d].sent_up_to = self.devices[d].acked;
+            }
+        }
+    }
+
+    /// No more faults: what is still in the network arrives, then every device pushes until
+    /// its outbox is empty and pulls until nothing more is waiting.
+    async fn heal(&mut self) {
+        while !self.delayed.is_empty() {
+            let message = self.delayed.remove(0);
+            self.deliver(message, HEALED).await;
+        }
+        for device in &mut self.devices {
+            device.online = true;
+            device.crash();
+        }
+        for _round in 0..2 {
+            for d in 0..self.devices.len() {
+                for _ in 0..1_000 {
+                    let device = &self.devices[d];
+                    if device.acked + 1 == device.next_seq {
+                        break;
+                    }
+                    self.server_now += 100;
+                    self.push_step(d, HEALED).await;
+                }
+            }
+            for d in 0..self.devices.len() {
+                for _ in 0..1_000 {
+                    self.server_now += 100;
+                    self.pull_step(d, HEALED).await;
+                    if !self.devices[d].more {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Everything `user` may see, by a full pull from scratch.
+    async fn full_pull(&self, d: usize) -> BTreeMap<Id, Synced> {
+        let device = &self.devices[d];
+        let mut cursor = None;
+        let mut records = BTreeMap::new();
+        loop {
+            let request = PullRequest {
+                client_id: device.client,
+                cursor,
+                limit: 500,
+            };
+            let response = self
+                .storage
+                .pull(&self.users[device.user], &request, self.server_now)
+                .await
+                .unwrap();
+            for change in response.changes {
+                records.insert(
+                    change.id,
+                    Synced {
+                        record: change.record,
+                        versions: change.field_versions,
+                        conflicts: change.conflicts,
+                    },
+                );
+            }
+            cursor = response.cursor;
+            if !response.more {
+                return records;
+            }
+        }
+    }
+
+    // ---- invariants ----
+
+    async fn check(&mut self) -> Vec<String> {
+        let mut failures = std::mem::take(&mut self.failures);
+        // 1. Every mutation acknowledged and applied exactly once.
+        for device in &self.devices {
+            let last = device.next_seq - 1;
+            if !device.outbox.is_empty() {
+                failures.push(format!(
+                    "{}: {} mutations still in the outbox after healing",
+                    device.name,
+                    device.outbox.len()
+                ));
+            }
+            let server = self.server_last.get(&device.client).copied().unwrap_or(0);
+            if server != last || device.acked != last {
+                failures.push(format!(
+                    "{}: made {last} mutations, server applied {server}, device acked {}",
+                    device.name, device.acked
+                ));
+            }
+            for seq in 1..=last {
+                if !self.applied_seqs.contains(&(device.client, seq)) {
+                    failures.push(format!("{} #{seq} never applied", device.name));
+                }
+            }
+        }
+        // 2. Every device equals the server filtered by its user's visibility.
+        for d in 0..self.devices.len() {
+            let expected = self.full_pull(d).await;
+            let device = &self.devices[d];
+            if device.synced != expected {
+                let ours: BTreeSet<&Id> = device.synced.keys().collect();
+                let theirs: BTreeSet<&Id> = expected.keys().collect();
+                let differing: Vec<&Id> = ours
+                    .intersection(&theirs)
+                    .filter(|id| device.synced[**id] != expected[**id])
+                    .copied()
+                    .collect();
+                failures.push(format!(
+                    "{} differs from the server: only on device {:?}, only on server {:?}, \
+                     different {:?}",
+                    device.name,
+                    ours.difference(&theirs).collect::<Vec<_>>(),
+                    theirs.difference(&ours).collect::<Vec<_>>(),
+                    differing
+                ));
+            }
+            let view = device.view();
+            for (id, synced) in &device.synced {
+                if view.get(id) != synced.record.as_object() {
+                    failures.push(format!("{}: view of {id} is not the record", device.name));
+                }
+            }
+        }
+        // 1 and 3: the server's records and conflict log equal a replay of what was applied.
+        let manager = self.full_pull(0).await;
+        let replay = self.replay();
+        let forbidden: BTreeSet<(Id, u64)> = replay
+            .values()
+            .flat_map(|r| r.forbidden.iter().copied())
+            .collect();
+        if forbidden != self.rejected {
+            failures.push(format!(
+                "refused {:?}, but only {forbidden:?} wrote another rep's lead",
+                self.rejected
+            ));
+        }
+        let replayed: BTreeSet<&Id> = replay.keys().collect();
+        let stored: BTreeSet<&Id> = manager.keys().collect();
+        if replayed != stored {
+            failures.push(format!(
+                "records: replay has {replayed:?}, server has {stored:?}"
+            ));
+        }
+        for (id, expected) in &replay {
+            let Some(actual) = manager.get(id) else {
+                continue;
+            };
+            self.stats.conflicts += actual.conflicts.len() as u64;
+            let owner = Value::String(Id::from_uuid(self.users[expected.owner].id).to_string());
+            if actual.record["owner"] != owner {
+                failures.push(format!(
+                    "{id}: owner {} not {owner}",
+                    actual.record["owner"]
+                ));
+            }
+            for (field, state) in &expected.fields {
+                if actual.record.get(field) != Some(&state.value)
+                    || actual.versions.get(field) != Some(&state.version)
+                {
+                    failures.push(format!(
+                        "{id}.{field}: server has {:?} at v{:?}, replay {} at v{} (by {} #{})",
+                        actual.record.get(field),
+                        actual.versions.get(field),
+                        state.value,
+                        state.version,
+                        state.stamp.client,
+                        state.seq
+                    ));
+                }
+            }
+            let mut logged: Vec<LostEntry> = actual
+                .conflicts
+                .iter()
+                .map(|c| LostEntry {
+                    field: c.field.clone(),
+                    lost_value: c.lost_value.to_string(),
+                    lost_stamp: c.lost_stamp,
+                    lost_by: c.lost_by,
+                    kept_value: c.kept_value.to_string(),
+                    kept_stamp: c.kept_stamp,
+                })
+                .collect();
+            let mut wanted = expected.lost.clone();
+            logged.sort();
+            wanted.sort();
+            if logged != wanted {
+                failures.push(format!(
+                    "{id}: conflict log {logged:#?}\nbut the concurrent writes lost {wanted:#?}"
+                ));
+            }
+            let ids: BTreeSet<Id> = actual.conflicts.iter().map(|c| c.id).collect();
+            if ids.len() != actual.conflicts.len() {
+                failures.push(format!("{id}: a conflict is logged twice"));
+            }
+        }
+        failures
+    }
+
+    /// Replays the applied mutations per record and field, in server order, from what each
+    /// person had seen when editing: a write replaces the stored value without a conflict
+    /// when its device had seen that value (its own earlier edit, or a pulled version at or
+    /// past the stored one); otherwise the two were concurrent and the later stamp (after
+    /// clamping) wins, the other value going to the log.
+    fn replay(&self) -> BTreeMap<Id, ReplayRecord> {
+        let mut records: BTreeMap<Id, ReplayRecord> = BTreeMap::new();
+        for applied in &self.applied {
+            let m = &applied.mutation;
+            let stamp = clamp_stamp(m.stamp, applied.now_ms);
+            let record = records.entry(m.record_id).or_insert_with(|| ReplayRecord {
+                owner: applied.user,
+                fields: BTreeMap::new(),
+                lost: Vec::new(),
+                forbidden: BTreeSet::new(),
+            });
+            // A rep may write only their own leads; the manager writes the team's and
+            // moves them between reps.
+            if applied.user != 0 && applied.user != record.owner {
+                record.forbidden.insert((m.stamp.client, m.seq));
+                continue;
+            }
+            if let Some(owner) = m.fields.get("owner").and_then(|w| w.value.as_str()) {
+                let target = self
+                    .users
+                    .iter()
+                    .position(|u| Id::from_uuid(u.id).to_string() == owner)
+                    .unwrap();
+                record.owner = target;
+            }
+            for (field, write) in &m.fields {
+                if is_server_managed(field) {
+                    continue;
+                }
+                let incoming = ReplayField {
+                    value: write.value.clone(),
+                    stamp,
+                    version: applied.version,
+                    seq: m.seq,
+                };
+                let Some(stored) = record.fields.get(field) else {
+                    record.fields.insert(field.clone(), incoming);
+                    continue;
+                };
+                if stored.value == incoming.value {
+                    if incoming.stamp > stored.stamp {
+                        record.fields.insert(field.clone(), incoming);
+                    }
+                    continue;
+                }
+                let saw = stored.stamp.client == stamp.client
+                    || applied
+                        .edit_base
+                        .get(field)
+                        .is_some_and(|&base| base >= stored.version);
+                if saw {
+                    record.fields.insert(field.clone(), incoming);
+                    continue;
+                }
+                let user_of = |client: Id| {
+                    let d = self.devices.iter().find(|d| d.client == client).unwrap();
+                    Some(Id::from_uuid(self.users[d.user].id))
+                };
+                let (lost, kept) = if incoming.stamp > stored.stamp {
+                    (stored.clone(), incoming.clone())
+                } else {
+                    (incoming.clone(), stored.clone())
+                };
+                record.lost.push(LostEntry {
+                    field: field.clone(),
+                    lost_value: lost.value.to_string(),
+                    lost_stamp: lost.stamp,
+                    lost_by: user_of(lost.stamp.client),
+                    kept_value: kept.value.to_string(),
+                    kept_stamp: kept.stamp,
+                });
+                if incoming.stamp > stored.stamp {
+                    record.fields.insert(field.clone(), incoming);
+                }
+            }
+        }
+        // Written whenever anything else is; its value is checked by the domain's tests.
+        for record in records.values_mut() {
+            record.fields.remove("updated_at");
+        }
+        records
+    }
+}
+
+#[derive(Clone, Debug)]
+struct ReplayField {
+    value: Value,
+    stamp: Stamp,
+    version: u64,
+    seq: u64,
+}
+
+/// A conflict log entry, values as JSON text so that entries sort.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct LostEntry {
+    field: String,
+    lost_value: String,
+    lost_stamp: Stamp,
+    lost_by: Option<Id>,
+    kept_value: String,
+    kept_stamp: Stamp,
+}
+
+struct ReplayRecord {
+    owner: usize,
+    fields: BTreeMap<String, ReplayField>,
+    lost: Vec<LostEntry>,
+    /// Mutations the server must refuse.
+    forbidden: BTreeSet<(Id, u64)>,
+}
+
+/// A pull answer as the app applies it, in one IndexedDB transaction: the changes, the
+/// removals, the acknowledged outbox entries, the clock and the cursor together.
+fn apply_pull(device: &mut Device, response: PullResponse, now_ms: i64) {
+    for change in response.changes {
+        device.synced.insert(
+            change.id,
+            Synced {
+                record: change.record,
+                versions: change.field_versions,
+                conflicts: change.conflicts,
+            },
+        );
+    }
+    for removed in response.removed {
+        device.synced.remove(&removed.id);
+    }
+    device.hlc.observe(response.server_stamp, now_ms);
+    device.more = response.more;
+    if response.more {
+        device.acknowledge(response.last_applied);
+    } else {
+        device.drop_reflected(response.last_applied);
+    }
+    if response.cursor.is_some() {
+        device.cursor = response.cursor;
+    }
+}
+
+const NAMES: [&str; 5] = ["Li Wei", "Wang Fang", "张敏", "Chen Jie", "Liu Yang"];
+const COMPANIES: [&str; 4] = ["", "Acme", "华为", "Sinopec"];
+const NOTES: [&str; 4] = ["", "call back", "wants a demo", "价格太高"];
+const DATES: [&str; 4] = ["", "2025-07-01", "2025-07-15", "2026-01-10"];
+const TAGS: [&str; 3] = ["", "vip", "vip, north"];
+const FIELDS: [&str; 8] = [
+    "name",
+    "company",
+    "notes",
+    "stage",
+    "grade",
+    "next_follow_up",
+    "tags",
+    "deleted",
+];
+
+/// Runs one seed: the random phase, healing, then the invariants. `Err` lists what broke.
+fn run_seed(seed: u64) -> Result<Stats, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut world = World::new(seed).await;
+        let steps = 50 + world.rng.below(100);
+        for _ in 0..steps {
+            world.step().await;
+        }
+        world.note("heal".into());
+        world.heal().await;
+        let failures = world.check().await;
+        if failures.is_empty() {
+            Ok(world.stats)
+        } else {
+            let trace_tail = world.trace.len().saturating_sub(60);
+            Err(format!(
+                "{}\n--- last events ---\n{}",
+                failures.join("\n"),
+                world.trace[trace_tail..].join("\n")
+            ))
+        }
+    })
+}
+
+/// Runs `seeds` on every core (each seed is its own world, so the order does not matter)
+/// and panics with the replay command for the smallest failing one.
+fn run_seeds(seeds: &[u64]) {
+    let started = std::time::Instant::now();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let total = Mutex::new(Stats::default());
+    let failures: Mutex<Vec<(u64, String)>> = Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                if index >= seeds.len() || failed.load(Ordering::Relaxed) {
+                    return;
+                }
+                let seed = seeds[index];
+                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run_seed(seed)));
+                let message = match outcome {
+                    Ok(Ok(stats)) => {
+                        total.lock().unwrap().add(stats);
+                        continue;
+                    }
+                    Ok(Err(message)) => message,
+                    Err(panic) => panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default(),
+                };
+                failed.store(true, Ordering::Relaxed);
+                failures.lock().unwrap().push((seed, message));
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    if let Some((seed, message)) = failures.into_iter().min_by_key(|(seed, _)| *seed) {
+        panic!(
+            "simulation seed {seed} failed:\n{message}\n\nreplay with:\n  \
+             FIELDBOOK_SIM_SEED={seed} cargo test -p fieldbook-server --test simulation"
+        );
+    }
+    eprintln!(
+        "{} seeds in {:.1?} on {workers} threads: {:?}",
+        seeds.len(),
+        started.elapsed(),
+        total.into_inner().unwrap()
+    );
+}
+
+#[test]
+fn regression_seeds() {
+    run_seeds(REGRESSION_SEEDS);
+}
+
+#[test]
+fn random_seeds() {
+    if let Ok(seed) = std::env::var("FIELDBOOK_SIM_SEED") {
+        run_seeds(&[seed.trim().parse().expect("FIELDBOOK_SIM_SEED is a number")]);
+        return;
+    }
+    let count = std::env::var("FIELDBOOK_SIM_SEEDS")
+        .ok()
+        .map(|n| n.trim().parse().expect("FIELDBOOK_SIM_SEEDS is a number"))
+        .unwrap_or(DEFAULT_SEEDS);
+    let seeds: Vec<u64> = (0..count).collect();
+    run_seeds(&seeds);
+}
