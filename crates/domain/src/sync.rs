@@ -805,24 +805,7 @@ fn locate<T: DeserializeOwned>(
 /// The reason a value parser gave, when the message is one of [`Invalid`]'s (value types
 /// deserialize through their parsers, so their errors carry the parser's reason).
 fn reason_from(message: &str, field: &str) -> Invalid {
-    const REASONS: [Invalid; 15] = [
-        Invalid::Required,
-        Invalid::Phone,
-        Invalid::Email,
-        Invalid::Amount,
-        Invalid::AmountNegative,
-        Invalid::AmountTooLarge,
-        Invalid::Currency,
-        Invalid::Date,
-        Invalid::DateOutOfRange,
-        Invalid::DateTime,
-        Invalid::Duration,
-        Invalid::LatLng,
-        Invalid::Tag,
-        Invalid::Id,
-        Invalid::UnknownOption,
-    ];
-    REASONS
+    Invalid::WITHOUT_DATA
         .into_iter()
         .find(|reason| reason.to_string() == message)
         .unwrap_or_else(|| field_reason(field))
