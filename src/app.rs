@@ -12,9 +12,10 @@ use crate::i18n::{count, use_i18n, Locale};
 use crate::platform;
 use crate::routes::{
     deal_form::DealFormPage, lead_detail::LeadDetail, lead_form::LeadFormPage, leads::Leads,
-    settings::Settings, today::Today, visit_form::VisitFormPage,
+    settings::Settings, sign_in::SignIn, today::Today, visit_form::VisitFormPage,
 };
 use crate::state::{use_app, AppState, LoadState};
+use crate::sync::{self, SyncStatus};
 
 /// Key of the language preference in `localStorage`.
 pub const LOCALE_PREF: &str = "fieldbook.locale";
@@ -41,17 +42,19 @@ pub fn App() -> impl IntoView {
         }
     });
 
+    let signed_in = Memo::new(move |_| state.account.with(|a| a.is_some()));
     view! {
         <Router>
-            <div class="shell">
-                <NavBar/>
+            <div class="shell" class:signed-out=move || !signed_in.get()>
+                <Show when=move || signed_in.get()><NavBar/></Show>
                 <div class="content">
-                    <StatusBar/>
+                    <Show when=move || signed_in.get()><StatusBar/></Show>
                     <main id="main">
                         {move || match state.load.get() {
                             LoadState::Loading => view! { <Loading/> }.into_any(),
                             LoadState::Failed(err) => view! { <OpenFailed key=err.key()/> }.into_any(),
-                            LoadState::Ready => view! { <Pages/> }.into_any(),
+                            LoadState::Ready if signed_in.get() => view! { <Pages/> }.into_any(),
+                            LoadState::Ready => view! { <SignIn/> }.into_any(),
                         }}
                     </main>
                 </div>
@@ -78,6 +81,7 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/new/deal") view=DealFormPage/>
             <Route path=path!("/deals/:id/edit") view=DealFormPage/>
             <Route path=path!("/settings") view=Settings/>
+            <Route path=path!("/signin") view=SignIn/>
         </Routes>
     }
 }
@@ -152,26 +156,62 @@ fn NavBar() -> impl IntoView {
     }
 }
 
-/// Offline state and the count of changes that wait for the server; always visible.
+/// The sync indicator, always visible: offline, syncing, signed out, an error, the changes
+/// waiting, or when the last sync finished; with "Sync now".
 #[component]
 fn StatusBar() -> impl IntoView {
     let i = use_i18n();
     let state = use_app();
+    let phase = move || {
+        if !state.online.get() {
+            return "offline";
+        }
+        match state.sync.get() {
+            SyncStatus::Syncing => "syncing",
+            SyncStatus::Offline => "unreachable",
+            SyncStatus::SignInNeeded => "signed-out",
+            SyncStatus::Error(_) => "error",
+            SyncStatus::Idle if state.waiting.get() > 0 => "waiting",
+            SyncStatus::Idle => "synced",
+        }
+    };
+    let text = move || {
+        let waiting = state.waiting.get();
+        let mut parts: Vec<String> = Vec::new();
+        match (state.online.get(), state.sync.get()) {
+            (false, _) => parts.push(i.t("net.offline").into()),
+            (true, SyncStatus::Syncing) => parts.push(i.t("sync.syncing").into()),
+            (true, SyncStatus::Offline) => parts.push(i.t("sync.unreachable").into()),
+            (true, SyncStatus::SignInNeeded) => parts.push(i.t("sync.signed_out").into()),
+            (true, SyncStatus::Error(key)) => parts.push(i.t(key).into()),
+            (true, SyncStatus::Idle) => {}
+        }
+        if waiting > 0 {
+            parts.push(count(i.locale(), "net.waiting", waiting));
+        } else if let Some(at) = state.last_synced.get() {
+            let when = platform::format_time(at, i.locale().tag());
+            parts.push(crate::i18n::fill(i.t("sync.synced_at"), when));
+        } else if parts.is_empty() {
+            parts.push(i.t("net.all_saved").into());
+        }
+        parts.join(" · ")
+    };
     view! {
-        <div class="status" role="status" aria-live="polite" data-testid="sync-status"
-            class:offline=move || !state.online.get()>
-            {move || {
-                let waiting = state.waiting.get();
-                let mut parts = Vec::new();
-                if !state.online.get() {
-                    parts.push(i.t("net.offline").to_string());
-                }
-                if waiting > 0 {
-                    parts.push(count(i.locale(), "net.waiting", waiting));
-                } else if state.online.get() {
-                    parts.push(i.t("net.all_saved").to_string());
-                }
-                parts.join(" · ")
+        <div class="status" data-testid="sync-status" data-state=phase
+            class:offline=move || matches!(phase(), "offline" | "unreachable" | "error" | "signed-out")>
+            <span role="status" aria-live="polite" data-testid="sync-text">{text}</span>
+            {move || if phase() == "signed-out" {
+                view! {
+                    <A href="/signin" attr:class="button small" attr:data-testid="sign-in-again">{move || i.t("sync.sign_in")}</A>
+                }.into_any()
+            } else {
+                view! {
+                    <button type="button" class="button small" data-testid="sync-now"
+                        disabled=move || !state.online.get() || phase() == "syncing"
+                        on:click=move |_| sync::sync_now(state)>
+                        {move || i.t("sync.now")}
+                    </button>
+                }.into_any()
             }}
         </div>
     }

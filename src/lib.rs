@@ -12,6 +12,7 @@ pub mod platform;
 pub mod routes;
 pub mod state;
 pub mod store;
+pub mod sync;
 
 /// Mounts the app on `<body>`.
 pub fn start() {

@@ -16,6 +16,13 @@ impl Clock for BrowserClock {
 }
 
 /// Milliseconds since the Unix epoch, now.
+/// Loads the page again from the start (after signing out).
+pub fn reload_page() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
+}
+
 pub fn now_ms() -> i64 {
     BrowserClock.now_ms()
 }

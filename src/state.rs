@@ -6,12 +6,13 @@
 
 use std::rc::Rc;
 
-use domain::{Deal, Id, Lead, LeadQuery, Visit};
+use domain::{Conflict, Deal, Id, Lead, LeadQuery, Visit};
 use leptos::prelude::*;
 
 use crate::i18n::Locale;
 use crate::platform;
-use crate::store::{Change, Snapshot, Store, StoreError, DB_NAME};
+use crate::store::{Account, Change, RejectionNote, Snapshot, Store, StoreError, DB_NAME};
+use crate::sync::{self, SyncStatus};
 
 /// Where opening the local database stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,6 +48,15 @@ pub struct AppState {
     pub device_id: RwSignal<Option<Id>>,
     /// The lead list's search, filters and sort, kept while the rep opens a lead and comes back.
     pub lead_query: RwSignal<LeadQuery>,
+    /// Who is signed in on this device (kept offline); `None` shows the sign-in screen.
+    pub account: RwSignal<Option<Account>>,
+    pub sync: RwSignal<SyncStatus>,
+    /// When the last complete sync finished (device clock, ms).
+    pub last_synced: RwSignal<Option<i64>>,
+    /// Same-field races lost by someone, not yet dealt with.
+    pub conflicts: RwSignal<Vec<Conflict>>,
+    /// Edits the server refused, until dismissed.
+    pub rejections: RwSignal<Vec<RejectionNote>>,
     store: StoredValue<Option<Rc<Store>>, LocalStorage>,
 }
 
@@ -63,14 +73,23 @@ impl AppState {
             toast: RwSignal::new(None),
             device_id: RwSignal::new(None),
             lead_query: RwSignal::new(LeadQuery::default()),
+            account: RwSignal::new(None),
+            sync: RwSignal::new(SyncStatus::Idle),
+            last_synced: RwSignal::new(None),
+            conflicts: RwSignal::new(Vec::new()),
+            rejections: RwSignal::new(Vec::new()),
             store: StoredValue::new_local(None),
         }
     }
 
-    /// Opens the local database and loads every record into the signals.
+    /// Opens the local database and loads every record into the signals; then, when someone
+    /// is signed in on this device, starts syncing.
     pub async fn open(self) {
         match self.try_open().await {
-            Ok(()) => self.load.set(LoadState::Ready),
+            Ok(()) => {
+                self.load.set(LoadState::Ready);
+                sync::start(self);
+            }
             Err(err) => self.load.set(LoadState::Failed(err)),
         }
     }
@@ -78,18 +97,113 @@ impl AppState {
     async fn try_open(self) -> Result<(), StoreError> {
         let store = Rc::new(Store::open(DB_NAME).await?);
         let device = store.device(platform::now_ms()).await?;
+        let account = store.account().await?;
+        self.store.set_value(Some(store));
+        self.device_id.set(Some(device.client_id));
+        self.account.set(account);
+        self.reload().await
+    }
+
+    /// Reads everything the screens show from IndexedDB again (after a sync, or when another
+    /// tab changed the data).
+    pub async fn reload(self) -> Result<(), StoreError> {
+        let store = self.store()?;
         let Snapshot {
             leads,
             visits,
             deals,
         } = store.snapshot().await?;
         let waiting = store.outbox_len().await?;
-        self.store.set_value(Some(store));
-        self.device_id.set(Some(device.client_id));
+        let conflicts = store.conflicts().await?;
+        let rejections = store.rejections().await?;
+        let last_synced = store.sync_state().await?.last_synced_ms;
         self.leads.set(leads);
         self.visits.set(visits);
         self.deals.set(deals);
         self.waiting.set(waiting);
+        self.conflicts.set(conflicts);
+        self.rejections.set(rejections);
+        self.last_synced.set(last_synced);
+        Ok(())
+    }
+
+    /// Remembers who signed in and syncs.
+    pub async fn signed_in(self, account: Account) -> Result<(), StoreError> {
+        self.store()?.set_account(&account).await?;
+        self.account.set(Some(account));
+        self.sync.set(SyncStatus::Idle);
+        sync::sync_now(self);
+        Ok(())
+    }
+
+    /// Signs out: ends the session, deletes the local database (the caller has warned about
+    /// unsynced changes) and starts over at the sign-in screen.
+    pub async fn sign_out(self) -> Result<(), StoreError> {
+        // Offline the server cannot be told; the session cookie then just expires unused.
+        let _ = sync::api::logout().await;
+        sync::announce_signed_out();
+        if let Some(store) = self.store.get_value() {
+            store.close();
+        }
+        self.store.set_value(None);
+        Store::delete(DB_NAME).await?;
+        platform::reload_page();
+        Ok(())
+    }
+
+    /// The open store, for the sync engine.
+    pub fn open_store(&self) -> Option<Rc<Store>> {
+        self.store.get_value()
+    }
+
+    /// Closes the local database (another tab is deleting it) and starts over.
+    pub fn close_and_restart(&self) {
+        if let Some(store) = self.store.get_value() {
+            store.close();
+        }
+        self.store.set_value(None);
+        platform::reload_page();
+    }
+
+    /// Someone dealt with a conflict here: hide it, and tell the server on the next sync.
+    pub async fn resolve_conflict(self, conflict: Id) -> Result<(), StoreError> {
+        self.store()?.queue_resolution(conflict).await?;
+        self.conflicts
+            .update(|all| all.retain(|c| c.id != conflict));
+        sync::request(self, sync::AFTER_SAVE);
+        Ok(())
+    }
+
+    /// Writes a conflict's replaced value back as a new edit (made on top of what the device
+    /// shows, so it wins), then marks the conflict dealt with.
+    pub async fn restore_lost(self, conflict: Conflict) -> Result<(), StoreError> {
+        let now = platform::now_ms();
+        let mut fields = std::collections::BTreeMap::new();
+        fields.insert(conflict.field.clone(), conflict.lost_value.clone());
+        fields.insert("updated_at".to_string(), serde_json::Value::from(now));
+        let missing = || StoreError::Data(format!("record {} is not here", conflict.record_id));
+        let change = match conflict.kind {
+            domain::RecordKind::Lead => {
+                let lead = self.lead(conflict.record_id).ok_or_else(missing)?;
+                Change::Lead(domain::apply_fields(&lead, &fields)?)
+            }
+            domain::RecordKind::Visit => {
+                let visit = self.visit(conflict.record_id).ok_or_else(missing)?;
+                Change::Visit(domain::apply_fields(&visit, &fields)?)
+            }
+            domain::RecordKind::Deal => {
+                let deal = self.deal(conflict.record_id).ok_or_else(missing)?;
+                Change::Deal(domain::apply_fields(&deal, &fields)?)
+            }
+        };
+        self.save(vec![change]).await?;
+        self.resolve_conflict(conflict.id).await
+    }
+
+    /// Forgets a refusal the person has read.
+    pub async fn dismiss_rejection(self, seq: u64) -> Result<(), StoreError> {
+        self.store()?.dismiss_rejection(seq).await?;
+        self.rejections.update(|all| all.retain(|r| r.seq != seq));
         Ok(())
     }
 
@@ -113,6 +227,8 @@ impl AppState {
         }
         if !written.is_empty() {
             self.waiting.update(|n| *n += written.len() as u32);
+            sync::announce();
+            sync::request(self, sync::AFTER_SAVE);
         }
         Ok(())
     }

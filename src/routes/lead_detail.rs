@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 
+use crate::components::sync_notes::RecordNotices;
 use crate::i18n::{fill, use_i18n};
 use crate::platform;
 use crate::routes::route_id;
@@ -127,6 +128,7 @@ fn LeadView(lead: Lead) -> impl IntoView {
                 </div>
             </header>
             {deleted.then(|| view! { <p class="banner">{move || i.t("lead.deleted_note")}</p> })}
+            <RecordNotices lead_id=lead.id/>
             <div class="contact-buttons">
                 {links.into_iter().map(|link| {
                     let (href, key, class) = match link {

@@ -5,6 +5,7 @@ pub mod lead_detail;
 pub mod lead_form;
 pub mod leads;
 pub mod settings;
+pub mod sign_in;
 pub mod today;
 pub mod visit_form;
 

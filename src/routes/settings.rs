@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use crate::app::LOCALE_PREF;
-use crate::i18n::{use_i18n, Locale};
+use crate::i18n::{fill, tr, use_i18n, Locale};
 use crate::platform;
 use crate::state::use_app;
 use crate::store::{Change, SCHEMA_VERSION};
@@ -34,9 +34,63 @@ pub fn Settings() -> impl IntoView {
         });
     };
 
+    let confirming = RwSignal::new(false);
+    let signing_out = RwSignal::new(false);
+    let sign_out = move |_| {
+        signing_out.set(true);
+        spawn_local(async move {
+            if let Err(err) = state.sign_out().await {
+                signing_out.set(false);
+                state.notify(i.now(err.key()), true, None);
+            }
+        });
+    };
+
     view! {
         <section class="page settings">
             <header class="page-head"><h1>{move || i.t("settings.title")}</h1></header>
+            <h2 class="section-title">{move || i.t("account.title")}</h2>
+            <dl class="facts">
+                <div class="fact"><dt>{move || i.t("account.signed_in_as")}</dt>
+                    <dd data-testid="account-name">{move || state.account.get().map(|a| {
+                        let role = match a.role.as_str() {
+                            "manager" => i.t("role.manager"),
+                            "admin" => i.t("role.admin"),
+                            _ => i.t("role.rep"),
+                        };
+                        format!("{} ({}) · {}", a.display_name, a.login, role)
+                    })}</dd></div>
+                <div class="fact"><dt>{move || i.t("account.last_synced")}</dt>
+                    <dd>{move || match state.last_synced.get() {
+                        Some(ms) => platform::format_date_time(ms, i.locale().tag()),
+                        None => i.t("account.never").to_string(),
+                    }}</dd></div>
+            </dl>
+            <Show when=move || confirming.get()
+                fallback=move || view! {
+                    <button type="button" class="button" data-testid="sign-out" on:click=move |_| confirming.set(true)>
+                        {move || i.t("account.sign_out")}
+                    </button>
+                }>
+                <div class="banner warning" role="alertdialog" aria-labelledby="sign-out-text" data-testid="sign-out-confirm">
+                    <p id="sign-out-text">
+                        {move || (state.waiting.get() > 0).then(|| view! {
+                            <strong data-testid="sign-out-unsynced">{fill(tr(i.locale(), "account.sign_out_unsynced"), state.waiting.get())}</strong>" "
+                        })}
+                        {move || i.t("account.sign_out_confirm")}
+                    </p>
+                    <div class="actions">
+                        <button type="button" class="button danger" data-testid="sign-out-anyway"
+                            disabled=move || signing_out.get() on:click=sign_out>
+                            {move || i.t("account.sign_out_anyway")}
+                        </button>
+                        <button type="button" class="button" on:click=move |_| confirming.set(false)>
+                            {move || i.t("form.cancel")}
+                        </button>
+                    </div>
+                </div>
+            </Show>
+
             <div class="field">
                 <label for="language">{move || i.t("settings.language")}</label>
                 <select id="language" data-testid="language" on:change=move |ev| {

@@ -7,6 +7,7 @@
 //! which sync like any other field.
 
 mod schema;
+mod sync;
 
 use std::collections::BTreeMap;
 
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
 pub use schema::{open_at_version, SCHEMA_VERSION};
+pub use sync::{Account, PullApplied, RejectionNote, SyncState};
 
 /// The database every signed-in device uses.
 pub const DB_NAME: &str = "fieldbook";
@@ -28,6 +30,8 @@ pub(crate) const VISITS: &str = "visits";
 pub(crate) const DEALS: &str = "deals";
 pub(crate) const OUTBOX: &str = "outbox";
 pub(crate) const META: &str = "meta";
+pub(crate) const SYNCED: &str = "synced";
+pub(crate) const REJECTIONS: &str = "rejections";
 
 /// Key of the device record in the `meta` store.
 const DEVICE_KEY: &str = "device";
@@ -165,8 +169,8 @@ impl Store {
     }
 
     /// Closes the connection so the database can be upgraded or deleted.
-    pub fn close(self) {
-        self.db.close();
+    pub fn close(&self) {
+        self.db.clone().close();
     }
 
     /// Deletes the whole local database `name`.
@@ -203,9 +207,10 @@ impl Store {
     /// change gets no mutation. Returns the mutations written. If anything fails, nothing is
     /// written: the records, the outbox and the device counters roll back together.
     pub async fn save(&self, changes: &[Change], now_ms: i64) -> Result<Vec<Mutation>> {
-        let tx = self.strict_readwrite(&[LEADS, VISITS, DEALS, OUTBOX, META])?;
+        let tx = self.strict_readwrite(&[LEADS, VISITS, DEALS, OUTBOX, META, SYNCED])?;
         let meta = tx.object_store(META)?;
         let outbox = tx.object_store(OUTBOX)?;
+        let synced = tx.object_store(SYNCED)?;
         let mut device = load_or_create_device(&meta, now_ms).await?;
         let mut hlc = Hlc::restore(device.client_id, device.last_stamp);
         let mut written = Vec::with_capacity(changes.len());
@@ -220,6 +225,7 @@ impl Store {
             let Some((record_id, fields)) = fields else {
                 continue;
             };
+            let base = sync::edit_bases(&synced, &outbox, record_id, fields.keys()).await?;
             let mutation = Mutation {
                 seq: device.next_seq,
                 kind: change.kind(),
@@ -229,10 +235,9 @@ impl Store {
             };
             // `add`, never `put`: an outbox entry is never overwritten, so a counter that went
             // wrong fails the whole save instead of silently replacing an unsent edit.
-            outbox
-                .add(&OutboxRow::try_from(&mutation)?)
-                .serde()?
-                .await?;
+            let entry = OutboxEntry { mutation, base };
+            outbox.add(&OutboxRow::try_from(&entry)?).serde()?.await?;
+            let mutation = entry.mutation;
             device.next_seq += 1;
             written.push(mutation);
         }
@@ -381,9 +386,12 @@ impl Store {
 
     /// The mutations waiting for the server, in number order.
     pub async fn outbox(&self) -> Result<Vec<Mutation>> {
-        let tx = self.db.transaction(OUTBOX).build()?;
-        let rows: Vec<OutboxRow> = read_all(&tx.object_store(OUTBOX)?).await?;
-        rows.into_iter().map(Mutation::try_from).collect()
+        Ok(self
+            .outbox_after(0, usize::MAX)
+            .await?
+            .into_iter()
+            .map(|e| e.mutation)
+            .collect())
     }
 
     /// How many mutations wait for the server.
@@ -454,7 +462,15 @@ async fn load_or_create_device(
     })
 }
 
-/// How a mutation sits in the `outbox` store. The changed fields are kept as JSON text so
+/// An outbox entry: the mutation and, per field, the server version of the value the person
+/// saw when editing (the base the server merges against).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxEntry {
+    pub mutation: Mutation,
+    pub base: BTreeMap<String, u64>,
+}
+
+/// How an entry sits in the `outbox` store. The changed fields are kept as JSON text so
 /// numbers survive exactly (a JS number would turn `1` into `1.0` on the way back).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct OutboxRow {
@@ -463,32 +479,44 @@ struct OutboxRow {
     record_id: Id,
     fields: String,
     stamp: Stamp,
+    /// JSON of the bases; missing in entries written before schema version 3 (never synced).
+    #[serde(default)]
+    base: Option<String>,
 }
 
-impl TryFrom<&Mutation> for OutboxRow {
+impl TryFrom<&OutboxEntry> for OutboxRow {
     type Error = StoreError;
 
-    fn try_from(m: &Mutation) -> Result<OutboxRow> {
+    fn try_from(entry: &OutboxEntry) -> Result<OutboxRow> {
+        let m = &entry.mutation;
         Ok(OutboxRow {
             seq: m.seq,
             kind: m.kind,
             record_id: m.record_id,
             fields: serde_json::to_string(&m.fields)?,
             stamp: m.stamp,
+            base: Some(serde_json::to_string(&entry.base)?),
         })
     }
 }
 
-impl TryFrom<OutboxRow> for Mutation {
+impl TryFrom<OutboxRow> for OutboxEntry {
     type Error = StoreError;
 
-    fn try_from(row: OutboxRow) -> Result<Mutation> {
-        Ok(Mutation {
-            seq: row.seq,
-            kind: row.kind,
-            record_id: row.record_id,
-            fields: serde_json::from_str(&row.fields)?,
-            stamp: row.stamp,
+    fn try_from(row: OutboxRow) -> Result<OutboxEntry> {
+        let base = match &row.base {
+            Some(text) => serde_json::from_str(text)?,
+            None => BTreeMap::new(),
+        };
+        Ok(OutboxEntry {
+            mutation: Mutation {
+                seq: row.seq,
+                kind: row.kind,
+                record_id: row.record_id,
+                fields: serde_json::from_str(&row.fields)?,
+                stamp: row.stamp,
+            },
+            base,
         })
     }
 }

@@ -9,13 +9,15 @@ use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::KeyPath;
 
-use super::{StoreError, DEALS, LEADS, META, OUTBOX, VISITS};
+use super::{StoreError, DEALS, LEADS, META, OUTBOX, REJECTIONS, SYNCED, VISITS};
 
 /// The schema version this build of the app writes.
 ///
 /// 1. leads (by stage, grade, next follow-up), visits (by lead and time, by time), outbox, meta.
 /// 2. deals (by lead and close date, by close date); leads by updated time and by source.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3. sync: `synced` (each record as the server last sent it, with field versions and
+///    conflicts), `rejections` (mutations the server refused), outbox by record.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Opens `name` at `version`, running the upgrade steps from whatever version it had.
 ///
@@ -39,6 +41,9 @@ fn upgrade(db: &Database, old: u32, new: u32) -> indexed_db_futures::Result<()> 
     }
     if old < 2 && new >= 2 {
         version_2(db)?;
+    }
+    if old < 3 && new >= 3 {
+        version_3(db)?;
     }
     Ok(())
 }
@@ -97,6 +102,23 @@ fn version_2(db: &Database) -> indexed_db_futures::Result<()> {
         .build()?;
     leads
         .create_index("by_source", KeyPath::from("source"))
+        .build()?;
+    Ok(())
+}
+
+fn version_3(db: &Database) -> indexed_db_futures::Result<()> {
+    let synced = db
+        .create_object_store(SYNCED)
+        .with_key_path(KeyPath::from("id"))
+        .build()?;
+    db.create_object_store(REJECTIONS)
+        .with_key_path(KeyPath::from("seq"))
+        .build()?;
+    // The pending edits of one record: a save reads them for the bases of its fields, a pull
+    // lays them over the record the server sent.
+    let outbox = synced.transaction().object_store(OUTBOX)?;
+    outbox
+        .create_index("by_record", KeyPath::from("record_id"))
         .build()?;
     Ok(())
 }

@@ -124,6 +124,10 @@ pub struct ServeArgs {
     /// Always mark the session cookie Secure (behind https).
     #[arg(long)]
     pub secure_cookies: bool,
+    /// Seed a demo team (a manager, two reps, sample customers in Chinese and English)
+    /// unless it exists, and print its logins.
+    #[arg(long)]
+    pub demo: bool,
 }
 
 /// The binary's entry point: parses, runs, and turns every error into a message and exit
@@ -236,6 +240,25 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             "First start: created user `{}` with one-time password {password}  (shown only now)",
             accounts::FIRST_ADMIN_LOGIN
         );
+    }
+
+    if args.demo {
+        let logins = crate::demo::seed(storage.as_ref(), SystemClock.now())
+            .await
+            .map_err(|error| format!("cannot seed the demo team: {error}"))?;
+        if logins.is_empty() {
+            println!(
+                "Demo team `{}` already exists; `user reset-password LOGIN` gives a new password",
+                crate::demo::TEAM
+            );
+        }
+        for login in logins {
+            // One line per login, in a fixed shape that scripts (the e2e tests) read.
+            println!(
+                "Demo login: {} password: {} role: {} name: {}",
+                login.login, login.password, login.role, login.display_name
+            );
+        }
     }
 
     let mut settings = HttpSettings::new(args.dist.unwrap_or_else(default_dist));

@@ -10,6 +10,7 @@
 //! - [`storage`]: the [`storage::Storage`] trait and its SQLite and PostgreSQL backends;
 //!   [`storage::sync`] holds the push/pull rules both backends share.
 //! - [`clock`]: where "now" comes from, so tests can move time.
+//! - [`demo`]: `serve --demo`'s sample team and records.
 //!
 //! No state that correctness depends on lives in process memory: sessions and failed
 //! logins are in the database, so several servers can share one PostgreSQL.
@@ -20,6 +21,7 @@ pub mod accounts;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod http;
 pub mod secrets;
 pub mod storage;

@@ -1476,3 +1476,68 @@ async fn sync_a_push_waits_while_another_holds_the_version_so_versions_commit_in
         assert_eq!(after.changes[0].version, 2);
     }
 }
+
+#[tokio::test]
+async fn demo_seeds_a_team_once_and_each_person_sees_their_share() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let logins = fieldbook_server::demo::seed(server.storage.as_ref(), server.clock_now())
+            .await
+            .unwrap();
+        let roles: Vec<(&str, Role)> = logins.iter().map(|l| (l.login.as_str(), l.role)).collect();
+        assert_eq!(
+            roles,
+            [
+                ("demo.manager", Role::Manager),
+                ("demo.rep1", Role::Rep),
+                ("demo.rep2", Role::Rep)
+            ]
+        );
+        // A second start leaves the team (and its passwords) alone.
+        let again = fieldbook_server::demo::seed(server.storage.as_ref(), server.clock_now())
+            .await
+            .unwrap();
+        assert!(again.is_empty());
+
+        let password = |login: &str| {
+            logins
+                .iter()
+                .find(|l| l.login == login)
+                .unwrap()
+                .password
+                .clone()
+        };
+        let mut kinds = std::collections::BTreeMap::new();
+        for (n, login) in ["demo.rep1", "demo.rep2", "demo.manager"]
+            .iter()
+            .enumerate()
+        {
+            let device = server.device(login, &password(login), n as u8 + 1).await;
+            let pulled = server.pull(&device, None).await;
+            assert!(!pulled.more);
+            let count = |kind: RecordKind| pulled.changes.iter().filter(|c| c.kind == kind).count();
+            kinds.insert(
+                *login,
+                (
+                    count(RecordKind::Lead),
+                    count(RecordKind::Visit),
+                    count(RecordKind::Deal),
+                ),
+            );
+            // Both languages are in the sample book of everyone who sees the first rep's.
+            if *login != "demo.rep2" {
+                let names: Vec<&str> = pulled
+                    .changes
+                    .iter()
+                    .filter_map(|c| c.record["name"].as_str())
+                    .collect();
+                assert!(names.contains(&"王建国") && names.contains(&"Emily Carter"));
+            }
+        }
+        assert_eq!(kinds["demo.rep1"], (5, 5, 1));
+        assert_eq!(kinds["demo.rep2"], (3, 3, 1));
+        // The manager sees the whole team.
+        assert_eq!(kinds["demo.manager"], (8, 8, 2));
+    }
+}

@@ -1,0 +1,109 @@
+//! Sign in 登录: the first screen on a new device, and again when a session ends.
+//!
+//! Signing in needs the server; after that the app opens offline as the last user. When a
+//! session ends, the outbox stays: the person signs in again (as the same user) and sync
+//! carries on. Another user cannot sign in over unsynced data: they must sign out first,
+//! which warns and then deletes the local database.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::i18n::{fill, tr, use_i18n};
+use crate::state::use_app;
+use crate::sync::api::{self, ApiError};
+
+#[component]
+pub fn SignIn() -> impl IntoView {
+    let i = use_i18n();
+    let state = use_app();
+    let previous = state.account.get_untracked();
+    let again = previous.is_some();
+    let login = RwSignal::new(
+        previous
+            .as_ref()
+            .map(|a| a.login.clone())
+            .unwrap_or_default(),
+    );
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let working = RwSignal::new(false);
+    let navigate = leptos_router::hooks::use_navigate();
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if working.get_untracked() {
+            return;
+        }
+        let name = login.get_untracked().trim().to_string();
+        let secret = password.get_untracked();
+        if name.is_empty() || secret.is_empty() {
+            error.set(Some(i.now("login.required").to_string()));
+            return;
+        }
+        working.set(true);
+        error.set(None);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            let outcome = api::login(&name, &secret).await;
+            working.set(false);
+            let message = match outcome {
+                Ok(account) => {
+                    let holder = state.account.get_untracked();
+                    match holder {
+                        // Someone else's unsynced data is on this device: never mix the two.
+                        Some(holder) if holder.id != account.id => {
+                            let _ = api::logout().await;
+                            fill(tr(i.locale(), "login.other_user"), holder.display_name)
+                        }
+                        _ => match state.signed_in(account).await {
+                            Ok(()) => {
+                                password.set(String::new());
+                                if again {
+                                    navigate("/", Default::default());
+                                }
+                                return;
+                            }
+                            Err(err) => i.now(err.key()).to_string(),
+                        },
+                    }
+                }
+                Err(ApiError::BadCredentials) => i.now("login.bad_credentials").to_string(),
+                Err(ApiError::Locked { .. }) => i.now("login.locked").to_string(),
+                Err(ApiError::Offline) => i.now("login.offline").to_string(),
+                Err(_) => i.now("login.failed").to_string(),
+            };
+            error.set(Some(message));
+        });
+    };
+
+    view! {
+        <section class="page sign-in" data-testid="sign-in">
+            <header class="page-head"><h1>{move || i.t("login.title")}</h1></header>
+            <p class="hint">{move || if again { i.t("login.again") } else { i.t("login.intro") }}</p>
+            <form on:submit=submit novalidate>
+                <div class="field">
+                    <label for="login-name">{move || i.t("login.login")}</label>
+                    <input id="login-name" name="username" autocomplete="username" autocapitalize="none"
+                        spellcheck="false" data-testid="login-name" required
+                        prop:value=move || login.get()
+                        on:input=move |ev| login.set(event_target_value(&ev))/>
+                </div>
+                <div class="field">
+                    <label for="login-password">{move || i.t("login.password")}</label>
+                    <input id="login-password" type="password" name="password" autocomplete="current-password"
+                        data-testid="login-password" required
+                        prop:value=move || password.get()
+                        on:input=move |ev| password.set(event_target_value(&ev))/>
+                </div>
+                {move || error.get().map(|text| view! {
+                    <p class="banner error" role="alert" data-testid="login-error">{text}</p>
+                })}
+                <div class="actions">
+                    <button type="submit" class="button primary" data-testid="login-submit" disabled=move || working.get()>
+                        {move || if working.get() { i.t("login.working") } else { i.t("login.submit") }}
+                    </button>
+                </div>
+            </form>
+        </section>
+    }
+}

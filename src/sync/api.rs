@@ -1,0 +1,214 @@
+//! The sync server's HTTP API, through the browser's `fetch`, on the app's own origin.
+//!
+//! Every call carries the session cookie (`credentials: same-origin`), gives up after
+//! [`TIMEOUT`], and turns the answer into an [`ApiError`] the engine can act on: offline
+//! (try later), signed out (ask to sign in, keep the outbox), a gap (resend), or a refusal
+//! with the server's message key.
+
+use std::time::Duration;
+
+use domain::{Id, PullRequest, PullResponse, PushRequest, PushResponse};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Headers, Request, RequestCredentials, RequestInit, Response};
+
+use crate::store::Account;
+
+/// How long a request may take before the engine treats the network as gone.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a call to the server did not succeed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApiError {
+    /// No answer: no network, the server is down, or it took too long.
+    Offline,
+    /// The session is missing or expired (401).
+    SignedOut,
+    /// Wrong login or password.
+    BadCredentials,
+    /// Too many failed sign-ins; try again after this many seconds.
+    Locked { retry_after: u64 },
+    /// A push skipped mutation numbers; resend from `expected`.
+    Gap { expected: u64 },
+    /// No such thing (404).
+    NotFound,
+    /// Any other refusal, with the server's message key.
+    Refused { status: u16, key: String },
+}
+
+impl ApiError {
+    /// The message key the UI shows.
+    pub fn key(&self) -> &'static str {
+        match self {
+            ApiError::Offline => "sync.unreachable",
+            ApiError::SignedOut => "sync.signed_out",
+            ApiError::BadCredentials => "login.bad_credentials",
+            ApiError::Locked { .. } => "login.locked",
+            ApiError::Gap { .. } | ApiError::NotFound | ApiError::Refused { .. } => "sync.refused",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    expected: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct LoginBody<'a> {
+    login: &'a str,
+    password: &'a str,
+}
+
+/// Signs in; the server sets the session cookie.
+pub async fn login(login: &str, password: &str) -> Result<Account, ApiError> {
+    let body = serde_json::to_string(&LoginBody { login, password }).map_err(bad_body)?;
+    let (status, text, retry_after) = send("POST", "/api/login", Some(body)).await?;
+    match status {
+        401 => Err(ApiError::BadCredentials),
+        429 => Err(ApiError::Locked {
+            retry_after: retry_after.unwrap_or(60),
+        }),
+        _ => decode(status, &text),
+    }
+}
+
+/// Ends the session on the server (best effort: offline, the cookie simply stays unused).
+pub async fn logout() -> Result<(), ApiError> {
+    let (status, text, _) = send("POST", "/api/logout", None).await?;
+    if status < 300 {
+        Ok(())
+    } else {
+        Err(refusal(status, &text))
+    }
+}
+
+/// Sends a batch of outbox entries.
+pub async fn push(request: &PushRequest) -> Result<PushResponse, ApiError> {
+    call("/api/sync/push", request).await
+}
+
+/// Asks for the next page of changes.
+pub async fn pull(request: &PullRequest) -> Result<PullResponse, ApiError> {
+    call("/api/sync/pull", request).await
+}
+
+/// Tells the server a conflict was dealt with.
+pub async fn resolve_conflict(id: Id) -> Result<(), ApiError> {
+    let path = format!("/api/sync/conflicts/{id}/resolve");
+    let (status, text, _) = send("POST", &path, None).await?;
+    if status < 300 {
+        Ok(())
+    } else {
+        Err(refusal(status, &text))
+    }
+}
+
+async fn call<B: Serialize, R: DeserializeOwned>(path: &str, body: &B) -> Result<R, ApiError> {
+    let body = serde_json::to_string(body).map_err(bad_body)?;
+    let (status, text, _) = send("POST", path, Some(body)).await?;
+    decode(status, &text)
+}
+
+fn decode<R: DeserializeOwned>(status: u16, text: &str) -> Result<R, ApiError> {
+    if !(200..300).contains(&status) {
+        return Err(refusal(status, text));
+    }
+    serde_json::from_str(text).map_err(|e| ApiError::Refused {
+        status,
+        key: format!("unreadable answer: {e}"),
+    })
+}
+
+fn refusal(status: u16, text: &str) -> ApiError {
+    let body: Option<ErrorBody> = serde_json::from_str(text).ok();
+    match status {
+        401 => ApiError::SignedOut,
+        404 => ApiError::NotFound,
+        409 => match body.as_ref().and_then(|b| b.expected) {
+            Some(expected) => ApiError::Gap { expected },
+            None => ApiError::Refused {
+                status,
+                key: "conflict".into(),
+            },
+        },
+        // A proxy or a restarting server: the same as no answer, try again later.
+        502..=504 => ApiError::Offline,
+        _ => ApiError::Refused {
+            status,
+            key: body.map(|b| b.error).unwrap_or_default(),
+        },
+    }
+}
+
+fn bad_body(err: serde_json::Error) -> ApiError {
+    ApiError::Refused {
+        status: 0,
+        key: err.to_string(),
+    }
+}
+
+/// One request; returns the status, the body text and any `Retry-After` seconds.
+async fn send(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<(u16, String, Option<u64>), ApiError> {
+    let window = web_sys::window().ok_or(ApiError::Offline)?;
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    let headers = Headers::new().map_err(|_| ApiError::Offline)?;
+    if let Some(body) = body {
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(|_| ApiError::Offline)?;
+        init.set_body(&JsValue::from_str(&body));
+    }
+    init.set_headers(&headers);
+    let controller = AbortController::new().ok();
+    if let Some(controller) = &controller {
+        init.set_signal(Some(&controller.signal()));
+    }
+    let request = Request::new_with_str_and_init(path, &init).map_err(|_| ApiError::Offline)?;
+    let timer = controller.and_then(|controller| {
+        leptos::prelude::set_timeout_with_handle(move || controller.abort(), TIMEOUT).ok()
+    });
+    let answer = JsFuture::from(window.fetch_with_request(&request)).await;
+    let result = read_answer(answer).await;
+    if let Some(timer) = timer {
+        timer.clear();
+    }
+    result
+}
+
+async fn read_answer(
+    answer: Result<JsValue, JsValue>,
+) -> Result<(u16, String, Option<u64>), ApiError> {
+    // fetch rejects only when there was no HTTP answer at all.
+    let response: Response = answer
+        .map_err(|_| ApiError::Offline)?
+        .dyn_into()
+        .map_err(|_| ApiError::Offline)?;
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("Retry-After")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse().ok());
+    let text = match response.text() {
+        Ok(promise) => JsFuture::from(promise)
+            .await
+            .map_err(|_| ApiError::Offline)?
+            .as_string()
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    Ok((status, text, retry_after))
+}

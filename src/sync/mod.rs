@@ -1,0 +1,383 @@
+//! The sync engine: pushes the outbox, pulls what changed, and keeps the indicator honest.
+//!
+//! When it runs: at start, on the browser's `online` event, shortly after each save, every
+//! [`PERIOD`] while online, and from "Sync now". Failures back off exponentially with jitter.
+//! One sync at a time across tabs: a run takes the Web Lock [`LOCK_NAME`] (`ifAvailable`, so
+//! a tab that finds another syncing just skips), and every tab reloads its screens when
+//! another one announces new data on the BroadcastChannel [`CHANNEL`].
+//!
+//! A run: push the outbox in number order from the last acknowledged entry (each answer
+//! recorded in one transaction; a gap answer rewinds), send the conflict resolutions made
+//! here, then pull page by page, each page applied in one IndexedDB transaction that also
+//! drops, on the last page, the outbox entries the server applied (see `store::sync`).
+
+pub mod api;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use domain::{Cursor, PullRequest, PushRequest, PROTOCOL_VERSION};
+use js_sys::{Function, Object, Promise, Reflect};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::platform;
+use crate::state::AppState;
+use crate::store::{Store, StoreError};
+use api::ApiError;
+
+/// The Web Lock that keeps syncs of several tabs from overlapping.
+pub const LOCK_NAME: &str = "fieldbook-sync";
+/// The BroadcastChannel on which tabs announce that the local data changed.
+pub const CHANNEL: &str = "fieldbook";
+/// How often to sync while online and idle.
+pub const PERIOD: Duration = Duration::from_secs(60);
+/// How long after a save to sync, so a burst of saves goes in one push.
+pub const AFTER_SAVE: Duration = Duration::from_millis(800);
+
+const PUSH_BATCH: usize = 200;
+const PULL_PAGE: u32 = 200;
+const MAX_BACKOFF_MS: f64 = 5.0 * 60.0 * 1000.0;
+
+/// What the indicator shows about sync.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncStatus {
+    /// Nothing running; the last run (if any) succeeded.
+    Idle,
+    Syncing,
+    /// The server could not be reached.
+    Offline,
+    /// The session ended: the outbox is kept until the person signs in again.
+    SignInNeeded,
+    /// The server refused; the message key says why.
+    Error(&'static str),
+}
+
+/// Why a run stopped.
+#[derive(Debug)]
+enum RunError {
+    Api(ApiError),
+    Store(StoreError),
+}
+
+impl From<ApiError> for RunError {
+    fn from(err: ApiError) -> Self {
+        RunError::Api(err)
+    }
+}
+
+impl From<StoreError> for RunError {
+    fn from(err: StoreError) -> Self {
+        RunError::Store(err)
+    }
+}
+
+#[derive(Default)]
+struct Scheduler {
+    running: bool,
+    again: bool,
+    failures: u32,
+    /// The pending timer and when it fires (ms since the epoch).
+    timer: Option<(TimeoutHandle, f64)>,
+    channel: Option<web_sys::BroadcastChannel>,
+}
+
+thread_local! {
+    static SCHEDULER: RefCell<Scheduler> = RefCell::new(Scheduler::default());
+}
+
+/// Starts the triggers: the `online` event, the periodic timer, the cross-tab channel; then
+/// syncs once.
+pub fn start(state: AppState) {
+    if let Some(window) = web_sys::window() {
+        let on_online = Closure::<dyn Fn()>::new(move || request(state, Duration::ZERO));
+        let _ =
+            window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+        // The listener lives as long as the page.
+        on_online.forget();
+    }
+    let _ = set_interval_with_handle(
+        move || {
+            if state.online.get_untracked() {
+                request(state, Duration::ZERO);
+            }
+        },
+        PERIOD,
+    );
+    if let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) {
+        let on_message =
+            Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+                if event.data().as_string().as_deref() == Some(SIGNED_OUT) {
+                    // Another tab is deleting the database: let go of it and start over.
+                    state.close_and_restart();
+                } else {
+                    spawn_local(async move {
+                        let _ = state.reload().await;
+                    });
+                }
+            });
+        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+        SCHEDULER.with(|s| s.borrow_mut().channel = Some(channel));
+    }
+    request(state, Duration::ZERO);
+}
+
+const CHANGED: &str = "changed";
+const SIGNED_OUT: &str = "signed_out";
+
+/// Tells the other tabs that the local data changed.
+pub fn announce() {
+    post(CHANGED);
+}
+
+/// Tells the other tabs to close the database, which this tab is about to delete.
+pub fn announce_signed_out() {
+    post(SIGNED_OUT);
+}
+
+fn post(message: &str) {
+    SCHEDULER.with(|s| {
+        if let Some(channel) = &s.borrow().channel {
+            let _ = channel.post_message(&JsValue::from_str(message));
+        }
+    });
+}
+
+/// "Sync now": forgets the backoff and runs at once.
+pub fn sync_now(state: AppState) {
+    SCHEDULER.with(|s| s.borrow_mut().failures = 0);
+    request(state, Duration::ZERO);
+}
+
+/// Asks for a run after `delay`, unless one is already due sooner.
+pub fn request(state: AppState, delay: Duration) {
+    let due = js_sys::Date::now() + delay.as_millis() as f64;
+    let replace = SCHEDULER.with(|s| {
+        let mut s = s.borrow_mut();
+        match &s.timer {
+            Some((_, at)) if *at <= due => false,
+            _ => {
+                if let Some((handle, _)) = s.timer.take() {
+                    handle.clear();
+                }
+                true
+            }
+        }
+    });
+    if !replace {
+        return;
+    }
+    if let Ok(handle) = set_timeout_with_handle(
+        move || {
+            SCHEDULER.with(|s| s.borrow_mut().timer = None);
+            spawn_local(run(state));
+        },
+        delay,
+    ) {
+        SCHEDULER.with(|s| s.borrow_mut().timer = Some((handle, due)));
+    }
+}
+
+/// One run, unless one is going on in this tab (then it runs again right after).
+async fn run(state: AppState) {
+    let busy = SCHEDULER.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.running {
+            s.again = true;
+        } else {
+            s.running = true;
+        }
+        s.running && s.again
+    });
+    if busy {
+        return;
+    }
+    loop {
+        let outcome = with_lock(state).await;
+        let retry = finish(state, outcome);
+        let again = SCHEDULER.with(|s| {
+            let mut s = s.borrow_mut();
+            let again = std::mem::take(&mut s.again);
+            if !again {
+                s.running = false;
+            }
+            again
+        });
+        if !again {
+            if let Some(delay) = retry {
+                request(state, delay);
+            }
+            break;
+        }
+    }
+}
+
+/// Runs [`sync_once`] under the cross-tab lock; `None` when another tab holds it.
+async fn with_lock(state: AppState) -> Option<Result<bool, RunError>> {
+    let locks = web_sys::window()
+        .map(|w| w.navigator())
+        .and_then(|n| Reflect::get(&n, &JsValue::from_str("locks")).ok())
+        .filter(|l| !l.is_undefined() && !l.is_null());
+    let request = locks.as_ref().and_then(|locks| {
+        Reflect::get(locks, &JsValue::from_str("request"))
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+    });
+    let (Some(locks), Some(request)) = (locks, request) else {
+        // No Web Locks (an old browser): one tab at a time is then not guaranteed, but the
+        // server still applies each mutation once.
+        return Some(sync_once(state).await);
+    };
+    let result: Rc<RefCell<Option<Result<bool, RunError>>>> = Rc::new(RefCell::new(None));
+    let slot = result.clone();
+    let callback = Closure::once_into_js(move |lock: JsValue| -> Promise {
+        wasm_bindgen_futures::future_to_promise(async move {
+            if !lock.is_null() {
+                let outcome = sync_once(state).await;
+                *slot.borrow_mut() = Some(outcome);
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    });
+    let options = Object::new();
+    let _ = Reflect::set(&options, &JsValue::from_str("ifAvailable"), &JsValue::TRUE);
+    let held = request.call3(&locks, &JsValue::from_str(LOCK_NAME), &options, &callback);
+    match held.map(|p| p.dyn_into::<Promise>()) {
+        Ok(Ok(promise)) => {
+            let _ = JsFuture::from(promise).await;
+            result.borrow_mut().take()
+        }
+        _ => Some(sync_once(state).await),
+    }
+}
+
+/// Updates the indicator after a run; returns when to retry (backoff), if at all.
+fn finish(state: AppState, outcome: Option<Result<bool, RunError>>) -> Option<Duration> {
+    let failures = SCHEDULER.with(|s| {
+        let mut s = s.borrow_mut();
+        match &outcome {
+            Some(Ok(_)) | None => s.failures = 0,
+            Some(Err(_)) => s.failures = s.failures.saturating_add(1),
+        }
+        s.failures
+    });
+    let status = match outcome {
+        // Another tab synced; its broadcast refreshes this one.
+        None => return None,
+        Some(Ok(_)) => SyncStatus::Idle,
+        Some(Err(RunError::Api(ApiError::Offline))) => SyncStatus::Offline,
+        Some(Err(RunError::Api(ApiError::SignedOut))) => {
+            state.sync.set(SyncStatus::SignInNeeded);
+            return None;
+        }
+        Some(Err(RunError::Api(err))) => SyncStatus::Error(err.key()),
+        Some(Err(RunError::Store(err))) => SyncStatus::Error(err.key()),
+    };
+    let failed = status != SyncStatus::Idle;
+    state.sync.set(status);
+    failed.then(|| backoff(failures))
+}
+
+/// 2 s, 4 s, 8 s … up to 5 minutes, each scaled by a random factor in [0.5, 1).
+fn backoff(failures: u32) -> Duration {
+    let exp = 2_000.0 * 2f64.powi(failures.saturating_sub(1).min(16) as i32);
+    let jitter = 0.5 + js_sys::Math::random() * 0.5;
+    Duration::from_millis((exp.min(MAX_BACKOFF_MS) * jitter) as u64)
+}
+
+/// Push, resolutions, pull. Returns whether local data changed.
+async fn sync_once(state: AppState) -> Result<bool, RunError> {
+    let Some(store) = state.open_store() else {
+        return Ok(false);
+    };
+    if state.account.get_untracked().is_none() {
+        return Ok(false);
+    }
+    state.sync.set(SyncStatus::Syncing);
+    let client_id = store.device(platform::now_ms()).await?.client_id;
+    push_all(&store, client_id).await?;
+    send_resolutions(&store).await?;
+    let changed = pull_all(&store, client_id).await?;
+    state.reload().await?;
+    if changed {
+        announce();
+    }
+    Ok(changed)
+}
+
+async fn push_all(store: &Store, client_id: domain::Id) -> Result<(), RunError> {
+    let mut gaps = 0;
+    loop {
+        let acked = store.sync_state().await?.acked;
+        let entries = store.outbox_after(acked, PUSH_BATCH).await?;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let request = PushRequest {
+            client_id,
+            protocol: PROTOCOL_VERSION,
+            mutations: entries
+                .iter()
+                .map(|e| e.mutation.to_push(&e.base))
+                .collect(),
+        };
+        match api::push(&request).await {
+            Ok(response) => {
+                store
+                    .record_push(&entries, &response, platform::now_ms())
+                    .await?;
+                if response.last_applied <= acked {
+                    // The server did not move: stop instead of sending the same batch forever.
+                    return Err(RunError::Api(ApiError::Refused {
+                        status: 200,
+                        key: "no progress".into(),
+                    }));
+                }
+            }
+            // The server has applied less than this device thought (or more): resend from
+            // where it stands, a few times at most.
+            Err(ApiError::Gap { expected }) if gaps < 3 => {
+                gaps += 1;
+                store.rewind_acked(expected).await?;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
+async fn send_resolutions(store: &Store) -> Result<(), RunError> {
+    for id in store.sync_state().await?.resolved {
+        match api::resolve_conflict(id).await {
+            Ok(()) | Err(ApiError::NotFound) => store.resolution_sent(id).await?,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(())
+}
+
+async fn pull_all(store: &Store, client_id: domain::Id) -> Result<bool, RunError> {
+    let mut changed = false;
+    loop {
+        let cursor = store
+            .sync_state()
+            .await?
+            .cursor
+            .and_then(|c| Cursor::parse(&c).ok());
+        let request = PullRequest {
+            client_id,
+            cursor,
+            limit: PULL_PAGE,
+        };
+        let page = api::pull(&request).await?;
+        let applied = store.apply_pull(&page, platform::now_ms()).await?;
+        changed |= applied.records > 0 || applied.dropped > 0;
+        if !page.more {
+            return Ok(changed);
+        }
+    }
+}
