@@ -198,6 +198,7 @@ fn StatusBar() -> impl IntoView {
     };
     view! {
         <div class="status" data-testid="sync-status" data-state=phase
+            data-synced-at=move || state.last_synced.get().unwrap_or(0).to_string()
             class:offline=move || matches!(phase(), "offline" | "unreachable" | "error" | "signed-out")>
             <span role="status" aria-live="polite" data-testid="sync-text">{text}</span>
             {move || if phase() == "signed-out" {

@@ -370,3 +370,195 @@ fn pinyin_initials_come_from_the_browser_collator() {
     assert_eq!(collator.initials("诸葛亮"), "zgl");
     assert_eq!(collator.initials("李 Lee"), "llee");
 }
+
+fn stamp(ms: i64) -> domain::Stamp {
+    domain::Stamp::new(ms, 0, new_id(T0))
+}
+
+/// The server's copy of `lead` at `version`, with `company` changed there.
+fn server_copy(lead: &Lead, company: &str, version: u64) -> domain::RecordChange {
+    let mut record = serde_json::to_value(lead).unwrap();
+    record["company"] = serde_json::json!(company);
+    let field_versions = record
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| (k.clone(), if k == "company" { version } else { 3 }))
+        .collect();
+    domain::RecordChange {
+        kind: RecordKind::Lead,
+        id: lead.id,
+        version,
+        record,
+        field_versions,
+        conflicts: Vec::new(),
+    }
+}
+
+fn page(
+    changes: Vec<domain::RecordChange>,
+    removed: Vec<domain::RecordRef>,
+    more: bool,
+    last_applied: u64,
+    version: u64,
+) -> domain::PullResponse {
+    let cursor = changes.last().map(|c| domain::Cursor {
+        version,
+        kind: c.kind,
+        record_id: c.id,
+    });
+    domain::PullResponse {
+        changes,
+        removed,
+        cursor,
+        more,
+        last_applied,
+        server_stamp: stamp(T0 + 60_000),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn pulled_pages_rebuild_records_and_drop_applied_entries_only_on_the_last_page() {
+    let name = unique_db();
+    let store = Store::open(&name).await.unwrap();
+    let l = lead("王小明", Stage::Prospecting, Grade::B, "");
+    store.save(&[Change::Lead(l.clone())], T0).await.unwrap();
+    let created = store.outbox_after(0, 10).await.unwrap();
+    assert_eq!(created.len(), 1);
+    // Never synced: no bases.
+    assert!(created[0].base.is_empty());
+
+    // Page 1 of 2: the server applied #1 and someone changed the company since. The entry
+    // stays until the last page, but the copy (read with `last_applied` = 1) already carries
+    // it, so the device shows the server's company.
+    let applied = store
+        .apply_pull(
+            &page(vec![server_copy(&l, "东方集团", 5)], vec![], true, 1, 5),
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(applied.dropped, 0);
+    assert_eq!(store.outbox().await.unwrap().len(), 1);
+    assert_eq!(store.lead(l.id).await.unwrap().unwrap().company, "东方集团");
+    let state = store.sync_state().await.unwrap();
+    assert_eq!(state.acked, 1);
+    assert!(state.cursor.is_some());
+    assert_eq!(state.last_synced_ms, None);
+
+    // An edit now is based on the versions the device holds from the server (the pending
+    // create is in the copy already, so it is not what the person saw in its place).
+    let mut renamed = store.lead(l.id).await.unwrap().unwrap();
+    renamed.name = "王大明".into();
+    store.save(&[Change::Lead(renamed)], T0 + 1).await.unwrap();
+    let pending = store.outbox_after(1, 10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].mutation.seq, 2);
+    assert_eq!(pending[0].base.get("name"), Some(&3));
+
+    // The last page drops #1 (applied) but not #2, and rebuilds the lead: the server's
+    // company with the pending rename on top.
+    let applied = store
+        .apply_pull(&page(vec![], vec![], false, 1, 5), T0 + 2)
+        .await
+        .unwrap();
+    assert_eq!(applied.dropped, 1);
+    let left: Vec<u64> = store
+        .outbox()
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(left, [2]);
+    let shown = store.lead(l.id).await.unwrap().unwrap();
+    assert_eq!(
+        (shown.name.as_str(), shown.company.as_str()),
+        ("王大明", "东方集团")
+    );
+    assert_eq!(
+        store.sync_state().await.unwrap().last_synced_ms,
+        Some(T0 + 2)
+    );
+    // The pulled server stamp moved the device clock forward.
+    let device = store.device(T0).await.unwrap();
+    assert!(device.last_stamp.unwrap().wall_ms >= T0 + 60_000);
+
+    // The lead is reassigned away: it disappears from the device.
+    let gone = domain::RecordRef {
+        kind: RecordKind::Lead,
+        id: l.id,
+    };
+    store
+        .apply_pull(&page(vec![], vec![gone], false, 2, 6), T0 + 3)
+        .await
+        .unwrap();
+    assert_eq!(store.lead(l.id).await.unwrap(), None);
+    assert!(store.field_versions(l.id).await.unwrap().is_empty());
+    assert!(store.outbox().await.unwrap().is_empty());
+    store.close();
+    Store::delete(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn conflicts_and_refusals_are_kept_until_dealt_with() {
+    let name = unique_db();
+    let store = Store::open(&name).await.unwrap();
+    let l = lead("李娜", Stage::Prospecting, Grade::B, "");
+    store.save(&[Change::Lead(l.clone())], T0).await.unwrap();
+
+    let mut change = server_copy(&l, "星辰超市", 7);
+    let conflict = domain::Conflict {
+        id: new_id(T0),
+        kind: RecordKind::Lead,
+        record_id: l.id,
+        field: "company".into(),
+        lost_value: serde_json::json!("华东机械"),
+        lost_stamp: stamp(T0),
+        lost_by: None,
+        kept_value: serde_json::json!("星辰超市"),
+        kept_stamp: stamp(T0 + 5),
+        at_version: 7,
+        resolved: false,
+    };
+    change.conflicts.push(conflict.clone());
+    store
+        .apply_pull(&page(vec![change], vec![], false, 1, 7), T0)
+        .await
+        .unwrap();
+    assert_eq!(store.conflicts().await.unwrap(), vec![conflict.clone()]);
+    store.queue_resolution(conflict.id).await.unwrap();
+    assert!(store.conflicts().await.unwrap().is_empty());
+    assert_eq!(
+        store.sync_state().await.unwrap().resolved,
+        vec![conflict.id]
+    );
+    store.resolution_sent(conflict.id).await.unwrap();
+    assert!(store.sync_state().await.unwrap().resolved.is_empty());
+
+    // A refused edit is kept as a note with what was typed.
+    let mut edited = store.lead(l.id).await.unwrap().unwrap();
+    edited.title = "采购经理".into();
+    store.save(&[Change::Lead(edited)], T0 + 1).await.unwrap();
+    let sent = store.outbox_after(1, 10).await.unwrap();
+    let answer = domain::PushResponse {
+        last_applied: 2,
+        rejected: vec![domain::Rejection {
+            seq: 2,
+            record_id: l.id,
+            reason: domain::RejectReason::Forbidden,
+        }],
+    };
+    store.record_push(&sent, &answer, T0 + 2).await.unwrap();
+    let notes = store.rejections().await.unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].reason, domain::RejectReason::Forbidden);
+    assert!(notes[0].fields.contains("采购经理"));
+    assert_eq!(store.sync_state().await.unwrap().acked, 2);
+    // The push answer alone drops nothing.
+    assert_eq!(store.outbox().await.unwrap().len(), 1);
+    store.dismiss_rejection(2).await.unwrap();
+    assert!(store.rejections().await.unwrap().is_empty());
+    store.close();
+    Store::delete(&name).await.unwrap();
+}

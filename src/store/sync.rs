@@ -77,10 +77,14 @@ struct SyncedRow {
     record: String,
     versions: String,
     conflicts: String,
+    /// The device's `last_applied` in the pull answer that brought this copy: the server read
+    /// both at once, so every outbox entry up to it is already in the copy.
+    #[serde(default)]
+    reflects: u64,
 }
 
 impl SyncedRow {
-    fn from_change(change: &RecordChange) -> Result<SyncedRow> {
+    fn from_change(change: &RecordChange, reflects: u64) -> Result<SyncedRow> {
         Ok(SyncedRow {
             id: change.id,
             kind: change.kind,
@@ -88,6 +92,7 @@ impl SyncedRow {
             record: serde_json::to_string(&change.record)?,
             versions: serde_json::to_string(&change.field_versions)?,
             conflicts: serde_json::to_string(&change.conflicts)?,
+            reflects,
         })
     }
 
@@ -219,7 +224,7 @@ impl Store {
 
         for change in &page.changes {
             synced
-                .put(&SyncedRow::from_change(change)?)
+                .put(&SyncedRow::from_change(change, page.last_applied)?)
                 .serde()?
                 .await?;
             touched.insert(change.id, change.kind);
@@ -359,16 +364,17 @@ impl Store {
 }
 
 /// Per changed field, the server version of the value the person saw when editing: that of
-/// the newest pending edit of the field (which replaced the pulled value on screen), else the
-/// pulled one. A field never synced has none.
+/// the newest pending edit of the field not yet in the server's copy (it replaced the pulled
+/// value on screen), else the pulled one. A field never synced has none.
 pub(super) async fn edit_bases(
     synced: &ObjectStore<'_>,
     outbox: &ObjectStore<'_>,
     id: Id,
     fields: impl Iterator<Item = &String>,
 ) -> Result<BTreeMap<String, u64>> {
-    let pending = pending_of(outbox, id).await?;
     let row: Option<SyncedRow> = synced.get(id.to_string()).serde()?.await?;
+    let reflects = row.as_ref().map_or(0, |r| r.reflects);
+    let pending = pending_of(outbox, id, reflects).await?;
     let pulled = match row {
         Some(row) => row.versions()?,
         None => BTreeMap::new(),
@@ -390,8 +396,9 @@ pub(super) async fn edit_bases(
     Ok(bases)
 }
 
-/// The outbox entries of one record, in number order.
-async fn pending_of(outbox: &ObjectStore<'_>, id: Id) -> Result<Vec<OutboxEntry>> {
+/// The outbox entries of one record after `reflects` (those up to it are in the server's
+/// copy already), in number order.
+async fn pending_of(outbox: &ObjectStore<'_>, id: Id, reflects: u64) -> Result<Vec<OutboxEntry>> {
     let index = outbox.index("by_record")?;
     let rows = index
         .get_all::<JsValue>()
@@ -406,6 +413,7 @@ async fn pending_of(outbox: &ObjectStore<'_>, id: Id) -> Result<Vec<OutboxEntry>
             OutboxEntry::try_from(row)
         })
         .collect::<Result<Vec<_>>>()?;
+    entries.retain(|e| e.mutation.seq > reflects);
     entries.sort_by_key(|e| e.mutation.seq);
     Ok(entries)
 }
@@ -423,9 +431,9 @@ async fn outbox_rows(outbox: &ObjectStore<'_>, range: KeyRange<JsValue>) -> Resu
     .collect()
 }
 
-/// Writes the record the screens show: the server's copy with the still-pending edits laid
-/// over it in number order. A record with neither (a refused create) is left as it is, so
-/// nothing typed disappears. Returns whether it wrote.
+/// Writes the record the screens show: the server's copy with the pending edits it does not
+/// carry yet laid over it in number order. A record with neither (a refused create) is left
+/// as it is, so nothing typed disappears. Returns whether it wrote.
 async fn rebuild_view(
     tx: &indexed_db_futures::transaction::Transaction<'_>,
     synced: &ObjectStore<'_>,
@@ -434,7 +442,7 @@ async fn rebuild_view(
     kind: RecordKind,
 ) -> Result<bool> {
     let row: Option<SyncedRow> = synced.get(id.to_string()).serde()?.await?;
-    let pending = pending_of(outbox, id).await?;
+    let pending = pending_of(outbox, id, row.as_ref().map_or(0, |r| r.reflects)).await?;
     let mut object = match &row {
         Some(row) => row.record()?,
         None if pending.is_empty() => return Ok(false),

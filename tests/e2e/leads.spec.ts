@@ -1,6 +1,7 @@
 // Leads and visits end to end, in Chromium against the release build: what a rep does on a
 // first day, and that it is all still there after a reload (it lives in IndexedDB).
-import { expect, Page, test } from '@playwright/test';
+import { Page } from '@playwright/test';
+import { expect, test } from './fixtures';
 
 test.use({ locale: 'en-US', timezoneId: 'Asia/Shanghai' });
 

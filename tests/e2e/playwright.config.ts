@@ -1,12 +1,11 @@
 // Playwright runs against Debian's Chromium (never a downloaded browser) and a release build
-// of the app. `cargo xtask test` serves dist/ on a free port and passes its address in
-// FIELDBOOK_URL; run by hand without it, the webServer below serves dist/ itself.
+// of the app served by the real sync server. `cargo xtask test` starts that server on a free
+// port (SQLite in a throwaway folder, `--demo`, a pool of rep accounts) and passes its address
+// in FIELDBOOK_URL and the logins in FIELDBOOK_LOGINS (see fixtures.ts).
 import path from 'node:path';
 import { defineConfig } from '@playwright/test';
 
-const handPort = 4173;
-const url = process.env.FIELDBOOK_URL ?? `http://127.0.0.1:${handPort}`;
-const dist = process.env.FIELDBOOK_DIST ?? path.join(__dirname, '..', '..', 'dist');
+const url = process.env.FIELDBOOK_URL ?? 'http://127.0.0.1:8080';
 
 export default defineConfig({
   testDir: '.',
@@ -42,13 +41,4 @@ export default defineConfig({
       },
     },
   ],
-  webServer: process.env.FIELDBOOK_URL
-    ? undefined
-    : {
-        command: `cargo xtask serve --port ${handPort} --dist "${dist}"`,
-        url,
-        // A server left on this port could be serving an old build: fail instead.
-        reuseExistingServer: false,
-        timeout: 120_000,
-      },
 });

@@ -1,7 +1,9 @@
-// The smallest end-to-end check: the release build loads and names itself.
+// The smallest end-to-end checks: the release build loads from the sync server, names itself,
+// and a new device starts at the sign-in screen.
 import { expect, test } from '@playwright/test';
 
-test('the app loads with its title', async ({ page }) => {
+test('the app loads with its title and asks a new device to sign in', async ({ page }) => {
   await page.goto('/');
   await expect(page).toHaveTitle(/Fieldbook/);
+  await expect(page.getByTestId('sign-in')).toBeVisible();
 });

@@ -10,6 +10,7 @@ mod lockfile;
 mod postgres;
 mod process;
 mod serve;
+mod sync_server;
 mod test_steps;
 mod tools;
 
@@ -67,7 +68,7 @@ fn build(workspace: &Workspace) -> Result<(), String> {
 }
 
 /// `cargo xtask run`: build the app, then start the sync server on SQLite in the data folder,
-/// serving the app and its API on one port until Ctrl-C.
+/// serving the app and its API on one port until Ctrl-C, with the demo team (seeded once).
 fn run(workspace: &Workspace, port: u16, data_dir: &Path) -> Result<(), String> {
     tools::ensure_build_tools(workspace)?;
     let dist = app_build::release_build(workspace)?;
@@ -76,7 +77,7 @@ fn run(workspace: &Workspace, port: u16, data_dir: &Path) -> Result<(), String> 
     println!("xtask: data folder {}", data_dir.display());
     println!(
         "\nFieldbook will be served at http://127.0.0.1:{port}  (Ctrl-C stops it)\n\
-         (the first start prints the admin's one-time password)\n"
+         (the first start prints the admin's and the demo team's one-time passwords)\n"
     );
     workspace.run(
         &process::Cmd::new("cargo")
@@ -88,7 +89,7 @@ fn run(workspace: &Workspace, port: u16, data_dir: &Path) -> Result<(), String> 
                 "server",
                 "--",
             ])
-            .args(["serve", "--port", &port.to_string()])
+            .args(["serve", "--demo", "--port", &port.to_string()])
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--dist")

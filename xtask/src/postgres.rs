@@ -128,7 +128,7 @@ fn find_bin_dir() -> Option<PathBuf> {
 }
 
 /// A port nobody listens on right now (the OS picks it; we release it for PostgreSQL).
-fn free_port() -> Result<u16, String> {
+pub fn free_port() -> Result<u16, String> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

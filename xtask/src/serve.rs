@@ -21,8 +21,6 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 pub enum Logging {
     /// One line per request (interactive `run`/`serve`).
     Requests,
-    /// Only failures (the e2e harness, whose output is Playwright's).
-    Quiet,
 }
 
 /// A running server; dropping it stops the workers.

@@ -8,7 +8,7 @@ use crate::app_build;
 use crate::cli::TestOptions;
 use crate::postgres;
 use crate::process::{Cmd, Workspace};
-use crate::serve::{Logging, StaticServer};
+use crate::sync_server::SyncServer;
 use crate::tools::{self, Needs, CHROMEDRIVER, WASM_TARGET};
 
 pub fn run_all(workspace: &Workspace, options: TestOptions) -> Result<(), String> {
@@ -106,16 +106,18 @@ fn browser_tests() -> Cmd {
     cmd
 }
 
-/// Serves the fresh `dist/` on a free port for the length of the Playwright run; the server
-/// lives in this process, so it stops when the run ends, pass or fail.
+/// Starts the sync server on the fresh `dist/` (SQLite in a throwaway folder, the demo team
+/// and a pool of reps) for the length of the Playwright run; it stops when the run ends, pass
+/// or fail.
 fn playwright(workspace: &Workspace) -> Result<(), String> {
     let dist = workspace.root().join("dist");
-    let server = StaticServer::start(&dist, 0, Logging::Quiet)?;
-    println!("serving {} at {}", dist.display(), server.url());
+    let server = SyncServer::start(workspace, &dist)?;
+    println!("sync server with {} at {}", dist.display(), server.url());
     let result = workspace.run(
         &Cmd::new("npx")
             .args(["--no-install", "playwright", "test"])
             .env("FIELDBOOK_URL", server.url())
+            .env("FIELDBOOK_LOGINS", server.logins_json())
             .env("FIELDBOOK_DIST", &dist)
             .cwd(workspace.root().join("tests/e2e")),
     );

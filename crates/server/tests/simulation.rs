@@ -114,11 +114,23 @@ struct Pending {
 }
 
 /// A record as the device last pulled it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 struct Synced {
     record: Value,
     versions: BTreeMap<String, u64>,
     conflicts: Vec<Conflict>,
+    /// The `last_applied` of the pull answer that brought this copy: outbox entries up to it
+    /// are in the copy already (the server read both in one snapshot).
+    reflects: u64,
+}
+
+/// Devices equal a fresh pull when they hold the same records, versions and conflicts;
+/// `reflects` is bookkeeping of how the copy arrived.
+impl PartialEq for Synced {
+    fn eq(&self, other: &Synced) -> bool {
+        (&self.record, &self.versions, &self.conflicts)
+            == (&other.record, &other.versions, &other.conflicts)
+    }
 }
 
 struct Device {
@@ -152,6 +164,9 @@ impl Device {
             .collect();
         for pending in &self.outbox {
             let m = &pending.mutation;
+            if m.seq <= self.reflects(m.record_id) {
+                continue;
+            }
             // Edits of a record this device no longer sees (reassigned away) show nothing;
             // a create shows the new record.
             if !view.contains_key(&m.record_id) && !m.fields.contains_key("name") {
@@ -169,14 +184,21 @@ impl Device {
         view
     }
 
+    /// Outbox entries of `record` up to this number are in its pulled copy.
+    fn reflects(&self, record: Id) -> u64 {
+        self.synced.get(&record).map_or(0, |s| s.reflects)
+    }
+
     /// The version of the value of `field` the view shows: that of the newest pending edit
-    /// of it (which the person saw instead of the pulled value), else the pulled one.
+    /// of it not in the pulled copy yet (the person saw it instead of the pulled value), else
+    /// the pulled one. The app's store (`src/store/sync.rs`) keeps the same rule.
     fn view_base(&self, record: Id, field: &str) -> Option<u64> {
-        let pending = self
-            .outbox
-            .iter()
-            .rev()
-            .find(|p| p.mutation.record_id == record && p.mutation.fields.contains_key(field));
+        let reflects = self.reflects(record);
+        let pending = self.outbox.iter().rev().find(|p| {
+            p.mutation.record_id == record
+                && p.mutation.seq > reflects
+                && p.mutation.fields.contains_key(field)
+        });
         match pending {
             Some(p) => p.base.get(field).copied(),
             None => self
@@ -841,6 +863,7 @@ impl World {
                         record: change.record,
                         versions: change.field_versions,
                         conflicts: change.conflicts,
+                        reflects: response.last_applied,
                     },
                 );
             }
@@ -1107,6 +1130,7 @@ fn apply_pull(device: &mut Device, response: PullResponse, now_ms: i64) {
                 record: change.record,
                 versions: change.field_versions,
                 conflicts: change.conflicts,
+                reflects: response.last_applied,
             },
         );
     }

@@ -1,0 +1,72 @@
+// Shared set-up for the end-to-end tests: the sync server's logins and signing in.
+//
+// `cargo xtask test` starts the real sync server and passes its logins in FIELDBOOK_LOGINS:
+// the demo team (a manager and two reps with sample books) and a pool of reps with empty
+// books. Every test that uses the `page` fixture signs in as the next pool rep, so its data
+// is its own even though all tests share one server.
+import { test as base, expect, Browser, BrowserContextOptions, Page } from '@playwright/test';
+
+export interface Login {
+  login: string;
+  password: string;
+  role: string;
+}
+
+interface Logins {
+  demo: Login[];
+  pool: Login[];
+}
+
+function logins(): Logins {
+  const raw = process.env.FIELDBOOK_LOGINS;
+  if (!raw) {
+    throw new Error('FIELDBOOK_LOGINS is not set: run the end-to-end tests with `cargo xtask test`');
+  }
+  return JSON.parse(raw) as Logins;
+}
+
+export function demoLogin(login: string): Login {
+  const found = logins().demo.find((l) => l.login === login);
+  if (!found) throw new Error(`no demo login ${login}`);
+  return found;
+}
+
+// One Playwright worker runs the tests in order, so a counter hands out the pool.
+let next = 0;
+export function poolLogin(): Login {
+  const pool = logins().pool;
+  const login = pool[next % pool.length];
+  next += 1;
+  return login;
+}
+
+/// Signs in on the sign-in screen and waits for the app.
+export async function signIn(page: Page, login: Login) {
+  await page.goto('/');
+  await expect(page.getByTestId('sign-in')).toBeVisible();
+  await page.getByTestId('login-name').fill(login.login);
+  await page.getByTestId('login-password').fill(login.password);
+  await page.getByTestId('login-submit').click();
+  await expect(page.getByTestId('sync-status')).toBeVisible();
+  await expect(page.getByTestId('nav-today')).toBeVisible();
+}
+
+/// A new browser context (a device) signed in as `login`.
+export async function device(browser: Browser, login: Login, options: BrowserContextOptions = {}) {
+  const context = await browser.newContext({ locale: 'en-US', timezoneId: 'Asia/Shanghai', ...options });
+  const page = await context.newPage();
+  await signIn(page, login);
+  return { context, page };
+}
+
+export const test = base.extend<{ user: Login }>({
+  user: async ({}, use) => {
+    await use(poolLogin());
+  },
+  page: async ({ page, user }, use) => {
+    await signIn(page, user);
+    await use(page);
+  },
+});
+
+export { expect };

@@ -1,0 +1,267 @@
+//! The real sync server for the end-to-end tests: `fieldbook-server serve --demo` on a free
+//! port, with a fresh SQLite database and the release `dist/`, plus a pool of rep accounts so
+//! that every test signs in as someone with an empty book.
+//!
+//! The logins reach Playwright as JSON in `FIELDBOOK_LOGINS`:
+//! `{ "demo": [{ "login", "password", "role" }…], "pool": [{ "login", "password" }…] }`.
+//! The one-time passwords are read from the server's own output, the way an admin would.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::postgres::free_port;
+use crate::process::{Cmd, Workspace};
+
+/// Rep accounts made for the tests that need a book of their own.
+const POOL: usize = 30;
+const POOL_TEAM: &str = "e2e";
+
+/// A running server; stopped on drop.
+pub struct SyncServer {
+    child: Child,
+    port: u16,
+    logins_json: String,
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Login {
+    login: String,
+    password: String,
+    role: String,
+}
+
+impl SyncServer {
+    /// Builds the server (the dev profile the host tests already compiled), creates the
+    /// accounts and starts it on `dist`.
+    pub fn start(workspace: &Workspace, dist: &Path) -> Result<SyncServer, String> {
+        workspace.run(&Cmd::new("cargo").args(["build", "-p", "fieldbook-server"]))?;
+        let binary = workspace.root().join("target/debug/fieldbook-server");
+        let data_dir = workspace
+            .root()
+            .join("target")
+            .join(format!("e2e-data-{}", std::process::id()));
+        if data_dir.exists() {
+            std::fs::remove_dir_all(&data_dir)
+                .map_err(|e| format!("cannot clear {}: {e}", data_dir.display()))?;
+        }
+        let data = data_dir.to_string_lossy().into_owned();
+
+        let team =
+            output(Command::new(&binary).args(["team", "add", POOL_TEAM, "--data-dir", &data]))?;
+        if !team.contains(POOL_TEAM) {
+            return Err(format!("team add printed: {team}"));
+        }
+        let mut pool = Vec::with_capacity(POOL);
+        for n in 1..=POOL {
+            let login = format!("e2e-{n:02}");
+            let printed = output(Command::new(&binary).args([
+                "user",
+                "add",
+                &login,
+                "--name",
+                &format!("E2E rep {n}"),
+                "--role",
+                "rep",
+                "--team",
+                POOL_TEAM,
+                "--data-dir",
+                &data,
+            ]))?;
+            let password = printed
+                .lines()
+                .find_map(|line| line.split_once(&format!("One-time password for {login}: ")))
+                .map(|(_, password)| password.trim().to_string())
+                .ok_or_else(|| format!("no password in: {printed}"))?;
+            pool.push(Login {
+                login,
+                password,
+                role: "rep".into(),
+            });
+        }
+
+        let port = free_port()?;
+        let mut child = Command::new(&binary)
+            .args([
+                "serve",
+                "--demo",
+                "--port",
+                &port.to_string(),
+                "--data-dir",
+                &data,
+            ])
+            .arg("--dist")
+            .arg(dist)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let demo = match read_demo_logins(&mut child) {
+            Ok(demo) => demo,
+            Err(err) => {
+                let _ = child.kill();
+                return Err(err);
+            }
+        };
+        let server = SyncServer {
+            child,
+            port,
+            logins_json: logins_json(&demo, &pool),
+            data_dir,
+        };
+        server.wait_healthy()?;
+        Ok(server)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn logins_json(&self) -> &str {
+        &self.logins_json
+    }
+
+    fn wait_healthy(&self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let request = "GET /api/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+                let mut answer = String::new();
+                if stream.write_all(request.as_bytes()).is_ok()
+                    && stream.read_to_string(&mut answer).is_ok()
+                    && answer.starts_with("HTTP/1.0 200")
+                {
+                    return Ok(());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!(
+            "the sync server did not become healthy at {}",
+            self.url()
+        ))
+    }
+}
+
+impl Drop for SyncServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+fn output(command: &mut Command) -> Result<String, String> {
+    let out = command
+        .output()
+        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{command:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Reads `Demo login: …` lines from the server's output until all three came, then keeps
+/// draining the pipe in the background so the server never blocks on a full one.
+fn read_demo_logins(child: &mut Child) -> Result<Vec<Login>, String> {
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(login) = parse_demo_line(&line) {
+                let _ = sender.send(login);
+            }
+        }
+    });
+    let mut logins = Vec::new();
+    while logins.len() < 3 {
+        match receiver.recv_timeout(Duration::from_secs(60)) {
+            Ok(login) => logins.push(login),
+            Err(_) => return Err("the server printed no demo logins".into()),
+        }
+    }
+    Ok(logins)
+}
+
+fn parse_demo_line(line: &str) -> Option<Login> {
+    let rest = line.strip_prefix("Demo login: ")?;
+    let (login, rest) = rest.split_once(" password: ")?;
+    let (password, rest) = rest.split_once(" role: ")?;
+    let role = rest.split(' ').next()?;
+    Some(Login {
+        login: login.into(),
+        password: password.into(),
+        role: role.into(),
+    })
+}
+
+fn logins_json(demo: &[Login], pool: &[Login]) -> String {
+    let list = |logins: &[Login]| {
+        logins
+            .iter()
+            .map(|l| {
+                format!(
+                    r#"{{"login":"{}","password":"{}","role":"{}"}}"#,
+                    escape(&l.login),
+                    escape(&l.password),
+                    escape(&l.role)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    format!(r#"{{"demo":[{}],"pool":[{}]}}"#, list(demo), list(pool))
+}
+
+fn escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            '"' => vec!['\\', '"'],
+            '\\' => vec!['\\', '\\'],
+            c if (c as u32) < 0x20 => vec![' '],
+            c => vec![c],
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_demo_lines_the_server_prints() {
+        let login = parse_demo_line(
+            "Demo login: demo.rep1 password: abcd-efgh-ijkl role: rep name: 李明 Li Ming",
+        );
+        assert_eq!(
+            login,
+            Some(Login {
+                login: "demo.rep1".into(),
+                password: "abcd-efgh-ijkl".into(),
+                role: "rep".into()
+            })
+        );
+        assert_eq!(parse_demo_line("listening on http://127.0.0.1:1"), None);
+    }
+
+    #[test]
+    fn logins_become_json() {
+        let one = Login {
+            login: "a\"b".into(),
+            password: "p".into(),
+            role: "rep".into(),
+        };
+        assert_eq!(
+            logins_json(std::slice::from_ref(&one), std::slice::from_ref(&one)),
+            r#"{"demo":[{"login":"a\"b","password":"p","role":"rep"}],"pool":[{"login":"a\"b","password":"p","role":"rep"}]}"#
+        );
+    }
+}
