@@ -165,6 +165,7 @@ messages! {
     "account.sign_out" => "Sign out", "退出登录";
     "account.sign_out_confirm" => "Signing out deletes Fieldbook's data from this device. Everything that reached the server stays there.", "退出登录会删除本机上的 Fieldbook 数据，已同步到服务器的数据不受影响。";
     "account.sign_out_unsynced" => "{} changes have not reached the server yet and will be lost.", "有 {} 条更改尚未同步到服务器，退出后将丢失。";
+    "account.sign_out_unsynced_one" => "1 change has not reached the server yet and will be lost.", "有 1 条更改尚未同步到服务器，退出后将丢失。";
     "account.sign_out_anyway" => "Sign out and delete", "退出并删除";
     "role.rep" => "Sales rep", "销售代表";
     "role.manager" => "Sales manager", "销售经理";

@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use crate::app::LOCALE_PREF;
-use crate::i18n::{fill, tr, use_i18n, Locale};
+use crate::i18n::{count, use_i18n, Locale};
 use crate::platform;
 use crate::state::use_app;
 use crate::store::{Change, SCHEMA_VERSION};
@@ -75,7 +75,7 @@ pub fn Settings() -> impl IntoView {
                 <div class="banner warning" role="alertdialog" aria-labelledby="sign-out-text" data-testid="sign-out-confirm">
                     <p id="sign-out-text">
                         {move || (state.waiting.get() > 0).then(|| view! {
-                            <strong data-testid="sign-out-unsynced">{fill(tr(i.locale(), "account.sign_out_unsynced"), state.waiting.get())}</strong>" "
+                            <strong data-testid="sign-out-unsynced">{count(i.locale(), "account.sign_out_unsynced", state.waiting.get())}</strong>" "
                         })}
                         {move || i.t("account.sign_out_confirm")}
                     </p>

@@ -1,9 +1,11 @@
 // Shared set-up for the end-to-end tests: the sync server's logins and signing in.
 //
-// `cargo xtask test` starts the real sync server and passes its logins in FIELDBOOK_LOGINS:
+// `cargo xtask test` starts the real sync server and writes its logins to the JSON file named
+// by FIELDBOOK_LOGINS_FILE (kept out of the environment, so logs never show the passwords):
 // the demo team (a manager and two reps with sample books) and a pool of reps with empty
 // books. Every test that uses the `page` fixture signs in as the next pool rep, so its data
 // is its own even though all tests share one server.
+import { readFileSync } from 'node:fs';
 import { test as base, expect, Browser, BrowserContextOptions, Page } from '@playwright/test';
 
 export interface Login {
@@ -18,11 +20,11 @@ interface Logins {
 }
 
 function logins(): Logins {
-  const raw = process.env.FIELDBOOK_LOGINS;
-  if (!raw) {
-    throw new Error('FIELDBOOK_LOGINS is not set: run the end-to-end tests with `cargo xtask test`');
+  const file = process.env.FIELDBOOK_LOGINS_FILE;
+  if (!file) {
+    throw new Error('FIELDBOOK_LOGINS_FILE is not set: run the end-to-end tests with `cargo xtask test`');
   }
-  return JSON.parse(raw) as Logins;
+  return JSON.parse(readFileSync(file, 'utf8')) as Logins;
 }
 
 export function demoLogin(login: string): Login {

@@ -1,7 +1,7 @@
 // Playwright runs against Debian's Chromium (never a downloaded browser) and a release build
 // of the app served by the real sync server. `cargo xtask test` starts that server on a free
 // port (SQLite in a throwaway folder, `--demo`, a pool of rep accounts) and passes its address
-// in FIELDBOOK_URL and the logins in FIELDBOOK_LOGINS (see fixtures.ts).
+// in FIELDBOOK_URL and the logins in the file FIELDBOOK_LOGINS_FILE (see fixtures.ts).
 import path from 'node:path';
 import { defineConfig } from '@playwright/test';
 

@@ -1,5 +1,6 @@
 //! The release build of the app: `trunk build --release` into `dist/`, configured by
-//! `Trunk.toml` (offline, pinned wasm-bindgen and wasm-opt versions).
+//! `Trunk.toml` (offline, pinned wasm-bindgen and wasm-opt versions), then brotli and gzip
+//! siblings of its files for the server to send as they are.
 
 use std::path::PathBuf;
 
@@ -27,6 +28,10 @@ pub fn release_build(workspace: &Workspace) -> Result<PathBuf, String> {
             "trunk finished but {} has no index.html",
             dist.display()
         ));
+    }
+    for (path, raw, br, gz) in crate::precompress::precompress(&dist)? {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        println!("xtask: {name}: {raw} bytes, brotli {br}, gzip {gz}");
     }
     Ok(dist)
 }

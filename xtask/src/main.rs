@@ -8,6 +8,7 @@ mod app_build;
 mod cli;
 mod lockfile;
 mod postgres;
+mod precompress;
 mod process;
 mod serve;
 mod sync_server;

@@ -2,8 +2,9 @@
 //! port, with a fresh SQLite database and the release `dist/`, plus a pool of rep accounts so
 //! that every test signs in as someone with an empty book.
 //!
-//! The logins reach Playwright as JSON in `FIELDBOOK_LOGINS`:
-//! `{ "demo": [{ "login", "password", "role" }…], "pool": [{ "login", "password" }…] }`.
+//! The logins reach Playwright as a JSON file named by `FIELDBOOK_LOGINS_FILE` (not the
+//! environment, which the step's log line shows):
+//! `{ "demo": [{ "login", "password", "role" }…], "pool": [{ "login", "password", "role" }…] }`.
 //! The one-time passwords are read from the server's own output, the way an admin would.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -122,8 +123,12 @@ impl SyncServer {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    pub fn logins_json(&self) -> &str {
-        &self.logins_json
+    /// Writes the logins into the data folder and returns the file.
+    pub fn logins_file(&self) -> Result<PathBuf, String> {
+        let path = self.data_dir.join("e2e-logins.json");
+        std::fs::write(&path, &self.logins_json)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(path)
     }
 
     fn wait_healthy(&self) -> Result<(), String> {

@@ -113,11 +113,12 @@ fn playwright(workspace: &Workspace) -> Result<(), String> {
     let dist = workspace.root().join("dist");
     let server = SyncServer::start(workspace, &dist)?;
     println!("sync server with {} at {}", dist.display(), server.url());
+    let logins = server.logins_file()?;
     let result = workspace.run(
         &Cmd::new("npx")
             .args(["--no-install", "playwright", "test"])
             .env("FIELDBOOK_URL", server.url())
-            .env("FIELDBOOK_LOGINS", server.logins_json())
+            .env("FIELDBOOK_LOGINS_FILE", &logins)
             .env("FIELDBOOK_DIST", &dist)
             .cwd(workspace.root().join("tests/e2e")),
     );

@@ -61,15 +61,18 @@ fn with_cache_policy(mut response: Response, file_name: &str) -> Response {
     response
 }
 
-/// Whether a file name carries trunk's content hash: a `-` followed by exactly 16 lowercase
-/// hex digits, then the extension or `_` (as in `app-0123456789abcdef_bg.wasm`).
+/// Whether a file name carries trunk's content hash: a `-` followed by the lowercase hex of a
+/// 64-bit hash, then the extension or `_` (as in `app-0123456789abcdef_bg.wasm`). Trunk
+/// writes the hash without leading zeros, so it has up to 16 digits: 15 one time in 16, 14
+/// one time in 256; fewer than 12 are taken for something else.
 fn is_hashed(file_name: &str) -> bool {
     file_name.split('-').skip(1).any(|part| {
         let hex = part
             .bytes()
             .take_while(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
             .count();
-        hex == 16 && matches!(part.as_bytes().get(16), None | Some(b'.') | Some(b'_'))
+        (12..=16).contains(&hex)
+            && matches!(part.as_bytes().get(hex), None | Some(b'.') | Some(b'_'))
     })
 }
 
@@ -82,6 +85,10 @@ mod tests {
         assert!(is_hashed("main-f4abdc3a819e61e6.css"));
         assert!(is_hashed("fieldbook-bd8eec31cd74fd59_bg.wasm"));
         assert!(is_hashed("fieldbook-ce43f09c97ae74f0.js"));
+        // A hash with a leading zero, as trunk writes it: 15 digits.
+        assert!(is_hashed("fieldbook-11a7b454e53e199_bg.wasm"));
+        assert!(!is_hashed("icon-192.png"));
+        assert!(!is_hashed("photo-2024.jpg"));
         assert!(!is_hashed("index.html"));
         assert!(!is_hashed("sw.js"));
         assert!(!is_hashed("manifest.webmanifest"));
