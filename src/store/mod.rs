@@ -377,11 +377,7 @@ impl Store {
             .with_query::<JsValue, _>(range)
             .primitive()?
             .await?;
-        rows.map(|row| {
-            let value = row.map_err(StoreError::from_db)?;
-            serde_wasm_bindgen::from_value(value).map_err(|e| StoreError::Data(e.to_string()))
-        })
-        .collect()
+        decode_rows(rows)
     }
 
     /// The mutations waiting for the server, in number order.
@@ -423,6 +419,17 @@ fn prefix_range(id: Id) -> KeyRange<JsValue> {
     let lower = js_sys::Array::of1(&id);
     let upper = js_sys::Array::of2(&id, &js_sys::Array::new());
     KeyRange::Bound(lower.into(), false, upper.into(), true)
+}
+
+/// Rows read as JS values (queries over key ranges built in JS), deserialized.
+fn decode_rows<T: serde::de::DeserializeOwned>(
+    rows: impl Iterator<Item = std::result::Result<JsValue, indexed_db_futures::error::Error>>,
+) -> Result<Vec<T>> {
+    rows.map(|row| {
+        let value = row.map_err(StoreError::from_db)?;
+        serde_wasm_bindgen::from_value(value).map_err(|e| StoreError::Data(e.to_string()))
+    })
+    .collect()
 }
 
 async fn read_all<T: serde::de::DeserializeOwned>(

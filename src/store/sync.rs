@@ -23,8 +23,8 @@ use serde_json::{Map, Value};
 use wasm_bindgen::JsValue;
 
 use super::{
-    load_or_create_device, read_all, store_name, OutboxEntry, OutboxRow, Result, Store, StoreError,
-    DEALS, DEVICE_KEY, LEADS, META, OUTBOX, REJECTIONS, SYNCED, VISITS,
+    decode_rows, load_or_create_device, read_all, store_name, OutboxEntry, OutboxRow, Result,
+    Store, StoreError, DEALS, DEVICE_KEY, LEADS, META, OUTBOX, REJECTIONS, SYNCED, VISITS,
 };
 
 const SYNC_KEY: &str = "sync";
@@ -158,13 +158,10 @@ impl Store {
             .with_limit(limit as u32)
             .primitive()?
             .await?;
-        rows.map(|row| {
-            let value = row.map_err(StoreError::from_db)?;
-            let row: OutboxRow = serde_wasm_bindgen::from_value(value)
-                .map_err(|e| StoreError::Data(e.to_string()))?;
-            OutboxEntry::try_from(row)
-        })
-        .collect()
+        decode_rows::<OutboxRow>(rows)?
+            .into_iter()
+            .map(OutboxEntry::try_from)
+            .collect()
     }
 
     /// Records a push answer: the server applied everything up to `response.last_applied`,
@@ -405,13 +402,9 @@ async fn pending_of(outbox: &ObjectStore<'_>, id: Id, reflects: u64) -> Result<V
         .with_query::<JsValue, _>(KeyRange::Only(JsValue::from_str(&id.to_string())))
         .primitive()?
         .await?;
-    let mut entries = rows
-        .map(|row| {
-            let value = row.map_err(StoreError::from_db)?;
-            let row: OutboxRow = serde_wasm_bindgen::from_value(value)
-                .map_err(|e| StoreError::Data(e.to_string()))?;
-            OutboxEntry::try_from(row)
-        })
+    let mut entries = decode_rows::<OutboxRow>(rows)?
+        .into_iter()
+        .map(OutboxEntry::try_from)
         .collect::<Result<Vec<_>>>()?;
     entries.retain(|e| e.mutation.seq > reflects);
     entries.sort_by_key(|e| e.mutation.seq);
@@ -424,11 +417,7 @@ async fn outbox_rows(outbox: &ObjectStore<'_>, range: KeyRange<JsValue>) -> Resu
         .with_query::<JsValue, _>(range)
         .primitive()?
         .await?;
-    rows.map(|row| {
-        let value = row.map_err(StoreError::from_db)?;
-        serde_wasm_bindgen::from_value(value).map_err(|e| StoreError::Data(e.to_string()))
-    })
-    .collect()
+    decode_rows(rows)
 }
 
 /// Writes the record the screens show: the server's copy with the pending edits it does not
