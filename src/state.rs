@@ -114,16 +114,16 @@ impl AppState {
             deals,
         } = store.snapshot().await?;
         let waiting = store.outbox_len().await?;
-        let conflicts = store.conflicts().await?;
+        let sync_state = store.sync_state().await?;
+        let conflicts = store.conflicts(&sync_state.resolved).await?;
         let rejections = store.rejections().await?;
-        let last_synced = store.sync_state().await?.last_synced_ms;
         self.leads.set(leads);
         self.visits.set(visits);
         self.deals.set(deals);
         self.waiting.set(waiting);
         self.conflicts.set(conflicts);
         self.rejections.set(rejections);
-        self.last_synced.set(last_synced);
+        self.last_synced.set(sync_state.last_synced_ms);
         Ok(())
     }
 

@@ -526,13 +526,22 @@ async fn conflicts_and_refusals_are_kept_until_dealt_with() {
         .apply_pull(&page(vec![change], vec![], false, 1, 7), T0)
         .await
         .unwrap();
-    assert_eq!(store.conflicts().await.unwrap(), vec![conflict.clone()]);
+    assert_eq!(store.conflicts(&[]).await.unwrap(), vec![conflict.clone()]);
     store.queue_resolution(conflict.id).await.unwrap();
-    assert!(store.conflicts().await.unwrap().is_empty());
-    assert_eq!(
-        store.sync_state().await.unwrap().resolved,
-        vec![conflict.id]
-    );
+    let resolved = store.sync_state().await.unwrap().resolved;
+    assert_eq!(resolved, vec![conflict.id]);
+    assert!(store.conflicts(&resolved).await.unwrap().is_empty());
+    // Once the server marks it resolved, the record leaves the index of open conflicts.
+    let mut settled = server_copy(&l, "星辰超市", 8);
+    settled.conflicts.push(domain::Conflict {
+        resolved: true,
+        ..conflict.clone()
+    });
+    store
+        .apply_pull(&page(vec![settled], vec![], false, 1, 8), T0)
+        .await
+        .unwrap();
+    assert!(store.conflicts(&[]).await.unwrap().is_empty());
     store.resolution_sent(conflict.id).await.unwrap();
     assert!(store.sync_state().await.unwrap().resolved.is_empty());
 

@@ -24,26 +24,8 @@ pub fn RecordNotices(lead_id: Id) -> impl IntoView {
         });
         ids
     });
-    let conflicts = Memo::new(move |_| {
-        ids.with(|ids| {
-            state.conflicts.with(|all| {
-                all.iter()
-                    .filter(|c| ids.contains(&c.record_id))
-                    .cloned()
-                    .collect::<Vec<_>>()
-            })
-        })
-    });
-    let rejections = Memo::new(move |_| {
-        ids.with(|ids| {
-            state.rejections.with(|all| {
-                all.iter()
-                    .filter(|r| ids.contains(&r.record_id))
-                    .cloned()
-                    .collect::<Vec<_>>()
-            })
-        })
-    });
+    let conflicts = of_records(state.conflicts, ids, |c| c.record_id);
+    let rejections = of_records(state.rejections, ids, |r| r.record_id);
     view! {
         <For each=move || conflicts.get() key=|c| c.id let:conflict>
             <ConflictNotice conflict/>
@@ -52,6 +34,24 @@ pub fn RecordNotices(lead_id: Id) -> impl IntoView {
             <RejectionNotice note/>
         </For>
     }
+}
+
+/// The items of `all` that belong to one of `ids`.
+fn of_records<T: Clone + PartialEq + Send + Sync + 'static>(
+    all: RwSignal<Vec<T>>,
+    ids: Memo<Vec<Id>>,
+    record: fn(&T) -> Id,
+) -> Memo<Vec<T>> {
+    Memo::new(move |_| {
+        ids.with(|ids| {
+            all.with(|all| {
+                all.iter()
+                    .filter(|item| ids.contains(&record(item)))
+                    .cloned()
+                    .collect()
+            })
+        })
+    })
 }
 
 #[component]

@@ -16,7 +16,8 @@ use super::{StoreError, DEALS, LEADS, META, OUTBOX, REJECTIONS, SYNCED, VISITS};
 /// 1. leads (by stage, grade, next follow-up), visits (by lead and time, by time), outbox, meta.
 /// 2. deals (by lead and close date, by close date); leads by updated time and by source.
 /// 3. sync: `synced` (each record as the server last sent it, with field versions and
-///    conflicts), `rejections` (mutations the server refused), outbox by record.
+///    conflicts; sparse index of those with open conflicts), `rejections` (mutations the
+///    server refused), outbox by record.
 pub const SCHEMA_VERSION: u32 = 3;
 
 /// Opens `name` at `version`, running the upgrade steps from whatever version it had.
@@ -110,6 +111,10 @@ fn version_3(db: &Database) -> indexed_db_futures::Result<()> {
     let synced = db
         .create_object_store(SYNCED)
         .with_key_path(KeyPath::from("id"))
+        .build()?;
+    // Only rows that have the property are indexed: the records with open conflicts.
+    synced
+        .create_index("by_open_conflicts", KeyPath::from("open_conflicts"))
         .build()?;
     db.create_object_store(REJECTIONS)
         .with_key_path(KeyPath::from("seq"))

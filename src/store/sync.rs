@@ -81,6 +81,10 @@ struct SyncedRow {
     /// both at once, so every outbox entry up to it is already in the copy.
     #[serde(default)]
     reflects: u64,
+    /// How many conflicts are unresolved; absent when none, so the sparse index
+    /// `by_open_conflicts` lists exactly the records with something to show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    open_conflicts: Option<u32>,
 }
 
 impl SyncedRow {
@@ -93,6 +97,10 @@ impl SyncedRow {
             versions: serde_json::to_string(&change.field_versions)?,
             conflicts: serde_json::to_string(&change.conflicts)?,
             reflects,
+            open_conflicts: match change.conflicts.iter().filter(|c| !c.resolved).count() {
+                0 => None,
+                n => Some(n as u32),
+            },
         })
     }
 
@@ -287,25 +295,29 @@ impl Store {
         Ok(applied)
     }
 
-    /// Unresolved conflicts of every record, except those already dealt with on this device.
-    pub async fn conflicts(&self) -> Result<Vec<Conflict>> {
-        let tx = self.db.transaction([SYNCED, META]).build()?;
-        let state = load_sync_state(&tx.object_store(META)?).await?;
-        let rows: Vec<SyncedRow> = read_all(&tx.object_store(SYNCED)?).await?;
+    /// Unresolved conflicts of every record, except `dealt_with` (resolved on this device,
+    /// not yet told to the server: [`SyncState::resolved`]). Reads only the records that have
+    /// some, through the sparse index `by_open_conflicts`.
+    pub async fn conflicts(&self, dealt_with: &[Id]) -> Result<Vec<Conflict>> {
+        let tx = self.db.transaction(SYNCED).build()?;
+        let rows = tx
+            .object_store(SYNCED)?
+            .index("by_open_conflicts")?
+            .get_all::<JsValue>()
+            .primitive()?
+            .await?;
         let mut all = Vec::new();
-        for row in rows {
-            if row.conflicts.len() > 2 {
-                all.extend(
-                    row.conflicts()?
-                        .into_iter()
-                        .filter(|c| !c.resolved && !state.resolved.contains(&c.id)),
-                );
-            }
+        for row in decode_rows::<SyncedRow>(rows)? {
+            all.extend(
+                row.conflicts()?
+                    .into_iter()
+                    .filter(|c| !c.resolved && !dealt_with.contains(&c.id)),
+            );
         }
         Ok(all)
     }
 
-    /// The server's field versions of a record, as last pulled.
+    /// The server's field versions of a record, as last pulled (empty when it never was).
     pub async fn field_versions(&self, id: Id) -> Result<BTreeMap<String, u64>> {
         let tx = self.db.transaction(SYNCED).build()?;
         let row: Option<SyncedRow> = tx

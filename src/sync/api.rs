@@ -81,11 +81,7 @@ pub async fn login(login: &str, password: &str) -> Result<Account, ApiError> {
 /// Ends the session on the server (best effort: offline, the cookie simply stays unused).
 pub async fn logout() -> Result<(), ApiError> {
     let (status, text, _) = send("POST", "/api/logout", None).await?;
-    if status < 300 {
-        Ok(())
-    } else {
-        Err(refusal(status, &text))
-    }
+    no_content(status, &text)
 }
 
 /// Sends a batch of outbox entries.
@@ -102,10 +98,15 @@ pub async fn pull(request: &PullRequest) -> Result<PullResponse, ApiError> {
 pub async fn resolve_conflict(id: Id) -> Result<(), ApiError> {
     let path = format!("/api/sync/conflicts/{id}/resolve");
     let (status, text, _) = send("POST", &path, None).await?;
-    if status < 300 {
+    no_content(status, &text)
+}
+
+/// An answer whose body does not matter when it succeeds.
+fn no_content(status: u16, text: &str) -> Result<(), ApiError> {
+    if (200..300).contains(&status) {
         Ok(())
     } else {
-        Err(refusal(status, &text))
+        Err(refusal(status, text))
     }
 }
 

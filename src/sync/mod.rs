@@ -189,10 +189,8 @@ async fn run(state: AppState) {
         let mut s = s.borrow_mut();
         if s.running {
             s.again = true;
-        } else {
-            s.running = true;
         }
-        s.running && s.again
+        std::mem::replace(&mut s.running, true)
     });
     if busy {
         return;
@@ -295,17 +293,25 @@ async fn sync_once(state: AppState) -> Result<bool, RunError> {
     let Some(store) = state.open_store() else {
         return Ok(false);
     };
-    if state.account.get_untracked().is_none() {
+    let (Some(_), Some(client_id)) = (
+        state.account.get_untracked(),
+        state.device_id.get_untracked(),
+    ) else {
         return Ok(false);
-    }
+    };
     state.sync.set(SyncStatus::Syncing);
-    let client_id = store.device(platform::now_ms()).await?.client_id;
     push_all(&store, client_id).await?;
     send_resolutions(&store).await?;
     let changed = pull_all(&store, client_id).await?;
-    state.reload().await?;
     if changed {
+        // Only then are the screens read again (here and in the other tabs); a quiet
+        // periodic run just moves "last synced".
+        state.reload().await?;
         announce();
+    } else {
+        state
+            .last_synced
+            .set(store.sync_state().await?.last_synced_ms);
     }
     Ok(changed)
 }
@@ -362,12 +368,12 @@ async fn send_resolutions(store: &Store) -> Result<(), RunError> {
 
 async fn pull_all(store: &Store, client_id: domain::Id) -> Result<bool, RunError> {
     let mut changed = false;
+    let mut cursor = store
+        .sync_state()
+        .await?
+        .cursor
+        .and_then(|c| Cursor::parse(&c).ok());
     loop {
-        let cursor = store
-            .sync_state()
-            .await?
-            .cursor
-            .and_then(|c| Cursor::parse(&c).ok());
         let request = PullRequest {
             client_id,
             cursor,
@@ -379,5 +385,6 @@ async fn pull_all(store: &Store, client_id: domain::Id) -> Result<bool, RunError
         if !page.more {
             return Ok(changed);
         }
+        cursor = page.cursor.or(cursor);
     }
 }

@@ -6,11 +6,13 @@
 //! visible to the rep and the manager. Seeding runs once: a database that already has the
 //! demo team is left alone.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
 use domain::{
     changed_fields, DealDraft, DealStatus, Grade, Hlc, Id, Intent, LeadDraft, Mutation,
-    PushRequest, RecordKind, RecordMeta, Source, Stage, ValidationErrors, VisitDraft, VisitKind,
-    PROTOCOL_VERSION,
+    PushRequest, Record, RecordKind, RecordMeta, Source, Stage, ValidationErrors, VisitDraft,
+    VisitKind, PROTOCOL_VERSION,
 };
 
 use crate::accounts::{self, AccountError, NewUser};
@@ -267,6 +269,13 @@ pub async fn seed(storage: &dyn Storage, now: DateTime<Utc>) -> Result<Vec<DemoL
     Ok(logins)
 }
 
+/// A new record as one mutation's kind, id and fields.
+fn created<T: Record>(
+    record: &T,
+) -> Result<(RecordKind, Id, BTreeMap<String, serde_json::Value>), DemoError> {
+    Ok((T::KIND, record.id(), changed_fields(None, record)?))
+}
+
 /// Sends one rep's book as the first mutations of a seeding device.
 async fn push_book(
     storage: &dyn Storage,
@@ -305,7 +314,7 @@ async fn push_book(
         let record = draft
             .parse(&RecordMeta::new(lead_id, now_ms), now_ms)
             .map_err(DemoError::Invalid)?;
-        pushes.push((RecordKind::Lead, lead_id, changed_fields(None, &record)?));
+        pushes.push(created(&record)?);
         for (ago, kind, notes) in lead.visits {
             let visit_id = Id::from_uuid(secrets::new_id(now)?);
             let draft = VisitDraft {
@@ -320,7 +329,7 @@ async fn push_book(
             let record = draft
                 .parse(&RecordMeta::new(visit_id, now_ms), now_ms, OFFSET_MIN)
                 .map_err(DemoError::Invalid)?;
-            pushes.push((RecordKind::Visit, visit_id, changed_fields(None, &record)?));
+            pushes.push(created(&record)?);
         }
         if let Some((product, amount, ago)) = lead.deal {
             let deal_id = Id::from_uuid(secrets::new_id(now)?);
@@ -336,7 +345,7 @@ async fn push_book(
             let record = draft
                 .parse(&RecordMeta::new(deal_id, now_ms), now_ms)
                 .map_err(DemoError::Invalid)?;
-            pushes.push((RecordKind::Deal, deal_id, changed_fields(None, &record)?));
+            pushes.push(created(&record)?);
         }
     }
     let request = PushRequest {
