@@ -136,16 +136,20 @@ impl AppState {
         Ok(())
     }
 
-    /// Signs out: ends the session, deletes the local database (the caller has warned about
-    /// unsynced changes) and starts over at the sign-in screen.
+    /// Signs out: deletes the local database (the caller has warned about unsynced changes),
+    /// ends the session and starts over at the sign-in screen.
+    ///
+    /// Every connection to the database is closed first (this tab's, and the other tabs' on
+    /// the broadcast), because the server's `Clear-Site-Data` answer and the delete below both
+    /// wait for open connections to go away.
     pub async fn sign_out(self) -> Result<(), StoreError> {
-        // Offline the server cannot be told; the session cookie then just expires unused.
-        let _ = sync::api::logout().await;
         sync::announce_signed_out();
         if let Some(store) = self.store.get_value() {
             store.close();
         }
         self.store.set_value(None);
+        // Offline the server cannot be told; the session cookie then just expires unused.
+        let _ = sync::api::logout().await;
         Store::delete(DB_NAME).await?;
         platform::reload_page();
         Ok(())

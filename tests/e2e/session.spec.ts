@@ -24,7 +24,8 @@ test('a reload opens as the signed-in user without asking again', async ({ page,
 test('an ended session keeps the outbox and syncs after signing in again', async ({ page, context, user }) => {
   // The server forgets the session (as when it expires): the next sync gets a 401.
   await context.clearCookies();
-  await createLead(page, 'Kept Through Expiry');
+  const name = `Kept Through Expiry ${Date.now().toString(36)}`;
+  await createLead(page, name);
   const status = page.getByTestId('sync-status');
   await expect(status).toHaveAttribute('data-state', 'signed-out');
   await expect(page.getByTestId('sync-text')).toContainText('1 change waiting');
@@ -44,7 +45,7 @@ test('an ended session keeps the outbox and syncs after signing in again', async
   await second.getByTestId('login-password').fill(user.password);
   await second.getByTestId('login-submit').click();
   await second.getByTestId('nav-leads').click();
-  await expect(second.getByTestId('lead-row').filter({ hasText: 'Kept Through Expiry' })).toBeVisible();
+  await expect(second.getByTestId('lead-row').filter({ hasText: name })).toBeVisible();
   await other.close();
 });
 
@@ -60,7 +61,9 @@ test('signing out warns about unsynced changes, then deletes the local data', as
   await expect(page.getByTestId('sign-out-unsynced')).toContainText('1 change has not reached the server');
   await context.setOffline(false);
   await page.getByTestId('sign-out-anyway').click();
-  await expect(page.getByTestId('sign-in')).toBeVisible();
+  // The server's answer wipes the site's storage, then the app deletes the database itself
+  // and reloads: allow for a slow machine.
+  await expect(page.getByTestId('sign-in')).toBeVisible({ timeout: 20_000 });
   // The database is gone: a reload still asks to sign in, and nothing of the book is left.
   await page.reload();
   await expect(page.getByTestId('sign-in')).toBeVisible();
