@@ -8,6 +8,7 @@ use leptos_router::path;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
+use crate::components::pwa::UpdateBanner;
 use crate::i18n::{count, use_i18n, Locale};
 use crate::platform;
 use crate::routes::{
@@ -33,6 +34,7 @@ pub fn App() -> impl IntoView {
     provide_context(state);
     spawn_local(state.open());
     watch_network(state);
+    state.pwa.start();
 
     // Mirror the language into <html lang> so screen readers and fonts pick the right one.
     Effect::new(move |_| {
@@ -48,6 +50,7 @@ pub fn App() -> impl IntoView {
             <div class="shell" class:signed-out=move || !signed_in.get()>
                 <Show when=move || signed_in.get()><NavBar/></Show>
                 <div class="content">
+                    <UpdateBanner/>
                     <Show when=move || signed_in.get()><StatusBar/></Show>
                     <main id="main">
                         {move || match state.load.get() {

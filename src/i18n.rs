@@ -374,6 +374,28 @@ messages! {
     "sort.updated" => "Recently updated", "最近更新";
     "sort.value" => "Expected value", "预计金额";
     "sort.name" => "Name", "姓名";
+
+    "update.ready" => "A new version of Fieldbook is ready. Your data and unsynced changes stay on this device.", "Fieldbook 有新版本。本机数据和未同步的更改都会保留。";
+    "update.other_window" => "Fieldbook was updated in another window. Reload this one to go on; saved data stays.", "Fieldbook 已在另一个窗口中更新。请重新加载本窗口后继续，已保存的数据不受影响。";
+    "update.reload" => "Reload to update", "重新加载以更新";
+    "app_device.title" => "App and storage", "应用与存储";
+    "install.hint" => "Install Fieldbook to open it from the home screen, full screen, even with no signal.", "将 Fieldbook 安装到主屏幕：全屏打开，没有信号也能用。";
+    "install.button" => "Install Fieldbook", "安装 Fieldbook";
+    "install.installed" => "Fieldbook is installed on this device.", "Fieldbook 已安装在本设备上。";
+    "install.from_menu" => "To install Fieldbook, choose “Install app” or “Add to Home screen” in the browser's menu.", "如需安装，请在浏览器菜单中选择“安装应用”或“添加到主屏幕”。";
+    "install.ios_button" => "How to install", "如何安装";
+    "install.ios_title" => "Add Fieldbook to the Home Screen", "将 Fieldbook 添加到主屏幕";
+    "install.ios_step1" => "Tap Share (the square with an arrow) in Safari's toolbar.", "点按 Safari 工具栏中的“分享”按钮（带向上箭头的方框）。";
+    "install.ios_step2" => "Choose “Add to Home Screen” in the list.", "在列表中选择“添加到主屏幕”。";
+    "install.ios_step3" => "Tap “Add”, then open Fieldbook from its icon.", "点按“添加”，之后从主屏幕图标打开 Fieldbook。";
+    "install.close" => "Close", "关闭";
+    "storage.used" => "Storage used", "已用存储";
+    "storage.kept_label" => "Kept by the browser", "浏览器保留数据";
+    "storage.kept" => "Yes: the browser will not clear this data to free space.", "是：浏览器不会为腾出空间而清除这些数据。";
+    "storage.not_kept_short" => "No: the browser may clear it.", "否：浏览器可能清除这些数据。";
+    "storage.not_kept" => "The browser may delete Fieldbook's data on this device when space runs low, and Safari deletes it after 7 days without use unless Fieldbook is installed. Install the app, and sync before you put the device away.", "存储空间不足时，浏览器可能删除本机上的 Fieldbook 数据；未安装到主屏幕时，Safari 会在 7 天未使用后删除。请安装应用，并在放下设备前同步。";
+    "storage.ask_again" => "Ask to keep the data", "请求保留数据";
+    "storage.unknown" => "Unknown in this browser", "此浏览器无法获知";
 }
 
 #[cfg(test)]

@@ -3,12 +3,14 @@
 //!
 //! `domain` (crates/domain) holds the records and their validation; this crate holds the
 //! browser side: the local store (`store`), the browser services (`platform`), the shared
-//! state (`state`), the strings (`i18n`) and the screens (`routes`, `components`).
+//! state (`state`), the installed app (`pwa`: service worker, install, storage), the strings
+//! (`i18n`) and the screens (`routes`, `components`).
 
 pub mod app;
 pub mod components;
 pub mod i18n;
 pub mod platform;
+pub mod pwa;
 pub mod routes;
 pub mod state;
 pub mod store;

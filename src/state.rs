@@ -11,6 +11,7 @@ use leptos::prelude::*;
 
 use crate::i18n::Locale;
 use crate::platform;
+use crate::pwa::{AppUpdate, Pwa};
 use crate::store::{Account, Change, RejectionNote, Snapshot, Store, StoreError, DB_NAME};
 use crate::sync::{self, SyncStatus};
 
@@ -57,6 +58,8 @@ pub struct AppState {
     pub conflicts: RwSignal<Vec<Conflict>>,
     /// Edits the server refused, until dismissed.
     pub rejections: RwSignal<Vec<RejectionNote>>,
+    /// The installed app: service worker updates, install offer, storage.
+    pub pwa: Pwa,
     store: StoredValue<Option<Rc<Store>>, LocalStorage>,
 }
 
@@ -78,6 +81,7 @@ impl AppState {
             last_synced: RwSignal::new(None),
             conflicts: RwSignal::new(Vec::new()),
             rejections: RwSignal::new(Vec::new()),
+            pwa: Pwa::new(),
             store: StoredValue::new_local(None),
         }
     }
@@ -98,6 +102,16 @@ impl AppState {
         let store = Rc::new(Store::open(DB_NAME).await?);
         let device = store.device(platform::now_ms()).await?;
         let account = store.account().await?;
+        // A newer version of the app opening the database in another tab (to upgrade it) or
+        // deleting it (signing out) needs this connection gone: close it, stop using it, and
+        // offer the reload that brings this tab onto the new version.
+        store.on_version_change(move || {
+            if let Some(store) = self.store.get_value() {
+                store.close();
+            }
+            self.store.set_value(None);
+            self.pwa.update.set(AppUpdate::Activated);
+        });
         self.store.set_value(Some(store));
         self.device_id.set(Some(device.client_id));
         self.account.set(account);
@@ -131,6 +145,7 @@ impl AppState {
     pub async fn signed_in(self, account: Account) -> Result<(), StoreError> {
         self.store()?.set_account(&account).await?;
         self.account.set(Some(account));
+        self.pwa.keep_data();
         self.sync.set(SyncStatus::Idle);
         sync::sync_now(self);
         Ok(())
@@ -231,6 +246,7 @@ impl AppState {
         }
         if !written.is_empty() {
             self.waiting.update(|n| *n += written.len() as u32);
+            self.pwa.keep_data();
             sync::announce();
             sync::request(self, sync::AFTER_SAVE);
         }

@@ -362,6 +362,38 @@ async fn a_version_1_database_upgrades_without_losing_data() {
     Store::delete(&name).await.unwrap();
 }
 
+/// A tab still running the old version must not block the new version's upgrade: told by
+/// `versionchange`, it closes its connection, the upgrade runs, and the outbox it wrote is
+/// still there for the new version to send.
+#[wasm_bindgen_test]
+async fn an_open_old_tab_gives_way_to_the_next_versions_upgrade_and_the_outbox_survives() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    let name = unique_db();
+    let old_tab = Rc::new(Store::open(&name).await.unwrap());
+    let l = lead("钱磊", Stage::Prospecting, Grade::C, "2025-12-01");
+    old_tab.save(&[Change::Lead(l.clone())], T0).await.unwrap();
+    let asked = Rc::new(Cell::new(false));
+    {
+        let (tab, asked) = (old_tab.clone(), asked.clone());
+        old_tab.on_version_change(move || {
+            asked.set(true);
+            tab.close();
+        });
+    }
+
+    // The next build's code opens the database at a higher version.
+    let db = open_at_version(&name, SCHEMA_VERSION + 1).await.unwrap();
+    assert!(asked.get(), "the old tab was told");
+    assert_eq!(db.version() as u32, SCHEMA_VERSION + 1);
+    let newer = Store::from_database(db);
+    assert_eq!(newer.snapshot().await.unwrap().leads, vec![l]);
+    assert_eq!(newer.outbox_len().await.unwrap(), 1);
+    newer.close();
+    Store::delete(&name).await.unwrap();
+}
+
 #[wasm_bindgen_test]
 fn pinyin_initials_come_from_the_browser_collator() {
     let collator = PinyinCollator::new();

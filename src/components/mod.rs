@@ -1,6 +1,7 @@
 //! Pieces several screens share.
 
 pub mod form;
+pub mod pwa;
 pub mod sync_notes;
 
 use domain::Lead;

@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use crate::app::LOCALE_PREF;
+use crate::components::pwa::AppOnDevice;
 use crate::i18n::{count, use_i18n, Locale};
 use crate::platform;
 use crate::state::use_app;
@@ -112,6 +113,8 @@ pub fn Settings() -> impl IntoView {
                 <div class="fact"><dt>{move || i.t("settings.device_id")}</dt><dd class="mono">{move || state.device_id.get().map(|id| id.to_string()).unwrap_or_default()}</dd></div>
                 <div class="fact"><dt>{move || i.t("settings.schema")}</dt><dd>{SCHEMA_VERSION}</dd></div>
             </dl>
+
+            <AppOnDevice/>
 
             <h2 class="section-title">{move || i.t("settings.trash")}</h2>
             <Show when=move || trash.with(|t| !t.is_empty())

@@ -91,6 +91,25 @@ fn is_quota_error(err: &indexed_db_futures::error::Error) -> bool {
     }
 }
 
+/// Commits `tx`. When the browser aborts it instead, the reason is on the transaction itself
+/// (`QuotaExceededError` when the device is full), which the library's "transaction aborted"
+/// does not carry: read it there, so a full device is reported as such.
+pub(crate) async fn commit(tx: indexed_db_futures::transaction::Transaction<'_>) -> Result<()> {
+    use indexed_db_futures::internals::SystemRepr as _;
+    let raw: web_sys::IdbTransaction = tx.as_sys().clone().into();
+    match tx.commit().await {
+        Ok(()) => Ok(()),
+        Err(_)
+            if raw
+                .error()
+                .is_some_and(|e| e.name() == "QuotaExceededError") =>
+        {
+            Err(StoreError::QuotaExceeded)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
 impl From<indexed_db_futures::error::Error> for StoreError {
     fn from(err: indexed_db_futures::error::Error) -> Self {
         StoreError::from_db(err)
@@ -166,6 +185,17 @@ impl Store {
     /// Wraps an already open database (tests open older versions by hand).
     pub fn from_database(db: Database) -> Store {
         Store { db }
+    }
+
+    /// Calls `then` when another connection wants this database upgraded or deleted
+    /// (`versionchange`); it should close this connection, or the other side waits.
+    pub fn on_version_change(&self, then: impl Fn() + 'static) {
+        use indexed_db_futures::internals::SystemRepr as _;
+        let handler = wasm_bindgen::closure::Closure::<dyn Fn()>::new(then);
+        let raw: &JsValue = self.db.as_sys().unchecked_ref();
+        let _ = js_sys::Reflect::set(raw, &"onversionchange".into(), handler.as_ref());
+        // The handler lives as long as the page; a connection is opened once per page.
+        handler.forget();
     }
 
     /// Closes the connection so the database can be upgraded or deleted.
@@ -248,21 +278,31 @@ impl Store {
             .without_key_type()
             .serde()?
             .await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(written)
     }
 
     /// This device's identity and counters, creating them on first use.
+    ///
+    /// Only the first start writes: every later one only reads, so the app still opens (and
+    /// shows everything) on a device whose storage is full.
     pub async fn device(&self, now_ms: i64) -> Result<DeviceState> {
+        let tx = self.db.transaction([META]).build()?;
+        let found: Option<DeviceState> = tx.object_store(META)?.get(DEVICE_KEY).serde()?.await?;
+        drop(tx);
+        if let Some(device) = found {
+            return Ok(device);
+        }
         let tx = self.strict_readwrite(&[META])?;
         let meta = tx.object_store(META)?;
+        // Another tab may have created it in between: take theirs.
         let device = load_or_create_device(&meta, now_ms).await?;
         meta.put(&device)
             .with_key(DEVICE_KEY)
             .without_key_type()
             .serde()?
             .await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(device)
     }
 
@@ -407,7 +447,7 @@ impl Store {
             .without_key_type()
             .serde()?
             .await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(())
     }
 }

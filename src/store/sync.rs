@@ -23,8 +23,8 @@ use serde_json::{Map, Value};
 use wasm_bindgen::JsValue;
 
 use super::{
-    decode_rows, load_or_create_device, read_all, store_name, OutboxEntry, OutboxRow, Result,
-    Store, StoreError, DEALS, DEVICE_KEY, LEADS, META, OUTBOX, REJECTIONS, SYNCED, VISITS,
+    commit, decode_rows, load_or_create_device, read_all, store_name, OutboxEntry, OutboxRow,
+    Result, Store, StoreError, DEALS, DEVICE_KEY, LEADS, META, OUTBOX, REJECTIONS, SYNCED, VISITS,
 };
 
 const SYNC_KEY: &str = "sync";
@@ -151,7 +151,7 @@ impl Store {
     pub async fn set_account(&self, account: &Account) -> Result<()> {
         let tx = self.strict_readwrite(&[META])?;
         put_meta(&tx.object_store(META)?, ACCOUNT_KEY, account).await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(())
     }
 
@@ -203,7 +203,7 @@ impl Store {
             };
             rejections.put(&note).serde()?.await?;
         }
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(())
     }
 
@@ -214,7 +214,7 @@ impl Store {
         let mut state = load_sync_state(&meta).await?;
         state.acked = expected.saturating_sub(1);
         put_meta(&meta, SYNC_KEY, &state).await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(())
     }
 
@@ -291,7 +291,7 @@ impl Store {
         hlc.observe(page.server_stamp, now_ms);
         device.last_stamp = hlc.last();
         put_meta(&meta, DEVICE_KEY, &device).await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(applied)
     }
 
@@ -341,7 +341,7 @@ impl Store {
             .delete::<JsValue, _>(KeyRange::Only(JsValue::from_f64(seq as f64)))
             .primitive()?
             .await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(())
     }
 
@@ -367,7 +367,7 @@ impl Store {
         let mut state = load_sync_state(&meta).await?;
         change(&mut state);
         put_meta(&meta, SYNC_KEY, &state).await?;
-        tx.commit().await?;
+        commit(tx).await?;
         Ok(())
     }
 }

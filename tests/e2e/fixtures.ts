@@ -61,6 +61,22 @@ export async function device(browser: Browser, login: Login, options: BrowserCon
   return { context, page };
 }
 
+/// Runs a sync from the indicator and waits until it finished with nothing left waiting.
+export async function syncNow(page: Page) {
+  const status = page.getByTestId('sync-status');
+  const before = (await status.getAttribute('data-synced-at')) ?? '0';
+  await page.getByTestId('sync-now').click();
+  await expect(status).not.toHaveAttribute('data-synced-at', before);
+  await expect(status).toHaveAttribute('data-state', 'synced');
+}
+
+/// Opens a lead through the app's own links (works offline: no page load).
+export async function openLead(page: Page, name: string) {
+  await page.getByTestId('nav-leads').click();
+  await page.getByTestId('lead-row').filter({ hasText: name }).click();
+  await expect(page.getByTestId('lead-name')).toHaveText(name);
+}
+
 export const test = base.extend<{ user: Login }>({
   user: async ({}, use) => {
     await use(poolLogin());

@@ -1,6 +1,7 @@
 //! The release build of the app: `trunk build --release` into `dist/`, configured by
-//! `Trunk.toml` (offline, pinned wasm-bindgen and wasm-opt versions), then brotli and gzip
-//! siblings of its files for the server to send as they are.
+//! `Trunk.toml` (offline, pinned wasm-bindgen and wasm-opt versions); then the icons and the
+//! service worker with its precache list (`pwa`), then brotli and gzip siblings of the files
+//! for the server to send as they are.
 
 use std::path::PathBuf;
 
@@ -29,6 +30,13 @@ pub fn release_build(workspace: &Workspace) -> Result<PathBuf, String> {
             dist.display()
         ));
     }
+    let shell = crate::pwa::finish(root, &dist)?;
+    println!(
+        "xtask: service worker {} precaches {} files: {}",
+        shell.version,
+        shell.files.len(),
+        shell.files.join(" ")
+    );
     for (path, raw, br, gz) in crate::precompress::precompress(&dist)? {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         println!("xtask: {name}: {raw} bytes, brotli {br}, gzip {gz}");

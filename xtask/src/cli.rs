@@ -13,6 +13,8 @@ Commands:
   serve [--port N] [--dist DIR]       serve an already built dist/ (no build)
   test  [--skip-browser] [--skip-e2e] install missing tools, then fmt, clippy, host tests,
                                       browser tests, release build and Playwright e2e
+  e2e   [--grep PATTERN]              release build and the Playwright tests only (those
+                                      whose title matches PATTERN), for iterating on them
 
 Environment:
   FIELDBOOK_PORT      port when --port is not given (default 8080)
@@ -27,6 +29,7 @@ pub enum Command {
     Build,
     Serve { port: u16, dist: PathBuf },
     Test(TestOptions),
+    E2e { grep: Option<String> },
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +72,9 @@ pub fn parse(
             skip_browser: flags.switch("skip-browser"),
             skip_e2e: flags.switch("skip-e2e"),
         }),
+        "e2e" => Command::E2e {
+            grep: flags.value("grep"),
+        },
         other => return Err(format!("unknown command `{other}`")),
     };
     flags.finish(name)?;

@@ -6,10 +6,12 @@
 
 mod app_build;
 mod cli;
+mod icons;
 mod lockfile;
 mod postgres;
 mod precompress;
 mod process;
+mod pwa;
 mod serve;
 mod sync_server;
 mod test_steps;
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Build => build(&workspace),
         Command::Serve { port, dist } => serve_dist(&dist, port),
         Command::Test(options) => test_steps::run_all(&workspace, options),
+        Command::E2e { grep } => test_steps::e2e_only(&workspace, grep.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

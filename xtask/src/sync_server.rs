@@ -27,6 +27,7 @@ pub struct SyncServer {
     port: u16,
     logins_json: String,
     data_dir: PathBuf,
+    binary: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,9 +115,15 @@ impl SyncServer {
             port,
             logins_json: logins_json(&demo, &pool),
             data_dir,
+            binary,
         };
         server.wait_healthy()?;
         Ok(server)
+    }
+
+    /// The server binary, for tests that start and stop servers of their own.
+    pub fn binary(&self) -> &Path {
+        &self.binary
     }
 
     pub fn url(&self) -> String {

@@ -64,7 +64,7 @@ fn run_steps(workspace: &Workspace, options: TestOptions, steps: &mut Steps) -> 
         steps.run("e2e packages (npm ci)", || {
             tools::ensure_e2e_packages(workspace)
         })?;
-        steps.run("e2e tests (Playwright)", || playwright(workspace))?;
+        steps.run("e2e tests (Playwright)", || playwright(workspace, None))?;
     } else {
         steps.skip("release build and e2e tests", "--skip-e2e");
     }
@@ -106,20 +106,56 @@ fn browser_tests() -> Cmd {
     cmd
 }
 
+/// `cargo xtask e2e`: the release build and the Playwright tests (matching `grep`), nothing
+/// else; for iterating on end-to-end tests. CI runs them within `cargo xtask test`.
+pub fn e2e_only(workspace: &Workspace, grep: Option<&str>) -> Result<(), String> {
+    let mut steps = Steps::default();
+    let result = (|| {
+        let needs = Needs {
+            wasm_target: true,
+            wasm_bindgen: true,
+            wasm_opt: true,
+            trunk: true,
+            browser: true,
+        };
+        steps.run("install tools", || tools::ensure(workspace, needs))?;
+        steps.run("release build (trunk)", || {
+            app_build::release_build(workspace).map(|_| ())
+        })?;
+        steps.run("e2e packages (npm ci)", || {
+            tools::ensure_e2e_packages(workspace)
+        })?;
+        steps.run("e2e tests (Playwright)", || playwright(workspace, grep))
+    })();
+    steps.print_summary();
+    result
+}
+
 /// Starts the sync server on the fresh `dist/` (SQLite in a throwaway folder, the demo team
 /// and a pool of reps) for the length of the Playwright run; it stops when the run ends, pass
 /// or fail.
-fn playwright(workspace: &Workspace) -> Result<(), String> {
+fn playwright(workspace: &Workspace, grep: Option<&str>) -> Result<(), String> {
     let dist = workspace.root().join("dist");
+    // The update test's "build B": this build with a changed stylesheet and its own worker.
+    let dist_b = workspace.root().join("target/e2e-dist-b");
+    let b = crate::pwa::variant(workspace.root(), &dist, &dist_b)?;
+    println!(
+        "build B for the update test in {} (worker {})",
+        dist_b.display(),
+        b.version
+    );
     let server = SyncServer::start(workspace, &dist)?;
     println!("sync server with {} at {}", dist.display(), server.url());
     let logins = server.logins_file()?;
     let result = workspace.run(
         &Cmd::new("npx")
             .args(["--no-install", "playwright", "test"])
+            .args(grep.map(|g| ["--grep", g]).into_iter().flatten())
             .env("FIELDBOOK_URL", server.url())
             .env("FIELDBOOK_LOGINS_FILE", &logins)
             .env("FIELDBOOK_DIST", &dist)
+            .env("FIELDBOOK_DIST_B", &dist_b)
+            .env("FIELDBOOK_SERVER_BIN", server.binary())
             .cwd(workspace.root().join("tests/e2e")),
     );
     drop(server);

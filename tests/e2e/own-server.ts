@@ -1,0 +1,142 @@
+// A sync server of a test's own, for what the shared one cannot show: stopping the server
+// entirely (a cold start with no network) and deploying another build on the same address
+// (an update). `cargo xtask test` names the server binary in FIELDBOOK_SERVER_BIN, the build
+// in FIELDBOOK_DIST and a second build, with a changed stylesheet, in FIELDBOOK_DIST_B.
+//
+// The port and the data folder stay the same across restarts: the origin is what the service
+// worker, IndexedDB and the session cookie belong to.
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BrowserContext, chromium } from '@playwright/test';
+import { chromiumLaunch } from './chromium';
+import { Login } from './fixtures';
+
+export function env(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set: run the end-to-end tests with \`cargo xtask test\``);
+  }
+  return value;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(tmpdir(), `fieldbook-${prefix}-`));
+}
+
+export function removeDir(dir: string) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/// A port nobody listens on right now.
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+export class OwnServer {
+  private constructor(
+    private child: ChildProcess,
+    readonly url: string,
+    private demo: Map<string, Login>,
+  ) {}
+
+  /// `fieldbook-server serve --demo` on `port`, with its data in `dataDir`, serving `dist`.
+  /// The demo team is seeded on the first start; its one-time passwords are read from the
+  /// output then (later starts print nothing new, so pass the logins of the first one on).
+  static async start(options: {
+    port: number;
+    dataDir: string;
+    dist: string;
+    logins?: Map<string, Login>;
+  }): Promise<OwnServer> {
+    const child = spawn(
+      env('FIELDBOOK_SERVER_BIN'),
+      [
+        'serve',
+        '--demo',
+        '--port',
+        String(options.port),
+        '--data-dir',
+        options.dataDir,
+        '--dist',
+        options.dist,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const demo = new Map(options.logins ?? []);
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString();
+      for (const m of output.matchAll(/Demo login: (\S+) password: (\S+) role: (\S+)/g)) {
+        demo.set(m[1], { login: m[1], password: m[2], role: m[3] });
+      }
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    const url = `http://127.0.0.1:${options.port}`;
+    const server = new OwnServer(child, url, demo);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null) {
+        throw new Error(`the server exited with ${child.exitCode}:\n${output}`);
+      }
+      try {
+        const health = await fetch(`${url}/api/health`);
+        if (health.ok) break;
+      } catch {
+        // Not listening yet.
+      }
+      if (Date.now() > deadline) {
+        await server.stop();
+        throw new Error(`the server did not answer within 30 s:\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return server;
+  }
+
+  login(name: string): Login {
+    const found = this.demo.get(name);
+    if (!found) throw new Error(`no demo login ${name}`);
+    return found;
+  }
+
+  get logins(): Map<string, Login> {
+    return this.demo;
+  }
+
+  /// Stops the process and waits until it is gone, so the port is free and nothing answers.
+  async stop() {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGTERM');
+    const timeout = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timeout);
+  }
+}
+
+/// A browser with a profile on disk: what a phone keeps between launches (the service worker,
+/// its caches, IndexedDB, cookies). Closing it ends the browser; launching it again on the same
+/// folder is a cold start.
+export async function launchProfile(profileDir: string, baseURL: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(profileDir, {
+    ...chromiumLaunch,
+    baseURL,
+    locale: 'en-US',
+    timezoneId: 'Asia/Shanghai',
+    viewport: { width: 390, height: 844 },
+  });
+}
