@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BrowserContext, chromium } from '@playwright/test';
+import { BrowserContext, chromium, Page } from '@playwright/test';
 import { chromiumLaunch } from './chromium';
 import { Login } from './fixtures';
 
@@ -139,4 +139,61 @@ export async function launchProfile(profileDir: string, baseURL: string): Promis
     timezoneId: 'Asia/Shanghai',
     viewport: { width: 390, height: 844 },
   });
+}
+
+/// A phone (a browser profile on disk) and a sync server of the test's own on a fixed
+/// address, which the test can switch off, stop, and redeploy with another build.
+export class Field {
+  phone: BrowserContext | undefined;
+  private extraDirs: string[] = [];
+
+  private constructor(
+    public server: OwnServer,
+    private port: number,
+    private dataDir: string,
+    private profileDir: string,
+  ) {}
+
+  static async start(dist: string): Promise<Field> {
+    const port = await freePort();
+    const dataDir = tempDir('data');
+    const server = await OwnServer.start({ port, dataDir, dist });
+    return new Field(server, port, dataDir, tempDir('profile'));
+  }
+
+  /// Starts the phone's browser (again: a cold start) and returns its page.
+  async launch(): Promise<Page> {
+    await this.closePhone();
+    this.phone = await launchProfile(this.profileDir, this.server.url);
+    return this.phone.pages()[0] ?? (await this.phone.newPage());
+  }
+
+  async closePhone() {
+    await this.phone?.close();
+    this.phone = undefined;
+  }
+
+  /// Stops the server and starts it again on the same address and data with `dist`.
+  async deploy(dist: string) {
+    await this.server.stop();
+    this.server = await OwnServer.start({
+      port: this.port,
+      dataDir: this.dataDir,
+      dist,
+      logins: this.server.logins,
+    });
+  }
+
+  /// A folder removed with everything else at the end.
+  tempDir(prefix: string): string {
+    const dir = tempDir(prefix);
+    this.extraDirs.push(dir);
+    return dir;
+  }
+
+  async dispose() {
+    await this.closePhone();
+    await this.server.stop();
+    for (const dir of [this.dataDir, this.profileDir, ...this.extraDirs]) removeDir(dir);
+  }
 }

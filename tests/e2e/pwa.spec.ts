@@ -5,9 +5,9 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { BrowserContext, Page } from '@playwright/test';
+import { Browser, BrowserContext, Page } from '@playwright/test';
 import { expect, openLead, poolLogin, signIn, syncNow, test } from './fixtures';
-import { env, freePort, launchProfile, OwnServer, removeDir, tempDir } from './own-server';
+import { env, Field, launchProfile, removeDir, tempDir } from './own-server';
 
 /// A date `days` before today, as the date input wants it.
 function daysAgo(days: number): string {
@@ -43,42 +43,56 @@ async function cssBuild(page: Page): Promise<string> {
   );
 }
 
-/// A device's first page in a launched profile.
-async function firstPage(context: BrowserContext): Promise<Page> {
-  return context.pages()[0] ?? (await context.newPage());
+/// A browser with a profile on disk (incognito windows get neither installability nor
+/// persistence) on the shared server, closed afterwards; its folder is removed unless the
+/// caller brought its own.
+async function onProfile(
+  run: (context: BrowserContext, page: Page) => Promise<void>,
+  dir?: string,
+): Promise<void> {
+  const profile = dir ?? tempDir('profile');
+  const context = await launchProfile(profile, env('FIELDBOOK_URL'));
+  try {
+    await run(context, context.pages()[0] ?? (await context.newPage()));
+  } finally {
+    await context.close();
+    if (!dir) removeDir(profile);
+  }
 }
 
 test.describe('offline start and updates', () => {
   // Each test starts, stops and restarts a server of its own and a browser with a profile.
   test.setTimeout(120_000);
 
+  /// Another device of `login` (a fresh browser context) signs in and opens `lead`, which
+  /// so must have reached the server. The caller closes its context.
+  async function serverHas(browser: Browser, field: Field, login: string, lead: string) {
+    const laptop = await browser.newContext({ baseURL: field.server.url, locale: 'en-US' });
+    const page = await laptop.newPage();
+    await signIn(page, field.server.login(login));
+    await openLead(page, lead);
+    return page;
+  }
+
   test('with the server stopped, a cold start opens Today with the data; a visit made then syncs later', async ({
     browser,
   }) => {
-    const port = await freePort();
-    const data = tempDir('data');
-    const profile = tempDir('profile');
     const dist = env('FIELDBOOK_DIST');
-    let server = await OwnServer.start({ port, dataDir: data, dist });
-    const logins = server.logins;
-    let phone: BrowserContext | undefined;
+    const field = await Field.start(dist);
     try {
-      phone = await launchProfile(profile, server.url);
-      let page = await firstPage(phone);
-      await signIn(page, server.login('demo.rep1'));
+      let page = await field.launch();
+      await signIn(page, field.server.login('demo.rep1'));
       const name = `Cold Start ${Date.now().toString(36)}`;
       await createLead(page, name, 'Basement Works', daysAgo(2));
       await syncNow(page);
       await serviceWorkerReady(page);
 
       // The phone is switched off, and the server goes away entirely.
-      await phone.close();
-      phone = undefined;
-      await server.stop();
-      await expect(fetch(`${server.url}/`)).rejects.toThrow();
+      await field.closePhone();
+      await field.server.stop();
+      await expect(fetch(`${field.server.url}/`)).rejects.toThrow();
 
-      phone = await launchProfile(profile, server.url);
-      page = await firstPage(phone);
+      page = await field.launch();
       await page.goto('/');
       await expect(page.getByTestId('nav-today')).toBeVisible();
       await expect(page.getByTestId('overdue-list')).toContainText(name);
@@ -96,55 +110,37 @@ test.describe('offline start and updates', () => {
       await expect(page.getByTestId('sync-text')).toContainText('waiting');
 
       // The server comes back on the same address: the visit goes up.
-      server = await OwnServer.start({ port, dataDir: data, dist, logins });
+      await field.deploy(dist);
       await syncNow(page);
-
-      const laptop = await browser.newContext({ baseURL: server.url, locale: 'en-US' });
-      try {
-        const check = await laptop.newPage();
-        await signIn(check, server.login('demo.rep1'));
-        await openLead(check, name);
-        await expect(check.getByTestId('timeline-visit')).toContainText('Logged in the basement');
-      } finally {
-        await laptop.close();
-      }
+      const laptop = await serverHas(browser, field, 'demo.rep1', name);
+      await expect(laptop.getByTestId('timeline-visit')).toContainText('Logged in the basement');
+      await laptop.context().close();
     } finally {
-      await phone?.close();
-      await server.stop();
-      removeDir(data);
-      removeDir(profile);
+      await field.dispose();
     }
   });
 
   test('a new version shows a banner; reloading switches to it, and the change made under the old one syncs', async ({
     browser,
   }) => {
-    const port = await freePort();
-    const data = tempDir('data');
-    const profile = tempDir('profile');
-    let server = await OwnServer.start({ port, dataDir: data, dist: env('FIELDBOOK_DIST') });
-    const logins = server.logins;
-    let phone: BrowserContext | undefined;
+    const field = await Field.start(env('FIELDBOOK_DIST'));
     try {
-      phone = await launchProfile(profile, server.url);
-      const page = await firstPage(phone);
-      await signIn(page, server.login('demo.rep2'));
+      const page = await field.launch();
+      await signIn(page, field.server.login('demo.rep2'));
       await serviceWorkerReady(page);
       const cachesA = await shellCaches(page);
       expect(cachesA).toHaveLength(1);
       expect(await cssBuild(page)).toBe('');
 
       // Build A, no way to the API (the files still load): the new lead waits in the outbox.
-      await phone.route('**/api/**', (route) => route.abort('internetdisconnected'));
+      await field.phone?.route('**/api/**', (route) => route.abort('internetdisconnected'));
       const name = `Made Under A ${Date.now().toString(36)}`;
       await createLead(page, name, 'Version A Ltd');
       await expect(page.getByTestId('sync-text')).toContainText('1 change waiting');
 
-      // Build B is deployed on the same address.
-      await server.stop();
-      server = await OwnServer.start({ port, dataDir: data, dist: env('FIELDBOOK_DIST_B'), logins });
-
-      // The next start finds it, caches it in the background and offers it; A still runs.
+      // Build B is deployed on the same address. The next start finds it, caches it in the
+      // background and offers it; A still runs.
+      await field.deploy(env('FIELDBOOK_DIST_B'));
       await page.reload();
       await expect(page.getByTestId('update-banner')).toBeVisible();
       expect(await cssBuild(page)).toBe('');
@@ -163,46 +159,30 @@ test.describe('offline start and updates', () => {
       await expect(page.getByTestId('lead-name')).toHaveText(name);
 
       // Back in touch with the API: the lead made under A reaches the server.
-      await phone.unroute('**/api/**');
+      await field.phone?.unroute('**/api/**');
       await syncNow(page);
-      const laptop = await browser.newContext({ baseURL: server.url, locale: 'en-US' });
-      try {
-        const check = await laptop.newPage();
-        await signIn(check, server.login('demo.rep2'));
-        await openLead(check, name);
-      } finally {
-        await laptop.close();
-      }
+      const laptop = await serverHas(browser, field, 'demo.rep2', name);
+      await laptop.context().close();
     } finally {
-      await phone?.close();
-      await server.stop();
-      removeDir(data);
-      removeDir(profile);
+      await field.dispose();
     }
   });
 
   test('a new version that fails to download leaves the old one working', async () => {
-    const port = await freePort();
-    const data = tempDir('data');
-    const profile = tempDir('profile');
-    const broken = tempDir('dist-broken');
-    let server = await OwnServer.start({ port, dataDir: data, dist: env('FIELDBOOK_DIST') });
-    const logins = server.logins;
-    let phone: BrowserContext | undefined;
+    const field = await Field.start(env('FIELDBOOK_DIST'));
     try {
-      phone = await launchProfile(profile, server.url);
-      const page = await firstPage(phone);
-      await signIn(page, server.login('demo.rep1'));
+      const page = await field.launch();
+      await signIn(page, field.server.login('demo.rep1'));
       await serviceWorkerReady(page);
       const cachesA = await shellCaches(page);
 
       // Build B with its stylesheet missing on the server: the new worker cannot cache it.
+      const broken = field.tempDir('dist-broken');
       cpSync(env('FIELDBOOK_DIST_B'), broken, { recursive: true });
       const stylesheets = readdirSync(broken).filter((f) => /^main-.*\.css/.test(f));
       expect(stylesheets.length).toBeGreaterThan(0);
       for (const file of stylesheets) rmSync(path.join(broken, file));
-      await server.stop();
-      server = await OwnServer.start({ port, dataDir: data, dist: broken, logins });
+      await field.deploy(broken);
 
       const states = await page.evaluate(async () => {
         const registration = await navigator.serviceWorker.getRegistration();
@@ -231,25 +211,18 @@ test.describe('offline start and updates', () => {
       await page.reload();
       await expect(page.getByTestId('nav-today')).toBeVisible();
       expect(await cssBuild(page)).toBe('');
-      await server.stop();
+      await field.server.stop();
       await page.goto('/leads');
       await expect(page.getByTestId('lead-row').first()).toBeVisible();
     } finally {
-      await phone?.close();
-      await server.stop();
-      removeDir(data);
-      removeDir(profile);
-      removeDir(broken);
+      await field.dispose();
     }
   });
 });
 
 test.describe('installing', () => {
   test('Chrome finds the app installable and the manifest and its icons sound', async () => {
-    const profile = tempDir('profile');
-    const context = await launchProfile(profile, env('FIELDBOOK_URL'));
-    try {
-      const page = await firstPage(context);
+    await onProfile(async (context, page) => {
       await page.goto('/');
       await serviceWorkerReady(page);
       const cdp = await context.newCDPSession(page);
@@ -269,10 +242,7 @@ test.describe('installing', () => {
         const [w, h] = icon.sizes.split('x').map(Number);
         expect([bytes.readUInt32BE(16), bytes.readUInt32BE(20)]).toEqual([w, h]);
       }
-    } finally {
-      await context.close();
-      removeDir(profile);
-    }
+    });
   });
 
   test('Chromium: the kept install offer is replayed from Settings', async ({ page }) => {
@@ -324,11 +294,7 @@ test.describe('on an iPhone', () => {
 
 test.describe('storage', () => {
   test('Settings shows usage and quota, and warns until the browser agrees to keep the data', async () => {
-    // A profile on disk: an incognito window never gets persistence.
-    const profile = tempDir('profile');
-    const context = await launchProfile(profile, env('FIELDBOOK_URL'));
-    try {
-      const page = await firstPage(context);
+    await onProfile(async (context, page) => {
       await signIn(page, poolLogin());
       await page.getByTestId('nav-settings').click();
       await expect(page.getByTestId('storage-used')).toHaveText(/^\d[\d.]* [KMG]?B \/ \d[\d.]* [KMG]?B$/);
@@ -347,10 +313,7 @@ test.describe('storage', () => {
       await page.getByTestId('storage-ask').click();
       await expect(kept).toHaveAttribute('data-state', 'kept');
       await expect(page.getByTestId('storage-warning')).toBeHidden();
-    } finally {
-      await context.close();
-      removeDir(profile);
-    }
+    });
   });
 
   test('a full device: the save is refused with a clear message and nothing is lost', async () => {
@@ -359,39 +322,37 @@ test.describe('storage', () => {
     test.skip(process.getuid?.() !== 0, 'mounting a small disk needs root (CI runs as root)');
     const disk = tempDir('small-disk');
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'fieldbook-e2e', disk]);
-    let context: BrowserContext | undefined;
     try {
-      context = await launchProfile(path.join(disk, 'profile'), env('FIELDBOOK_URL'));
-      const page = await firstPage(context);
-      await signIn(page, poolLogin());
-      await createLead(page, 'Saved Before Full', 'Roomy Ltd');
+      await onProfile(async (_, page) => {
+        await signIn(page, poolLogin());
+        await createLead(page, 'Saved Before Full', 'Roomy Ltd');
 
-      const refused = await page.evaluate(fillStorage);
-      expect(refused).toBe('QuotaExceededError');
+        const refused = await page.evaluate(fillStorage);
+        expect(refused).toBe('QuotaExceededError');
 
-      await page.goto('/new/lead');
-      await page.locator('#f-name').fill('Typed On A Full Device');
-      await page.locator('#f-notes').fill('Notes from the customer. '.repeat(200));
-      await page.getByTestId('save').click();
-      await expect(page.locator('main').getByRole('alert')).toContainText('out of storage space');
-      // Nothing typed is lost: the form still holds it.
-      await expect(page.locator('#f-name')).toHaveValue('Typed On A Full Device');
+        await page.goto('/new/lead');
+        await page.locator('#f-name').fill('Typed On A Full Device');
+        await page.locator('#f-notes').fill('Notes from the customer. '.repeat(200));
+        await page.getByTestId('save').click();
+        await expect(page.locator('main').getByRole('alert')).toContainText('out of storage space');
+        // Nothing typed is lost: the form still holds it.
+        await expect(page.locator('#f-name')).toHaveValue('Typed On A Full Device');
 
-      // Room again: the same form saves, and the earlier lead is still there.
-      await page.evaluate(
-        () =>
-          new Promise((resolve, reject) => {
-            const deleting = indexedDB.deleteDatabase('filler');
-            deleting.onsuccess = resolve;
-            deleting.onerror = () => reject(deleting.error);
-          }),
-      );
-      await page.getByTestId('save').click();
-      await expect(page.getByTestId('lead-name')).toHaveText('Typed On A Full Device');
-      await page.getByTestId('nav-leads').click();
-      await expect(page.getByTestId('lead-row').filter({ hasText: 'Saved Before Full' })).toBeVisible();
+        // Room again: the same form saves, and the earlier lead is still there.
+        await page.evaluate(
+          () =>
+            new Promise((resolve, reject) => {
+              const deleting = indexedDB.deleteDatabase('filler');
+              deleting.onsuccess = resolve;
+              deleting.onerror = () => reject(deleting.error);
+            }),
+        );
+        await page.getByTestId('save').click();
+        await expect(page.getByTestId('lead-name')).toHaveText('Typed On A Full Device');
+        await page.getByTestId('nav-leads').click();
+        await expect(page.getByTestId('lead-row').filter({ hasText: 'Saved Before Full' })).toBeVisible();
+      }, path.join(disk, 'profile'));
     } finally {
-      await context?.close();
       execFileSync('umount', ['-l', disk]);
       removeDir(disk);
     }

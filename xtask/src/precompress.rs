@@ -48,7 +48,8 @@ fn files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
-fn sibling(path: &Path, extension: &str) -> PathBuf {
+/// `path` with `.extension` appended: `main.css` → `main.css.br`.
+pub fn sibling(path: &Path, extension: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".");
     name.push(extension);

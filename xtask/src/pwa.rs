@@ -39,13 +39,19 @@ pub struct Shell {
 pub fn finish(root: &Path, dist: &Path) -> Result<Shell, String> {
     crate::icons::write_all(dist)?;
     let shell = shell(dist)?;
+    write_worker(root, dist, &shell)?;
+    Ok(shell)
+}
+
+/// Writes `dir/sw.js` for `shell` (dropping compressed copies of an older one).
+fn write_worker(root: &Path, dir: &Path, shell: &Shell) -> Result<(), String> {
     let source_path = root.join(SW_SOURCE);
     let source = fs::read_to_string(&source_path)
         .map_err(|e| format!("cannot read {}: {e}", source_path.display()))?;
-    let sw = render(&source, &shell)?;
-    let out = dist.join("sw.js");
-    fs::write(&out, sw).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-    Ok(shell)
+    let out = dir.join("sw.js");
+    fs::write(&out, render(&source, shell)?)
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    remove_siblings(&out)
 }
 
 /// The shell of the build in `dist`, checked against the folder's contents both ways.
@@ -240,11 +246,8 @@ pub fn variant(root: &Path, dist: &Path, out: &Path) -> Result<Shell, String> {
     let new_name = format!("/{stem}-{hash}.css");
     fs::write(in_dist(out, &new_name), &text)
         .map_err(|e| format!("cannot write {new_name}: {e}"))?;
-    for path in [old.clone(), sibling(&old, "br"), sibling(&old, "gz")] {
-        if path.exists() {
-            fs::remove_file(&path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
-        }
-    }
+    fs::remove_file(&old).map_err(|e| format!("cannot remove {}: {e}", old.display()))?;
+    remove_siblings(&old)?;
 
     let integrity = format!(
         "sha384-{}",
@@ -267,35 +270,23 @@ pub fn variant(root: &Path, dist: &Path, out: &Path) -> Result<Shell, String> {
     index.replace_range(link_start..link_end, &new_link);
     fs::write(&index_path, &index)
         .map_err(|e| format!("cannot write {}: {e}", index_path.display()))?;
-    for ext in SIBLINGS {
-        let stale = sibling(&index_path, ext);
-        if stale.exists() {
-            fs::remove_file(&stale)
-                .map_err(|e| format!("cannot remove {}: {e}", stale.display()))?;
-        }
-    }
+    remove_siblings(&index_path)?;
 
     let shell = shell(out)?;
-    let source = fs::read_to_string(root.join(SW_SOURCE))
-        .map_err(|e| format!("cannot read {SW_SOURCE}: {e}"))?;
-    let sw_path = out.join("sw.js");
-    fs::write(&sw_path, render(&source, &shell)?)
-        .map_err(|e| format!("cannot write {}: {e}", sw_path.display()))?;
-    for ext in SIBLINGS {
-        let stale = sibling(&sw_path, ext);
-        if stale.exists() {
-            fs::remove_file(&stale)
-                .map_err(|e| format!("cannot remove {}: {e}", stale.display()))?;
-        }
-    }
+    write_worker(root, out, &shell)?;
     Ok(shell)
 }
 
-fn sibling(path: &Path, extension: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".");
-    name.push(extension);
-    PathBuf::from(name)
+/// Removes the `.br`/`.gz` copies of `path`, which no longer match it.
+fn remove_siblings(path: &Path) -> Result<(), String> {
+    for ext in SIBLINGS {
+        let stale = crate::precompress::sibling(path, ext);
+        if stale.exists() {
+            fs::remove_file(&stale)
+                .map_err(|e| format!("cannot remove {}: {e}", stale.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {

@@ -58,13 +58,7 @@ fn run_steps(workspace: &Workspace, options: TestOptions, steps: &mut Steps) -> 
         steps.skip("browser tests", "--skip-browser");
     }
     if e2e {
-        steps.run("release build (trunk)", || {
-            app_build::release_build(workspace).map(|_| ())
-        })?;
-        steps.run("e2e packages (npm ci)", || {
-            tools::ensure_e2e_packages(workspace)
-        })?;
-        steps.run("e2e tests (Playwright)", || playwright(workspace, None))?;
+        e2e_steps(workspace, steps, None)?;
     } else {
         steps.skip("release build and e2e tests", "--skip-e2e");
     }
@@ -110,25 +104,29 @@ fn browser_tests() -> Cmd {
 /// else; for iterating on end-to-end tests. CI runs them within `cargo xtask test`.
 pub fn e2e_only(workspace: &Workspace, grep: Option<&str>) -> Result<(), String> {
     let mut steps = Steps::default();
-    let result = (|| {
-        let needs = Needs {
-            wasm_target: true,
-            wasm_bindgen: true,
-            wasm_opt: true,
-            trunk: true,
-            browser: true,
-        };
-        steps.run("install tools", || tools::ensure(workspace, needs))?;
-        steps.run("release build (trunk)", || {
-            app_build::release_build(workspace).map(|_| ())
-        })?;
-        steps.run("e2e packages (npm ci)", || {
-            tools::ensure_e2e_packages(workspace)
-        })?;
-        steps.run("e2e tests (Playwright)", || playwright(workspace, grep))
-    })();
+    let needs = Needs {
+        wasm_target: true,
+        wasm_bindgen: true,
+        wasm_opt: true,
+        trunk: true,
+        browser: true,
+    };
+    let result = steps
+        .run("install tools", || tools::ensure(workspace, needs))
+        .and_then(|()| e2e_steps(workspace, &mut steps, grep));
     steps.print_summary();
     result
+}
+
+/// The release build, the npm packages and the Playwright tests.
+fn e2e_steps(workspace: &Workspace, steps: &mut Steps, grep: Option<&str>) -> Result<(), String> {
+    steps.run("release build (trunk)", || {
+        app_build::release_build(workspace).map(|_| ())
+    })?;
+    steps.run("e2e packages (npm ci)", || {
+        tools::ensure_e2e_packages(workspace)
+    })?;
+    steps.run("e2e tests (Playwright)", || playwright(workspace, grep))
 }
 
 /// Starts the sync server on the fresh `dist/` (SQLite in a throwaway folder, the demo team
