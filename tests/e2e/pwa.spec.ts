@@ -146,11 +146,24 @@ test.describe('offline start and updates', () => {
       expect(await cssBuild(page)).toBe('');
       await expect(page.getByTestId('sync-text')).toContainText('1 change waiting');
 
+      // A second window of the app offers the same update.
+      const other = await field.phone!.newPage();
+      await other.goto('/leads');
+      await expect(other.getByTestId('update-banner')).toContainText('new version');
+
       // The tap lets B take over; the page then reloads itself into B.
       const reloaded = page.waitForEvent('load');
       await page.getByTestId('update-reload').click();
       await reloaded;
       expect(await cssBuild(page)).toBe('"b"');
+      // The other window still runs A's code under B's worker: it says so and offers a reload.
+      await expect(other.getByTestId('update-banner')).toContainText('another window');
+      const otherReloaded = other.waitForEvent('load');
+      await other.getByTestId('update-reload').click();
+      await otherReloaded;
+      expect(await cssBuild(other)).toBe('"b"');
+      await expect(other.getByTestId('update-banner')).toBeHidden();
+      await other.close();
       await expect(page.getByTestId('update-banner')).toBeHidden();
       const cachesB = await shellCaches(page);
       expect(cachesB).toHaveLength(1);
