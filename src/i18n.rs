@@ -374,6 +374,13 @@ messages! {
     "sort.updated" => "Recently updated", "最近更新";
     "sort.value" => "Expected value", "预计金额";
     "sort.name" => "Name", "姓名";
+
+    "nav.skip" => "Skip to content", "跳到主要内容";
+    "notfound.title" => "Page not found", "页面不存在";
+    "notfound.text" => "There is nothing at this address.", "这个地址没有内容。";
+    "notfound.home" => "Go to Today", "返回今日";
+    "lead.not_found_title" => "Lead not found", "找不到该客户";
+    "lead.back_to_list" => "Back to leads", "返回客户列表";
 }
 
 #[cfg(test)]
@@ -441,7 +448,7 @@ mod tests {
                     visit(&path, found);
                 } else if path.extension().is_some_and(|e| e == "rs") {
                     let text = std::fs::read_to_string(&path).unwrap();
-                    for call in [".t(\"", ".now(\"", " label=\"", " hint=\"", "none_key=\""] {
+                    for call in [".t(\"", ".now(\"", " label=\"", " hint=\"", "_key=\""] {
                         for (i, _) in text.match_indices(call) {
                             let rest = &text[i + call.len()..];
                             if let Some(end) = rest.find('"') {
