@@ -5,7 +5,7 @@
 // the demo team (a manager and two reps with sample books) and a pool of reps with empty
 // books. Every test that uses the `page` fixture signs in as the next pool rep, so its data
 // is its own even though all tests share one server.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { test as base, expect, Browser, BrowserContextOptions, Page } from '@playwright/test';
 
 export interface Login {
@@ -33,13 +33,15 @@ export function demoLogin(login: string): Login {
   return found;
 }
 
-// One Playwright worker runs the tests in order, so a counter hands out the pool.
-let next = 0;
+// One Playwright worker runs the tests in order, so a counter hands out the pool. It lives in
+// a file beside the logins: Playwright restarts the worker after a failed test, and a counter
+// in memory would start again at the first rep, whose book an earlier test already filled.
 export function poolLogin(): Login {
   const pool = logins().pool;
-  const login = pool[next % pool.length];
-  next += 1;
-  return login;
+  const counter = `${process.env.FIELDBOOK_LOGINS_FILE}.next`;
+  const next = existsSync(counter) ? Number(readFileSync(counter, 'utf8')) || 0 : 0;
+  writeFileSync(counter, String(next + 1));
+  return pool[next % pool.length];
 }
 
 /// Signs in on the sign-in screen and waits for the app.
