@@ -9,7 +9,7 @@ use crate::cli::TestOptions;
 use crate::postgres;
 use crate::process::{Cmd, Workspace};
 use crate::sync_server::SyncServer;
-use crate::tools::{self, Needs, CHROMEDRIVER, WASM_TARGET};
+use crate::tools::{self, Needs, CHROMEDRIVER, CHROMIUM, WASM_TARGET};
 
 pub fn run_all(workspace: &Workspace, options: TestOptions) -> Result<(), String> {
     let mut steps = Steps::default();
@@ -64,7 +64,7 @@ fn run_steps(workspace: &Workspace, options: TestOptions, steps: &mut Steps) -> 
         steps.run("e2e packages (npm ci)", || {
             tools::ensure_e2e_packages(workspace)
         })?;
-        steps.run("e2e tests (Playwright)", || playwright(workspace))?;
+        e2e_steps(workspace, steps)?;
     } else {
         steps.skip("release build and e2e tests", "--skip-e2e");
     }
@@ -107,23 +107,44 @@ fn browser_tests() -> Cmd {
 }
 
 /// Starts the sync server on the fresh `dist/` (SQLite in a throwaway folder, the demo team
-/// and a pool of reps) for the length of the Playwright run; it stops when the run ends, pass
-/// or fail.
-fn playwright(workspace: &Workspace) -> Result<(), String> {
+/// and a pool of reps), then runs Playwright and Lighthouse against it; the server stops when
+/// they end, pass or fail.
+fn e2e_steps(workspace: &Workspace, steps: &mut Steps) -> Result<(), String> {
     let dist = workspace.root().join("dist");
-    let server = SyncServer::start(workspace, &dist)?;
-    println!("sync server with {} at {}", dist.display(), server.url());
+    let mut started = None;
+    steps.run("sync server for the e2e tests", || {
+        let server = SyncServer::start(workspace, &dist)?;
+        println!("sync server with {} at {}", dist.display(), server.url());
+        started = Some(server);
+        Ok(())
+    })?;
+    let server = started.ok_or_else(|| "the sync server did not start".to_string())?;
     let logins = server.logins_file()?;
-    let result = workspace.run(
-        &Cmd::new("npx")
-            .args(["--no-install", "playwright", "test"])
-            .env("FIELDBOOK_URL", server.url())
-            .env("FIELDBOOK_LOGINS_FILE", &logins)
-            .env("FIELDBOOK_DIST", &dist)
-            .cwd(workspace.root().join("tests/e2e")),
-    );
-    drop(server);
-    result
+    let e2e_dir = workspace.root().join("tests/e2e");
+    steps.run("e2e tests (Playwright)", || {
+        workspace.run(
+            &Cmd::new("npx")
+                .args(["--no-install", "playwright", "test"])
+                .env("FIELDBOOK_URL", server.url())
+                .env("FIELDBOOK_LOGINS_FILE", &logins)
+                .env("FIELDBOOK_DIST", &dist)
+                .cwd(&e2e_dir),
+        )
+    })?;
+    steps.run(
+        "Lighthouse (accessibility 100, best practices ≥ 95)",
+        || {
+            let chrome = std::env::var_os("CHROME_PATH").unwrap_or_else(|| CHROMIUM.into());
+            workspace.run(
+                &Cmd::new("node")
+                    .arg("lighthouse.mjs")
+                    .env("FIELDBOOK_URL", server.url())
+                    .env("FIELDBOOK_LOGINS_FILE", &logins)
+                    .env("CHROME_PATH", chrome)
+                    .cwd(&e2e_dir),
+            )
+        },
+    )
 }
 
 #[derive(Default)]
@@ -167,7 +188,7 @@ impl Steps {
         let width = self
             .done
             .iter()
-            .map(|(name, _)| name.len())
+            .map(|(name, _)| name.chars().count())
             .max()
             .unwrap_or(0);
         println!("\nxtask test: summary");
