@@ -6,7 +6,7 @@
 //   focus shows a visible focus indicator.
 import AxeBuilder from '@axe-core/playwright';
 import { BrowserContext, Page } from '@playwright/test';
-import { demoLogin, device, expect, test } from './fixtures';
+import { createLead, demoLogin, device, editField, expect, openLead, syncNow, test } from './fixtures';
 
 const LANGUAGES = [
   { name: 'zh-CN', locale: 'zh-CN', lang: 'zh-CN' },
@@ -97,36 +97,6 @@ async function screen(page: Page, heading?: string | RegExp) {
   const h1 = page.locator('main h1');
   await expect(h1).toBeVisible();
   if (heading) await expect(h1).toHaveText(heading);
-}
-
-async function syncNow(page: Page) {
-  const status = page.getByTestId('sync-status');
-  const before = (await status.getAttribute('data-synced-at')) ?? '0';
-  await page.getByTestId('sync-now').click();
-  await expect(status).not.toHaveAttribute('data-synced-at', before);
-  await expect(status).toHaveAttribute('data-state', 'synced');
-}
-
-async function createLead(page: Page, name: string, company: string) {
-  await page.getByTestId('nav-leads').click();
-  await page.getByTestId('new-lead').click();
-  await page.locator('#f-name').fill(name);
-  await page.locator('#f-company').fill(company);
-  await page.getByTestId('save').click();
-  await expect(page.getByTestId('lead-name')).toHaveText(name);
-}
-
-async function openLead(page: Page, name: string) {
-  await page.getByTestId('nav-leads').click();
-  await page.getByTestId('lead-row').filter({ hasText: name }).click();
-  await expect(page.getByTestId('lead-name')).toHaveText(name);
-}
-
-async function editCompany(page: Page, company: string) {
-  await page.getByTestId('edit-lead').click();
-  await page.locator('#f-company').fill(company);
-  await page.getByTestId('save').click();
-  await expect(page.getByTestId('lead-detail')).toBeVisible();
 }
 
 for (const language of LANGUAGES) {
@@ -296,9 +266,9 @@ for (const language of LANGUAGES) {
       const both: { context: BrowserContext; page: Page }[] = [{ context: page.context(), page }, other];
       for (const d of both) await d.context.setOffline(true);
       await openLead(page, name);
-      await editCompany(page, 'From the phone');
+      await editField(page, 'company', 'From the phone');
       await openLead(other.page, name);
-      await editCompany(other.page, 'From the laptop');
+      await editField(other.page, 'company', 'From the laptop');
       for (const d of both) await d.context.setOffline(false);
       for (const p of [page, other.page, page]) await syncNow(p);
       await other.context.close();

@@ -63,6 +63,43 @@ export async function device(browser: Browser, login: Login, options: BrowserCon
   return { context, page };
 }
 
+// Steps the sync and accessibility tests share.
+
+/// Runs a sync from the indicator and waits until it finished with nothing left waiting.
+export async function syncNow(page: Page) {
+  const status = page.getByTestId('sync-status');
+  const before = (await status.getAttribute('data-synced-at')) ?? '0';
+  await page.getByTestId('sync-now').click();
+  await expect(status).not.toHaveAttribute('data-synced-at', before);
+  await expect(status).toHaveAttribute('data-state', 'synced');
+}
+
+export async function createLead(page: Page, name: string, company: string): Promise<string> {
+  await page.goto('/new/lead');
+  await page.locator('#f-name').fill(name);
+  await page.locator('#f-company').fill(company);
+  await page.getByTestId('save').click();
+  await expect(page.getByTestId('lead-name')).toHaveText(name);
+  const id = new URL(page.url()).pathname.split('/').pop();
+  if (!id) throw new Error('no lead id in the URL');
+  return id;
+}
+
+/// Opens a lead through the app's own links (works offline: no page load).
+export async function openLead(page: Page, name: string) {
+  await page.getByTestId('nav-leads').click();
+  await page.getByTestId('lead-row').filter({ hasText: name }).click();
+  await expect(page.getByTestId('lead-name')).toHaveText(name);
+}
+
+/// Edits one text field of the open lead through its form.
+export async function editField(page: Page, field: string, value: string) {
+  await page.getByTestId('edit-lead').click();
+  await page.locator(`#f-${field}`).fill(value);
+  await page.getByTestId('save').click();
+  await expect(page.getByTestId('lead-detail')).toBeVisible();
+}
+
 export const test = base.extend<{ user: Login }>({
   user: async ({}, use) => {
     await use(poolLogin());

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '@playwright/test';
 import lighthouse from 'lighthouse';
+import browser from './chromium.cjs';
 
 const MIN_ACCESSIBILITY = 100;
 const MIN_BEST_PRACTICES = 95;
@@ -26,7 +27,6 @@ if (!base) {
   console.error('FIELDBOOK_URL is not set: run Lighthouse with `cargo xtask test`');
   process.exit(2);
 }
-const chromePath = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 const reports = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'target', 'lighthouse');
 
 function demoRep() {
@@ -56,17 +56,11 @@ async function withBrowser(prepare, run) {
   const profile = mkdtempSync(path.join(tmpdir(), 'fieldbook-lighthouse-'));
   const port = await freePort();
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromePath,
+    executablePath: browser.executablePath,
     headless: false,
     args: [
       '--headless=new',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
+      ...browser.args,
       `--remote-debugging-port=${port}`,
     ],
   });

@@ -4,6 +4,7 @@
 // in FIELDBOOK_URL and the logins in the file FIELDBOOK_LOGINS_FILE (see fixtures.ts).
 import path from 'node:path';
 import { defineConfig } from '@playwright/test';
+import chromium from './chromium.cjs';
 
 const url = process.env.FIELDBOOK_URL ?? 'http://127.0.0.1:8080';
 
@@ -26,18 +27,7 @@ export default defineConfig({
       name: 'chromium',
       use: {
         browserName: 'chromium',
-        launchOptions: {
-          executablePath: '/usr/bin/chromium',
-          args: [
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-quic',
-            '--no-first-run',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-          ],
-        },
+        launchOptions: chromium,
       },
     },
   ],

@@ -3,45 +3,10 @@
 // same field of another — and after reconnecting all three converge; the lead whose field
 // was edited twice shows the conflict on every device, and one tap restores the lost value.
 import { expect, Page, test } from '@playwright/test';
-import { demoLogin, device } from './fixtures';
+import { createLead, demoLogin, device, editField, openLead, syncNow } from './fixtures';
 
 const phoneSize = { viewport: { width: 390, height: 844 }, hasTouch: true };
 const laptopSize = { viewport: { width: 1280, height: 800 } };
-
-/// Runs a sync from the indicator and waits until it finished with nothing left waiting.
-async function syncNow(page: Page) {
-  const status = page.getByTestId('sync-status');
-  const before = (await status.getAttribute('data-synced-at')) ?? '0';
-  await page.getByTestId('sync-now').click();
-  await expect(status).not.toHaveAttribute('data-synced-at', before);
-  await expect(status).toHaveAttribute('data-state', 'synced');
-}
-
-async function createLead(page: Page, name: string, company: string): Promise<string> {
-  await page.goto('/new/lead');
-  await page.locator('#f-name').fill(name);
-  await page.locator('#f-company').fill(company);
-  await page.getByTestId('save').click();
-  await expect(page.getByTestId('lead-name')).toHaveText(name);
-  const id = new URL(page.url()).pathname.split('/').pop();
-  if (!id) throw new Error('no lead id in the URL');
-  return id;
-}
-
-/// Opens a lead through the app's own links (works offline: no page load).
-async function openLead(page: Page, name: string) {
-  await page.getByTestId('nav-leads').click();
-  await page.getByTestId('lead-row').filter({ hasText: name }).click();
-  await expect(page.getByTestId('lead-name')).toHaveText(name);
-}
-
-/// Edits one text field of the open lead through its form.
-async function editField(page: Page, field: string, value: string) {
-  await page.getByTestId('edit-lead').click();
-  await page.locator(`#f-${field}`).fill(value);
-  await page.getByTestId('save').click();
-  await expect(page.getByTestId('lead-detail')).toBeVisible();
-}
 
 function subtitle(page: Page) {
   return page.locator('.lead-detail .subtitle');
