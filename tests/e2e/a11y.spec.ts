@@ -92,7 +92,7 @@ async function smallTargets(page: Page): Promise<string[]> {
   }, MIN_TARGET);
 }
 
-/// Waits until the page shows a screen (its heading) and no toast is still fading in.
+/// Waits until the page shows a screen: its heading, and the text it should have.
 async function screen(page: Page, heading?: string | RegExp) {
   const h1 = page.locator('main h1');
   await expect(h1).toBeVisible();
@@ -191,7 +191,7 @@ for (const language of LANGUAGES) {
       await expect(page.getByTestId('error-amount')).toBeVisible();
       await audit.check(page, 'new deal (invalid)');
 
-      // New lead from Today's quick action, saved with nothing typed.
+      // New lead from Today's quick action, saved without a name and with a short phone.
       await page.getByTestId('nav-today').click();
       await page.getByTestId('quick-lead').click();
       await expect(page.getByTestId('lead-form')).toBeVisible();
@@ -202,7 +202,8 @@ for (const language of LANGUAGES) {
       await expect(page.getByTestId('form-error')).toBeVisible();
       await audit.check(page, 'new lead (invalid)');
 
-      // Log a visit from the tab bar, creating the lead inline, saved with nothing typed.
+      // Log a visit from the tab bar, creating the lead inline: saved with the new lead's name
+      // left empty and a zero duration.
       await page.getByTestId('nav-visit').click();
       await expect(page.getByTestId('visit-form')).toBeVisible();
       await audit.check(page, 'new visit');
