@@ -221,7 +221,11 @@ for (const language of LANGUAGES) {
       await audit.check(page, 'settings');
       await page.getByTestId('sign-out').click();
       await expect(page.getByTestId('sign-out-confirm')).toBeVisible();
+      // The question takes the focus on its safe answer, and gives it back when dismissed.
+      await expect(page.getByTestId('sign-out-cancel')).toBeFocused();
       await audit.check(page, 'settings (sign-out confirmation)');
+      await page.getByTestId('sign-out-cancel').press('Enter');
+      await expect(page.getByTestId('sign-out')).toBeFocused();
 
       // An address the app does not know.
       await page.goto('/no/such/page');
