@@ -8,12 +8,14 @@ use leptos_router::path;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
+use crate::components::focus::{announce_screen, focus_screen_heading};
 use crate::components::pwa::UpdateBanner;
 use crate::i18n::{count, use_i18n, Locale};
 use crate::platform;
 use crate::routes::{
     deal_form::DealFormPage, lead_detail::LeadDetail, lead_form::LeadFormPage, leads::Leads,
-    settings::Settings, sign_in::SignIn, today::Today, visit_form::VisitFormPage,
+    not_found::NotFound, settings::Settings, sign_in::SignIn, today::Today,
+    visit_form::VisitFormPage,
 };
 use crate::state::{use_app, AppState, LoadState};
 use crate::sync::{self, SyncStatus};
@@ -48,11 +50,11 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             <div class="shell" class:signed-out=move || !signed_in.get()>
-                <Show when=move || signed_in.get()><NavBar/></Show>
+                <Show when=move || signed_in.get()><SkipLink/><NavBar/></Show>
                 <div class="content">
                     <UpdateBanner/>
                     <Show when=move || signed_in.get()><StatusBar/></Show>
-                    <main id="main">
+                    <main id="main" tabindex="-1">
                         {move || match state.load.get() {
                             LoadState::Loading => view! { <Loading/> }.into_any(),
                             LoadState::Failed(err) => view! { <OpenFailed key=err.key()/> }.into_any(),
@@ -69,9 +71,17 @@ pub fn App() -> impl IntoView {
 
 #[component]
 fn Pages() -> impl IntoView {
-    let i = use_i18n();
+    // Every screen names itself in the tab's title; after a route change its heading also
+    // takes the focus. The first screen after start-up leaves the focus at the page's top,
+    // where the skip link is the first stop.
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |previous: Option<String>| {
+        let path = location.pathname.get();
+        announce_screen(previous.is_some_and(|p| p != path));
+        path
+    });
     view! {
-        <Routes fallback=move || view! { <p class="empty">{move || i.t("lead.not_found")}</p> }>
+        <Routes fallback=NotFound>
             <Route path=path!("/") view=Today/>
             <ParentRoute path=path!("/leads") view=LeadsSplit>
                 <Route path=path!("") view=NoLeadSelected/>
@@ -131,6 +141,20 @@ fn Loading() -> impl IntoView {
 fn OpenFailed(key: &'static str) -> impl IntoView {
     let i = use_i18n();
     view! { <p class="banner error" role="alert">{move || i.t(key)}</p> }
+}
+
+/// The first stop of the Tab key: straight to the screen, past the navigation.
+#[component]
+fn SkipLink() -> impl IntoView {
+    let i = use_i18n();
+    // The router would treat `#main` as a navigation; the link only moves the focus.
+    let skip = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        focus_screen_heading();
+    };
+    view! {
+        <a class="skip-link" href="#main" data-testid="skip-link" on:click=skip>{move || i.t("nav.skip")}</a>
+    }
 }
 
 #[component]

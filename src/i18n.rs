@@ -396,6 +396,13 @@ messages! {
     "storage.not_kept" => "The browser may delete Fieldbook's data on this device when space runs low, and Safari deletes it after 7 days without use unless Fieldbook is installed. Install the app, and sync before you put the device away.", "存储空间不足时，浏览器可能删除本机上的 Fieldbook 数据；未安装到主屏幕时，Safari 会在 7 天未使用后删除。请安装应用，并在放下设备前同步。";
     "storage.ask_again" => "Ask to keep the data", "请求保留数据";
     "storage.unknown" => "Unknown in this browser", "此浏览器无法获知";
+
+    "nav.skip" => "Skip to content", "跳到主要内容";
+    "notfound.title" => "Page not found", "页面不存在";
+    "notfound.text" => "There is nothing at this address.", "这个地址没有内容。";
+    "notfound.home" => "Go to Today", "返回今日";
+    "lead.not_found_title" => "Lead not found", "找不到该客户";
+    "lead.back_to_list" => "Back to leads", "返回客户列表";
 }
 
 #[cfg(test)]
@@ -463,7 +470,7 @@ mod tests {
                     visit(&path, found);
                 } else if path.extension().is_some_and(|e| e == "rs") {
                     let text = std::fs::read_to_string(&path).unwrap();
-                    for call in [".t(\"", ".now(\"", " label=\"", " hint=\"", "none_key=\""] {
+                    for call in [".t(\"", ".now(\"", " label=\"", " hint=\"", "_key=\""] {
                         for (i, _) in text.match_indices(call) {
                             let rest = &text[i + call.len()..];
                             if let Some(end) = rest.find('"') {

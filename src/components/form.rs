@@ -219,18 +219,8 @@ pub fn FormActions(
 
 /// Moves focus to the first field with an error, so keyboard and screen-reader users land on it.
 pub fn focus_first_error() {
-    // The error attributes render in the same tick; wait one frame for them.
-    request_animation_frame(|| {
-        let found = document()
-            .query_selector("[aria-invalid=\"true\"]")
-            .ok()
-            .flatten();
-        if let Some(el) =
-            found.and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
-        {
-            let _ = el.focus();
-        }
-    });
+    // The error attributes render in the same tick; the focus moves once they are drawn.
+    super::focus::focus_when_drawn("[aria-invalid=\"true\"]");
 }
 
 /// Leaves a form without saving.

@@ -1,5 +1,6 @@
 //! Pieces several screens share.
 
+pub mod focus;
 pub mod form;
 pub mod pwa;
 pub mod sync_notes;

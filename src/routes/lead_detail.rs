@@ -8,19 +8,19 @@ use leptos_router::components::A;
 use crate::components::sync_notes::RecordNotices;
 use crate::i18n::{fill, use_i18n};
 use crate::platform;
+use crate::routes::not_found::LeadNotFound;
 use crate::routes::route_id;
 use crate::state::use_app;
 use crate::store::Change;
 
 #[component]
 pub fn LeadDetail() -> impl IntoView {
-    let i = use_i18n();
     let state = use_app();
     let id = route_id();
     let lead = Memo::new(move |_| id.get().and_then(|id| state.lead(id)));
     move || match lead.get() {
         Some(lead) => view! { <LeadView lead/> }.into_any(),
-        None => view! { <p class="empty">{move || i.t("lead.not_found")}</p> }.into_any(),
+        None => view! { <LeadNotFound/> }.into_any(),
     }
 }
 

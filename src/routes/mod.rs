@@ -4,6 +4,7 @@ pub mod deal_form;
 pub mod lead_detail;
 pub mod lead_form;
 pub mod leads;
+pub mod not_found;
 pub mod settings;
 pub mod sign_in;
 pub mod today;

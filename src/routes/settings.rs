@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use crate::app::LOCALE_PREF;
+use crate::components::focus::focus_when_drawn;
 use crate::components::pwa::AppOnDevice;
 use crate::i18n::{count, use_i18n, Locale};
 use crate::platform;
@@ -69,7 +70,11 @@ pub fn Settings() -> impl IntoView {
             </dl>
             <Show when=move || confirming.get()
                 fallback=move || view! {
-                    <button type="button" class="button" data-testid="sign-out" on:click=move |_| confirming.set(true)>
+                    <button type="button" class="button" data-testid="sign-out" on:click=move |_| {
+                        confirming.set(true);
+                        // The button goes away: the focus moves to the safe choice of the question.
+                        focus_when_drawn("[data-testid=sign-out-cancel]");
+                    }>
                         {move || i.t("account.sign_out")}
                     </button>
                 }>
@@ -85,7 +90,10 @@ pub fn Settings() -> impl IntoView {
                             disabled=move || signing_out.get() on:click=sign_out>
                             {move || i.t("account.sign_out_anyway")}
                         </button>
-                        <button type="button" class="button" on:click=move |_| confirming.set(false)>
+                        <button type="button" class="button" data-testid="sign-out-cancel" on:click=move |_| {
+                            confirming.set(false);
+                            focus_when_drawn("[data-testid=sign-out]");
+                        }>
                             {move || i.t("form.cancel")}
                         </button>
                     </div>

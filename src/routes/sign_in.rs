@@ -8,6 +8,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::components::focus::announce_screen;
 use crate::i18n::{fill, tr, use_i18n};
 use crate::state::use_app;
 use crate::sync::api::{self, ApiError};
@@ -60,6 +61,9 @@ pub fn SignIn() -> impl IntoView {
                                 password.set(String::new());
                                 if again {
                                     navigate("/", Default::default());
+                                } else {
+                                    // The app replaces this screen without a route change.
+                                    announce_screen(true);
                                 }
                                 return;
                             }

@@ -5,7 +5,7 @@
 // the demo team (a manager and two reps with sample books) and a pool of reps with empty
 // books. Every test that uses the `page` fixture signs in as the next pool rep, so its data
 // is its own even though all tests share one server.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { test as base, expect, Browser, BrowserContextOptions, Page } from '@playwright/test';
 
 export interface Login {
@@ -33,13 +33,15 @@ export function demoLogin(login: string): Login {
   return found;
 }
 
-// One Playwright worker runs the tests in order, so a counter hands out the pool.
-let next = 0;
+// One Playwright worker runs the tests in order, so a counter hands out the pool. It lives in
+// a file beside the logins: Playwright restarts the worker after a failed test, and a counter
+// in memory would start again at the first rep, whose book an earlier test already filled.
 export function poolLogin(): Login {
   const pool = logins().pool;
-  const login = pool[next % pool.length];
-  next += 1;
-  return login;
+  const counter = `${process.env.FIELDBOOK_LOGINS_FILE}.next`;
+  const next = existsSync(counter) ? Number(readFileSync(counter, 'utf8')) || 0 : 0;
+  writeFileSync(counter, String(next + 1));
+  return pool[next % pool.length];
 }
 
 /// Signs in on the sign-in screen and waits for the app.
@@ -61,6 +63,8 @@ export async function device(browser: Browser, login: Login, options: BrowserCon
   return { context, page };
 }
 
+// Steps the sync and accessibility tests share.
+
 /// Runs a sync from the indicator and waits until it finished with nothing left waiting.
 export async function syncNow(page: Page) {
   const status = page.getByTestId('sync-status');
@@ -70,11 +74,30 @@ export async function syncNow(page: Page) {
   await expect(status).toHaveAttribute('data-state', 'synced');
 }
 
+export async function createLead(page: Page, name: string, company: string): Promise<string> {
+  await page.goto('/new/lead');
+  await page.locator('#f-name').fill(name);
+  await page.locator('#f-company').fill(company);
+  await page.getByTestId('save').click();
+  await expect(page.getByTestId('lead-name')).toHaveText(name);
+  const id = new URL(page.url()).pathname.split('/').pop();
+  if (!id) throw new Error('no lead id in the URL');
+  return id;
+}
+
 /// Opens a lead through the app's own links (works offline: no page load).
 export async function openLead(page: Page, name: string) {
   await page.getByTestId('nav-leads').click();
   await page.getByTestId('lead-row').filter({ hasText: name }).click();
   await expect(page.getByTestId('lead-name')).toHaveText(name);
+}
+
+/// Edits one text field of the open lead through its form.
+export async function editField(page: Page, field: string, value: string) {
+  await page.getByTestId('edit-lead').click();
+  await page.locator(`#f-${field}`).fill(value);
+  await page.getByTestId('save').click();
+  await expect(page.getByTestId('lead-detail')).toBeVisible();
 }
 
 export const test = base.extend<{ user: Login }>({

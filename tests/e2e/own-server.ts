@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BrowserContext, chromium, Page } from '@playwright/test';
-import { chromiumLaunch } from './chromium';
+import chromiumLaunch from './chromium.cjs';
 import { Login } from './fixtures';
 
 export function env(name: string): string {

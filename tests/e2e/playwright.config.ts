@@ -4,7 +4,7 @@
 // in FIELDBOOK_URL and the logins in the file FIELDBOOK_LOGINS_FILE (see fixtures.ts).
 import path from 'node:path';
 import { defineConfig } from '@playwright/test';
-import { chromiumLaunch } from './chromium';
+import chromium from './chromium.cjs';
 
 const url = process.env.FIELDBOOK_URL ?? 'http://127.0.0.1:8080';
 
@@ -27,7 +27,7 @@ export default defineConfig({
       name: 'chromium',
       use: {
         browserName: 'chromium',
-        launchOptions: chromiumLaunch,
+        launchOptions: chromium,
       },
     },
   ],

@@ -3,29 +3,10 @@
 // same field of another — and after reconnecting all three converge; the lead whose field
 // was edited twice shows the conflict on every device, and one tap restores the lost value.
 import { expect, Page, test } from '@playwright/test';
-import { demoLogin, device, openLead, syncNow } from './fixtures';
+import { createLead, demoLogin, device, editField, openLead, syncNow } from './fixtures';
 
 const phoneSize = { viewport: { width: 390, height: 844 }, hasTouch: true };
 const laptopSize = { viewport: { width: 1280, height: 800 } };
-
-async function createLead(page: Page, name: string, company: string): Promise<string> {
-  await page.goto('/new/lead');
-  await page.locator('#f-name').fill(name);
-  await page.locator('#f-company').fill(company);
-  await page.getByTestId('save').click();
-  await expect(page.getByTestId('lead-name')).toHaveText(name);
-  const id = new URL(page.url()).pathname.split('/').pop();
-  if (!id) throw new Error('no lead id in the URL');
-  return id;
-}
-
-/// Edits one text field of the open lead through its form.
-async function editField(page: Page, field: string, value: string) {
-  await page.getByTestId('edit-lead').click();
-  await page.locator(`#f-${field}`).fill(value);
-  await page.getByTestId('save').click();
-  await expect(page.getByTestId('lead-detail')).toBeVisible();
-}
 
 function subtitle(page: Page) {
   return page.locator('.lead-detail .subtitle');

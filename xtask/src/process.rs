@@ -28,6 +28,15 @@ impl Workspace {
         &self.root
     }
 
+    /// Cargo's output folder: `CARGO_TARGET_DIR` when set (a relative one is taken from the
+    /// repository), else `target/`.
+    pub fn cargo_target_dir(&self) -> PathBuf {
+        match std::env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) => self.root.join(dir),
+            None => self.root.join("target"),
+        }
+    }
+
     /// Folder for repo-local tools (wasm-opt from npm); inside `target/`, so `cargo clean`
     /// resets it and git ignores it.
     pub fn tools_dir(&self) -> PathBuf {

@@ -42,7 +42,7 @@ impl SyncServer {
     /// accounts and starts it on `dist`.
     pub fn start(workspace: &Workspace, dist: &Path) -> Result<SyncServer, String> {
         workspace.run(&Cmd::new("cargo").args(["build", "-p", "fieldbook-server"]))?;
-        let binary = workspace.root().join("target/debug/fieldbook-server");
+        let binary = workspace.cargo_target_dir().join("debug/fieldbook-server");
         let data_dir = workspace
             .root()
             .join("target")

@@ -9,7 +9,7 @@ use crate::cli::TestOptions;
 use crate::postgres;
 use crate::process::{Cmd, Workspace};
 use crate::sync_server::SyncServer;
-use crate::tools::{self, Needs, CHROMEDRIVER, WASM_TARGET};
+use crate::tools::{self, Needs, CHROMEDRIVER, CHROMIUM, WASM_TARGET};
 
 pub fn run_all(workspace: &Workspace, options: TestOptions) -> Result<(), String> {
     let mut steps = Steps::default();
@@ -126,38 +126,67 @@ fn e2e_steps(workspace: &Workspace, steps: &mut Steps, grep: Option<&str>) -> Re
     steps.run("e2e packages (npm ci)", || {
         tools::ensure_e2e_packages(workspace)
     })?;
-    steps.run("e2e tests (Playwright)", || playwright(workspace, grep))
+    e2e_against_server(workspace, steps, grep)
 }
 
 /// Starts the sync server on the fresh `dist/` (SQLite in a throwaway folder, the demo team
-/// and a pool of reps) for the length of the Playwright run; it stops when the run ends, pass
-/// or fail.
-fn playwright(workspace: &Workspace, grep: Option<&str>) -> Result<(), String> {
+/// and a pool of reps), then runs Playwright (the tests matching `grep`, else all) and, for
+/// a whole run, Lighthouse against it; the server stops when they end, pass or fail.
+fn e2e_against_server(
+    workspace: &Workspace,
+    steps: &mut Steps,
+    grep: Option<&str>,
+) -> Result<(), String> {
     let dist = workspace.root().join("dist");
     // The update test's "build B": this build with a changed stylesheet and its own worker.
     let dist_b = workspace.root().join("target/e2e-dist-b");
-    let b = crate::pwa::variant(workspace.root(), &dist, &dist_b)?;
-    println!(
-        "build B for the update test in {} (worker {})",
-        dist_b.display(),
-        b.version
-    );
-    let server = SyncServer::start(workspace, &dist)?;
-    println!("sync server with {} at {}", dist.display(), server.url());
+    let mut started = None;
+    steps.run("sync server for the e2e tests", || {
+        let b = crate::pwa::variant(workspace.root(), &dist, &dist_b)?;
+        println!(
+            "build B for the update test in {} (worker {})",
+            dist_b.display(),
+            b.version
+        );
+        let server = SyncServer::start(workspace, &dist)?;
+        println!("sync server with {} at {}", dist.display(), server.url());
+        started = Some(server);
+        Ok(())
+    })?;
+    let server = started.ok_or_else(|| "the sync server did not start".to_string())?;
     let logins = server.logins_file()?;
-    let result = workspace.run(
-        &Cmd::new("npx")
-            .args(["--no-install", "playwright", "test"])
-            .args(grep.map(|g| ["--grep", g]).into_iter().flatten())
-            .env("FIELDBOOK_URL", server.url())
-            .env("FIELDBOOK_LOGINS_FILE", &logins)
-            .env("FIELDBOOK_DIST", &dist)
-            .env("FIELDBOOK_DIST_B", &dist_b)
-            .env("FIELDBOOK_SERVER_BIN", server.binary())
-            .cwd(workspace.root().join("tests/e2e")),
-    );
-    drop(server);
-    result
+    let e2e_dir = workspace.root().join("tests/e2e");
+    steps.run("e2e tests (Playwright)", || {
+        workspace.run(
+            &Cmd::new("npx")
+                .args(["--no-install", "playwright", "test"])
+                .args(grep.map(|g| ["--grep", g]).into_iter().flatten())
+                .env("FIELDBOOK_URL", server.url())
+                .env("FIELDBOOK_LOGINS_FILE", &logins)
+                .env("FIELDBOOK_DIST", &dist)
+                .env("FIELDBOOK_DIST_B", &dist_b)
+                .env("FIELDBOOK_SERVER_BIN", server.binary())
+                .cwd(&e2e_dir),
+        )
+    })?;
+    if grep.is_some() {
+        steps.skip("Lighthouse", "--grep");
+        return Ok(());
+    }
+    steps.run(
+        "Lighthouse (accessibility 100, best practices ≥ 95)",
+        || {
+            let chrome = std::env::var_os("CHROME_PATH").unwrap_or_else(|| CHROMIUM.into());
+            workspace.run(
+                &Cmd::new("node")
+                    .arg("lighthouse.mjs")
+                    .env("FIELDBOOK_URL", server.url())
+                    .env("FIELDBOOK_LOGINS_FILE", &logins)
+                    .env("CHROME_PATH", chrome)
+                    .cwd(&e2e_dir),
+            )
+        },
+    )
 }
 
 #[derive(Default)]
@@ -201,7 +230,7 @@ impl Steps {
         let width = self
             .done
             .iter()
-            .map(|(name, _)| name.len())
+            .map(|(name, _)| name.chars().count())
             .max()
             .unwrap_or(0);
         println!("\nxtask test: summary");
