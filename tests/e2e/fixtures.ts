@@ -74,10 +74,17 @@ export async function syncNow(page: Page) {
   await expect(status).toHaveAttribute('data-state', 'synced');
 }
 
-export async function createLead(page: Page, name: string, company: string): Promise<string> {
+/// Creates a lead through the form (with a next follow-up date when given) and returns its id.
+export async function createLead(
+  page: Page,
+  name: string,
+  company: string,
+  followUp?: string,
+): Promise<string> {
   await page.goto('/new/lead');
   await page.locator('#f-name').fill(name);
   await page.locator('#f-company').fill(company);
+  if (followUp) await page.locator('#f-next_follow_up').fill(followUp);
   await page.getByTestId('save').click();
   await expect(page.getByTestId('lead-name')).toHaveText(name);
   const id = new URL(page.url()).pathname.split('/').pop();

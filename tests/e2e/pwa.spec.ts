@@ -6,21 +6,13 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Browser, BrowserContext, Page } from '@playwright/test';
-import { expect, openLead, poolLogin, signIn, syncNow, test } from './fixtures';
+import { Audit } from './audit';
+import { createLead, expect, openLead, poolLogin, signIn, syncNow, test } from './fixtures';
 import { env, Field, launchProfile, removeDir, tempDir } from './own-server';
 
 /// A date `days` before today, as the date input wants it.
 function daysAgo(days: number): string {
   return new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
-}
-
-async function createLead(page: Page, name: string, company: string, followUp?: string) {
-  await page.goto('/new/lead');
-  await page.locator('#f-name').fill(name);
-  await page.locator('#f-company').fill(company);
-  if (followUp) await page.locator('#f-next_follow_up').fill(followUp);
-  await page.getByTestId('save').click();
-  await expect(page.getByTestId('lead-name')).toHaveText(name);
 }
 
 /// Waits until the service worker is active, controls the page and so has the whole shell.
@@ -143,6 +135,8 @@ test.describe('offline start and updates', () => {
       await field.deploy(env('FIELDBOOK_DIST_B'));
       await page.reload();
       await expect(page.getByTestId('update-banner')).toBeVisible();
+      const audit = new Audit('en');
+      await audit.check(page, 'update banner');
       expect(await cssBuild(page)).toBe('');
       await expect(page.getByTestId('sync-text')).toContainText('1 change waiting');
 
@@ -158,6 +152,8 @@ test.describe('offline start and updates', () => {
       expect(await cssBuild(page)).toBe('"b"');
       // The other window still runs A's code under B's worker: it says so and offers a reload.
       await expect(other.getByTestId('update-banner')).toContainText('another window');
+      await audit.check(other, 'update banner (updated in another window)');
+      audit.expectClean();
       const otherReloaded = other.waitForEvent('load');
       await other.getByTestId('update-reload').click();
       await otherReloaded;
@@ -279,6 +275,9 @@ test.describe('installing', () => {
     expect(await page.evaluate(() => (window as unknown as { offerCancelled: boolean }).offerCancelled)).toBe(
       true,
     );
+    const audit = new Audit('en');
+    await audit.check(page, 'settings (install offered)');
+    audit.expectClean();
     await page.getByTestId('install-app').click();
     await expect(page.getByTestId('install-state')).toHaveAttribute('data-state', 'installed');
     expect(await page.evaluate(() => (window as unknown as { prompted: number }).prompted)).toBe(1);
@@ -302,6 +301,9 @@ test.describe('on an iPhone', () => {
     const steps = page.getByTestId('ios-install-steps');
     await expect(steps).toContainText('添加到主屏幕');
     await expect(steps.locator('li')).toHaveCount(3);
+    const audit = new Audit('zh-CN');
+    await audit.check(page, 'settings (iOS install steps)');
+    audit.expectClean();
   });
 });
 
@@ -315,6 +317,9 @@ test.describe('storage', () => {
       const kept = page.getByTestId('storage-persisted');
       await expect(kept).toHaveAttribute('data-state', 'not-kept');
       await expect(page.getByTestId('storage-warning')).toContainText('7 days');
+      const audit = new Audit('en');
+      await audit.check(page, 'settings (storage not kept)');
+      audit.expectClean();
 
       // Once the browser grants it (as it does for an installed app), asking again keeps it.
       const cdp = await context.newCDPSession(page);

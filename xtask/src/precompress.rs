@@ -31,7 +31,8 @@ pub fn precompress(dist: &Path) -> Result<Vec<(PathBuf, usize, usize, usize)>, S
     Ok(done)
 }
 
-fn files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+/// Every file under `dir`, recursively, sorted.
+pub fn files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut out = Vec::new();
     let entries = fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
     for entry in entries {

@@ -81,7 +81,7 @@ pub fn shell(dist: &Path) -> Result<Shell, String> {
     }
 
     let mut unlisted = Vec::new();
-    for file in files(dist, dist)? {
+    for file in files(dist)? {
         // Trunk leaves its `.trunk-lock` behind; dot files are never part of the app.
         let hidden = file.rsplit('/').next().is_some_and(|n| n.starts_with('.'));
         let skipped = hidden
@@ -178,25 +178,19 @@ fn extension(path: &str) -> &str {
         .map_or("", |(_, ext)| ext)
 }
 
-/// Every file under `dir`, as an absolute path from `root` (`/icons/icon-192.png`).
-fn files(root: &Path, dir: &Path) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let entries = fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
-    for entry in entries {
-        let path = entry
-            .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
-            .path();
-        if path.is_dir() {
-            out.extend(files(root, &path)?);
-        } else if let Ok(relative) = path.strip_prefix(root) {
+/// Every file under `dist`, as an absolute path of the site (`/icons/icon-192.png`).
+fn files(dist: &Path) -> Result<Vec<String>, String> {
+    Ok(crate::precompress::files(dist)?
+        .iter()
+        .filter_map(|path| path.strip_prefix(dist).ok())
+        .map(|relative| {
             let parts: Vec<_> = relative
                 .components()
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .collect();
-            out.push(format!("/{}", parts.join("/")));
-        }
-    }
-    Ok(out)
+            format!("/{}", parts.join("/"))
+        })
+        .collect())
 }
 
 fn js_string(text: &str) -> String {
