@@ -75,10 +75,13 @@ fn Pages() -> impl IntoView {
     // takes the focus. The first screen after start-up leaves the focus at the page's top,
     // where the skip link is the first stop.
     let location = leptos_router::hooks::use_location();
-    Effect::new(move |previous: Option<String>| {
+    // A language change renames the screen too (without moving the focus).
+    let state = use_app();
+    Effect::new(move |previous: Option<(String, Locale)>| {
         let path = location.pathname.get();
-        announce_screen(previous.is_some_and(|p| p != path));
-        path
+        let locale = state.locale.get();
+        announce_screen(previous.is_some_and(|(p, _)| p != path));
+        (path, locale)
     });
     view! {
         <Routes fallback=NotFound>

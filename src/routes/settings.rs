@@ -30,7 +30,11 @@ pub fn Settings() -> impl IntoView {
         lead.restore(platform::now_ms());
         spawn_local(async move {
             match state.save(vec![Change::Lead(lead)]).await {
-                Ok(()) => state.notify(i.now("lead.restored"), false, None),
+                Ok(()) => {
+                    state.notify(i.now("lead.restored"), false, None);
+                    // The row and its button are gone: keep the focus in the trash section.
+                    focus_when_drawn("#trash-title");
+                }
                 Err(err) => state.notify(i.now(err.key()), true, None),
             }
         });
@@ -124,7 +128,7 @@ pub fn Settings() -> impl IntoView {
 
             <AppOnDevice/>
 
-            <h2 class="section-title">{move || i.t("settings.trash")}</h2>
+            <h2 class="section-title" id="trash-title" tabindex="-1">{move || i.t("settings.trash")}</h2>
             <Show when=move || trash.with(|t| !t.is_empty())
                 fallback=move || view! { <p class="empty">{move || i.t("settings.trash_empty")}</p> }>
                 <ul class="list" data-testid="trash">

@@ -26,6 +26,12 @@ pub fn SignIn() -> impl IntoView {
             .unwrap_or_default(),
     );
     let password = RwSignal::new(String::new());
+    // Shown in place of the app (no route change): name it in the tab's title, again when
+    // the language changes.
+    Effect::new(move |_| {
+        i.locale();
+        announce_screen(false);
+    });
     let error = RwSignal::new(None::<String>);
     let working = RwSignal::new(false);
     let navigate = leptos_router::hooks::use_navigate();

@@ -240,6 +240,9 @@ for (const language of LANGUAGES) {
       await page.getByTestId('nav-settings').click();
       await expect(page.getByTestId('trash')).toBeVisible();
       await audit.check(page, 'settings (trash)');
+      // Restoring removes the row and its button: the focus stays in the trash section.
+      await page.getByTestId('trash').getByRole('button').first().click();
+      await expect(page.locator('#trash-title')).toBeFocused();
       audit.expectClean();
     });
   });

@@ -158,10 +158,13 @@ test('the language switches in Settings and stays switched', async ({ page }) =>
   await openApp(page);
   await expect(page.getByTestId('nav-today')).toContainText('Today');
   await page.getByTestId('nav-settings').click();
+  await expect(page).toHaveTitle('Settings · Fieldbook');
   await page.getByTestId('language').selectOption('zh-CN');
   await expect(page.getByTestId('nav-today')).toContainText('今日');
   await expect(page.getByTestId('nav-leads')).toContainText('客户');
   await expect(page.locator('html')).toHaveAttribute('lang', 'zh-CN');
+  // The tab's title follows the language too.
+  await expect(page).toHaveTitle('设置 · Fieldbook');
 
   await page.reload();
   await expect(page.getByTestId('nav-today')).toContainText('今日');

@@ -7,6 +7,8 @@ test('the app loads with its title and asks a new device to sign in', async ({ p
   await page.goto('/');
   await expect(page).toHaveTitle(/Fieldbook/);
   await expect(page.getByTestId('sign-in')).toBeVisible();
+  // The sign-in screen names itself in the tab's title.
+  await expect(page).toHaveTitle('Sign in to Fieldbook · Fieldbook');
 
   const headers = (await wasm).headers();
   expect(['br', 'gzip']).toContain(headers['content-encoding']);
