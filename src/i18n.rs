@@ -389,6 +389,8 @@ messages! {
     "install.ios_step2" => "Choose “Add to Home Screen” in the list.", "在列表中选择“添加到主屏幕”。";
     "install.ios_step3" => "Tap “Add”, then open Fieldbook from its icon.", "点按“添加”，之后从主屏幕图标打开 Fieldbook。";
     "install.close" => "Close", "关闭";
+    "install.ios_today" => "On iPhone and iPad, Safari deletes Fieldbook's data after 7 days without use unless Fieldbook is on the Home Screen. Add it there to keep your book safe.", "在 iPhone 和 iPad 上，Fieldbook 未添加到主屏幕时，Safari 会在 7 天未使用后删除它的数据。请将其添加到主屏幕，保护您的客户资料。";
+    "install.not_now" => "Not now", "暂不";
     "storage.used" => "Storage used", "已用存储";
     "storage.kept_label" => "Kept by the browser", "浏览器保留数据";
     "storage.kept" => "Yes: the browser will not clear this data to free space.", "是：浏览器不会为腾出空间而清除这些数据。";

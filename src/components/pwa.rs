@@ -1,10 +1,13 @@
-//! The installed app's pieces of UI: the "new version" banner of the shell, and Settings'
-//! section on this device's app (install) and storage (usage, quota, persistence).
+//! The installed app's pieces of UI: the "new version" banner of the shell, Settings' section
+//! on this device's app (install) and storage (usage, quota, persistence), and Today's hint to
+//! put the app on an iPhone's Home Screen.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::components::A;
 
 use crate::i18n::use_i18n;
+use crate::platform;
 use crate::pwa::{format_bytes, AppUpdate, Install};
 use crate::state::use_app;
 
@@ -117,6 +120,44 @@ pub fn AppOnDevice() -> impl IntoView {
                     </button>
                 </div>
             </div>
+        </Show>
+    }
+}
+
+/// Key of the time (ms) the install hint on Today was last dismissed.
+const HINT_DISMISSED: &str = "fieldbook.install_hint_dismissed";
+/// A dismissed hint comes back after a week: as long as Safari's clock on the data.
+const HINT_QUIET_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+
+/// On Today, for iPhone and iPad outside the Home Screen: Safari deletes a site's data after
+/// seven days without use, so say it where the rep looks every day, not only in Settings.
+#[component]
+pub fn InstallHint() -> impl IntoView {
+    let i = use_i18n();
+    let pwa = use_app().pwa;
+    let dismissed_at = platform::pref(HINT_DISMISSED).and_then(|ms| ms.parse::<i64>().ok());
+    let quiet =
+        RwSignal::new(dismissed_at.is_some_and(|at| platform::now_ms() - at < HINT_QUIET_MS));
+    let dismiss = move |_| {
+        platform::set_pref(HINT_DISMISSED, &platform::now_ms().to_string());
+        quiet.set(true);
+    };
+    view! {
+        <Show when=move || {
+            pwa.install.get() == Install::IosSteps && pwa.persisted.get() != Some(true) && !quiet.get()
+        }>
+            <aside class="banner warning" data-testid="install-hint"
+                aria-label=move || i.t("install.ios_title")>
+                <p>{move || i.t("install.ios_today")}</p>
+                <div class="actions">
+                    <A href="/settings" attr:class="button primary" attr:data-testid="install-hint-how">
+                        {move || i.t("install.ios_button")}
+                    </A>
+                    <button type="button" class="button" data-testid="install-hint-dismiss" on:click=dismiss>
+                        {move || i.t("install.not_now")}
+                    </button>
+                </div>
+            </aside>
         </Show>
     }
 }

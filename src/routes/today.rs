@@ -4,6 +4,7 @@ use domain::agenda;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::components::pwa::InstallHint;
 use crate::components::LeadRow;
 use crate::i18n::use_i18n;
 use crate::platform;
@@ -45,6 +46,7 @@ pub fn Today() -> impl IntoView {
                 <A href="/new/visit" attr:class="button primary" attr:data-testid="quick-visit">{move || i.t("today.add_visit")}</A>
                 <A href="/new/lead" attr:class="button" attr:data-testid="quick-lead">{move || i.t("today.add_lead")}</A>
             </div>
+            <InstallHint/>
 
             <Show when=move || due.with(|(o, _)| !o.is_empty())>
                 <h2 class="section-title overdue-title">{move || i.t("today.overdue")}</h2>
