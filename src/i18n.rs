@@ -379,6 +379,8 @@ messages! {
     "update.other_window" => "Fieldbook was updated in another window. Reload this one to go on; saved data stays.", "Fieldbook 已在另一个窗口中更新。请重新加载本窗口后继续，已保存的数据不受影响。";
     "update.reload" => "Reload to update", "重新加载以更新";
     "app_device.title" => "App and storage", "应用与存储";
+    "app_device.version" => "App version", "应用版本";
+    "app_device.no_version" => "Not available offline yet", "尚不能离线使用";
     "install.hint" => "Install Fieldbook to open it from the home screen, full screen, even with no signal.", "将 Fieldbook 安装到主屏幕：全屏打开，没有信号也能用。";
     "install.button" => "Install Fieldbook", "安装 Fieldbook";
     "install.installed" => "Fieldbook is installed on this device.", "Fieldbook 已安装在本设备上。";

@@ -69,6 +69,9 @@ pub struct Pwa {
     /// unknown or unsupported.
     pub persisted: RwSignal<Option<bool>>,
     pub storage: RwSignal<Option<StorageUse>>,
+    /// The version of the shell the service worker serves (a hash of its files), asked of
+    /// the worker itself: what support asks "which version is on your phone?" for.
+    pub version: RwSignal<Option<String>>,
     registration: StoredValue<Option<ServiceWorkerRegistration>, LocalStorage>,
     install_event: StoredValue<Option<JsValue>, LocalStorage>,
     asked_persist: StoredValue<bool>,
@@ -87,6 +90,7 @@ impl Pwa {
             install: RwSignal::new(Install::Unavailable),
             persisted: RwSignal::new(None),
             storage: RwSignal::new(None),
+            version: RwSignal::new(None),
             registration: StoredValue::new_local(None),
             install_event: StoredValue::new_local(None),
             asked_persist: StoredValue::new(false),
@@ -294,6 +298,41 @@ impl Pwa {
         self.persisted.set(storage_call("persisted").await);
         self.storage.set(estimate().await);
     }
+
+    /// Asks the worker that controls this page which version it serves (Settings shows it).
+    /// No worker (first visit, unsupported browser): stays `None`.
+    pub async fn refresh_version(self) {
+        if let Some(version) = worker_version().await {
+            self.version.set(Some(version));
+        }
+    }
+}
+
+/// `{type: "version"}` to the controlling worker over a fresh MessageChannel; its answer is
+/// `{version}`. A worker that never answers leaves this pending, which costs nothing.
+async fn worker_version() -> Option<String> {
+    let navigator = web_sys::window()?.navigator();
+    if !has(&navigator, "serviceWorker") {
+        return None;
+    }
+    let controller = navigator.service_worker().controller()?;
+    let channel = web_sys::MessageChannel::new().ok()?;
+    let port = channel.port1();
+    let answer = js_sys::Promise::new(&mut |resolve, _reject| {
+        let on_message = Closure::once_into_js(move |event: web_sys::MessageEvent| {
+            let _ = resolve.call1(&JsValue::NULL, &event.data());
+        });
+        port.set_onmessage(Some(on_message.unchecked_ref()));
+    });
+    let message = js_sys::Object::new();
+    js_sys::Reflect::set(&message, &"type".into(), &"version".into()).ok()?;
+    controller
+        .post_message_with_transferable(&message, &js_sys::Array::of1(&channel.port2()))
+        .ok()?;
+    let data = JsFuture::from(answer).await.ok()?;
+    js_sys::Reflect::get(&data, &"version".into())
+        .ok()?
+        .as_string()
 }
 
 fn has(target: &JsValue, key: &str) -> bool {

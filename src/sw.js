@@ -14,6 +14,8 @@
 // - activate: only now, with the new shell complete, the old caches are deleted.
 // - fetch: navigations get the cached index.html (the app routes on the client), shell files
 //   come from the cache, the API (/api/) and everything else go to the network untouched.
+// - message: `skip-waiting` (the banner's tap) and `version` (Settings asks which version
+//   serves this page; the answer goes back on the port that came with the message).
 
 const VERSION = "%VERSION%";
 const SHELL = [/* %SHELL% */];

@@ -41,6 +41,7 @@ pub fn AppOnDevice() -> impl IntoView {
     let i = use_i18n();
     let pwa = use_app().pwa;
     spawn_local(pwa.refresh_storage());
+    spawn_local(pwa.refresh_version());
     let ios_steps_open = RwSignal::new(false);
 
     let install = move || {
@@ -92,6 +93,9 @@ pub fn AppOnDevice() -> impl IntoView {
         <h2 class="section-title">{move || i.t("app_device.title")}</h2>
         <div class="app-device">{install}</div>
         <dl class="facts">
+            <div class="fact"><dt>{move || i.t("app_device.version")}</dt>
+                <dd class="mono" data-testid="app-version">{move || pwa.version.get()
+                    .unwrap_or_else(|| i.t("app_device.no_version").to_string())}</dd></div>
             <div class="fact"><dt>{move || i.t("storage.used")}</dt>
                 <dd data-testid="storage-used">{move || match pwa.storage.get() {
                     Some(s) => format!("{} / {}", format_bytes(s.usage), format_bytes(s.quota)),

@@ -35,6 +35,14 @@ async function cssBuild(page: Page): Promise<string> {
   );
 }
 
+/// The version Settings → App and storage shows (asked of the service worker).
+async function appVersion(page: Page): Promise<string> {
+  await page.getByTestId('nav-settings').click();
+  const version = page.getByTestId('app-version');
+  await expect(version).toHaveText(/^[0-9a-f]{16}$/);
+  return (await version.textContent()) ?? '';
+}
+
 /// A browser with a profile on disk (incognito windows get neither installability nor
 /// persistence) on the shared server, closed afterwards; its folder is removed unless the
 /// caller brought its own.
@@ -123,6 +131,8 @@ test.describe('offline start and updates', () => {
       const cachesA = await shellCaches(page);
       expect(cachesA).toHaveLength(1);
       expect(await cssBuild(page)).toBe('');
+      const versionA = await appVersion(page);
+      expect(cachesA).toEqual([`fieldbook-shell-${versionA}`]);
 
       // Build A, no way to the API (the files still load): the new lead waits in the outbox.
       await field.phone?.route('**/api/**', (route) => route.abort('internetdisconnected'));
@@ -166,6 +176,9 @@ test.describe('offline start and updates', () => {
       expect(cachesB).not.toEqual(cachesA);
       await expect(page.getByTestId('sync-text')).toContainText('1 change waiting');
       await expect(page.getByTestId('lead-name')).toHaveText(name);
+
+      // Settings names the version now running: B's.
+      expect(cachesB).toEqual([`fieldbook-shell-${await appVersion(page)}`]);
 
       // Back in touch with the API: the lead made under A reaches the server.
       await field.phone?.unroute('**/api/**');
