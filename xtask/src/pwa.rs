@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use sha2::Digest as _;
 
-/// The service worker's source, with the placeholders below.
+/// The service worker's source, with the two slots below that the build fills in.
 pub const SW_SOURCE: &str = "src/sw.js";
 const VERSION_SLOT: &str = "\"%VERSION%\"";
 const SHELL_SLOT: &str = "[/* %SHELL% */]";
