@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 
 use crate::components::focus::{announce_screen, focus_screen_heading};
 use crate::components::pwa::UpdateBanner;
+use crate::components::sync_notes::SyncNoticeBanner;
 use crate::i18n::{count, use_i18n, Locale};
 use crate::platform;
 use crate::routes::{
@@ -53,7 +54,7 @@ pub fn App() -> impl IntoView {
                 <Show when=move || signed_in.get()><SkipLink/><NavBar/></Show>
                 <div class="content">
                     <UpdateBanner/>
-                    <Show when=move || signed_in.get()><StatusBar/></Show>
+                    <Show when=move || signed_in.get()><StatusBar/><SyncNoticeBanner/></Show>
                     <main id="main" tabindex="-1">
                         {move || match state.load.get() {
                             LoadState::Loading => view! { <Loading/> }.into_any(),

@@ -180,6 +180,9 @@ messages! {
     "rejected.forbidden" => "You may not change this record.", "你无权修改此记录。";
     "rejected.unknown" => "The record no longer exists on the server.", "该记录在服务器上已不存在。";
     "rejected.malformed" => "The change could not be read.", "无法读取此更改。";
+    "rejected.too_large" => "This change is too large to send: the server takes at most {} KB at a time. Shorten the notes and save again.", "此更改太大，无法同步：服务器每次最多接收 {} KB。请缩短备注后重新保存。";
+    "sync.server_went_back" => "The server was restored from an earlier backup. This device sent again the {} changes it still held and reloaded everything from the server; check your most recent edits.", "服务器已从较早的备份恢复。本机已重新发送仍保存的 {} 条更改，并从服务器重新载入全部数据；请核对你最近的修改。";
+    "sync.notice_dismiss" => "Got it", "知道了";
     "rejected.tried" => "What you entered", "你填写的内容";
     "rejected.dismiss" => "Dismiss", "知道了";
     "field.deleted" => "In trash", "已删除";

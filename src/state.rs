@@ -12,8 +12,11 @@ use leptos::prelude::*;
 use crate::i18n::Locale;
 use crate::platform;
 use crate::pwa::{AppUpdate, Pwa};
-use crate::store::{Account, Change, RejectionNote, Snapshot, Store, StoreError, DB_NAME};
+use crate::store::{
+    Account, Change, Edit, RejectionNote, Snapshot, Store, StoreError, SyncNotice, DB_NAME,
+};
 use crate::sync::{self, SyncStatus};
+use domain::replica::EditSession;
 
 /// Where opening the local database stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,6 +61,8 @@ pub struct AppState {
     pub conflicts: RwSignal<Vec<Conflict>>,
     /// Edits the server refused, until dismissed.
     pub rejections: RwSignal<Vec<RejectionNote>>,
+    /// What sync has to tell the person (the server went back), until dismissed.
+    pub notice: RwSignal<Option<SyncNotice>>,
     /// The installed app: service worker updates, install offer, storage.
     pub pwa: Pwa,
     store: StoredValue<Option<Rc<Store>>, LocalStorage>,
@@ -81,6 +86,7 @@ impl AppState {
             last_synced: RwSignal::new(None),
             conflicts: RwSignal::new(Vec::new()),
             rejections: RwSignal::new(Vec::new()),
+            notice: RwSignal::new(None),
             pwa: Pwa::new(),
             store: StoredValue::new_local(None),
         }
@@ -138,7 +144,43 @@ impl AppState {
         self.conflicts.set(conflicts);
         self.rejections.set(rejections);
         self.last_synced.set(sync_state.last_synced_ms);
+        self.notice.set(sync_state.notice);
         Ok(())
+    }
+
+    /// Forgets the sync notice the person read.
+    pub async fn dismiss_notice(self) -> Result<(), StoreError> {
+        self.store()?.dismiss_notice().await?;
+        self.notice.set(None);
+        Ok(())
+    }
+
+    /// Starts an edit session on `existing` as the form shows it (a new record when `None`):
+    /// the form keeps it, so its save writes only what the person changed, each field with
+    /// the version of the value they saw — a pull landing while the form is open changes
+    /// nothing of that. The bases are read from the device in the background; a save in the
+    /// few milliseconds before they arrive takes them from what the device holds then.
+    pub fn edit_session<T: domain::Record>(
+        self,
+        existing: Option<&T>,
+    ) -> StoredValue<Option<EditSession>> {
+        let Some(record) = existing else {
+            return StoredValue::new(Some(EditSession::default()));
+        };
+        let opened = match serde_json::to_value(record) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => return StoredValue::new(None),
+        };
+        let slot = StoredValue::new(Some(EditSession::shown(opened.clone())));
+        let id = record.id();
+        if let Ok(store) = self.store() {
+            leptos::task::spawn_local(async move {
+                if let Ok(found) = store.edit_session(T::KIND, id).await {
+                    let _ = slot.try_set_value(Some(EditSession::new(Some(opened), found.bases)));
+                }
+            });
+        }
+        slot
     }
 
     /// Remembers who signed in and syncs.
@@ -232,16 +274,33 @@ impl AppState {
             .ok_or_else(|| StoreError::Open("the local database is not open".into()))
     }
 
-    /// Saves `changes` in one transaction, then shows them. On error nothing was written and
-    /// the signals are untouched, so the form that asked still holds what was typed.
+    /// Saves `changes` as actions on the records as the device holds them now.
     pub async fn save(self, changes: Vec<Change>) -> Result<(), StoreError> {
+        self.save_edits(changes.into_iter().map(Edit::from).collect())
+            .await
+    }
+
+    /// Saves `edits` in one transaction, then shows the records as saved (what the person
+    /// changed, over whatever a pull brought meanwhile). On error nothing was written and
+    /// the signals are untouched, so the form that asked still holds what was typed.
+    pub async fn save_edits(self, edits: Vec<Edit>) -> Result<(), StoreError> {
         let store = self.store()?;
-        let written = store.save(&changes, platform::now_ms()).await?;
-        for change in changes {
-            match change {
-                Change::Lead(lead) => self.leads.update(|all| upsert(all, lead, |l| l.id)),
-                Change::Visit(visit) => self.visits.update(|all| upsert(all, visit, |v| v.id)),
-                Change::Deal(deal) => self.deals.update(|all| upsert(all, deal, |d| d.id)),
+        let written = store.save_edits(&edits, platform::now_ms()).await?;
+        for edit in edits {
+            let id = edit.change.id();
+            match edit.change {
+                Change::Lead(lead) => {
+                    let lead = store.lead(id).await.ok().flatten().unwrap_or(lead);
+                    self.leads.update(|all| upsert(all, lead, |l| l.id))
+                }
+                Change::Visit(visit) => {
+                    let visit = store.visit(id).await.ok().flatten().unwrap_or(visit);
+                    self.visits.update(|all| upsert(all, visit, |v| v.id))
+                }
+                Change::Deal(deal) => {
+                    let deal = store.deal(id).await.ok().flatten().unwrap_or(deal);
+                    self.deals.update(|all| upsert(all, deal, |d| d.id))
+                }
             }
         }
         if !written.is_empty() {

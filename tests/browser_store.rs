@@ -10,7 +10,7 @@ use domain::{
     Visit, VisitDraft, VisitKind,
 };
 use fieldbook::platform::{new_id, PinyinCollator};
-use fieldbook::store::{open_at_version, Change, DeviceState, Store, SCHEMA_VERSION};
+use fieldbook::store::{open_at_version, Change, DeviceState, Edit, Store, SCHEMA_VERSION};
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use wasm_bindgen_test::*;
@@ -446,7 +446,18 @@ fn page(
         more,
         last_applied,
         server_stamp: stamp(T0 + 60_000),
+        server_version: 0,
     }
+}
+
+/// The push answer that applied every entry up to `last_applied`.
+async fn answered(store: &Store, last_applied: u64) {
+    let sent = store.outbox_after(0, 100).await.unwrap();
+    let answer = domain::PushResponse {
+        last_applied,
+        rejected: vec![],
+    };
+    store.record_push(&sent, &answer, T0).await.unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -459,6 +470,7 @@ async fn pulled_pages_rebuild_records_and_drop_applied_entries_only_on_the_last_
     assert_eq!(created.len(), 1);
     // Never synced: no bases.
     assert!(created[0].base.is_empty());
+    answered(&store, 1).await;
 
     // Page 1 of 2: the server applied #1 and someone changed the company since. The entry
     // stays until the last page, but the copy (read with `last_applied` = 1) already carries
@@ -508,6 +520,8 @@ async fn pulled_pages_rebuild_records_and_drop_applied_entries_only_on_the_last_
         (shown.name.as_str(), shown.company.as_str()),
         ("王大明", "东方集团")
     );
+    // A pull alone never drops an entry no push answer acknowledged (its refusal, if any,
+    // would be lost): #2 is carried by nothing yet.
     assert_eq!(
         store.sync_state().await.unwrap().last_synced_ms,
         Some(T0 + 2)
@@ -517,6 +531,7 @@ async fn pulled_pages_rebuild_records_and_drop_applied_entries_only_on_the_last_
     assert!(device.last_stamp.unwrap().wall_ms >= T0 + 60_000);
 
     // The lead is reassigned away: it disappears from the device.
+    answered(&store, 2).await;
     let gone = domain::RecordRef {
         kind: RecordKind::Lead,
         id: l.id,
@@ -600,6 +615,80 @@ async fn conflicts_and_refusals_are_kept_until_dealt_with() {
     assert_eq!(store.outbox().await.unwrap().len(), 1);
     store.dismiss_rejection(2).await.unwrap();
     assert!(store.rejections().await.unwrap().is_empty());
+    store.close();
+    Store::delete(&name).await.unwrap();
+}
+
+/// A form opened on a lead, a pull bringing the manager's new grade while it is open, then
+/// the rep saving a new phone: only the phone is written (based on the version the form
+/// showed), and the device shows both. Saving the grade the form showed over the pulled one
+/// is sent with the old base, so the server sees two people and logs a conflict.
+#[wasm_bindgen_test]
+async fn a_form_open_across_a_pull_keeps_what_the_pull_brought() {
+    let name = unique_db();
+    let store = Store::open(&name).await.unwrap();
+    let l = lead("张伟", Stage::Prospecting, Grade::C, "");
+    store.save(&[Change::Lead(l.clone())], T0).await.unwrap();
+    answered(&store, 1).await;
+    store
+        .apply_pull(&page(vec![server_copy(&l, "", 3)], vec![], false, 1, 3), T0)
+        .await
+        .unwrap();
+    assert!(store.outbox().await.unwrap().is_empty());
+
+    // The rep opens the form (what the app's forms do: the lead as shown, bases read now).
+    let shown = store.lead(l.id).await.unwrap().unwrap();
+    let session = store.edit_session(RecordKind::Lead, l.id).await.unwrap();
+    assert_eq!(session.bases.get("grade"), Some(&3));
+
+    // The manager's grade A arrives at version 7 while the form is open.
+    let mut managers = server_copy(&shown, "", 3);
+    managers.record["grade"] = serde_json::json!("a");
+    managers.field_versions.insert("grade".into(), 7);
+    managers.version = 7;
+    store
+        .apply_pull(&page(vec![managers], vec![], false, 1, 7), T0 + 1)
+        .await
+        .unwrap();
+
+    // The rep saves the form as it was opened, with a phone added.
+    let mut typed = shown.clone();
+    typed.phones = vec![domain::Phone::parse("13800138000").unwrap()];
+    let edit = Edit {
+        change: Change::Lead(typed.clone()),
+        session: Some(session.clone()),
+    };
+    store.save_edits(&[edit], T0 + 2).await.unwrap();
+    let sent = store.outbox_after(1, 10).await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].mutation.fields.keys().collect::<Vec<_>>(),
+        ["phones"],
+        "the grade the form showed is not written back"
+    );
+    assert_eq!(sent[0].base.get("phones"), Some(&3));
+    let now = store.lead(l.id).await.unwrap().unwrap();
+    assert_eq!(now.grade, Grade::A, "the manager's grade stays");
+    assert_eq!(now.phones, typed.phones);
+
+    // The same field: the rep's form (still showing C at version 3) sets grade B.
+    let mut regraded = shown;
+    regraded.grade = Grade::B;
+    let edit = Edit {
+        change: Change::Lead(regraded),
+        session: Some(session),
+    };
+    store.save_edits(&[edit], T0 + 3).await.unwrap();
+    let sent = store.outbox_after(2, 10).await.unwrap();
+    assert_eq!(
+        sent[0].mutation.fields.keys().collect::<Vec<_>>(),
+        ["grade"]
+    );
+    assert_eq!(
+        sent[0].to_push().fields["grade"].base,
+        Some(3),
+        "based on what the form showed, so the server logs a conflict instead of a silent overwrite"
+    );
     store.close();
     Store::delete(&name).await.unwrap();
 }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
 
-use crate::i18n::{tr, use_i18n, I18n};
+use crate::i18n::{fill, tr, use_i18n, I18n};
 use crate::state::use_app;
 use crate::store::RejectionNote;
 
@@ -120,6 +120,9 @@ fn RejectionNotice(note: RejectionNote) -> impl IntoView {
         RejectReason::Forbidden => i.now("rejected.forbidden").to_string(),
         RejectReason::UnknownRecord => i.now("rejected.unknown").to_string(),
         RejectReason::Malformed { .. } => i.now("rejected.malformed").to_string(),
+        RejectReason::TooLarge { max_bytes } => {
+            fill(i.now("rejected.too_large"), max_bytes.div_ceil(1024))
+        }
     };
     let tried: Vec<(String, String)> =
         serde_json::from_str::<serde_json::Map<String, Value>>(&note.fields)
@@ -191,5 +194,38 @@ fn show_value(i: I18n, field: &str, value: &Value) -> String {
             .collect::<Vec<_>>()
             .join(", "),
         Value::Object(_) => value.to_string(),
+    }
+}
+
+/// What sync has to tell the person about the whole device (the server went back to an
+/// earlier backup), shown under the status bar until dismissed.
+#[component]
+pub fn SyncNoticeBanner() -> impl IntoView {
+    let i = use_i18n();
+    let state = use_app();
+    let dismiss = move |_| {
+        spawn_local(async move {
+            if let Err(err) = state.dismiss_notice().await {
+                state.notify(i.now(err.key()), true, None);
+            }
+        });
+    };
+    move || {
+        state.notice.get().map(|notice| {
+            let text = match notice {
+                crate::store::SyncNotice::ServerWentBack { resent } => {
+                    fill(i.now("sync.server_went_back"), resent)
+                }
+            };
+            view! {
+                <div class="banner notice" role="status" data-testid="sync-notice">
+                    <span>{text}</span>
+                    <button type="button" class="button small" data-testid="sync-notice-dismiss"
+                        on:click=dismiss>
+                        {move || i.t("sync.notice_dismiss")}
+                    </button>
+                </div>
+            }
+        })
     }
 }

@@ -12,7 +12,7 @@ use crate::i18n::use_i18n;
 use crate::platform;
 use crate::routes::{lead_choices, query_lead, route_id, trash_action};
 use crate::state::use_app;
-use crate::store::Change;
+use crate::store::{Change, Edit};
 
 #[component]
 pub fn DealFormPage() -> impl IntoView {
@@ -59,6 +59,8 @@ fn DealForm(existing: Option<Deal>, preselected: Option<Id>) -> impl IntoView {
         banner,
     );
     let leads = lead_choices(None);
+    // What the person sees now: the save writes only what they change from it.
+    let session = state.edit_session(existing.as_ref());
 
     let on_submit = move |ev: web_sys::SubmitEvent| {
         ev.prevent_default();
@@ -79,7 +81,11 @@ fn DealForm(existing: Option<Deal>, preselected: Option<Id>) -> impl IntoView {
                 let lead_id = deal.lead_id;
                 let navigate = navigate.clone();
                 spawn_local(async move {
-                    match state.save(vec![Change::Deal(deal)]).await {
+                    let edit = Edit {
+                        change: Change::Deal(deal),
+                        session: session.get_value(),
+                    };
+                    match state.save_edits(vec![edit]).await {
                         Ok(()) => {
                             state.notify(i.now("deal.saved"), false, None);
                             navigate(&format!("/leads/{lead_id}"), Default::default());

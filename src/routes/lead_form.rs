@@ -10,7 +10,7 @@ use crate::i18n::use_i18n;
 use crate::platform;
 use crate::routes::{lead_choices, route_id};
 use crate::state::use_app;
-use crate::store::Change;
+use crate::store::{Change, Edit};
 
 #[component]
 pub fn LeadFormPage() -> impl IntoView {
@@ -58,6 +58,8 @@ fn LeadForm(existing: Option<Lead>) -> impl IntoView {
     let saving = RwSignal::new(false);
     let submitted = RwSignal::new(false);
     let lead_id = meta.id;
+    // What the person sees now: the save writes only what they change from it.
+    let session = state.edit_session(existing.as_ref());
 
     // After a first failed save, errors follow the typing so a fixed field clears at once.
     Effect::new(move |_| {
@@ -86,7 +88,11 @@ fn LeadForm(existing: Option<Lead>) -> impl IntoView {
                 saving.set(true);
                 let navigate = navigate.clone();
                 spawn_local(async move {
-                    match state.save(vec![Change::Lead(lead)]).await {
+                    let edit = Edit {
+                        change: Change::Lead(lead),
+                        session: session.get_value(),
+                    };
+                    match state.save_edits(vec![edit]).await {
                         Ok(()) => {
                             state.notify(i.now("form.saved"), false, None);
                             navigate(&format!("/leads/{lead_id}"), Default::default());

@@ -17,7 +17,8 @@ use crate::platform;
 use crate::routes::lead_form::new_lead_draft;
 use crate::routes::{lead_choices, query_lead, route_id, trash_action};
 use crate::state::use_app;
-use crate::store::Change;
+use crate::store::{Change, Edit};
+use domain::replica::EditSession;
 
 /// The value of the lead picker that opens the inline new-lead fields.
 const NEW_LEAD: &str = "new";
@@ -80,6 +81,10 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>) -> impl IntoView 
     );
 
     let leads = lead_choices(None);
+    // What the person sees of the visit now: the save writes only what they change from it.
+    // The lead it moves is changed as the device holds it at save time (the form does not
+    // show the lead's fields, only the follow-up and stage it sets).
+    let session = state.edit_session(existing.as_ref());
 
     let on_submit = move |ev: web_sys::SubmitEvent| {
         ev.prevent_default();
@@ -143,12 +148,35 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>) -> impl IntoView 
             }
         }
         let lead_id = visit.lead_id;
-        changes.push(Change::Visit(visit));
+        // The lead as this form read it, so only the fields the visit moves are written.
+        let lead_shown = state
+            .lead(lead_id)
+            .and_then(|l| serde_json::to_value(l).ok())
+            .and_then(|v| match v {
+                serde_json::Value::Object(map) => Some(map),
+                _ => None,
+            });
+        let mut edits: Vec<Edit> = changes
+            .into_iter()
+            .map(|change| Edit {
+                session: match (&change, &lead_shown) {
+                    (Change::Lead(l), Some(shown)) if l.id == lead_id => {
+                        Some(EditSession::shown(shown.clone()))
+                    }
+                    _ => None,
+                },
+                change,
+            })
+            .collect();
+        edits.push(Edit {
+            change: Change::Visit(visit),
+            session: session.get_value(),
+        });
         banner.set(None);
         saving.set(true);
         let navigate = navigate.clone();
         spawn_local(async move {
-            match state.save(changes).await {
+            match state.save_edits(edits).await {
                 Ok(()) => {
                     state.notify(i.now("visit.saved"), false, None);
                     navigate(&format!("/leads/{lead_id}"), Default::default());

@@ -6,12 +6,14 @@
 //! entries, so a crash leaves either both or neither. Deletes are tombstones (`deleted: true`),
 //! which sync like any other field.
 
+mod local;
 mod schema;
 mod sync;
 
 use std::collections::BTreeMap;
 
-use domain::{changed_fields, Deal, Hlc, Id, Lead, Mutation, Record, RecordKind, Stamp, Visit};
+use domain::replica::{self, EditSession};
+use domain::{Deal, Id, Lead, Mutation, Record, RecordKind, Stamp, Visit};
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{TransactionDurability, TransactionMode, TransactionOptions};
@@ -19,8 +21,12 @@ use indexed_db_futures::KeyRange;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
+pub use domain::replica::{
+    DeviceState, NextPush, OutboxEntry, PullApplied, PushApplied, PushLimits, RejectionNote,
+    SyncNotice, SyncState,
+};
 pub use schema::{open_at_version, SCHEMA_VERSION};
-pub use sync::{Account, PullApplied, RejectionNote, SyncState};
+pub use sync::Account;
 
 /// The database every signed-in device uses.
 pub const DB_NAME: &str = "fieldbook";
@@ -124,17 +130,6 @@ impl From<serde_json::Error> for StoreError {
 
 type Result<T> = std::result::Result<T, StoreError>;
 
-/// This device's identity and counters, kept in `meta` and changed only inside save transactions.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DeviceState {
-    /// The client id that numbers this device's mutations.
-    pub client_id: Id,
-    /// The number the next mutation gets: gap-free, starting at 1.
-    pub next_seq: u64,
-    /// The last stamp handed out, so the clock never goes backwards across restarts.
-    pub last_stamp: Option<Stamp>,
-}
-
 /// One record to write in a save.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
@@ -144,11 +139,51 @@ pub enum Change {
 }
 
 impl Change {
-    fn kind(&self) -> RecordKind {
+    /// The kind of record.
+    pub fn kind(&self) -> RecordKind {
         match self {
             Change::Lead(_) => RecordKind::Lead,
             Change::Visit(_) => RecordKind::Visit,
             Change::Deal(_) => RecordKind::Deal,
+        }
+    }
+
+    /// The record's id.
+    pub fn id(&self) -> Id {
+        match self {
+            Change::Lead(r) => r.id,
+            Change::Visit(r) => r.id,
+            Change::Deal(r) => r.id,
+        }
+    }
+
+    fn to_object(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let value = match self {
+            Change::Lead(r) => serde_json::to_value(r)?,
+            Change::Visit(r) => serde_json::to_value(r)?,
+            Change::Deal(r) => serde_json::to_value(r)?,
+        };
+        match value {
+            serde_json::Value::Object(map) => Ok(map),
+            _ => Err(StoreError::Data("a record is not a JSON object".into())),
+        }
+    }
+}
+
+/// A record to save and what the person saw when they opened it ([`Store::edit_session`]);
+/// without a session the change is made on the record as the device holds it now (an
+/// action such as "move to trash", or a record the visit form moves).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Edit {
+    pub change: Change,
+    pub session: Option<EditSession>,
+}
+
+impl From<Change> for Edit {
+    fn from(change: Change) -> Self {
+        Edit {
+            change,
+            session: None,
         }
     }
 }
@@ -231,53 +266,40 @@ impl Store {
             .build()?)
     }
 
-    /// Writes `changes` and one outbox mutation per changed record in a single transaction.
-    ///
-    /// `now_ms` stamps the mutations (edit time, not upload time). A record whose fields did not
-    /// change gets no mutation. Returns the mutations written. If anything fails, nothing is
-    /// written: the records, the outbox and the device counters roll back together.
+    /// The record stores, for transactions that read or rebuild records.
+    const RECORD_STORES: [&'static str; 6] = [LEADS, VISITS, DEALS, OUTBOX, META, SYNCED];
+
+    /// Writes `changes` as actions on the records as they are now ([`Store::save_edits`]
+    /// without sessions).
     pub async fn save(&self, changes: &[Change], now_ms: i64) -> Result<Vec<Mutation>> {
-        let tx = self.strict_readwrite(&[LEADS, VISITS, DEALS, OUTBOX, META, SYNCED])?;
-        let meta = tx.object_store(META)?;
-        let outbox = tx.object_store(OUTBOX)?;
-        let synced = tx.object_store(SYNCED)?;
-        let mut device = load_or_create_device(&meta, now_ms).await?;
-        let mut hlc = Hlc::restore(device.client_id, device.last_stamp);
-        let mut written = Vec::with_capacity(changes.len());
+        let edits: Vec<Edit> = changes.iter().cloned().map(Edit::from).collect();
+        self.save_edits(&edits, now_ms).await
+    }
 
-        for change in changes {
-            let store = tx.object_store(store_name(change.kind()))?;
-            let fields = match change {
-                Change::Lead(r) => put_record(&store, r).await?,
-                Change::Visit(r) => put_record(&store, r).await?,
-                Change::Deal(r) => put_record(&store, r).await?,
-            };
-            let Some((record_id, fields)) = fields else {
-                continue;
-            };
-            let base = sync::edit_bases(&synced, &outbox, record_id, fields.keys()).await?;
-            let mutation = Mutation {
-                seq: device.next_seq,
-                kind: change.kind(),
-                record_id,
-                fields,
-                stamp: hlc.tick(now_ms),
-            };
-            // `add`, never `put`: an outbox entry is never overwritten, so a counter that went
-            // wrong fails the whole save instead of silently replacing an unsent edit.
-            let entry = OutboxEntry { mutation, base };
-            outbox.add(&OutboxRow::try_from(&entry)?).serde()?.await?;
-            let mutation = entry.mutation;
-            device.next_seq += 1;
-            written.push(mutation);
-        }
-
-        device.last_stamp = hlc.last();
-        meta.put(&device)
-            .with_key(DEVICE_KEY)
-            .without_key_type()
-            .serde()?
-            .await?;
+    /// Writes `edits` and one outbox mutation per changed record in a single transaction.
+    ///
+    /// Each record gets only the fields the person changed in its edit session, on top of
+    /// the record as it is now, each with the base of the value the person saw
+    /// (`domain::replica::save`). `now_ms` stamps the mutations (edit time, not upload
+    /// time). A record whose fields did not change gets no mutation. Returns the mutations
+    /// written. If anything fails, nothing is written: the records, the outbox and the
+    /// device counters roll back together.
+    pub async fn save_edits(&self, edits: &[Edit], now_ms: i64) -> Result<Vec<Mutation>> {
+        let edits = edits
+            .iter()
+            .map(|e| {
+                Ok(replica::Edit {
+                    kind: e.change.kind(),
+                    record: e.change.to_object()?,
+                    session: e.session.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let tx = self.strict_readwrite(&Self::RECORD_STORES)?;
+        let written = replica::save(&mut local::IdbTx { tx: &tx }, &edits, now_ms, || {
+            new_device(now_ms)
+        })
+        .await?;
         commit(tx).await?;
         Ok(written)
     }
@@ -296,7 +318,8 @@ impl Store {
         let tx = self.strict_readwrite(&[META])?;
         let meta = tx.object_store(META)?;
         // Another tab may have created it in between: take theirs.
-        let device = load_or_create_device(&meta, now_ms).await?;
+        let found: Option<DeviceState> = meta.get(DEVICE_KEY).serde()?.await?;
+        let device = found.unwrap_or_else(|| new_device(now_ms));
         meta.put(&device)
             .with_key(DEVICE_KEY)
             .without_key_type()
@@ -479,42 +502,8 @@ async fn read_all<T: serde::de::DeserializeOwned>(
     rows.map(|row| row.map_err(StoreError::from_db)).collect()
 }
 
-/// Writes `record` and returns its id and the fields that differ from the stored version, or
-/// `None` when nothing changed (then nothing is written).
-async fn put_record<T: Record>(
-    store: &indexed_db_futures::object_store::ObjectStore<'_>,
-    record: &T,
-) -> Result<Option<(Id, BTreeMap<String, serde_json::Value>)>> {
-    let previous: Option<T> = store.get(record.id().to_string()).serde()?.await?;
-    let fields = changed_fields(previous.as_ref(), record)?;
-    if fields.is_empty() {
-        return Ok(None);
-    }
-    store.put(record).serde()?.await?;
-    Ok(Some((record.id(), fields)))
-}
-
-async fn load_or_create_device(
-    meta: &indexed_db_futures::object_store::ObjectStore<'_>,
-    now_ms: i64,
-) -> Result<DeviceState> {
-    let found: Option<DeviceState> = meta.get(DEVICE_KEY).serde()?.await?;
-    Ok(match found {
-        Some(device) => device,
-        None => DeviceState {
-            client_id: crate::platform::new_id(now_ms),
-            next_seq: 1,
-            last_stamp: None,
-        },
-    })
-}
-
-/// An outbox entry: the mutation and, per field, the server version of the value the person
-/// saw when editing (the base the server merges against).
-#[derive(Clone, Debug, PartialEq)]
-pub struct OutboxEntry {
-    pub mutation: Mutation,
-    pub base: BTreeMap<String, u64>,
+fn new_device(now_ms: i64) -> DeviceState {
+    DeviceState::new(crate::platform::new_id(now_ms))
 }
 
 /// How an entry sits in the `outbox` store. The changed fields are kept as JSON text so

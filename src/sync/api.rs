@@ -14,7 +14,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, Request, RequestCredentials, RequestInit, Response};
 
-use crate::store::Account;
+use crate::store::{Account, PushLimits};
 
 /// How long a request may take before the engine treats the network as gone.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,6 +34,11 @@ pub enum ApiError {
     Gap { expected: u64 },
     /// No such thing (404).
     NotFound,
+    /// The push was larger than the server (or a proxy before it) takes (413), with the
+    /// limits the server stated in its answer, if it did.
+    TooLarge { stated: Option<PushLimits> },
+    /// The server is too busy (503): try again after this many seconds.
+    Busy { retry_after: u64 },
     /// Any other refusal, with the server's message key.
     Refused { status: u16, key: String },
 }
@@ -42,11 +47,14 @@ impl ApiError {
     /// The message key the UI shows.
     pub fn key(&self) -> &'static str {
         match self {
-            ApiError::Offline => "sync.unreachable",
+            ApiError::Offline | ApiError::Busy { .. } => "sync.unreachable",
             ApiError::SignedOut => "sync.signed_out",
             ApiError::BadCredentials => "login.bad_credentials",
             ApiError::Locked { .. } => "login.locked",
-            ApiError::Gap { .. } | ApiError::NotFound | ApiError::Refused { .. } => "sync.refused",
+            ApiError::Gap { .. }
+            | ApiError::NotFound
+            | ApiError::TooLarge { .. }
+            | ApiError::Refused { .. } => "sync.refused",
         }
     }
 }
@@ -57,6 +65,47 @@ struct ErrorBody {
     error: String,
     #[serde(default)]
     expected: Option<u64>,
+    #[serde(default)]
+    max_bytes: Option<u64>,
+    #[serde(default)]
+    max_mutations: Option<usize>,
+}
+
+/// What `/api/health` says of the push limits (absent from older servers).
+#[derive(Deserialize)]
+struct Health {
+    #[serde(default)]
+    max_push_bytes: Option<u64>,
+    #[serde(default)]
+    max_push_mutations: Option<usize>,
+}
+
+thread_local! {
+    static LIMITS: std::cell::Cell<Option<PushLimits>> = const { std::cell::Cell::new(None) };
+}
+
+/// The push limits the server states, asked once per page load; until it answers, the
+/// limits every server accepts.
+pub async fn push_limits() -> PushLimits {
+    if let Some(known) = LIMITS.with(|l| l.get()) {
+        return known;
+    }
+    let fallback = PushLimits::default();
+    let Ok((200, text, _)) = send("GET", "/api/health", None).await else {
+        return fallback;
+    };
+    let Ok(health) = serde_json::from_str::<Health>(&text) else {
+        return fallback;
+    };
+    let limits = PushLimits {
+        max_bytes: health.max_push_bytes.unwrap_or(fallback.max_bytes),
+        max_mutations: health
+            .max_push_mutations
+            .unwrap_or(fallback.max_mutations)
+            .min(fallback.max_mutations),
+    };
+    LIMITS.with(|l| l.set(Some(limits)));
+    limits
 }
 
 #[derive(Serialize)]
@@ -106,19 +155,22 @@ fn no_content(status: u16, text: &str) -> Result<(), ApiError> {
     if (200..300).contains(&status) {
         Ok(())
     } else {
-        Err(refusal(status, text))
+        Err(refusal(status, text, None))
     }
 }
 
 async fn call<B: Serialize, R: DeserializeOwned>(path: &str, body: &B) -> Result<R, ApiError> {
     let body = serde_json::to_string(body).map_err(bad_body)?;
-    let (status, text, _) = send("POST", path, Some(body)).await?;
+    let (status, text, retry_after) = send("POST", path, Some(body)).await?;
+    if !(200..300).contains(&status) {
+        return Err(refusal(status, &text, retry_after));
+    }
     decode(status, &text)
 }
 
 fn decode<R: DeserializeOwned>(status: u16, text: &str) -> Result<R, ApiError> {
     if !(200..300).contains(&status) {
-        return Err(refusal(status, text));
+        return Err(refusal(status, text, None));
     }
     serde_json::from_str(text).map_err(|e| ApiError::Refused {
         status,
@@ -126,7 +178,7 @@ fn decode<R: DeserializeOwned>(status: u16, text: &str) -> Result<R, ApiError> {
     })
 }
 
-fn refusal(status: u16, text: &str) -> ApiError {
+fn refusal(status: u16, text: &str, retry_after: Option<u64>) -> ApiError {
     let body: Option<ErrorBody> = serde_json::from_str(text).ok();
     match status {
         401 => ApiError::SignedOut,
@@ -138,8 +190,20 @@ fn refusal(status: u16, text: &str) -> ApiError {
                 key: "conflict".into(),
             },
         },
+        413 => ApiError::TooLarge {
+            stated: body.and_then(|b| match (b.max_bytes, b.max_mutations) {
+                (Some(max_bytes), Some(max_mutations)) => Some(PushLimits {
+                    max_bytes,
+                    max_mutations,
+                }),
+                _ => None,
+            }),
+        },
+        503 => ApiError::Busy {
+            retry_after: retry_after.unwrap_or(5),
+        },
         // A proxy or a restarting server: the same as no answer, try again later.
-        502..=504 => ApiError::Offline,
+        502 | 504 => ApiError::Offline,
         _ => ApiError::Refused {
             status,
             key: body.map(|b| b.error).unwrap_or_default(),

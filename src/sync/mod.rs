@@ -17,7 +17,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use domain::{Cursor, PullRequest, PushRequest, PROTOCOL_VERSION};
+use domain::PullRequest;
 use js_sys::{Function, Object, Promise, Reflect};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -27,7 +27,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::platform;
 use crate::state::AppState;
-use crate::store::{Store, StoreError};
+use crate::store::{NextPush, PushApplied, PushLimits, Store, StoreError};
 use api::ApiError;
 
 /// The Web Lock that keeps syncs of several tabs from overlapping.
@@ -39,7 +39,6 @@ pub const PERIOD: Duration = Duration::from_secs(60);
 /// How long after a save to sync, so a burst of saves goes in one push.
 pub const AFTER_SAVE: Duration = Duration::from_millis(800);
 
-const PUSH_BATCH: usize = 200;
 const PULL_PAGE: u32 = 200;
 const MAX_BACKOFF_MS: f64 = 5.0 * 60.0 * 1000.0;
 
@@ -264,11 +263,18 @@ fn finish(state: AppState, outcome: Option<Result<bool, RunError>>) -> Option<Du
         }
         s.failures
     });
+    // A busy server says when to come back: not before that.
+    let at_least = match &outcome {
+        Some(Err(RunError::Api(ApiError::Busy { retry_after }))) => {
+            Duration::from_secs(*retry_after)
+        }
+        _ => Duration::ZERO,
+    };
     let status = match outcome {
         // Another tab synced; its broadcast refreshes this one.
         None => return None,
         Some(Ok(_)) => SyncStatus::Idle,
-        Some(Err(RunError::Api(ApiError::Offline))) => SyncStatus::Offline,
+        Some(Err(RunError::Api(ApiError::Offline | ApiError::Busy { .. }))) => SyncStatus::Offline,
         Some(Err(RunError::Api(ApiError::SignedOut))) => {
             state.sync.set(SyncStatus::SignInNeeded);
             return None;
@@ -278,7 +284,7 @@ fn finish(state: AppState, outcome: Option<Result<bool, RunError>>) -> Option<Du
     };
     let failed = status != SyncStatus::Idle;
     state.sync.set(status);
-    failed.then(|| backoff(failures))
+    failed.then(|| backoff(failures).max(at_least))
 }
 
 /// 2 s, 4 s, 8 s … up to 5 minutes, each scaled by a random factor in [0.5, 1).
@@ -300,9 +306,22 @@ async fn sync_once(state: AppState) -> Result<bool, RunError> {
         return Ok(false);
     };
     state.sync.set(SyncStatus::Syncing);
-    push_all(&store, client_id).await?;
-    send_resolutions(&store).await?;
-    let changed = pull_all(&store, client_id).await?;
+    let mut changed = false;
+    for round in 0..=MAX_RECOVERIES {
+        push_all(&store).await?;
+        send_resolutions(&store).await?;
+        let (pulled, went_back) = pull_all(&store, client_id).await?;
+        changed |= pulled;
+        if !went_back {
+            break;
+        }
+        if round == MAX_RECOVERIES {
+            return Err(RunError::Api(ApiError::Refused {
+                status: 200,
+                key: "server keeps going back".into(),
+            }));
+        }
+    }
     if changed {
         // Only then are the screens read again (here and in the other tabs); a quiet
         // periodic run just moves "last synced".
@@ -316,40 +335,70 @@ async fn sync_once(state: AppState) -> Result<bool, RunError> {
     Ok(changed)
 }
 
-async fn push_all(store: &Store, client_id: domain::Id) -> Result<(), RunError> {
+/// How many times one run starts over after finding that the server went back.
+const MAX_RECOVERIES: u32 = 2;
+
+/// Pushes the outbox in batches that fit the server's limits. A 413 halves the batch (the
+/// server or a proxy in front of it takes less than it said); one entry refused alone is
+/// refused on the device with a note, and the rest goes on.
+async fn push_all(store: &Store) -> Result<(), RunError> {
+    let mut limits = api::push_limits().await;
     let mut gaps = 0;
+    let mut recoveries = 0;
     loop {
-        let acked = store.sync_state().await?.acked;
-        let entries = store.outbox_after(acked, PUSH_BATCH).await?;
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let request = PushRequest {
-            client_id,
-            protocol: PROTOCOL_VERSION,
-            mutations: entries
-                .iter()
-                .map(|e| e.mutation.to_push(&e.base))
-                .collect(),
+        let (request, sent) = match store.next_push(limits).await? {
+            NextPush::Done => return Ok(()),
+            NextPush::TooLarge(entry) => {
+                store
+                    .refuse_too_large(&entry, limits, platform::now_ms())
+                    .await?;
+                continue;
+            }
+            NextPush::Send { request, sent } => (request, sent),
         };
+        let last_sent = sent.last().map_or(0, |e| e.mutation.seq);
         match api::push(&request).await {
             Ok(response) => {
-                store
-                    .record_push(&entries, &response, platform::now_ms())
+                let outcome = store
+                    .record_push(&sent, &response, platform::now_ms())
                     .await?;
-                if response.last_applied <= acked {
-                    // The server did not move: stop instead of sending the same batch forever.
-                    return Err(RunError::Api(ApiError::Refused {
-                        status: 200,
-                        key: "no progress".into(),
-                    }));
+                match outcome {
+                    PushApplied::ServerWentBack if recoveries < MAX_RECOVERIES => {
+                        recoveries += 1;
+                    }
+                    PushApplied::Progress if response.last_applied >= last_sent => {}
+                    // The server did not take the batch: stop instead of sending it forever.
+                    _ => {
+                        return Err(RunError::Api(ApiError::Refused {
+                            status: 200,
+                            key: "no progress".into(),
+                        }))
+                    }
+                }
+            }
+            Err(ApiError::TooLarge { stated }) => {
+                if let Some(stated) = stated {
+                    limits = PushLimits {
+                        max_bytes: limits.max_bytes.min(stated.max_bytes),
+                        max_mutations: limits.max_mutations.min(stated.max_mutations),
+                    };
+                }
+                match sent.as_slice() {
+                    [one] => {
+                        store
+                            .refuse_too_large(one, limits, platform::now_ms())
+                            .await?
+                    }
+                    _ => limits.max_mutations = (sent.len() / 2).max(1),
                 }
             }
             // The server has applied less than this device thought (or more): resend from
             // where it stands, a few times at most.
             Err(ApiError::Gap { expected }) if gaps < 3 => {
                 gaps += 1;
-                store.rewind_acked(expected).await?;
+                if store.record_gap(expected).await? == PushApplied::ServerWentBack {
+                    recoveries += 1;
+                }
             }
             Err(err) => return Err(err.into()),
         }
@@ -366,13 +415,11 @@ async fn send_resolutions(store: &Store) -> Result<(), RunError> {
     Ok(())
 }
 
-async fn pull_all(store: &Store, client_id: domain::Id) -> Result<bool, RunError> {
+/// Pulls page by page from the stored cursor. Returns whether anything changed, and whether
+/// a page showed that the server went back (then the run pushes and pulls again).
+async fn pull_all(store: &Store, client_id: domain::Id) -> Result<(bool, bool), RunError> {
     let mut changed = false;
-    let mut cursor = store
-        .sync_state()
-        .await?
-        .cursor
-        .and_then(|c| Cursor::parse(&c).ok());
+    let mut cursor = store.sync_state().await?.cursor;
     loop {
         let request = PullRequest {
             client_id,
@@ -382,8 +429,11 @@ async fn pull_all(store: &Store, client_id: domain::Id) -> Result<bool, RunError
         let page = api::pull(&request).await?;
         let applied = store.apply_pull(&page, platform::now_ms()).await?;
         changed |= applied.records > 0 || applied.dropped > 0;
+        if applied.server_went_back {
+            return Ok((true, true));
+        }
         if !page.more {
-            return Ok(changed);
+            return Ok((changed, false));
         }
         cursor = page.cursor.or(cursor);
     }

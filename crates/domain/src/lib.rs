@@ -113,6 +113,7 @@ pub mod deal;
 pub mod error;
 pub mod id;
 pub mod lead;
+pub mod replica;
 pub mod search;
 pub mod sync;
 pub mod value;

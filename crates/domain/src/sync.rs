@@ -77,6 +77,12 @@ pub struct PushRequest {
     pub protocol: u32,
     /// The mutations in `seq` order, without gaps.
     pub mutations: Vec<PushMutation>,
+    /// The device holds no unapplied mutation numbered at or below this: numbers up to it
+    /// that the server has not applied were lost with the server's own state (a restored
+    /// backup) or refused on the device, and will never come. The server moves the device's
+    /// `last_applied` up to it (never down) before applying the batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_after: Option<u64>,
 }
 
 /// One mutation as pushed: the outbox [`Mutation`] plus, per field, the version the device
@@ -171,6 +177,12 @@ pub enum RejectReason {
     Malformed {
         /// What was wrong, for logs; not shown to users.
         detail: String,
+    },
+    /// The change is larger than any push the server accepts; decided on the device, which
+    /// never sends it.
+    TooLarge {
+        /// The server's limit for one push, in bytes.
+        max_bytes: u64,
     },
 }
 
@@ -313,6 +325,10 @@ pub struct PullResponse {
     /// A stamp at or after every stamp the server holds; the device passes it to
     /// [`crate::Hlc::observe`] so its next edits sort after everything it has seen.
     pub server_stamp: Stamp,
+    /// The highest server version committed when the pull read (0 from a server that does
+    /// not say): a device whose cursor is past it knows the server went back.
+    #[serde(default)]
+    pub server_version: u64,
 }
 
 /// Names a record.
@@ -1660,6 +1676,7 @@ mod tests {
             client_id: client(1),
             protocol: PROTOCOL_VERSION,
             mutations: vec![mutation.clone()],
+            resume_after: Some(2),
         });
         round_trip(&mutation);
         round_trip(&write(Value::Null, None));
@@ -1667,6 +1684,7 @@ mod tests {
             RejectReason::invalid("phones", Invalid::Phone),
             RejectReason::Forbidden,
             RejectReason::UnknownRecord,
+            RejectReason::TooLarge { max_bytes: 1024 },
             RejectReason::Malformed {
                 detail: "seq gap".into(),
             },
@@ -1724,6 +1742,7 @@ mod tests {
             more: true,
             last_applied: 3,
             server_stamp: s,
+            server_version: 9,
         });
         round_trip(&change);
         round_trip(&conflict);
@@ -1880,7 +1899,7 @@ mod tests {
                 stamp: s,
                 fields: fields.into_iter().map(|(f, (value, base))| (f, FieldWrite { value, base })).collect(),
             };
-            let request = PushRequest { client_id: client(3), protocol: PROTOCOL_VERSION, mutations: vec![mutation] };
+            let request = PushRequest { client_id: client(3), protocol: PROTOCOL_VERSION, mutations: vec![mutation], resume_after: None };
             let json = serde_json::to_string(&request).unwrap();
             prop_assert_eq!(serde_json::from_str::<PushRequest>(&json).unwrap(), request);
 
@@ -1891,6 +1910,7 @@ mod tests {
                 more,
                 last_applied: seq,
                 server_stamp: s,
+                server_version: seq,
             };
             let json = serde_json::to_string(&response).unwrap();
             prop_assert_eq!(serde_json::from_str::<PullResponse>(&json).unwrap(), response);

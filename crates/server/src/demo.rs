@@ -351,6 +351,7 @@ async fn push_book(
     let request = PushRequest {
         client_id: client,
         protocol: PROTOCOL_VERSION,
+        resume_after: None,
         mutations: pushes
             .into_iter()
             .enumerate()

@@ -1,33 +1,30 @@
-//! A deterministic simulation of the whole sync system: devices modelled sans-IO, a faulty
-//! network, and the REAL `Storage::push` / `Storage::pull` on SQLite in memory, driven by a
-//! seeded generator on a single-threaded runtime with simulated time.
+//! A deterministic simulation of the whole sync system: the device's REAL sync rules
+//! (`domain::replica`, the code the app runs over IndexedDB) over memory, a faulty network,
+//! and the REAL `Storage::push` / `Storage::pull` on SQLite in memory, driven by a seeded
+//! generator on a single-threaded runtime with simulated time.
 //!
-//! The world: one team with a manager and two reps, each with two devices. A device keeps a
-//! durable outbox (gap-free numbers), the records as last pulled (JSON plus field versions
-//! and conflicts), a cursor and a hybrid logical clock; its volatile state is the requests
-//! it is waiting for. Devices create, edit and delete leads (sometimes two devices edit the
-//! same field of one lead at once) and managers move leads between reps, with clocks that
-//! may be badly skewed. The network drops, duplicates and delays (reorders) requests and
-//! loses responses; pushes are sometimes pipelined, so reordering produces gaps; devices go
-//! offline, give up waiting and crash. Then everything heals and the invariants of issue 3
-//! are checked:
+//! The world: one team with a manager and two reps, each with two devices. A device is a
+//! [`MemoryReplica`] (its durable state: outbox, server copies, views, cursor, clock) plus
+//! what a crash loses (the requests it is waiting for, the forms it has open). Devices create,
+//! edit and delete leads through edit sessions exactly as the app's forms do — some forms stay
+//! open while pulls land and are saved later — two devices sometimes edit the same field of
+//! one lead at once, and managers move leads between reps, with clocks that may be badly
+//! skewed. The network drops, duplicates and delays (reorders) requests and loses responses;
+//! pushes are sometimes pipelined, so reordering produces gaps; devices go offline, give up
+//! waiting and crash. Then everything heals and these invariants are checked:
 //!
 //! 1. Every mutation a device made was acknowledged and applied exactly once: outboxes are
 //!    empty, the server's `last_applied` equals each device's last number, no number was
-//!    applied twice, none was refused except a rep's edit of a lead moved away from them,
-//!    and the server's records, owners and conflict log equal an independent replay of the
-//!    applied mutations (per field, in server order).
-//! 2. Every device's records equal the server's as a fresh full pull shows them to its user
-//!    (records, field versions, conflicts), and its view equals its records.
+//!    applied twice, none was refused except a rep's edit of a lead moved away from them
+//!    (each such refusal is a note on the device that made it, even when the first answer
+//!    was lost), and the server's records, owners and conflict log equal an independent
+//!    replay of the applied mutations (per field, in server order).
+//! 2. Every device's server copies equal what a fresh full pull shows its user (records,
+//!    field versions, conflicts), and its views equal its copies.
 //! 3. Every overwritten concurrent value is in the conflict log: the replay logs the loser of
 //!    every pair of concurrent same-field writes (the person editing had not seen the stored
-//!    value), and the server's log must hold exactly those.
-//!
-//! Two rules of the device model matter for these to hold (the app's engine must follow
-//! them): a pushed field's base is the version of the value the person saw when editing
-//! (kept in the outbox entry; the version held at push time hides concurrent edits pulled
-//! in between, try `FIELDBOOK_SIM_PUSH_TIME_BASE=1`), and outbox entries are dropped only
-//! with the last page of a pull, not on the push answer.
+//!    value — judged from the versions the edit session showed, not what the device held at
+//!    push time), and the server's log must hold exactly those.
 //!
 //! Runs 1,000 seeds by default; `FIELDBOOK_SIM_SEEDS=100000` runs more and
 //! `FIELDBOOK_SIM_SEED=1234` replays one. A failure prints the command that replays it.
@@ -41,14 +38,18 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use chrono::DateTime;
+use domain::replica::{
+    self, run_ready, DeviceState, Edit, EditSession, MemoryReplica, NextPush, OutboxEntry,
+    PushLimits,
+};
 use domain::{
-    changed_fields, clamp_stamp, is_server_managed, Conflict, Cursor, Grade, Hlc, Id, Lead,
-    LeadDraft, Mutation, PullRequest, PullResponse, PushMutation, PushRequest, Record, RecordKind,
-    RecordMeta, RejectReason, Stage, Stamp, PROTOCOL_VERSION,
+    clamp_stamp, is_server_managed, Conflict, Grade, Id, Lead, LeadDraft, PullRequest,
+    PushMutation, PushRequest, Record, RecordKind, RecordMeta, RejectReason, Stage, Stamp,
+    PROTOCOL_VERSION,
 };
 use fieldbook_server::storage::sqlite::SqliteStorage;
 use fieldbook_server::storage::{PushOutcome, Role, Storage, Team, User};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 /// Seeds that once failed; they always run.
@@ -105,32 +106,19 @@ impl Rng {
 // Devices.
 // ---------------------------------------------------------------------------------------
 
-/// An outbox entry: the mutation and the field versions the person edited on top of.
-#[derive(Clone, Debug)]
-struct Pending {
-    mutation: Mutation,
-    /// Per field, the version of the value the device's view showed when the person edited.
-    base: BTreeMap<String, u64>,
-}
-
-/// A record as the device last pulled it.
-#[derive(Clone, Debug)]
+/// A record as a device or the server holds it, compared by a full pull.
+#[derive(Clone, Debug, PartialEq)]
 struct Synced {
     record: Value,
     versions: BTreeMap<String, u64>,
     conflicts: Vec<Conflict>,
-    /// The `last_applied` of the pull answer that brought this copy: outbox entries up to it
-    /// are in the copy already (the server read both in one snapshot).
-    reflects: u64,
 }
 
-/// Devices equal a fresh pull when they hold the same records, versions and conflicts;
-/// `reflects` is bookkeeping of how the copy arrived.
-impl PartialEq for Synced {
-    fn eq(&self, other: &Synced) -> bool {
-        (&self.record, &self.versions, &self.conflicts)
-            == (&other.record, &other.versions, &other.conflicts)
-    }
+/// A form the person has open: the lead as shown and the session it was opened in.
+#[derive(Clone, Debug)]
+struct OpenForm {
+    lead: Lead,
+    session: EditSession,
 }
 
 struct Device {
@@ -139,13 +127,8 @@ struct Device {
     client: Id,
     /// How far this device's clock is from the server's.
     offset_ms: i64,
-    // Durable (IndexedDB): written in one transaction per edit, per push answer and per pull.
-    outbox: Vec<Pending>,
-    next_seq: u64,
-    hlc: Hlc,
-    synced: BTreeMap<Id, Synced>,
-    cursor: Option<Cursor>,
-    acked: u64,
+    /// Durable (IndexedDB in the app): changed only through `domain::replica`.
+    replica: MemoryReplica,
     // Volatile: lost in a crash.
     in_flight: BTreeSet<u64>,
     /// The highest number sent in a push still unanswered (for pipelined pushes).
@@ -153,79 +136,43 @@ struct Device {
     online: bool,
     /// Whether the last pull answer said more was waiting.
     more: bool,
+    forms: Vec<OpenForm>,
+}
+
+/// Runs one replica step (memory steps never wait).
+fn step<T>(future: impl std::future::Future<Output = Result<T, replica::MemoryError>>) -> T {
+    run_ready(future)
+        .expect("a memory step never waits")
+        .expect("a memory step does not fail")
 }
 
 impl Device {
-    fn view(&self) -> BTreeMap<Id, Map<String, Value>> {
-        let mut view: BTreeMap<Id, Map<String, Value>> = self
-            .synced
-            .iter()
-            .map(|(id, synced)| (*id, synced.record.as_object().unwrap().clone()))
-            .collect();
-        for pending in &self.outbox {
-            let m = &pending.mutation;
-            if m.seq <= self.reflects(m.record_id) {
-                continue;
-            }
-            // Edits of a record this device no longer sees (reassigned away) show nothing;
-            // a create shows the new record.
-            if !view.contains_key(&m.record_id) && !m.fields.contains_key("name") {
-                continue;
-            }
-            let object = view.entry(m.record_id).or_insert_with(|| {
-                let mut object = Map::new();
-                object.insert("id".into(), Value::String(m.record_id.to_string()));
-                object
-            });
-            for (field, value) in &m.fields {
-                object.insert(field.clone(), value.clone());
-            }
-        }
-        view
+    fn acked(&self) -> u64 {
+        self.replica.state.acked
     }
 
-    /// Outbox entries of `record` up to this number are in its pulled copy.
-    fn reflects(&self, record: Id) -> u64 {
-        self.synced.get(&record).map_or(0, |s| s.reflects)
+    fn next_seq(&self) -> u64 {
+        self.replica.device.as_ref().map_or(1, |d| d.next_seq)
     }
 
-    /// The version of the value of `field` the view shows: that of the newest pending edit
-    /// of it not in the pulled copy yet (the person saw it instead of the pulled value), else
-    /// the pulled one. The app's store (`src/store/sync.rs`) keeps the same rule.
-    fn view_base(&self, record: Id, field: &str) -> Option<u64> {
-        let reflects = self.reflects(record);
-        let pending = self.outbox.iter().rev().find(|p| {
-            p.mutation.record_id == record
-                && p.mutation.seq > reflects
-                && p.mutation.fields.contains_key(field)
-        });
-        match pending {
-            Some(p) => p.base.get(field).copied(),
-            None => self
-                .synced
-                .get(&record)
-                .and_then(|s| s.versions.get(field).copied()),
-        }
+    fn leads(&self) -> Vec<Id> {
+        self.replica
+            .views
+            .keys()
+            .filter(|(kind, _)| *kind == RecordKind::Lead)
+            .map(|(_, id)| *id)
+            .collect()
     }
 
-    /// The server has applied everything up to `last_applied`: stop sending it.
-    fn acknowledge(&mut self, last_applied: u64) {
-        self.acked = self.acked.max(last_applied);
-        self.sent_up_to = self.sent_up_to.max(self.acked);
-    }
-
-    /// Drops outbox entries up to `last_applied`, once the pulled records show their effect:
-    /// only after the last page of a pull (`more == false`). Dropping them on the push answer,
-    /// or after an earlier page, would make the device show the record without its own edit
-    /// (or a created record without its name) until the page carrying it arrives.
-    fn drop_reflected(&mut self, last_applied: u64) {
-        self.acknowledge(last_applied);
-        self.outbox.retain(|p| p.mutation.seq > last_applied);
+    fn lead(&self, id: Id) -> Option<Lead> {
+        let view = self.replica.views.get(&(RecordKind::Lead, id))?;
+        Some(serde_json::from_value(Value::Object(view.clone())).unwrap())
     }
 
     fn crash(&mut self) {
         self.in_flight.clear();
-        self.sent_up_to = self.acked;
+        self.sent_up_to = self.acked();
+        self.forms.clear();
     }
 }
 
@@ -234,7 +181,8 @@ impl Device {
 // ---------------------------------------------------------------------------------------
 
 enum Request {
-    Push(PushRequest),
+    /// A push and the outbox entries it carries.
+    Push(PushRequest, Vec<OutboxEntry>),
     Pull(PullRequest),
 }
 
@@ -309,9 +257,6 @@ struct World {
     server_now: i64,
     delayed: Vec<Message>,
     next_message: u64,
-    /// Whether devices send the field versions they hold at push time instead of those the
-    /// person edited on top of (`FIELDBOOK_SIM_PUSH_TIME_BASE=1`), to show why that is wrong.
-    push_time_base: bool,
     // The harness's view of the server.
     server_version: u64,
     server_last: BTreeMap<Id, u64>,
@@ -374,16 +319,15 @@ impl World {
                     user,
                     client,
                     offset_ms: rng.pick(&skews),
-                    outbox: Vec::new(),
-                    next_seq: 1,
-                    hlc: Hlc::new(client),
-                    synced: BTreeMap::new(),
-                    cursor: None,
-                    acked: 0,
+                    replica: MemoryReplica {
+                        device: Some(DeviceState::new(client)),
+                        ..MemoryReplica::default()
+                    },
                     in_flight: BTreeSet::new(),
                     sent_up_to: 0,
                     online: true,
                     more: false,
+                    forms: Vec::new(),
                 });
             }
         }
@@ -395,7 +339,6 @@ impl World {
             server_now: T0,
             delayed: Vec::new(),
             next_message: 1,
-            push_time_base: std::env::var("FIELDBOOK_SIM_PUSH_TIME_BASE").is_ok_and(|v| v == "1"),
             server_version: 0,
             server_last: BTreeMap::new(),
             applied: Vec::new(),
@@ -418,36 +361,47 @@ impl World {
 
     // ---- edits ----
 
-    /// Appends a mutation of `record` to `d`'s outbox and applies it to its view.
-    fn record_edit(&mut self, d: usize, record: Id, fields: BTreeMap<String, Value>) {
-        if fields.is_empty() {
-            return;
-        }
+    /// Saves `edited` on `d` through the device's real save, in the session `session`.
+    fn save(&mut self, d: usize, edited: &Lead, session: EditSession) {
         let now = self.device_now(d);
-        let device = &mut self.devices[d];
-        let base: BTreeMap<String, u64> = fields
-            .keys()
-            .filter_map(|field| device.view_base(record, field).map(|v| (field.clone(), v)))
-            .collect();
-        let stamp = device.hlc.tick(now);
-        let seq = device.next_seq;
-        device.next_seq += 1;
-        let mutation = Mutation {
-            seq,
-            kind: RecordKind::Lead,
-            record_id: record,
-            fields,
-            stamp,
+        let record = match serde_json::to_value(edited).unwrap() {
+            Value::Object(map) => map,
+            _ => unreachable!(),
         };
-        let line = format!(
-            "edit {} #{seq} {record} {:?}",
-            device.name,
-            mutation.fields.keys().collect::<Vec<_>>()
-        );
-        self.edit_bases.insert((device.client, seq), base.clone());
-        device.outbox.push(Pending { mutation, base });
-        self.stats.mutations += 1;
-        self.note(line);
+        let edit = Edit {
+            kind: RecordKind::Lead,
+            record,
+            session: Some(session),
+        };
+        let device = &mut self.devices[d];
+        let written = step(replica::save(&mut device.replica, &[edit], now, || {
+            unreachable!("every device has its record")
+        }));
+        for mutation in written {
+            let base = device.replica.outbox[&mutation.seq].base.clone();
+            let line = format!(
+                "edit {} #{} {} {:?}",
+                device.name,
+                mutation.seq,
+                mutation.record_id,
+                mutation.fields.keys().collect::<Vec<_>>()
+            );
+            self.edit_bases.insert((device.client, mutation.seq), base);
+            self.stats.mutations += 1;
+            self.trace.push(line);
+        }
+    }
+
+    /// Opens a form on `record`: the lead as shown and its session.
+    fn open_form(&mut self, d: usize, record: Id) -> Option<OpenForm> {
+        let device = &mut self.devices[d];
+        let lead = device.lead(record)?;
+        let session = step(replica::open_session(
+            &mut device.replica,
+            RecordKind::Lead,
+            record,
+        ));
+        Some(OpenForm { lead, session })
     }
 
     fn create_lead(&mut self, d: usize) {
@@ -460,51 +414,78 @@ impl World {
             ..LeadDraft::default()
         };
         let lead = draft.parse(&RecordMeta::new(id, now), now).unwrap();
-        let fields = changed_fields(None, &lead).unwrap();
-        self.record_edit(d, id, fields);
+        self.save(d, &lead, EditSession::default());
     }
 
     fn visible_leads(&self, d: usize) -> Vec<Id> {
-        self.devices[d].view().into_keys().collect()
+        self.devices[d].leads()
     }
 
-    fn lead_in_view(&self, d: usize, record: Id) -> Option<Lead> {
-        let object = self.devices[d].view().remove(&record)?;
-        Some(serde_json::from_value(Value::Object(object)).unwrap())
-    }
-
-    /// Edits `field` of `record` on `d` to a random valid value (or deletes / restores).
-    fn edit_field(&mut self, d: usize, record: Id, field: &str) {
-        let Some(old) = self.lead_in_view(d, record) else {
-            return;
-        };
+    /// `form`'s lead with `field` set to a random valid value (or deleted / restored).
+    fn edited(&mut self, d: usize, old: &Lead, field: &str) -> Lead {
         let now = self.device_now(d);
-        let new = if field == "deleted" {
+        if field == "deleted" {
             let mut new = old.clone();
             if old.is_deleted() && self.rng.chance(50) {
                 new.restore(now);
             } else {
                 new.mark_deleted(now);
             }
-            new
-        } else {
-            let mut draft = LeadDraft::from_lead(&old);
-            match field {
-                "name" => draft.name = self.rng.pick(&NAMES).to_string(),
-                "company" => draft.company = self.rng.pick(&COMPANIES).to_string(),
-                "notes" => draft.notes = self.rng.pick(&NOTES).to_string(),
-                "stage" => draft.stage = self.rng.pick(&Stage::ALL[..]),
-                "grade" => draft.grade = self.rng.pick(&Grade::ALL[..]),
-                "next_follow_up" => draft.next_follow_up = self.rng.pick(&DATES).to_string(),
-                _ => draft.tags = self.rng.pick(&TAGS).to_string(),
-            }
-            let mut new = draft.parse(&old.meta(), now).unwrap();
-            // Drafts do not hold the tombstone.
-            new.deleted = old.deleted;
-            new
+            return new;
+        }
+        let mut draft = LeadDraft::from_lead(old);
+        match field {
+            "name" => draft.name = self.rng.pick(&NAMES).to_string(),
+            "company" => draft.company = self.rng.pick(&COMPANIES).to_string(),
+            "notes" => draft.notes = self.rng.pick(&NOTES).to_string(),
+            "stage" => draft.stage = self.rng.pick(&Stage::ALL[..]),
+            "grade" => draft.grade = self.rng.pick(&Grade::ALL[..]),
+            "next_follow_up" => draft.next_follow_up = self.rng.pick(&DATES).to_string(),
+            _ => draft.tags = self.rng.pick(&TAGS).to_string(),
+        }
+        let mut new = draft.parse(&old.meta(), now).unwrap();
+        // Drafts do not hold the tombstone.
+        new.deleted = old.deleted;
+        new
+    }
+
+    /// Edits `field` of `record` on `d` at once (a form opened and saved in one go).
+    fn edit_field(&mut self, d: usize, record: Id, field: &str) {
+        let Some(form) = self.open_form(d, record) else {
+            return;
         };
-        let fields = changed_fields(Some(&old), &new).unwrap();
-        self.record_edit(d, record, fields);
+        let new = self.edited(d, &form.lead, field);
+        self.save(d, &new, form.session);
+    }
+
+    /// Opens a form on a lead of `d` and leaves it open (pulls may land meanwhile).
+    fn open_form_step(&mut self, d: usize) {
+        let leads = self.visible_leads(d);
+        if leads.is_empty() {
+            return;
+        }
+        let record = self.rng.pick(&leads);
+        if let Some(form) = self.open_form(d, record) {
+            let line = format!("form open {} {record}", self.devices[d].name);
+            self.devices[d].forms.push(form);
+            self.note(line);
+        }
+    }
+
+    /// Saves one of `d`'s open forms with a field changed from what it showed.
+    fn save_form_step(&mut self, d: usize) {
+        if self.devices[d].forms.is_empty() {
+            return self.open_form_step(d);
+        }
+        let index = self.rng.below(self.devices[d].forms.len());
+        let form = self.devices[d].forms.remove(index);
+        let field = self.rng.pick(&FIELDS);
+        let new = self.edited(d, &form.lead, field);
+        self.note(format!(
+            "form save {} {} {field}",
+            self.devices[d].name, form.lead.id
+        ));
+        self.save(d, &new, form.session);
     }
 
     fn random_edit(&mut self, d: usize) {
@@ -526,18 +507,17 @@ impl World {
             return;
         }
         let record = self.rng.pick(&leads);
-        let Some(old) = self.lead_in_view(d, record) else {
+        let Some(form) = self.open_form(d, record) else {
             return;
         };
         let reps: Vec<Id> = self.users[1..]
             .iter()
             .map(|u| Id::from_uuid(u.id))
-            .filter(|id| Some(*id) != old.owner)
+            .filter(|id| Some(*id) != form.lead.owner)
             .collect();
-        let mut new = old.clone();
+        let mut new = form.lead.clone();
         new.owner = Some(self.rng.pick(&reps));
-        let fields = changed_fields(Some(&old), &new).unwrap();
-        self.record_edit(d, record, fields);
+        self.save(d, &new, form.session);
     }
 
     /// Two devices that both show one lead edit the same field of it.
@@ -587,7 +567,7 @@ impl World {
                 id,
                 device: d,
                 request: match &message.request {
-                    Request::Push(r) => Request::Push(r.clone()),
+                    Request::Push(r, sent) => Request::Push(r.clone(), sent.clone()),
                     Request::Pull(r) => Request::Pull(r.clone()),
                 },
             };
@@ -608,7 +588,7 @@ impl World {
         let user = self.devices[d].user;
         let answered = self.rng.chance(100 - faults.lose_response);
         match message.request {
-            Request::Push(request) => {
+            Request::Push(request, sent) => {
                 self.stats.pushes += 1;
                 let outcome = self
                     .storage
@@ -623,12 +603,23 @@ impl World {
                     request.mutations.iter().map(|m| m.seq).collect::<Vec<_>>(),
                     if answered { "" } else { " (answer lost)" }
                 ));
+                let now = self.device_now(d);
                 let device = &mut self.devices[d];
                 if answered && device.online && device.in_flight.remove(&message.id) {
                     match outcome {
-                        PushOutcome::Applied(response) => device.acknowledge(response.last_applied),
-                        PushOutcome::Gap { .. } => device.sent_up_to = device.acked,
+                        PushOutcome::Applied(response) => {
+                            step(replica::record_push(
+                                &mut device.replica,
+                                &sent,
+                                &response,
+                                now,
+                            ));
+                        }
+                        PushOutcome::Gap { expected } => {
+                            step(replica::record_gap(&mut device.replica, expected));
+                        }
                     }
+                    device.sent_up_to = device.sent_up_to.max(device.acked());
                 }
             }
             Request::Pull(request) => {
@@ -652,7 +643,14 @@ impl World {
                 let device = &mut self.devices[d];
                 if answered && device.online && device.in_flight.remove(&message.id) {
                     self.stats.removed += response.removed.len() as u64;
-                    apply_pull(device, response, now);
+                    let applied = step(replica::apply_pull(&mut device.replica, &response, now));
+                    if applied.server_went_back {
+                        self.failures.push(format!(
+                            "{}: a pull answer looked like the server went back",
+                            device.name
+                        ));
+                    }
+                    device.more = response.more;
                 }
             }
         }
@@ -709,56 +707,50 @@ impl World {
     }
 
     async fn push_step(&mut self, d: usize, faults: Faults) {
-        let device = &self.devices[d];
-        // Usually from the first unacknowledged entry; sometimes pipelined after what is
-        // still in flight, which reordering turns into a gap.
+        let limits = PushLimits {
+            max_bytes: PushLimits::default().max_bytes,
+            max_mutations: MAX_BATCH,
+        };
+        // Usually what the app sends (from the first unacknowledged entry); sometimes
+        // pipelined after what is still in flight, which reordering turns into a gap.
         let pipelined = faults.drop > 0 && self.rng.chance(30);
-        let start = if pipelined {
-            device.sent_up_to + 1
+        let device = &mut self.devices[d];
+        let (request, sent) = if pipelined {
+            let after = device.sent_up_to.max(device.replica.state.acked);
+            let sent = step(replica::LocalTx::outbox_after(
+                &mut device.replica,
+                after,
+                MAX_BATCH,
+            ));
+            let request = PushRequest {
+                client_id: device.client,
+                protocol: PROTOCOL_VERSION,
+                mutations: sent.iter().map(OutboxEntry::to_push).collect(),
+                resume_after: device.replica.state.resume_after,
+            };
+            (request, sent)
         } else {
-            device.acked + 1
-        }
-        .max(device.acked + 1);
-        let batch: Vec<&Pending> = device
-            .outbox
-            .iter()
-            .filter(|p| p.mutation.seq >= start)
-            .take(MAX_BATCH)
-            .collect();
-        if batch.is_empty() {
+            match step(replica::next_batch(&mut device.replica, limits)) {
+                NextPush::Done => return,
+                NextPush::TooLarge(entry) => {
+                    panic!("no lead edit is larger than a push: {entry:?}")
+                }
+                NextPush::Send { request, sent } => (request, sent),
+            }
+        };
+        if sent.is_empty() {
             return;
         }
-        let mutations: Vec<PushMutation> = batch
-            .iter()
-            .map(|p| {
-                if self.push_time_base {
-                    let held = device
-                        .synced
-                        .get(&p.mutation.record_id)
-                        .map(|s| s.versions.clone())
-                        .unwrap_or_default();
-                    p.mutation.to_push(&held)
-                } else {
-                    p.mutation.to_push(&p.base)
-                }
-            })
-            .collect();
-        let last = mutations.last().map_or(0, |m| m.seq);
-        let request = PushRequest {
-            client_id: device.client,
-            protocol: PROTOCOL_VERSION,
-            mutations,
-        };
-        let device = &mut self.devices[d];
+        let last = sent.last().map_or(0, |e| e.mutation.seq);
         device.sent_up_to = device.sent_up_to.max(last);
-        self.send(d, Request::Push(request), faults).await;
+        self.send(d, Request::Push(request, sent), faults).await;
     }
 
     async fn pull_step(&mut self, d: usize, faults: Faults) {
         let device = &self.devices[d];
         let request = PullRequest {
             client_id: device.client,
-            cursor: device.cursor,
+            cursor: device.replica.state.cursor,
             // Small pages while faults fly, so paging is exercised; big ones when healing.
             limit: if faults.drop > 0 {
                 1 + self.rng.below(3) as u32
@@ -782,8 +774,10 @@ impl World {
         self.server_now += self.rng.below(3_000) as i64;
         let d = self.rng.below(self.devices.len());
         match self.rng.below(100) {
-            0..=24 => self.random_edit(d),
-            25..=31 => self.twin_edit(),
+            0..=19 => self.random_edit(d),
+            20..=22 => self.open_form_step(d),
+            23..=25 => self.save_form_step(d),
+            26..=31 => self.twin_edit(),
             32..=34 => self.reassign(),
             35..=51 => self.push_step(d, FAULTY).await,
             52..=67 => self.pull_step(d, FAULTY).await,
@@ -800,8 +794,9 @@ impl World {
             }
             _ => {
                 // The app gives up waiting (a timeout): answers to those requests are ignored.
-                self.devices[d].in_flight.clear();
-                self.devices[d].sent_up_to = self.devices[d].acked;
+                let device = &mut self.devices[d];
+                device.in_flight.clear();
+                device.sent_up_to = device.acked();
             }
         }
     }
@@ -821,7 +816,7 @@ impl World {
             for d in 0..self.devices.len() {
                 for _ in 0..1_000 {
                     let device = &self.devices[d];
-                    if device.acked + 1 == device.next_seq {
+                    if device.acked() + 1 == device.next_seq() {
                         break;
                     }
                     self.server_now += 100;
@@ -863,7 +858,6 @@ impl World {
                         record: change.record,
                         versions: change.field_versions,
                         conflicts: change.conflicts,
-                        reflects: response.last_applied,
                     },
                 );
             }
@@ -880,19 +874,20 @@ impl World {
         let mut failures = std::mem::take(&mut self.failures);
         // 1. Every mutation acknowledged and applied exactly once.
         for device in &self.devices {
-            let last = device.next_seq - 1;
-            if !device.outbox.is_empty() {
+            let last = device.next_seq() - 1;
+            if !device.replica.outbox.is_empty() {
                 failures.push(format!(
                     "{}: {} mutations still in the outbox after healing",
                     device.name,
-                    device.outbox.len()
+                    device.replica.outbox.len()
                 ));
             }
             let server = self.server_last.get(&device.client).copied().unwrap_or(0);
-            if server != last || device.acked != last {
+            if server != last || device.acked() != last {
                 failures.push(format!(
                     "{}: made {last} mutations, server applied {server}, device acked {}",
-                    device.name, device.acked
+                    device.name,
+                    device.acked()
                 ));
             }
             for seq in 1..=last {
@@ -900,17 +895,36 @@ impl World {
                     failures.push(format!("{} #{seq} never applied", device.name));
                 }
             }
+            // Every refusal reached its device as a note, even when its first answer was lost.
+            for (client, seq) in &self.rejected {
+                if *client == device.client && !device.replica.rejections.contains_key(seq) {
+                    failures.push(format!("{} #{seq} was refused without a note", device.name));
+                }
+            }
         }
         // 2. Every device equals the server filtered by its user's visibility.
         for d in 0..self.devices.len() {
             let expected = self.full_pull(d).await;
             let device = &self.devices[d];
-            if device.synced != expected {
-                let ours: BTreeSet<&Id> = device.synced.keys().collect();
+            let copies: BTreeMap<Id, Synced> = device
+                .replica
+                .copies
+                .iter()
+                .map(|(id, c)| {
+                    let synced = Synced {
+                        record: Value::Object(c.record.clone()),
+                        versions: c.versions.clone(),
+                        conflicts: c.conflicts.clone(),
+                    };
+                    (*id, synced)
+                })
+                .collect();
+            if copies != expected {
+                let ours: BTreeSet<&Id> = copies.keys().collect();
                 let theirs: BTreeSet<&Id> = expected.keys().collect();
                 let differing: Vec<&Id> = ours
                     .intersection(&theirs)
-                    .filter(|id| device.synced[**id] != expected[**id])
+                    .filter(|id| copies[**id] != expected[**id])
                     .copied()
                     .collect();
                 failures.push(format!(
@@ -922,10 +936,28 @@ impl World {
                     differing
                 ));
             }
-            let view = device.view();
-            for (id, synced) in &device.synced {
-                if view.get(id) != synced.record.as_object() {
-                    failures.push(format!("{}: view of {id} is not the record", device.name));
+            for ((kind, id), view) in &device.replica.views {
+                match device.replica.copies.get(id) {
+                    Some(copy) if copy.record == *view && copy.kind == *kind => {}
+                    Some(_) => {
+                        failures.push(format!("{}: view of {id} is not the record", device.name))
+                    }
+                    // A record the server never took (an edit saved in a form that stayed
+                    // open after the lead moved away) stays, with its refusal shown on it.
+                    None if device
+                        .replica
+                        .rejections
+                        .values()
+                        .any(|n| n.record_id == *id) => {}
+                    None => failures.push(format!(
+                        "{}: shows {id}, which the server does not send it",
+                        device.name
+                    )),
+                }
+            }
+            for id in device.replica.copies.keys() {
+                if !device.replica.views.contains_key(&(RecordKind::Lead, *id)) {
+                    failures.push(format!("{}: {id} is not shown", device.name));
                 }
             }
         }
@@ -1118,35 +1150,6 @@ struct ReplayRecord {
     lost: Vec<LostEntry>,
     /// Mutations the server must refuse.
     forbidden: BTreeSet<(Id, u64)>,
-}
-
-/// A pull answer as the app applies it, in one IndexedDB transaction: the changes, the
-/// removals, the acknowledged outbox entries, the clock and the cursor together.
-fn apply_pull(device: &mut Device, response: PullResponse, now_ms: i64) {
-    for change in response.changes {
-        device.synced.insert(
-            change.id,
-            Synced {
-                record: change.record,
-                versions: change.field_versions,
-                conflicts: change.conflicts,
-                reflects: response.last_applied,
-            },
-        );
-    }
-    for removed in response.removed {
-        device.synced.remove(&removed.id);
-    }
-    device.hlc.observe(response.server_stamp, now_ms);
-    device.more = response.more;
-    if response.more {
-        device.acknowledge(response.last_applied);
-    } else {
-        device.drop_reflected(response.last_applied);
-    }
-    if response.cursor.is_some() {
-        device.cursor = response.cursor;
-    }
 }
 
 const NAMES: [&str; 5] = ["Li Wei", "Wang Fang", "张敏", "Chen Jie", "Liu Yang"];

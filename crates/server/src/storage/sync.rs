@@ -518,6 +518,7 @@ pub async fn pull<T: SyncTx + ?Sized>(
         more,
         last_applied,
         server_stamp,
+        server_version: 0,
     })
 }
 
