@@ -897,6 +897,72 @@ async fn sync_the_same_batch_twice_applies_once() {
 }
 
 #[tokio::test]
+async fn sync_a_retried_push_gets_its_refusals_again() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let mut other = server.device("rep_b", &pw["rep_b"], 2).await;
+        let theirs = test_id(9);
+        let now = server.now_ms();
+        server
+            .apply(&mut other, theirs, now, &new_lead("王芳"))
+            .await;
+
+        // A good create, an invalid value, a write to another rep's lead and a stamp of
+        // another device: three refusals.
+        let lead = test_id(1);
+        let mut batch = vec![
+            phone.mutation(lead, now + 1, &new_lead("李伟")),
+            phone.mutation(lead, now + 2, &[("phones", json!(["12"]), None)]),
+            phone.mutation(theirs, now + 3, &[("notes", json!("mine"), None)]),
+        ];
+        let mut stranger = phone.mutation(lead, now + 4, &[("notes", json!("x"), None)]);
+        stranger.stamp = Stamp::new(now + 4, 0, test_id(77));
+        batch.push(stranger);
+        let first = server.push(&phone, batch.clone()).await;
+        assert_eq!(first.last_applied, 4);
+        let seqs: Vec<u64> = first.rejected.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, [2, 3, 4]);
+        assert_eq!(first.rejected[1].reason, RejectReason::Forbidden);
+        assert_eq!(first.rejected[1].record_id, theirs);
+
+        // The answer was lost: the same batch again gets the same answer, refusals and all,
+        // and applies nothing twice.
+        let before = server.pull(&phone, None).await;
+        server.clock.advance(TimeDelta::seconds(5));
+        let second = server.push(&phone, batch.clone()).await;
+        assert_eq!(second, first);
+        assert_eq!(server.pull(&phone, None).await.changes, before.changes);
+
+        // A retry that overlaps new numbers lists the old refusals it covers, then the new.
+        let new_bad = phone.mutation(lead, now + 5, &[("email", json!("not-mail"), None)]);
+        let mut overlap = batch[2..].to_vec();
+        overlap.push(new_bad);
+        let third = server.push(&phone, overlap).await;
+        assert_eq!(third.last_applied, 5);
+        let seqs: Vec<u64> = third.rejected.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, [3, 4, 5]);
+        assert_eq!(third.rejected[..2], first.rejected[1..]);
+        assert_eq!(
+            third.rejected[2].reason,
+            RejectReason::invalid("email", Invalid::Email)
+        );
+
+        // Another device of the same user has refusals of its own, not these.
+        let mut laptop = server.device("rep_a", &pw["rep_a"], 3).await;
+        let fine = laptop.mutation(lead, now + 6, &[("notes", json!("ok"), None)]);
+        assert!(server
+            .push(&laptop, vec![fine.clone()])
+            .await
+            .rejected
+            .is_empty());
+        assert!(server.push(&laptop, vec![fine]).await.rejected.is_empty());
+    }
+}
+
+#[tokio::test]
 async fn sync_a_gap_in_numbers_is_refused_and_changes_nothing() {
     for db in backends() {
         eprintln!("backend: {}", db.name);

@@ -22,13 +22,13 @@ use std::collections::BTreeMap;
 
 use domain::{
     Conflict, Cursor, FieldState, Id, PullRequest, PullResponse, PushRequest, RecordKind,
-    RecordRef, Stamp,
+    RecordRef, Rejection, Stamp,
 };
 use sqlx::{Sqlite, Transaction};
 
 use super::sync::{
-    self, json_from, json_to, kind_from, stamp_from, version_from, version_to, ConflictColumns,
-    FeedRow, Removal, ResolveOutcome, StoredRecord, SyncTx,
+    self, json_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
+    version_to, ConflictColumns, FeedRow, Removal, ResolveOutcome, StoredRecord, SyncTx,
 };
 use super::{
     lock_end, parse_role, Backend, LockPolicy, LoginThrottle, PushOutcome, Role, Session, Storage,
@@ -52,6 +52,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "sync indexes",
         include_str!("../../migrations/sqlite/0002_sync_indexes.sql"),
+    ),
+    (
+        3,
+        "kept rejections",
+        include_str!("../../migrations/sqlite/0003_kept_rejections.sql"),
     ),
 ];
 
@@ -465,6 +470,56 @@ impl SyncTx for SqliteSync {
         .execute(&mut *self.0)
         .await?;
         Ok(())
+    }
+
+    async fn insert_rejections(
+        &mut self,
+        client: Id,
+        version: u64,
+        rejections: &[Rejection],
+    ) -> Result<(), StorageError> {
+        for rejection in rejections {
+            sqlx::query(
+                "INSERT INTO rejections (client_id, seq, record_id, reason_json, at_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (client_id, seq) DO UPDATE SET record_id = excluded.record_id,
+                     reason_json = excluded.reason_json, at_version = excluded.at_version",
+            )
+            .bind(client.to_string())
+            .bind(version_to(rejection.seq)?)
+            .bind(rejection.record_id.to_string())
+            .bind(reason_to(&rejection.reason)?)
+            .bind(version_to(version)?)
+            .execute(&mut *self.0)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn rejections(
+        &mut self,
+        client: Id,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<Rejection>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT seq, record_id, reason_json FROM rejections
+             WHERE client_id = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
+        )
+        .bind(client.to_string())
+        .bind(version_to(from)?)
+        .bind(version_to(to)?)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Rejection {
+                    seq: version_from(row.try_get("seq")?)?,
+                    record_id: parse_id(&row.try_get::<String, _>("record_id")?)?,
+                    reason: reason_from(&row.try_get::<String, _>("reason_json")?)?,
+                })
+            })
+            .collect()
     }
 
     async fn record(

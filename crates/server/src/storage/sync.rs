@@ -14,6 +14,10 @@
 //! - Numbers at or below the device's `last_applied` are retries and are skipped; a number
 //!   past `last_applied + 1` is a gap and refuses the batch; every other mutation advances
 //!   `last_applied`, whether it was applied or rejected, in the same transaction.
+//! - Every refusal is kept per (device, number) in the same transaction. A retry is answered
+//!   with the kept refusals of the numbers it repeats, identical to the first answer, so a
+//!   device whose answer was lost after the commit still learns what was refused. Refusals
+//!   are kept until the tombstone horizon purge (a later change).
 //! - Authorization is against the stored owner and team ([`can_write`]), never against what
 //!   the client sends. A new record belongs to the pushing user and their team. Admins
 //!   manage accounts, not customers: they neither see nor write records.
@@ -90,6 +94,23 @@ pub trait SyncTx: Send {
         user: Uuid,
         last_applied: u64,
     ) -> Result<(), StorageError>;
+
+    /// Keeps refusals of `client`'s mutations, made by the push at `version` (replacing a
+    /// kept refusal of the same number, which only a restored backup can leave behind).
+    async fn insert_rejections(
+        &mut self,
+        client: Id,
+        version: u64,
+        rejections: &[Rejection],
+    ) -> Result<(), StorageError>;
+
+    /// The kept refusals of `client`'s mutations numbered `from..=to`, in number order.
+    async fn rejections(
+        &mut self,
+        client: Id,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<Rejection>, StorageError>;
 
     /// A record with all its fields.
     async fn record(
@@ -236,7 +257,14 @@ pub async fn push<T: SyncTx + ?Sized>(
     };
     let mut last_applied = stored_last_applied;
     let mut rejected = Vec::new();
+    // Numbers applied by an earlier push: their refusals are answered again. (A number
+    // repeated within this batch is skipped without a second mention.)
+    let mut retried = Vec::new();
     for mutation in &request.mutations {
+        if mutation.seq <= stored_last_applied {
+            retried.push(mutation.seq);
+            continue;
+        }
         if mutation.seq <= last_applied {
             continue;
         }
@@ -264,10 +292,28 @@ pub async fn push<T: SyncTx + ?Sized>(
         last_applied = mutation.seq;
     }
     tx.save_client(client, user.id, last_applied).await?;
+    tx.insert_rejections(client, version, &rejected).await?;
+    let mut answer = repeated_rejections(tx, client, &retried).await?;
+    answer.extend(rejected);
+    answer.sort_by_key(|rejection| rejection.seq);
     Ok(PushOutcome::Applied(PushResponse {
         last_applied,
-        rejected,
+        rejected: answer,
     }))
+}
+
+/// The kept refusals among the `retried` numbers of `client`.
+async fn repeated_rejections<T: SyncTx + ?Sized>(
+    tx: &mut T,
+    client: Id,
+    retried: &[u64],
+) -> Result<Vec<Rejection>, StorageError> {
+    let (Some(&from), Some(&to)) = (retried.iter().min(), retried.iter().max()) else {
+        return Ok(Vec::new());
+    };
+    let mut kept = tx.rejections(client, from, to).await?;
+    kept.retain(|rejection| retried.contains(&rejection.seq));
+    Ok(kept)
 }
 
 /// One mutation being applied.
@@ -551,6 +597,18 @@ pub(crate) fn json_from(raw: &str) -> Result<Value, StorageError> {
 /// A JSON value as stored.
 pub(crate) fn json_to(value: &Value) -> String {
     value.to_string()
+}
+
+/// A refusal's reason as stored: its JSON, exactly as the first answer sent it.
+pub(crate) fn reason_to(reason: &RejectReason) -> Result<String, StorageError> {
+    serde_json::to_string(reason)
+        .map_err(|error| StorageError::Corrupt(format!("unstorable reason: {error}")))
+}
+
+/// Reads a stored refusal's reason.
+pub(crate) fn reason_from(raw: &str) -> Result<RejectReason, StorageError> {
+    serde_json::from_str(raw)
+        .map_err(|error| StorageError::Corrupt(format!("bad refusal reason: {error}")))
 }
 
 /// The conflict row's columns, read back.
