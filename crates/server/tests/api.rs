@@ -239,6 +239,27 @@ async fn health_reports_ok_version_and_backend() {
 }
 
 #[tokio::test]
+async fn sqlite_commits_reach_the_disk_before_a_push_is_answered() {
+    // An acknowledged push must survive a power loss (SYNC.md): synchronous = FULL (2) on
+    // every connection of the pool, not NORMAL (1), which may drop the last commits.
+    let db = backends().remove(0);
+    let Target::Sqlite(dir) = &db.target else {
+        panic!("the first backend is SQLite");
+    };
+    let storage = SqliteStorage::open(dir).await.unwrap();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut conn = storage.pool().acquire().await.unwrap();
+        let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(level, 2, "PRAGMA synchronous");
+        held.push(conn);
+    }
+}
+
+#[tokio::test]
 async fn login_sets_a_strict_http_only_cookie_that_me_accepts() {
     for db in backends() {
         eprintln!("backend: {}", db.name);

@@ -1,9 +1,10 @@
 //! The SQLite backend: one file, `fieldbook.sqlite3`, in the data directory.
 //!
-//! WAL lets readers (pulls, session checks) run while one writer commits; foreign keys are
-//! enforced per connection (SQLite's default is off); a busy timeout makes a writer wait for
-//! another instead of failing at once. Ids are stored as UUID text and times as Unix
-//! milliseconds, so every comparison in SQL is an integer comparison.
+//! WAL lets readers (pulls, session checks) run while one writer commits; `synchronous=FULL`
+//! puts every commit on disk before it returns; foreign keys are enforced per connection
+//! (SQLite's default is off); a busy timeout makes a writer wait for another instead of
+//! failing at once. Ids are stored as UUID text and times as Unix milliseconds, so every
+//! comparison in SQL is an integer comparison.
 
 use std::path::Path;
 use std::time::Duration;
@@ -75,10 +76,10 @@ impl SqliteStorage {
             .filename(data_dir.join(FILE_NAME))
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL is durable across application crashes in WAL mode; only a power loss can
-            // drop the last commits, which the devices then push again (their outboxes keep
-            // every mutation until a pull shows it applied).
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL: a commit is on disk before the push is answered. NORMAL (WAL) may lose
+            // the last commits to a power loss, and a device drops what a pull shows applied,
+            // so an acknowledged push must survive it (SYNC.md, durability).
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
@@ -87,6 +88,12 @@ impl SqliteStorage {
             .await?;
         migrator().run(&pool).await?;
         Ok(SqliteStorage { pool })
+    }
+
+    /// The connection pool, for tests that check connection settings or hold connections.
+    #[doc(hidden)]
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// A fresh, private database in memory with its schema, for tests and the deterministic
