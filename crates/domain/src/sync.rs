@@ -140,6 +140,22 @@ pub struct PushResponse {
     pub rejected: Vec<Rejection>,
 }
 
+/// The limits the server enforces on a push, which a device must batch under: a batch over
+/// either is refused whole (413) and nothing of it is written.
+///
+/// `/api/health` carries them as `max_push_bytes` and `max_push_mutations`; the body of a 413
+/// answer to a push as `max_bytes` and `max_mutations` (next to `"error": "push_too_large"`).
+/// This struct reads both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushLimits {
+    /// The largest request body the server reads, in bytes.
+    #[serde(alias = "max_bytes")]
+    pub max_push_bytes: u64,
+    /// The most mutations one push may carry.
+    #[serde(alias = "max_mutations")]
+    pub max_push_mutations: u32,
+}
+
 /// A mutation the server refused. It still counts as applied, or the device would be stuck
 /// resending it; the device shows the reason on the record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1643,6 +1659,36 @@ mod tests {
     fn round_trip<T: Serialize + DeserializeOwned + PartialEq + fmt::Debug>(value: &T) {
         let json = serde_json::to_string(value).unwrap();
         assert_eq!(&serde_json::from_str::<T>(&json).unwrap(), value, "{json}");
+    }
+
+    #[test]
+    fn push_limits_read_from_the_health_answer_and_from_a_413() {
+        let limits = PushLimits {
+            max_push_bytes: 1_048_576,
+            max_push_mutations: 500,
+        };
+        round_trip(&limits);
+        let health = serde_json::json!({
+            "status": "ok",
+            "version": "0.1.0",
+            "database": "sqlite",
+            "max_push_bytes": 1_048_576,
+            "max_push_mutations": 500,
+        });
+        assert_eq!(
+            serde_json::from_value::<PushLimits>(health).unwrap(),
+            limits
+        );
+        let refusal = serde_json::json!({
+            "error": "push_too_large",
+            "message": "Too much in one push.",
+            "max_bytes": 1_048_576,
+            "max_mutations": 500,
+        });
+        assert_eq!(
+            serde_json::from_value::<PushLimits>(refusal).unwrap(),
+            limits
+        );
     }
 
     #[test]

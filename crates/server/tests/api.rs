@@ -233,7 +233,13 @@ async fn health_reports_ok_version_and_backend() {
         assert_eq!(answer.status, StatusCode::OK);
         assert_eq!(
             answer.json(),
-            json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "database": db.name })
+            json!({
+                "status": "ok",
+                "version": env!("CARGO_PKG_VERSION"),
+                "database": db.name,
+                "max_push_bytes": 1024 * 1024,
+                "max_push_mutations": 500,
+            })
         );
     }
 }
@@ -581,6 +587,7 @@ async fn openapi_lists_the_endpoints_and_schemas() {
         "Role",
         "ErrorBody",
         "SyncGapBody",
+        "PushTooLargeBody",
         "PushRequest",
         "PushResponse",
         "PullRequest",
@@ -661,8 +668,8 @@ async fn static_files_are_cached_by_kind_and_routes_fall_back_to_the_app() {
 // ---------------------------------------------------------------------------------------
 
 use domain::{
-    Cursor, FieldWrite, Id, Invalid, PullResponse, PushMutation, PushRequest, PushResponse,
-    RecordChange, RecordKind, RejectReason, Stamp, PROTOCOL_VERSION,
+    Cursor, FieldWrite, Id, Invalid, PullResponse, PushLimits, PushMutation, PushRequest,
+    PushResponse, RecordChange, RecordKind, RejectReason, Stamp, PROTOCOL_VERSION,
 };
 
 const YEAR_MS: i64 = 365 * 86_400_000;
@@ -1387,6 +1394,64 @@ async fn sync_invalid_malformed_unknown_and_oversized_pushes_change_nothing() {
         let after = server.pull(&phone, None).await;
         assert_eq!(after.changes, before.changes);
         assert_eq!(after.last_applied, 4);
+    }
+}
+
+#[tokio::test]
+async fn sync_a_push_over_either_limit_is_413_with_the_limits_and_changes_nothing() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let mut settings = HttpSettings::new(db.dist());
+        settings.body_limit = 8 * 1024;
+        settings.max_push_mutations = 3;
+        let server = start_with(&db, settings).await;
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let now = server.now_ms();
+        let limits = PushLimits {
+            max_push_bytes: 8 * 1024,
+            max_push_mutations: 3,
+        };
+
+        // The device can learn the limits before it pushes.
+        let health = server.get("/api/health", None).await.json();
+        assert_eq!(
+            serde_json::from_value::<PushLimits>(health).unwrap(),
+            limits
+        );
+
+        // Four small mutations: too many.
+        let four: Vec<PushMutation> = (1..=4)
+            .map(|n| phone.mutation(test_id(n), now, &new_lead("李伟")))
+            .collect();
+        let too_many = server.push_raw(&phone, phone.request(four.clone())).await;
+        // One mutation, but more bytes than the limit.
+        let mut huge = four[0].clone();
+        huge.fields.insert(
+            "notes".to_string(),
+            FieldWrite {
+                value: json!("x".repeat(9 * 1024)),
+                base: None,
+            },
+        );
+        let too_big = server.push_raw(&phone, phone.request(vec![huge])).await;
+        for answer in [&too_many, &too_big] {
+            assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+            let body = answer.json();
+            assert_eq!(body["error"], "push_too_large");
+            assert_eq!(body["max_bytes"], 8 * 1024);
+            assert_eq!(body["max_mutations"], 3);
+            assert!(body["message"].is_string());
+            assert_eq!(serde_json::from_value::<PushLimits>(body).unwrap(), limits);
+        }
+
+        // Nothing was written: the first three, resent, are numbers 1 to 3.
+        let pulled = server.pull(&phone, None).await;
+        assert!(pulled.changes.is_empty());
+        assert_eq!(pulled.last_applied, 0);
+        let three = server.push(&phone, four[..3].to_vec()).await;
+        assert_eq!(three.last_applied, 3);
+        assert!(three.rejected.is_empty());
     }
 }
 

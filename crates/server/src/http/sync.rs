@@ -8,8 +8,10 @@
 //! on utoipa.
 //!
 //! Refusals: malformed JSON 400; JSON of the wrong shape, an unknown record kind or an
-//! unsupported protocol version 422; a body over the limit 413; a client id of another user
-//! 403; a gap in mutation numbers 409 with the number to resend from. None of them writes.
+//! unsupported protocol version 422; a body over the limit 413 (for a push, also more
+//! mutations than the cap, answered with both limits so the device can split its batch); a
+//! client id of another user 403; a gap in mutation numbers 409 with the number to resend
+//! from. None of them writes.
 //!
 //! `POST /api/sync/conflicts/{id}/resolve` marks a conflict of a record the user may write
 //! resolved (404 otherwise, so others' conflict ids reveal nothing).
@@ -25,7 +27,7 @@ use uuid::Uuid;
 
 use super::{ApiError, ApiJson, AppState, CurrentUser};
 use crate::storage::sync::ResolveOutcome;
-use crate::storage::PushOutcome;
+use crate::storage::{PushOutcome, User};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -45,15 +47,31 @@ pub(super) fn router() -> Router<AppState> {
         (status = 401, body = super::ErrorBody, description = "No valid session"),
         (status = 403, body = super::ErrorBody, description = "The client id belongs to another user"),
         (status = 409, body = super::SyncGapBody, description = "A mutation number is missing; resend from `expected`"),
-        (status = 413, body = super::ErrorBody, description = "Body over the limit (1 MiB by default)"),
+        (status = 413, body = super::PushTooLargeBody, description = "Body over the byte limit (1 MiB by default) or more mutations than the cap (500 by default); both limits are in the body and in /api/health"),
         (status = 422, body = super::ErrorBody, description = "Wrong shape, unknown record kind or unsupported protocol version")
     )
 )]
-#[tracing::instrument(skip_all, fields(user = %user.id, client = %request.client_id))]
 pub async fn push(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    ApiJson(request): ApiJson<PushRequest>,
+    request: Result<ApiJson<PushRequest>, ApiError>,
+) -> Result<Json<PushResponse>, ApiError> {
+    let limits = state.settings.push_limits();
+    let ApiJson(request) = request.map_err(|error| match error {
+        ApiError::PayloadTooLarge => ApiError::PushTooLarge(limits),
+        other => other,
+    })?;
+    if request.mutations.len() > usize::try_from(limits.max_push_mutations).unwrap_or(usize::MAX) {
+        return Err(ApiError::PushTooLarge(limits));
+    }
+    apply_push(&state, &user, &request).await
+}
+
+#[tracing::instrument(skip_all, fields(user = %user.id, client = %request.client_id))]
+async fn apply_push(
+    state: &AppState,
+    user: &User,
+    request: &PushRequest,
 ) -> Result<Json<PushResponse>, ApiError> {
     if !is_supported_protocol(request.protocol) {
         return Err(ApiError::InvalidBody(format!(
@@ -62,7 +80,7 @@ pub async fn push(
         )));
     }
     let now_ms = state.clock.now().timestamp_millis();
-    match state.storage.push(&user, &request, now_ms).await? {
+    match state.storage.push(user, request, now_ms).await? {
         PushOutcome::Applied(response) => {
             tracing::info!(
                 last_applied = response.last_applied,
