@@ -446,6 +446,7 @@ fn page(
         more,
         last_applied,
         server_stamp: stamp(T0 + 60_000),
+        server_version: version,
     }
 }
 

@@ -331,6 +331,7 @@ async fn push_all(store: &Store, client_id: domain::Id) -> Result<(), RunError> 
                 .iter()
                 .map(|e| e.mutation.to_push(&e.base))
                 .collect(),
+            resume_after: None,
         };
         match api::push(&request).await {
             Ok(response) => {

@@ -77,6 +77,13 @@ pub struct PushRequest {
     pub protocol: u32,
     /// The mutations in `seq` order, without gaps.
     pub mutations: Vec<PushMutation>,
+    /// The device holds no unapplied mutation numbered at or below this; numbers up to it
+    /// the server has not applied were lost with the server's own state (a backup restore)
+    /// and will never come. The server moves the device's `last_applied` up to it, in the
+    /// push's transaction, before applying the batch, so the device's next number is not a
+    /// gap; it never moves `last_applied` down. Absent for an ordinary push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_after: Option<u64>,
 }
 
 /// One mutation as pushed: the outbox [`Mutation`] plus, per field, the version the device
@@ -329,6 +336,11 @@ pub struct PullResponse {
     /// A stamp at or after every stamp the server holds; the device passes it to
     /// [`crate::Hlc::observe`] so its next edits sort after everything it has seen.
     pub server_stamp: Stamp,
+    /// The highest committed server version this pull read (at or above every cursor the
+    /// server has handed out since). A device whose cursor is past it talks to a server that
+    /// went back in time (a backup restore). 0 from a server older than this field.
+    #[serde(default)]
+    pub server_version: u64,
 }
 
 /// Names a record.
@@ -1706,6 +1718,13 @@ mod tests {
             client_id: client(1),
             protocol: PROTOCOL_VERSION,
             mutations: vec![mutation.clone()],
+            resume_after: None,
+        });
+        round_trip(&PushRequest {
+            client_id: client(1),
+            protocol: PROTOCOL_VERSION,
+            mutations: vec![mutation.clone()],
+            resume_after: Some(7),
         });
         round_trip(&mutation);
         round_trip(&write(Value::Null, None));
@@ -1770,6 +1789,7 @@ mod tests {
             more: true,
             last_applied: 3,
             server_stamp: s,
+            server_version: 9,
         });
         round_trip(&change);
         round_trip(&conflict);
@@ -1926,7 +1946,7 @@ mod tests {
                 stamp: s,
                 fields: fields.into_iter().map(|(f, (value, base))| (f, FieldWrite { value, base })).collect(),
             };
-            let request = PushRequest { client_id: client(3), protocol: PROTOCOL_VERSION, mutations: vec![mutation] };
+            let request = PushRequest { client_id: client(3), protocol: PROTOCOL_VERSION, mutations: vec![mutation], resume_after: None };
             let json = serde_json::to_string(&request).unwrap();
             prop_assert_eq!(serde_json::from_str::<PushRequest>(&json).unwrap(), request);
 
@@ -1937,6 +1957,7 @@ mod tests {
                 more,
                 last_applied: seq,
                 server_stamp: s,
+                server_version: seq,
             };
             let json = serde_json::to_string(&response).unwrap();
             prop_assert_eq!(serde_json::from_str::<PullResponse>(&json).unwrap(), response);

@@ -365,6 +365,7 @@ async fn push_book(
                 .to_push(&Default::default())
             })
             .collect(),
+        resume_after: None,
     };
     match storage.push(user, &request, now_ms).await? {
         PushOutcome::Applied(response) if response.rejected.is_empty() => Ok(()),

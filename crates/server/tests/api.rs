@@ -714,10 +714,16 @@ impl Device {
     }
 
     fn request(&self, mutations: Vec<PushMutation>) -> String {
+        self.resuming(mutations, None)
+    }
+
+    /// A push body with `resume_after`.
+    fn resuming(&self, mutations: Vec<PushMutation>, resume_after: Option<u64>) -> String {
         serde_json::to_string(&PushRequest {
             client_id: self.client,
             protocol: PROTOCOL_VERSION,
             mutations,
+            resume_after,
         })
         .unwrap()
     }
@@ -1452,6 +1458,167 @@ async fn sync_a_push_over_either_limit_is_413_with_the_limits_and_changes_nothin
         let three = server.push(&phone, four[..3].to_vec()).await;
         assert_eq!(three.last_applied, 3);
         assert!(three.rejected.is_empty());
+    }
+}
+
+/// Puts the database back the way a backup taken at server version `version` had it:
+/// later records, refusals and versions gone, and `client`'s `last_applied` at `last_applied`.
+async fn restore_backup(db: &TestDb, version: i64, client: Id, last_applied: i64) {
+    use sqlx::Connection as _;
+    let statements = [
+        "DELETE FROM records WHERE version > $1",
+        "DELETE FROM rejections WHERE at_version > $1",
+        "UPDATE server_version SET version = $1",
+    ];
+    match &db.target {
+        Target::Sqlite(dir) => {
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(dir.join(fieldbook_server::storage::sqlite::FILE_NAME))
+                .foreign_keys(true);
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .unwrap();
+            for sql in statements {
+                sqlx::query(sqlx::AssertSqlSafe(sql.replace('$', "?")))
+                    .bind(version)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            sqlx::query("UPDATE clients SET last_applied = ?1 WHERE client_id = ?2")
+                .bind(last_applied)
+                .bind(client.to_string())
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        Target::Postgres { url, schema } => {
+            let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+            let options = options.options([("search_path", schema.as_str())]);
+            let mut conn = sqlx::PgConnection::connect_with(&options).await.unwrap();
+            for sql in statements {
+                sqlx::query(sql)
+                    .bind(version)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            sqlx::query("UPDATE clients SET last_applied = $1 WHERE client_id = $2")
+                .bind(last_applied)
+                .bind(client.as_uuid())
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn sync_a_device_resumes_after_the_server_went_back_in_time() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let now = server.now_ms();
+        for n in 1..=5 {
+            let answer = server
+                .apply(&mut phone, test_id(n), now, &new_lead("李伟"))
+                .await;
+            assert_eq!(answer.last_applied, u64::from(n));
+        }
+        let pulled = server.pull(&phone, None).await;
+        assert_eq!(pulled.changes.len(), 5);
+        let cursor = pulled.cursor.unwrap();
+        assert_eq!(pulled.server_version, cursor.version);
+
+        // The server is restored from a backup taken after the third push: numbers 4 and 5
+        // are lost with it, though the device was told they were applied (and pulled them).
+        restore_backup(&db, 3, phone.client, 3).await;
+        let after = server.pull(&phone, Some(cursor)).await;
+        assert_eq!(after.server_version, 3);
+        assert!(after.server_version < cursor.version, "the device can tell");
+        assert_eq!(after.last_applied, 3);
+
+        // The device's next edit is number 6. Alone it is a gap...
+        let six = phone.mutation(test_id(6), now + 1, &new_lead("王芳"));
+        let gap = server
+            .push_raw(&phone, phone.request(vec![six.clone()]))
+            .await;
+        assert_eq!(gap.status, StatusCode::CONFLICT);
+        assert_eq!(gap.json()["expected"], 4);
+        // ...and with resume_after the server skips what it can never get.
+        let resumed = server
+            .push_raw(&phone, phone.resuming(vec![six], Some(5)))
+            .await;
+        assert_eq!(resumed.status, StatusCode::OK);
+        let resumed: PushResponse = serde_json::from_slice(&resumed.body).unwrap();
+        assert_eq!(resumed.last_applied, 6);
+        assert!(resumed.rejected.is_empty());
+        let full = server.pull(&phone, None).await;
+        assert!(change_of(&full, test_id(6)).is_some());
+        assert!(change_of(&full, test_id(4)).is_none());
+        assert_eq!(full.last_applied, 6);
+
+        // resume_after never moves last_applied back, with or without mutations.
+        let seven = phone.mutation(test_id(7), now + 2, &new_lead("张三"));
+        let answer = server
+            .push_raw(&phone, phone.resuming(vec![seven], Some(2)))
+            .await;
+        assert_eq!(answer.json()["last_applied"], 7);
+        let answer = server
+            .push_raw(&phone, phone.resuming(vec![], Some(4)))
+            .await;
+        assert_eq!(answer.json()["last_applied"], 7);
+        assert_eq!(server.pull(&phone, None).await.last_applied, 7);
+        let beyond = server
+            .push_raw(&phone, phone.resuming(vec![], Some(u64::MAX)))
+            .await;
+        assert_eq!(beyond.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(server.pull(&phone, None).await.last_applied, 7);
+
+        // A device the restored server never heard of resumes the same way.
+        let mut laptop = server.device("rep_a", &pw["rep_a"], 2).await;
+        laptop.seq = 10;
+        let eleven = laptop.mutation(test_id(11), now + 3, &new_lead("赵四"));
+        let answer = server
+            .push_raw(&laptop, laptop.resuming(vec![eleven], Some(10)))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.json()["last_applied"], 11);
+    }
+}
+
+#[tokio::test]
+async fn sync_pulls_carry_the_latest_server_version() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let other = server.device("rep_b", &pw["rep_b"], 2).await;
+        assert_eq!(server.pull(&phone, None).await.server_version, 0);
+
+        let now = server.now_ms();
+        server
+            .apply(&mut phone, test_id(1), now, &new_lead("李伟"))
+            .await;
+        server
+            .apply(&mut phone, test_id(2), now, &new_lead("王芳"))
+            .await;
+        let pulled = server.pull(&phone, None).await;
+        let latest = pulled.changes.iter().map(|c| c.version).max().unwrap();
+        assert_eq!(pulled.server_version, latest);
+        // Someone who sees none of it is told the same version.
+        let theirs = server.pull(&other, None).await;
+        assert!(theirs.changes.is_empty());
+        assert_eq!(theirs.server_version, latest);
+
+        // A push that writes nothing still takes a version; the next pull says so.
+        server.push(&phone, vec![]).await;
+        let again = server.pull(&phone, pulled.cursor).await;
+        assert!(again.changes.is_empty());
+        assert_eq!(again.server_version, latest + 1);
     }
 }
 

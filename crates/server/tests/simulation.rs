@@ -748,6 +748,7 @@ impl World {
             client_id: device.client,
             protocol: PROTOCOL_VERSION,
             mutations,
+            resume_after: None,
         };
         let device = &mut self.devices[d];
         device.sent_up_to = device.sent_up_to.max(last);

@@ -42,7 +42,7 @@ pub(super) fn router() -> Router<AppState> {
     path = "/api/sync/push",
     request_body = PushRequestDoc,
     responses(
-        (status = 200, body = PushResponseDoc, description = "Applied; mutations already applied were skipped, refused ones are listed"),
+        (status = 200, body = PushResponseDoc, description = "Applied; mutations already applied were skipped (their kept refusals listed again), refused ones are listed"),
         (status = 400, body = super::ErrorBody, description = "Malformed JSON"),
         (status = 401, body = super::ErrorBody, description = "No valid session"),
         (status = 403, body = super::ErrorBody, description = "The client id belongs to another user"),
@@ -78,6 +78,15 @@ async fn apply_push(
             "unsupported protocol version {}",
             request.protocol
         )));
+    }
+    // The databases store numbers as signed 64-bit integers.
+    if request
+        .resume_after
+        .is_some_and(|resume_after| i64::try_from(resume_after).is_err())
+    {
+        return Err(ApiError::InvalidBody(
+            "resume_after out of range".to_string(),
+        ));
     }
     let now_ms = state.clock.now().timestamp_millis();
     match state.storage.push(user, request, now_ms).await? {
@@ -153,6 +162,11 @@ pub struct PushRequestDoc {
     pub protocol: u32,
     /// The mutations in `seq` order, without gaps.
     pub mutations: Vec<PushMutationDoc>,
+    /// Optional. The device holds no unapplied mutation numbered at or below this: numbers
+    /// up to it that the server has not applied were lost with the server's own state (a
+    /// backup restore) and will never come. The server moves the device's `last_applied`
+    /// up to it before applying the batch, never down.
+    pub resume_after: Option<u64>,
 }
 
 /// `PushMutation`: one numbered change to one record.
@@ -178,7 +192,9 @@ pub struct PushMutationDoc {
 pub struct PushResponseDoc {
     /// The device's last applied number (refused mutations included).
     pub last_applied: u64,
-    /// `{ seq, record_id, reason: { kind: invalid | forbidden | unknown_record | malformed, … } }`.
+    /// `{ seq, record_id, reason: { kind: invalid | forbidden | unknown_record | malformed, … } }`
+    /// for the refused mutations of this push, and again, identical, for those a retry
+    /// repeats (refusals are kept per device and number).
     #[schema(value_type = Vec<Object>)]
     pub rejected: Value,
 }
@@ -213,4 +229,7 @@ pub struct PullResponseDoc {
     pub last_applied: u64,
     /// A stamp at or after every stamp stored; the device's clock observes it.
     pub server_stamp: String,
+    /// The highest committed server version this pull read; a cursor past it means the
+    /// server went back in time (a backup restore).
+    pub server_version: u64,
 }

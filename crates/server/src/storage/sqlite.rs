@@ -449,6 +449,14 @@ impl SyncTx for SqliteSync {
         version_from(version)
     }
 
+    async fn current_version(&mut self) -> Result<u64, StorageError> {
+        let version: i64 = sqlx::query("SELECT version FROM server_version WHERE id = 1")
+            .fetch_one(&mut *self.0)
+            .await?
+            .try_get("version")?;
+        version_from(version)
+    }
+
     async fn client(&mut self, client: Id) -> Result<Option<(Uuid, u64)>, StorageError> {
         let row = sqlx::query("SELECT user_id, last_applied FROM clients WHERE client_id = ?1")
             .bind(client.to_string())

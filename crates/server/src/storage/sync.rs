@@ -11,6 +11,8 @@
 //! - The batch gets one new server-wide version; every field it writes carries it.
 //! - A client id belongs to the first user who pushed with it; another user's push or pull
 //!   with it is refused whole ([`StorageError::ForeignClient`]).
+//! - A device that says it will never send the numbers up to `resume_after` (the server went
+//!   back in time) has its `last_applied` moved up to that first, never down.
 //! - Numbers at or below the device's `last_applied` are retries and are skipped; a number
 //!   past `last_applied + 1` is a gap and refuses the batch; every other mutation advances
 //!   `last_applied`, whether it was applied or rejected, in the same transaction.
@@ -83,6 +85,9 @@ pub trait SyncTx: Send {
     /// Bumps the `server_version` row and returns the new version. Called first in a push,
     /// so it is also the lock that serializes pushes.
     async fn bump_version(&mut self) -> Result<u64, StorageError>;
+
+    /// The last version a push (or resolution) committed, as this transaction sees it.
+    async fn current_version(&mut self) -> Result<u64, StorageError>;
 
     /// The user owning a device and its `last_applied`, when the device has pushed before.
     async fn client(&mut self, client: Id) -> Result<Option<(Uuid, u64)>, StorageError>;
@@ -250,11 +255,16 @@ pub async fn push<T: SyncTx + ?Sized>(
 ) -> Result<PushOutcome, StorageError> {
     let version = tx.bump_version().await?;
     let client = request.client_id;
-    let stored_last_applied = match tx.client(client).await? {
+    let mut stored_last_applied = match tx.client(client).await? {
         Some((owner, _)) if owner != user.id => return Err(StorageError::ForeignClient),
         Some((_, last_applied)) => last_applied,
         None => 0,
     };
+    // The server went back in time (a restored backup) and the device says the numbers up
+    // to `resume_after` will never come: skip them, so its next number is not a gap.
+    if let Some(resume_after) = request.resume_after {
+        stored_last_applied = stored_last_applied.max(resume_after);
+    }
     let mut last_applied = stored_last_applied;
     let mut rejected = Vec::new();
     // Numbers applied by an earlier push: their refusals are answered again. (A number
@@ -503,6 +513,8 @@ fn conflict_id(client: Id, seq: u64, field: &str, now_ms: i64) -> Id {
 /// `1..=`[`MAX_PULL_LIMIT`]); `removed` lists the records the user was taken off after the
 /// cursor's version and still may not see. With no cursor (a full sync) nothing is removed:
 /// the device has nothing yet. With nothing new, the cursor stays where it was.
+/// `server_version` is the last committed version in the snapshot, so a device whose cursor
+/// is past it knows the server went back in time.
 pub async fn pull<T: SyncTx + ?Sized>(
     tx: &mut T,
     user: &User,
@@ -557,6 +569,7 @@ pub async fn pull<T: SyncTx + ?Sized>(
 
     let now = Stamp::new(now_ms, 0, Id::from_uuid(Uuid::nil()));
     let server_stamp = tx.max_stamp().await?.map_or(now, |stored| stored.max(now));
+    let server_version = tx.current_version().await?;
     Ok(PullResponse {
         changes,
         removed,
@@ -564,6 +577,7 @@ pub async fn pull<T: SyncTx + ?Sized>(
         more,
         last_applied,
         server_stamp,
+        server_version,
     })
 }
 
