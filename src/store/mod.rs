@@ -22,9 +22,10 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
 pub use domain::replica::{
-    DeviceState, NextPush, OutboxEntry, PullApplied, PushApplied, PushLimits, RejectionNote,
-    SyncNotice, SyncState,
+    DeviceState, NextPush, OutboxEntry, PullApplied, PushApplied, RejectionNote, SyncNotice,
+    SyncState,
 };
+pub use domain::PushLimits;
 pub use schema::{open_at_version, SCHEMA_VERSION};
 pub use sync::Account;
 

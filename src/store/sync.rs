@@ -14,9 +14,9 @@
 use std::collections::BTreeMap;
 
 use domain::replica::{
-    self, EditSession, NextPush, PullApplied, PushApplied, PushLimits, RejectionNote, SyncState,
+    self, EditSession, NextPush, PullApplied, PushApplied, RejectionNote, SyncState,
 };
-use domain::{Conflict, Id, PullResponse, PushResponse, RecordKind};
+use domain::{Conflict, Id, PullResponse, PushLimits, PushResponse, RecordKind};
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::KeyRange;
 use serde::{Deserialize, Serialize};

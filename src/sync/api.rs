@@ -65,19 +65,6 @@ struct ErrorBody {
     error: String,
     #[serde(default)]
     expected: Option<u64>,
-    #[serde(default)]
-    max_bytes: Option<u64>,
-    #[serde(default)]
-    max_mutations: Option<usize>,
-}
-
-/// What `/api/health` says of the push limits (absent from older servers).
-#[derive(Deserialize)]
-struct Health {
-    #[serde(default)]
-    max_push_bytes: Option<u64>,
-    #[serde(default)]
-    max_push_mutations: Option<usize>,
 }
 
 thread_local! {
@@ -94,15 +81,13 @@ pub async fn push_limits() -> PushLimits {
     let Ok((200, text, _)) = send("GET", "/api/health", None).await else {
         return fallback;
     };
-    let Ok(health) = serde_json::from_str::<Health>(&text) else {
+    // A server older than the limits says nothing of them: the fallback.
+    let Ok(stated) = serde_json::from_str::<PushLimits>(&text) else {
         return fallback;
     };
     let limits = PushLimits {
-        max_bytes: health.max_push_bytes.unwrap_or(fallback.max_bytes),
-        max_mutations: health
-            .max_push_mutations
-            .unwrap_or(fallback.max_mutations)
-            .min(fallback.max_mutations),
+        max_push_bytes: stated.max_push_bytes,
+        max_push_mutations: stated.max_push_mutations.min(fallback.max_push_mutations),
     };
     LIMITS.with(|l| l.set(Some(limits)));
     limits
@@ -191,13 +176,7 @@ fn refusal(status: u16, text: &str, retry_after: Option<u64>) -> ApiError {
             },
         },
         413 => ApiError::TooLarge {
-            stated: body.and_then(|b| match (b.max_bytes, b.max_mutations) {
-                (Some(max_bytes), Some(max_mutations)) => Some(PushLimits {
-                    max_bytes,
-                    max_mutations,
-                }),
-                _ => None,
-            }),
+            stated: serde_json::from_str(text).ok(),
         },
         503 => ApiError::Busy {
             retry_after: retry_after.unwrap_or(5),

@@ -379,8 +379,10 @@ async fn push_all(store: &Store) -> Result<(), RunError> {
             Err(ApiError::TooLarge { stated }) => {
                 if let Some(stated) = stated {
                     limits = PushLimits {
-                        max_bytes: limits.max_bytes.min(stated.max_bytes),
-                        max_mutations: limits.max_mutations.min(stated.max_mutations),
+                        max_push_bytes: limits.max_push_bytes.min(stated.max_push_bytes),
+                        max_push_mutations: limits
+                            .max_push_mutations
+                            .min(stated.max_push_mutations),
                     };
                 }
                 match sent.as_slice() {
@@ -389,7 +391,7 @@ async fn push_all(store: &Store) -> Result<(), RunError> {
                             .refuse_too_large(one, limits, platform::now_ms())
                             .await?
                     }
-                    _ => limits.max_mutations = (sent.len() / 2).max(1),
+                    _ => limits.max_push_mutations = (sent.len() as u32 / 2).max(1),
                 }
             }
             // The server has applied less than this device thought (or more): resend from

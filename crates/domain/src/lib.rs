@@ -135,8 +135,8 @@ pub use sync::{
     clamp_stamp, field_values, is_server_managed, is_supported_protocol, materialize,
     materialize_kind, merge_field, merge_record, meta_fields, validate_record, Conflict, Cursor,
     CursorError, FieldMerge, FieldOutcome, FieldState, FieldWrite, LostWrite, PullRequest,
-    PullResponse, PushMutation, PushRequest, PushResponse, RecordChange, RecordMerge, RecordRef,
-    RejectReason, Rejection, MAX_CLOCK_AHEAD_MS, PROTOCOL_VERSION, SERVER_MANAGED,
+    PullResponse, PushLimits, PushMutation, PushRequest, PushResponse, RecordChange, RecordMerge,
+    RecordRef, RejectReason, Rejection, MAX_CLOCK_AHEAD_MS, PROTOCOL_VERSION, SERVER_MANAGED,
 };
 pub use value::{
     format_date, format_plain, join_tags, optional_text, parse_amount, parse_date,

@@ -32,8 +32,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::{
-    Conflict, Cursor, Hlc, Id, Mutation, PullResponse, PushMutation, PushRequest, PushResponse,
-    RecordChange, RecordKind, RejectReason, Stamp, PROTOCOL_VERSION,
+    Conflict, Cursor, Hlc, Id, Mutation, PullResponse, PushLimits, PushMutation, PushRequest,
+    PushResponse, RecordChange, RecordKind, RejectReason, Stamp, PROTOCOL_VERSION,
 };
 
 /// Fields that are never written as a change: the id names the record and `updated_at` is
@@ -514,21 +514,13 @@ pub fn view_of(
 // Push.
 // ---------------------------------------------------------------------------------------
 
-/// The limits of one push, as the server states them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PushLimits {
-    /// The most bytes a push body may have.
-    pub max_bytes: u64,
-    /// The most mutations a push may carry.
-    pub max_mutations: usize,
-}
-
 impl Default for PushLimits {
-    /// What every server accepts when it has not said otherwise.
+    /// What every server accepts when it has not said otherwise (the app never sends more
+    /// than 200 mutations at once either way).
     fn default() -> Self {
         PushLimits {
-            max_bytes: 1024 * 1024,
-            max_mutations: 200,
+            max_push_bytes: 1024 * 1024,
+            max_push_mutations: 200,
         }
     }
 }
@@ -568,13 +560,13 @@ pub async fn next_batch<T: LocalTx>(tx: &mut T, limits: PushLimits) -> Result<Ne
         return Ok(NextPush::Done);
     };
     let waiting = tx
-        .outbox_after(state.acked, limits.max_mutations.max(1))
+        .outbox_after(state.acked, (limits.max_push_mutations as usize).max(1))
         .await?;
     let mut sent = Vec::new();
     let mut bytes = ENVELOPE_BYTES;
     for entry in waiting {
         let size = push_bytes(&entry)?;
-        if bytes + size > limits.max_bytes {
+        if bytes + size > limits.max_push_bytes {
             if sent.is_empty() {
                 return Ok(NextPush::TooLarge(entry));
             }
@@ -611,7 +603,7 @@ pub async fn refuse_too_large<T: LocalTx>(
         kind: entry.mutation.kind,
         record_id: entry.mutation.record_id,
         reason: RejectReason::TooLarge {
-            max_bytes: limits.max_bytes,
+            max_bytes: limits.max_push_bytes,
         },
         fields: serde_json::to_string(&entry.mutation.fields)?,
         at_ms: now_ms,
@@ -1183,8 +1175,8 @@ mod tests {
         run(save(&mut rep, &[edit], 41, || unreachable!())).unwrap();
         one_entry(&mut rep);
         let limits = PushLimits {
-            max_bytes: push_bytes(&small).unwrap() * 2 + ENVELOPE_BYTES,
-            max_mutations: 10,
+            max_push_bytes: push_bytes(&small).unwrap() * 2 + ENVELOPE_BYTES,
+            max_push_mutations: 10,
         };
         let NextPush::Send { request, sent } = run(next_batch(&mut rep, limits)).unwrap() else {
             panic!("expected a push")
@@ -1194,7 +1186,7 @@ mod tests {
             1,
             "the second entry does not fit beside the first"
         );
-        assert!(serde_json::to_vec(&request).unwrap().len() as u64 <= limits.max_bytes);
+        assert!(serde_json::to_vec(&request).unwrap().len() as u64 <= limits.max_push_bytes);
         let answer = PushResponse {
             last_applied: 1,
             rejected: vec![],

@@ -146,6 +146,22 @@ pub struct PushResponse {
     pub rejected: Vec<Rejection>,
 }
 
+/// The limits the server enforces on a push, which a device must batch under: a batch over
+/// either is refused whole (413) and nothing of it is written.
+///
+/// `/api/health` carries them as `max_push_bytes` and `max_push_mutations`; the body of a 413
+/// answer to a push as `max_bytes` and `max_mutations` (next to `"error": "push_too_large"`).
+/// This struct reads both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushLimits {
+    /// The largest request body the server reads, in bytes.
+    #[serde(alias = "max_bytes")]
+    pub max_push_bytes: u64,
+    /// The most mutations one push may carry.
+    #[serde(alias = "max_mutations")]
+    pub max_push_mutations: u32,
+}
+
 /// A mutation the server refused. It still counts as applied, or the device would be stuck
 /// resending it; the device shows the reason on the record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -325,8 +341,9 @@ pub struct PullResponse {
     /// A stamp at or after every stamp the server holds; the device passes it to
     /// [`crate::Hlc::observe`] so its next edits sort after everything it has seen.
     pub server_stamp: Stamp,
-    /// The highest server version committed when the pull read (0 from a server that does
-    /// not say): a device whose cursor is past it knows the server went back.
+    /// The highest committed server version this pull read (at or above every cursor the
+    /// server has handed out since). A device whose cursor is past it talks to a server that
+    /// went back in time (a backup restore). 0 from a server older than this field.
     #[serde(default)]
     pub server_version: u64,
 }
@@ -1662,6 +1679,36 @@ mod tests {
     }
 
     #[test]
+    fn push_limits_read_from_the_health_answer_and_from_a_413() {
+        let limits = PushLimits {
+            max_push_bytes: 1_048_576,
+            max_push_mutations: 500,
+        };
+        round_trip(&limits);
+        let health = serde_json::json!({
+            "status": "ok",
+            "version": "0.1.0",
+            "database": "sqlite",
+            "max_push_bytes": 1_048_576,
+            "max_push_mutations": 500,
+        });
+        assert_eq!(
+            serde_json::from_value::<PushLimits>(health).unwrap(),
+            limits
+        );
+        let refusal = serde_json::json!({
+            "error": "push_too_large",
+            "message": "Too much in one push.",
+            "max_bytes": 1_048_576,
+            "max_mutations": 500,
+        });
+        assert_eq!(
+            serde_json::from_value::<PushLimits>(refusal).unwrap(),
+            limits
+        );
+    }
+
+    #[test]
     fn every_protocol_type_round_trips() {
         let s = stamp(NOW, 1, 1);
         let mutation = push(
@@ -1676,7 +1723,13 @@ mod tests {
             client_id: client(1),
             protocol: PROTOCOL_VERSION,
             mutations: vec![mutation.clone()],
-            resume_after: Some(2),
+            resume_after: None,
+        });
+        round_trip(&PushRequest {
+            client_id: client(1),
+            protocol: PROTOCOL_VERSION,
+            mutations: vec![mutation.clone()],
+            resume_after: Some(7),
         });
         round_trip(&mutation);
         round_trip(&write(Value::Null, None));

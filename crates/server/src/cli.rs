@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::accounts::{self, NewUser};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{default_dist, Database, HttpSettings};
+use crate::config::{default_dist, Database, HttpSettings, DEFAULT_MAX_PUSH_MUTATIONS};
 use crate::http::{app, AppState};
 use crate::storage::{Role, Storage};
 
@@ -124,6 +124,15 @@ pub struct ServeArgs {
     /// Always mark the session cookie Secure (behind https).
     #[arg(long)]
     pub secure_cookies: bool,
+    /// The most mutations one push may carry; more is refused (413) with the limits, and
+    /// /api/health tells devices.
+    #[arg(
+        long,
+        env = "FIELDBOOK_MAX_PUSH_MUTATIONS",
+        default_value_t = DEFAULT_MAX_PUSH_MUTATIONS,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_push_mutations: u32,
     /// Seed a demo team (a manager, two reps, sample customers in Chinese and English)
     /// unless it exists, and print its logins.
     #[arg(long)]
@@ -263,6 +272,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
 
     let mut settings = HttpSettings::new(args.dist.unwrap_or_else(default_dist));
     settings.secure_cookies = args.secure_cookies;
+    settings.max_push_mutations = args.max_push_mutations;
     if !settings.dist.join("index.html").is_file() {
         tracing::warn!(dist = %settings.dist.display(), "no index.html: build the app first (cargo xtask build)");
     }
@@ -321,8 +331,16 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.serve.bind, IpAddr::V4(Ipv4Addr::LOCALHOST));
         assert!(!cli.serve.secure_cookies);
+        assert_eq!(cli.serve.max_push_mutations, DEFAULT_MAX_PUSH_MUTATIONS);
         let cli = Cli::try_parse_from(["fieldbook-server", "--port", "9000"]).unwrap();
         assert_eq!(cli.serve.port, 9000);
+        let cli = Cli::try_parse_from(["fieldbook-server", "serve", "--max-push-mutations", "50"])
+            .unwrap();
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.max_push_mutations, 50);
+        assert!(Cli::try_parse_from(["fieldbook-server", "--max-push-mutations", "0"]).is_err());
     }
 
     #[test]

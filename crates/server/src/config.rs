@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::TimeDelta;
+use domain::PushLimits;
 
 use crate::storage::postgres::PostgresStorage;
 use crate::storage::sqlite::SqliteStorage;
@@ -81,8 +82,11 @@ pub struct HttpSettings {
     /// How long a sign-in lasts. Long, because reps work offline for days and an expired
     /// session only means signing in again once back online.
     pub session_ttl: TimeDelta,
-    /// The largest request body the API reads.
+    /// The largest request body the API reads; a push over it is answered 413 with the
+    /// limits ([`HttpSettings::push_limits`]).
     pub body_limit: usize,
+    /// The most mutations one push may carry; more is answered 413 with the limits.
+    pub max_push_mutations: u32,
 }
 
 impl HttpSettings {
@@ -93,9 +97,22 @@ impl HttpSettings {
             secure_cookies: false,
             session_ttl: TimeDelta::days(30),
             body_limit: 1024 * 1024,
+            max_push_mutations: DEFAULT_MAX_PUSH_MUTATIONS,
+        }
+    }
+
+    /// The push limits as devices learn them (`/api/health`, the body of a 413).
+    pub fn push_limits(&self) -> PushLimits {
+        PushLimits {
+            max_push_bytes: u64::try_from(self.body_limit).unwrap_or(u64::MAX),
+            max_push_mutations: self.max_push_mutations,
         }
     }
 }
+
+/// The default `--max-push-mutations`: above the app's batches of 200, low enough that one
+/// push stays a short transaction.
+pub const DEFAULT_MAX_PUSH_MUTATIONS: u32 = 500;
 
 /// The default `--dist`: the repository's `dist/` when this binary runs from a checkout
 /// (`cargo run` from any folder), else `./dist`.

@@ -351,7 +351,6 @@ async fn push_book(
     let request = PushRequest {
         client_id: client,
         protocol: PROTOCOL_VERSION,
-        resume_after: None,
         mutations: pushes
             .into_iter()
             .enumerate()
@@ -366,6 +365,7 @@ async fn push_book(
                 .to_push(&Default::default())
             })
             .collect(),
+        resume_after: None,
     };
     match storage.push(user, &request, now_ms).await? {
         PushOutcome::Applied(response) if response.rejected.is_empty() => Ok(()),

@@ -233,8 +233,35 @@ async fn health_reports_ok_version_and_backend() {
         assert_eq!(answer.status, StatusCode::OK);
         assert_eq!(
             answer.json(),
-            json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "database": db.name })
+            json!({
+                "status": "ok",
+                "version": env!("CARGO_PKG_VERSION"),
+                "database": db.name,
+                "max_push_bytes": 1024 * 1024,
+                "max_push_mutations": 500,
+            })
         );
+    }
+}
+
+#[tokio::test]
+async fn sqlite_commits_reach_the_disk_before_a_push_is_answered() {
+    // An acknowledged push must survive a power loss (SYNC.md): synchronous = FULL (2) on
+    // every connection of the pool, not NORMAL (1), which may drop the last commits.
+    let db = backends().remove(0);
+    let Target::Sqlite(dir) = &db.target else {
+        panic!("the first backend is SQLite");
+    };
+    let storage = SqliteStorage::open(dir).await.unwrap();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut conn = storage.pool().acquire().await.unwrap();
+        let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(level, 2, "PRAGMA synchronous");
+        held.push(conn);
     }
 }
 
@@ -560,6 +587,7 @@ async fn openapi_lists_the_endpoints_and_schemas() {
         "Role",
         "ErrorBody",
         "SyncGapBody",
+        "PushTooLargeBody",
         "PushRequest",
         "PushResponse",
         "PullRequest",
@@ -640,8 +668,8 @@ async fn static_files_are_cached_by_kind_and_routes_fall_back_to_the_app() {
 // ---------------------------------------------------------------------------------------
 
 use domain::{
-    Cursor, FieldWrite, Id, Invalid, PullResponse, PushMutation, PushRequest, PushResponse,
-    RecordChange, RecordKind, RejectReason, Stamp, PROTOCOL_VERSION,
+    Cursor, FieldWrite, Id, Invalid, PullResponse, PushLimits, PushMutation, PushRequest,
+    PushResponse, RecordChange, RecordKind, RejectReason, Stamp, PROTOCOL_VERSION,
 };
 
 const YEAR_MS: i64 = 365 * 86_400_000;
@@ -686,10 +714,16 @@ impl Device {
     }
 
     fn request(&self, mutations: Vec<PushMutation>) -> String {
+        self.resuming(mutations, None)
+    }
+
+    /// A push body with `resume_after`.
+    fn resuming(&self, mutations: Vec<PushMutation>, resume_after: Option<u64>) -> String {
         serde_json::to_string(&PushRequest {
             client_id: self.client,
             protocol: PROTOCOL_VERSION,
             mutations,
+            resume_after,
         })
         .unwrap()
     }
@@ -893,6 +927,72 @@ async fn sync_the_same_batch_twice_applies_once() {
         assert_eq!(after.changes[0].version, before.changes[0].version);
         assert_eq!(after.last_applied, 2);
         assert!(after.changes[0].conflicts.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn sync_a_retried_push_gets_its_refusals_again() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let mut other = server.device("rep_b", &pw["rep_b"], 2).await;
+        let theirs = test_id(9);
+        let now = server.now_ms();
+        server
+            .apply(&mut other, theirs, now, &new_lead("王芳"))
+            .await;
+
+        // A good create, an invalid value, a write to another rep's lead and a stamp of
+        // another device: three refusals.
+        let lead = test_id(1);
+        let mut batch = vec![
+            phone.mutation(lead, now + 1, &new_lead("李伟")),
+            phone.mutation(lead, now + 2, &[("phones", json!(["12"]), None)]),
+            phone.mutation(theirs, now + 3, &[("notes", json!("mine"), None)]),
+        ];
+        let mut stranger = phone.mutation(lead, now + 4, &[("notes", json!("x"), None)]);
+        stranger.stamp = Stamp::new(now + 4, 0, test_id(77));
+        batch.push(stranger);
+        let first = server.push(&phone, batch.clone()).await;
+        assert_eq!(first.last_applied, 4);
+        let seqs: Vec<u64> = first.rejected.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, [2, 3, 4]);
+        assert_eq!(first.rejected[1].reason, RejectReason::Forbidden);
+        assert_eq!(first.rejected[1].record_id, theirs);
+
+        // The answer was lost: the same batch again gets the same answer, refusals and all,
+        // and applies nothing twice.
+        let before = server.pull(&phone, None).await;
+        server.clock.advance(TimeDelta::seconds(5));
+        let second = server.push(&phone, batch.clone()).await;
+        assert_eq!(second, first);
+        assert_eq!(server.pull(&phone, None).await.changes, before.changes);
+
+        // A retry that overlaps new numbers lists the old refusals it covers, then the new.
+        let new_bad = phone.mutation(lead, now + 5, &[("email", json!("not-mail"), None)]);
+        let mut overlap = batch[2..].to_vec();
+        overlap.push(new_bad);
+        let third = server.push(&phone, overlap).await;
+        assert_eq!(third.last_applied, 5);
+        let seqs: Vec<u64> = third.rejected.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, [3, 4, 5]);
+        assert_eq!(third.rejected[..2], first.rejected[1..]);
+        assert_eq!(
+            third.rejected[2].reason,
+            RejectReason::invalid("email", Invalid::Email)
+        );
+
+        // Another device of the same user has refusals of its own, not these.
+        let mut laptop = server.device("rep_a", &pw["rep_a"], 3).await;
+        let fine = laptop.mutation(lead, now + 6, &[("notes", json!("ok"), None)]);
+        assert!(server
+            .push(&laptop, vec![fine.clone()])
+            .await
+            .rejected
+            .is_empty());
+        assert!(server.push(&laptop, vec![fine]).await.rejected.is_empty());
     }
 }
 
@@ -1300,6 +1400,225 @@ async fn sync_invalid_malformed_unknown_and_oversized_pushes_change_nothing() {
         let after = server.pull(&phone, None).await;
         assert_eq!(after.changes, before.changes);
         assert_eq!(after.last_applied, 4);
+    }
+}
+
+#[tokio::test]
+async fn sync_a_push_over_either_limit_is_413_with_the_limits_and_changes_nothing() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let mut settings = HttpSettings::new(db.dist());
+        settings.body_limit = 8 * 1024;
+        settings.max_push_mutations = 3;
+        let server = start_with(&db, settings).await;
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let now = server.now_ms();
+        let limits = PushLimits {
+            max_push_bytes: 8 * 1024,
+            max_push_mutations: 3,
+        };
+
+        // The device can learn the limits before it pushes.
+        let health = server.get("/api/health", None).await.json();
+        assert_eq!(
+            serde_json::from_value::<PushLimits>(health).unwrap(),
+            limits
+        );
+
+        // Four small mutations: too many.
+        let four: Vec<PushMutation> = (1..=4)
+            .map(|n| phone.mutation(test_id(n), now, &new_lead("李伟")))
+            .collect();
+        let too_many = server.push_raw(&phone, phone.request(four.clone())).await;
+        // One mutation, but more bytes than the limit.
+        let mut huge = four[0].clone();
+        huge.fields.insert(
+            "notes".to_string(),
+            FieldWrite {
+                value: json!("x".repeat(9 * 1024)),
+                base: None,
+            },
+        );
+        let too_big = server.push_raw(&phone, phone.request(vec![huge])).await;
+        for answer in [&too_many, &too_big] {
+            assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+            let body = answer.json();
+            assert_eq!(body["error"], "push_too_large");
+            assert_eq!(body["max_bytes"], 8 * 1024);
+            assert_eq!(body["max_mutations"], 3);
+            assert!(body["message"].is_string());
+            assert_eq!(serde_json::from_value::<PushLimits>(body).unwrap(), limits);
+        }
+
+        // Nothing was written: the first three, resent, are numbers 1 to 3.
+        let pulled = server.pull(&phone, None).await;
+        assert!(pulled.changes.is_empty());
+        assert_eq!(pulled.last_applied, 0);
+        let three = server.push(&phone, four[..3].to_vec()).await;
+        assert_eq!(three.last_applied, 3);
+        assert!(three.rejected.is_empty());
+    }
+}
+
+/// Puts the database back the way a backup taken at server version `version` had it:
+/// later records, refusals and versions gone, and `client`'s `last_applied` at `last_applied`.
+async fn restore_backup(db: &TestDb, version: i64, client: Id, last_applied: i64) {
+    use sqlx::Connection as _;
+    let statements = [
+        "DELETE FROM records WHERE version > $1",
+        "DELETE FROM rejections WHERE at_version > $1",
+        "UPDATE server_version SET version = $1",
+    ];
+    match &db.target {
+        Target::Sqlite(dir) => {
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(dir.join(fieldbook_server::storage::sqlite::FILE_NAME))
+                .foreign_keys(true);
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .unwrap();
+            for sql in statements {
+                sqlx::query(sqlx::AssertSqlSafe(sql.replace('$', "?")))
+                    .bind(version)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            sqlx::query("UPDATE clients SET last_applied = ?1 WHERE client_id = ?2")
+                .bind(last_applied)
+                .bind(client.to_string())
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        Target::Postgres { url, schema } => {
+            let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+            let options = options.options([("search_path", schema.as_str())]);
+            let mut conn = sqlx::PgConnection::connect_with(&options).await.unwrap();
+            for sql in statements {
+                sqlx::query(sql)
+                    .bind(version)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            sqlx::query("UPDATE clients SET last_applied = $1 WHERE client_id = $2")
+                .bind(last_applied)
+                .bind(client.as_uuid())
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn sync_a_device_resumes_after_the_server_went_back_in_time() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let now = server.now_ms();
+        for n in 1..=5 {
+            let answer = server
+                .apply(&mut phone, test_id(n), now, &new_lead("李伟"))
+                .await;
+            assert_eq!(answer.last_applied, u64::from(n));
+        }
+        let pulled = server.pull(&phone, None).await;
+        assert_eq!(pulled.changes.len(), 5);
+        let cursor = pulled.cursor.unwrap();
+        assert_eq!(pulled.server_version, cursor.version);
+
+        // The server is restored from a backup taken after the third push: numbers 4 and 5
+        // are lost with it, though the device was told they were applied (and pulled them).
+        restore_backup(&db, 3, phone.client, 3).await;
+        let after = server.pull(&phone, Some(cursor)).await;
+        assert_eq!(after.server_version, 3);
+        assert!(after.server_version < cursor.version, "the device can tell");
+        assert_eq!(after.last_applied, 3);
+
+        // The device's next edit is number 6. Alone it is a gap...
+        let six = phone.mutation(test_id(6), now + 1, &new_lead("王芳"));
+        let gap = server
+            .push_raw(&phone, phone.request(vec![six.clone()]))
+            .await;
+        assert_eq!(gap.status, StatusCode::CONFLICT);
+        assert_eq!(gap.json()["expected"], 4);
+        // ...and with resume_after the server skips what it can never get.
+        let resumed = server
+            .push_raw(&phone, phone.resuming(vec![six], Some(5)))
+            .await;
+        assert_eq!(resumed.status, StatusCode::OK);
+        let resumed: PushResponse = serde_json::from_slice(&resumed.body).unwrap();
+        assert_eq!(resumed.last_applied, 6);
+        assert!(resumed.rejected.is_empty());
+        let full = server.pull(&phone, None).await;
+        assert!(change_of(&full, test_id(6)).is_some());
+        assert!(change_of(&full, test_id(4)).is_none());
+        assert_eq!(full.last_applied, 6);
+
+        // resume_after never moves last_applied back, with or without mutations.
+        let seven = phone.mutation(test_id(7), now + 2, &new_lead("张三"));
+        let answer = server
+            .push_raw(&phone, phone.resuming(vec![seven], Some(2)))
+            .await;
+        assert_eq!(answer.json()["last_applied"], 7);
+        let answer = server
+            .push_raw(&phone, phone.resuming(vec![], Some(4)))
+            .await;
+        assert_eq!(answer.json()["last_applied"], 7);
+        assert_eq!(server.pull(&phone, None).await.last_applied, 7);
+        let beyond = server
+            .push_raw(&phone, phone.resuming(vec![], Some(u64::MAX)))
+            .await;
+        assert_eq!(beyond.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(server.pull(&phone, None).await.last_applied, 7);
+
+        // A device the restored server never heard of resumes the same way.
+        let mut laptop = server.device("rep_a", &pw["rep_a"], 2).await;
+        laptop.seq = 10;
+        let eleven = laptop.mutation(test_id(11), now + 3, &new_lead("赵四"));
+        let answer = server
+            .push_raw(&laptop, laptop.resuming(vec![eleven], Some(10)))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.json()["last_applied"], 11);
+    }
+}
+
+#[tokio::test]
+async fn sync_pulls_carry_the_latest_server_version() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let other = server.device("rep_b", &pw["rep_b"], 2).await;
+        assert_eq!(server.pull(&phone, None).await.server_version, 0);
+
+        let now = server.now_ms();
+        server
+            .apply(&mut phone, test_id(1), now, &new_lead("李伟"))
+            .await;
+        server
+            .apply(&mut phone, test_id(2), now, &new_lead("王芳"))
+            .await;
+        let pulled = server.pull(&phone, None).await;
+        let latest = pulled.changes.iter().map(|c| c.version).max().unwrap();
+        assert_eq!(pulled.server_version, latest);
+        // Someone who sees none of it is told the same version.
+        let theirs = server.pull(&other, None).await;
+        assert!(theirs.changes.is_empty());
+        assert_eq!(theirs.server_version, latest);
+
+        // A push that writes nothing still takes a version; the next pull says so.
+        server.push(&phone, vec![]).await;
+        let again = server.pull(&phone, pulled.cursor).await;
+        assert!(again.changes.is_empty());
+        assert_eq!(again.server_version, latest + 1);
     }
 }
 

@@ -9,6 +9,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use domain::PushLimits;
 use serde::Serialize;
 
 use crate::accounts::{AccountError, LoginError};
@@ -33,6 +34,20 @@ pub struct SyncGapBody {
     pub message: String,
     /// The next mutation number the server can apply: resend from here.
     pub expected: u64,
+}
+
+/// The body of a 413 answer to a push: over the byte limit or the mutation cap. The app
+/// reads the limits with `domain::PushLimits` and splits its batch.
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct PushTooLargeBody {
+    /// `push_too_large`.
+    pub error: String,
+    /// The same in English.
+    pub message: String,
+    /// The largest push body the server reads, in bytes.
+    pub max_bytes: u64,
+    /// The most mutations one push may carry.
+    pub max_mutations: u32,
 }
 
 /// Why an API request was refused.
@@ -62,6 +77,9 @@ pub enum ApiError {
     /// The body is over the limit.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// A push over the byte limit or the mutation cap; the answer carries both.
+    #[error("push too large")]
+    PushTooLarge(PushLimits),
     /// No such API route.
     #[error("no such endpoint")]
     NotFound,
@@ -87,7 +105,7 @@ impl ApiError {
             ApiError::MalformedJson => StatusCode::BAD_REQUEST,
             ApiError::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge | ApiError::PushTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::SyncGap { .. } => StatusCode::CONFLICT,
@@ -104,6 +122,7 @@ impl ApiError {
             ApiError::InvalidBody(_) => "invalid_body",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::PushTooLarge(_) => "push_too_large",
             ApiError::NotFound => "not_found",
             ApiError::Forbidden => "forbidden",
             ApiError::SyncGap { .. } => "sync.gap",
@@ -124,6 +143,10 @@ impl ApiError {
                 "Send the request body as application/json.".to_string()
             }
             ApiError::PayloadTooLarge => "The request body is too large.".to_string(),
+            ApiError::PushTooLarge(limits) => format!(
+                "Too much in one push: send at most {} mutations and {} bytes.",
+                limits.max_push_mutations, limits.max_push_bytes
+            ),
             ApiError::NotFound => "There is no such endpoint.".to_string(),
             ApiError::Forbidden => "You may not do that.".to_string(),
             ApiError::SyncGap { expected } => {
@@ -155,6 +178,17 @@ impl IntoResponse for ApiError {
                     error: body.error,
                     message: body.message,
                     expected,
+                }),
+            )
+                .into_response(),
+            // The device splits its batch to fit, so it needs the limits.
+            ApiError::PushTooLarge(limits) => (
+                status,
+                Json(PushTooLargeBody {
+                    error: body.error,
+                    message: body.message,
+                    max_bytes: limits.max_push_bytes,
+                    max_mutations: limits.max_push_mutations,
                 }),
             )
                 .into_response(),

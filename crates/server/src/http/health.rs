@@ -1,5 +1,5 @@
 //! `GET /api/health`: whether the server and its database answer, for load balancers and
-//! the app's sync indicator.
+//! the app's sync indicator, and the push limits the app batches under.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -18,13 +18,17 @@ pub struct Health {
     pub version: String,
     /// Which database backs this server.
     pub database: Backend,
+    /// The largest push body the server reads, in bytes (`domain::PushLimits`).
+    pub max_push_bytes: u64,
+    /// The most mutations one push may carry (`domain::PushLimits`).
+    pub max_push_mutations: u32,
 }
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/health", get(health))
 }
 
-/// Reports the version and backend after a trivial database query.
+/// Reports the version, the backend and the push limits after a trivial database query.
 #[utoipa::path(
     get,
     path = "/api/health",
@@ -36,9 +40,12 @@ pub(super) fn router() -> Router<AppState> {
 #[tracing::instrument(skip_all)]
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     state.storage.ping().await?;
+    let limits = state.settings.push_limits();
     Ok(Json(Health {
         status: "ok".to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         database: state.storage.backend(),
+        max_push_bytes: limits.max_push_bytes,
+        max_push_mutations: limits.max_push_mutations,
     }))
 }

@@ -25,7 +25,7 @@ use crate::secrets;
 use crate::storage::Storage;
 
 pub use auth::CurrentUser;
-pub use error::{ApiError, ErrorBody, SyncGapBody};
+pub use error::{ApiError, ErrorBody, PushTooLargeBody, SyncGapBody};
 
 /// What every handler can reach. Cheap to clone: all shared behind `Arc`s.
 #[derive(Clone)]
@@ -138,6 +138,7 @@ where
         crate::storage::Backend,
         ErrorBody,
         SyncGapBody,
+        PushTooLargeBody,
         sync::PushRequestDoc,
         sync::PushMutationDoc,
         sync::PushResponseDoc,

@@ -8,8 +8,10 @@
 //! on utoipa.
 //!
 //! Refusals: malformed JSON 400; JSON of the wrong shape, an unknown record kind or an
-//! unsupported protocol version 422; a body over the limit 413; a client id of another user
-//! 403; a gap in mutation numbers 409 with the number to resend from. None of them writes.
+//! unsupported protocol version 422; a body over the limit 413 (for a push, also more
+//! mutations than the cap, answered with both limits so the device can split its batch); a
+//! client id of another user 403; a gap in mutation numbers 409 with the number to resend
+//! from. None of them writes.
 //!
 //! `POST /api/sync/conflicts/{id}/resolve` marks a conflict of a record the user may write
 //! resolved (404 otherwise, so others' conflict ids reveal nothing).
@@ -25,7 +27,7 @@ use uuid::Uuid;
 
 use super::{ApiError, ApiJson, AppState, CurrentUser};
 use crate::storage::sync::ResolveOutcome;
-use crate::storage::PushOutcome;
+use crate::storage::{PushOutcome, User};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -40,20 +42,36 @@ pub(super) fn router() -> Router<AppState> {
     path = "/api/sync/push",
     request_body = PushRequestDoc,
     responses(
-        (status = 200, body = PushResponseDoc, description = "Applied; mutations already applied were skipped, refused ones are listed"),
+        (status = 200, body = PushResponseDoc, description = "Applied; mutations already applied were skipped (their kept refusals listed again), refused ones are listed"),
         (status = 400, body = super::ErrorBody, description = "Malformed JSON"),
         (status = 401, body = super::ErrorBody, description = "No valid session"),
         (status = 403, body = super::ErrorBody, description = "The client id belongs to another user"),
         (status = 409, body = super::SyncGapBody, description = "A mutation number is missing; resend from `expected`"),
-        (status = 413, body = super::ErrorBody, description = "Body over the limit (1 MiB by default)"),
+        (status = 413, body = super::PushTooLargeBody, description = "Body over the byte limit (1 MiB by default) or more mutations than the cap (500 by default); both limits are in the body and in /api/health"),
         (status = 422, body = super::ErrorBody, description = "Wrong shape, unknown record kind or unsupported protocol version")
     )
 )]
-#[tracing::instrument(skip_all, fields(user = %user.id, client = %request.client_id))]
 pub async fn push(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    ApiJson(request): ApiJson<PushRequest>,
+    request: Result<ApiJson<PushRequest>, ApiError>,
+) -> Result<Json<PushResponse>, ApiError> {
+    let limits = state.settings.push_limits();
+    let ApiJson(request) = request.map_err(|error| match error {
+        ApiError::PayloadTooLarge => ApiError::PushTooLarge(limits),
+        other => other,
+    })?;
+    if request.mutations.len() > usize::try_from(limits.max_push_mutations).unwrap_or(usize::MAX) {
+        return Err(ApiError::PushTooLarge(limits));
+    }
+    apply_push(&state, &user, &request).await
+}
+
+#[tracing::instrument(skip_all, fields(user = %user.id, client = %request.client_id))]
+async fn apply_push(
+    state: &AppState,
+    user: &User,
+    request: &PushRequest,
 ) -> Result<Json<PushResponse>, ApiError> {
     if !is_supported_protocol(request.protocol) {
         return Err(ApiError::InvalidBody(format!(
@@ -61,8 +79,17 @@ pub async fn push(
             request.protocol
         )));
     }
+    // The databases store numbers as signed 64-bit integers.
+    if request
+        .resume_after
+        .is_some_and(|resume_after| i64::try_from(resume_after).is_err())
+    {
+        return Err(ApiError::InvalidBody(
+            "resume_after out of range".to_string(),
+        ));
+    }
     let now_ms = state.clock.now().timestamp_millis();
-    match state.storage.push(&user, &request, now_ms).await? {
+    match state.storage.push(user, request, now_ms).await? {
         PushOutcome::Applied(response) => {
             tracing::info!(
                 last_applied = response.last_applied,
@@ -135,6 +162,11 @@ pub struct PushRequestDoc {
     pub protocol: u32,
     /// The mutations in `seq` order, without gaps.
     pub mutations: Vec<PushMutationDoc>,
+    /// Optional. The device holds no unapplied mutation numbered at or below this: numbers
+    /// up to it that the server has not applied were lost with the server's own state (a
+    /// backup restore) and will never come. The server moves the device's `last_applied`
+    /// up to it before applying the batch, never down.
+    pub resume_after: Option<u64>,
 }
 
 /// `PushMutation`: one numbered change to one record.
@@ -160,7 +192,9 @@ pub struct PushMutationDoc {
 pub struct PushResponseDoc {
     /// The device's last applied number (refused mutations included).
     pub last_applied: u64,
-    /// `{ seq, record_id, reason: { kind: invalid | forbidden | unknown_record | malformed, … } }`.
+    /// `{ seq, record_id, reason: { kind: invalid | forbidden | unknown_record | malformed, … } }`
+    /// for the refused mutations of this push, and again, identical, for those a retry
+    /// repeats (refusals are kept per device and number).
     #[schema(value_type = Vec<Object>)]
     pub rejected: Value,
 }
@@ -195,4 +229,7 @@ pub struct PullResponseDoc {
     pub last_applied: u64,
     /// A stamp at or after every stamp stored; the device's clock observes it.
     pub server_stamp: String,
+    /// The highest committed server version this pull read; a cursor past it means the
+    /// server went back in time (a backup restore).
+    pub server_version: u64,
 }

@@ -18,13 +18,13 @@ use std::collections::BTreeMap;
 
 use domain::{
     Conflict, Cursor, FieldState, Id, PullRequest, PullResponse, PushRequest, RecordKind,
-    RecordRef, Stamp,
+    RecordRef, Rejection, Stamp,
 };
 use sqlx::{Postgres, Transaction};
 
 use super::sync::{
-    self, json_from, json_to, kind_from, stamp_from, version_from, version_to, ConflictColumns,
-    FeedRow, Removal, ResolveOutcome, StoredRecord, SyncTx,
+    self, json_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
+    version_to, ConflictColumns, FeedRow, Removal, ResolveOutcome, StoredRecord, SyncTx,
 };
 use super::{
     lock_end, parse_role, Backend, LockPolicy, LoginThrottle, PushOutcome, Role, Session, Storage,
@@ -43,6 +43,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "sync indexes",
         include_str!("../../migrations/postgres/0002_sync_indexes.sql"),
+    ),
+    (
+        3,
+        "kept rejections",
+        include_str!("../../migrations/postgres/0003_kept_rejections.sql"),
     ),
 ];
 
@@ -421,6 +426,14 @@ impl SyncTx for PgSync {
         version_from(version)
     }
 
+    async fn current_version(&mut self) -> Result<u64, StorageError> {
+        let version: i64 = sqlx::query("SELECT version FROM server_version WHERE id = 1")
+            .fetch_one(&mut *self.0)
+            .await?
+            .try_get("version")?;
+        version_from(version)
+    }
+
     async fn client(&mut self, client: Id) -> Result<Option<(Uuid, u64)>, StorageError> {
         let row = sqlx::query("SELECT user_id, last_applied FROM clients WHERE client_id = $1")
             .bind(client.as_uuid())
@@ -451,6 +464,56 @@ impl SyncTx for PgSync {
         .execute(&mut *self.0)
         .await?;
         Ok(())
+    }
+
+    async fn insert_rejections(
+        &mut self,
+        client: Id,
+        version: u64,
+        rejections: &[Rejection],
+    ) -> Result<(), StorageError> {
+        for rejection in rejections {
+            sqlx::query(
+                "INSERT INTO rejections (client_id, seq, record_id, reason_json, at_version)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (client_id, seq) DO UPDATE SET record_id = excluded.record_id,
+                     reason_json = excluded.reason_json, at_version = excluded.at_version",
+            )
+            .bind(client.as_uuid())
+            .bind(version_to(rejection.seq)?)
+            .bind(rejection.record_id.as_uuid())
+            .bind(reason_to(&rejection.reason)?)
+            .bind(version_to(version)?)
+            .execute(&mut *self.0)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn rejections(
+        &mut self,
+        client: Id,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<Rejection>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT seq, record_id, reason_json FROM rejections
+             WHERE client_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq",
+        )
+        .bind(client.as_uuid())
+        .bind(version_to(from)?)
+        .bind(version_to(to)?)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Rejection {
+                    seq: version_from(row.try_get("seq")?)?,
+                    record_id: Id::from_uuid(row.try_get("record_id")?),
+                    reason: reason_from(&row.try_get::<String, _>("reason_json")?)?,
+                })
+            })
+            .collect()
     }
 
     async fn record(

@@ -1,9 +1,10 @@
 //! The SQLite backend: one file, `fieldbook.sqlite3`, in the data directory.
 //!
-//! WAL lets readers (pulls, session checks) run while one writer commits; foreign keys are
-//! enforced per connection (SQLite's default is off); a busy timeout makes a writer wait for
-//! another instead of failing at once. Ids are stored as UUID text and times as Unix
-//! milliseconds, so every comparison in SQL is an integer comparison.
+//! WAL lets readers (pulls, session checks) run while one writer commits; `synchronous=FULL`
+//! puts every commit on disk before it returns; foreign keys are enforced per connection
+//! (SQLite's default is off); a busy timeout makes a writer wait for another instead of
+//! failing at once. Ids are stored as UUID text and times as Unix milliseconds, so every
+//! comparison in SQL is an integer comparison.
 
 use std::path::Path;
 use std::time::Duration;
@@ -22,13 +23,13 @@ use std::collections::BTreeMap;
 
 use domain::{
     Conflict, Cursor, FieldState, Id, PullRequest, PullResponse, PushRequest, RecordKind,
-    RecordRef, Stamp,
+    RecordRef, Rejection, Stamp,
 };
 use sqlx::{Sqlite, Transaction};
 
 use super::sync::{
-    self, json_from, json_to, kind_from, stamp_from, version_from, version_to, ConflictColumns,
-    FeedRow, Removal, ResolveOutcome, StoredRecord, SyncTx,
+    self, json_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
+    version_to, ConflictColumns, FeedRow, Removal, ResolveOutcome, StoredRecord, SyncTx,
 };
 use super::{
     lock_end, parse_role, Backend, LockPolicy, LoginThrottle, PushOutcome, Role, Session, Storage,
@@ -53,6 +54,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sync indexes",
         include_str!("../../migrations/sqlite/0002_sync_indexes.sql"),
     ),
+    (
+        3,
+        "kept rejections",
+        include_str!("../../migrations/sqlite/0003_kept_rejections.sql"),
+    ),
 ];
 
 /// Storage in a SQLite file.
@@ -70,10 +76,10 @@ impl SqliteStorage {
             .filename(data_dir.join(FILE_NAME))
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL is durable across application crashes in WAL mode; only a power loss can
-            // drop the last commits, which the devices then push again (their outboxes keep
-            // every mutation until a pull shows it applied).
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL: a commit is on disk before the push is answered. NORMAL (WAL) may lose
+            // the last commits to a power loss, and a device drops what a pull shows applied,
+            // so an acknowledged push must survive it (SYNC.md, durability).
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
@@ -82,6 +88,12 @@ impl SqliteStorage {
             .await?;
         migrator().run(&pool).await?;
         Ok(SqliteStorage { pool })
+    }
+
+    /// The connection pool, for tests that check connection settings or hold connections.
+    #[doc(hidden)]
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// A fresh, private database in memory with its schema, for tests and the deterministic
@@ -437,6 +449,14 @@ impl SyncTx for SqliteSync {
         version_from(version)
     }
 
+    async fn current_version(&mut self) -> Result<u64, StorageError> {
+        let version: i64 = sqlx::query("SELECT version FROM server_version WHERE id = 1")
+            .fetch_one(&mut *self.0)
+            .await?
+            .try_get("version")?;
+        version_from(version)
+    }
+
     async fn client(&mut self, client: Id) -> Result<Option<(Uuid, u64)>, StorageError> {
         let row = sqlx::query("SELECT user_id, last_applied FROM clients WHERE client_id = ?1")
             .bind(client.to_string())
@@ -465,6 +485,56 @@ impl SyncTx for SqliteSync {
         .execute(&mut *self.0)
         .await?;
         Ok(())
+    }
+
+    async fn insert_rejections(
+        &mut self,
+        client: Id,
+        version: u64,
+        rejections: &[Rejection],
+    ) -> Result<(), StorageError> {
+        for rejection in rejections {
+            sqlx::query(
+                "INSERT INTO rejections (client_id, seq, record_id, reason_json, at_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (client_id, seq) DO UPDATE SET record_id = excluded.record_id,
+                     reason_json = excluded.reason_json, at_version = excluded.at_version",
+            )
+            .bind(client.to_string())
+            .bind(version_to(rejection.seq)?)
+            .bind(rejection.record_id.to_string())
+            .bind(reason_to(&rejection.reason)?)
+            .bind(version_to(version)?)
+            .execute(&mut *self.0)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn rejections(
+        &mut self,
+        client: Id,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<Rejection>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT seq, record_id, reason_json FROM rejections
+             WHERE client_id = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq",
+        )
+        .bind(client.to_string())
+        .bind(version_to(from)?)
+        .bind(version_to(to)?)
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Rejection {
+                    seq: version_from(row.try_get("seq")?)?,
+                    record_id: parse_id(&row.try_get::<String, _>("record_id")?)?,
+                    reason: reason_from(&row.try_get::<String, _>("reason_json")?)?,
+                })
+            })
+            .collect()
     }
 
     async fn record(

@@ -11,9 +11,15 @@
 //! - The batch gets one new server-wide version; every field it writes carries it.
 //! - A client id belongs to the first user who pushed with it; another user's push or pull
 //!   with it is refused whole ([`StorageError::ForeignClient`]).
+//! - A device that says it will never send the numbers up to `resume_after` (the server went
+//!   back in time) has its `last_applied` moved up to that first, never down.
 //! - Numbers at or below the device's `last_applied` are retries and are skipped; a number
 //!   past `last_applied + 1` is a gap and refuses the batch; every other mutation advances
 //!   `last_applied`, whether it was applied or rejected, in the same transaction.
+//! - Every refusal is kept per (device, number) in the same transaction. A retry is answered
+//!   with the kept refusals of the numbers it repeats, identical to the first answer, so a
+//!   device whose answer was lost after the commit still learns what was refused. Refusals
+//!   are kept until the tombstone horizon purge (a later change).
 //! - Authorization is against the stored owner and team ([`can_write`]), never against what
 //!   the client sends. A new record belongs to the pushing user and their team. Admins
 //!   manage accounts, not customers: they neither see nor write records.
@@ -80,6 +86,9 @@ pub trait SyncTx: Send {
     /// so it is also the lock that serializes pushes.
     async fn bump_version(&mut self) -> Result<u64, StorageError>;
 
+    /// The last version a push (or resolution) committed, as this transaction sees it.
+    async fn current_version(&mut self) -> Result<u64, StorageError>;
+
     /// The user owning a device and its `last_applied`, when the device has pushed before.
     async fn client(&mut self, client: Id) -> Result<Option<(Uuid, u64)>, StorageError>;
 
@@ -90,6 +99,23 @@ pub trait SyncTx: Send {
         user: Uuid,
         last_applied: u64,
     ) -> Result<(), StorageError>;
+
+    /// Keeps refusals of `client`'s mutations, made by the push at `version` (replacing a
+    /// kept refusal of the same number, which only a restored backup can leave behind).
+    async fn insert_rejections(
+        &mut self,
+        client: Id,
+        version: u64,
+        rejections: &[Rejection],
+    ) -> Result<(), StorageError>;
+
+    /// The kept refusals of `client`'s mutations numbered `from..=to`, in number order.
+    async fn rejections(
+        &mut self,
+        client: Id,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<Rejection>, StorageError>;
 
     /// A record with all its fields.
     async fn record(
@@ -229,14 +255,26 @@ pub async fn push<T: SyncTx + ?Sized>(
 ) -> Result<PushOutcome, StorageError> {
     let version = tx.bump_version().await?;
     let client = request.client_id;
-    let stored_last_applied = match tx.client(client).await? {
+    let mut stored_last_applied = match tx.client(client).await? {
         Some((owner, _)) if owner != user.id => return Err(StorageError::ForeignClient),
         Some((_, last_applied)) => last_applied,
         None => 0,
     };
+    // The server went back in time (a restored backup) and the device says the numbers up
+    // to `resume_after` will never come: skip them, so its next number is not a gap.
+    if let Some(resume_after) = request.resume_after {
+        stored_last_applied = stored_last_applied.max(resume_after);
+    }
     let mut last_applied = stored_last_applied;
     let mut rejected = Vec::new();
+    // Numbers applied by an earlier push: their refusals are answered again. (A number
+    // repeated within this batch is skipped without a second mention.)
+    let mut retried = Vec::new();
     for mutation in &request.mutations {
+        if mutation.seq <= stored_last_applied {
+            retried.push(mutation.seq);
+            continue;
+        }
         if mutation.seq <= last_applied {
             continue;
         }
@@ -264,10 +302,28 @@ pub async fn push<T: SyncTx + ?Sized>(
         last_applied = mutation.seq;
     }
     tx.save_client(client, user.id, last_applied).await?;
+    tx.insert_rejections(client, version, &rejected).await?;
+    let mut answer = repeated_rejections(tx, client, &retried).await?;
+    answer.extend(rejected);
+    answer.sort_by_key(|rejection| rejection.seq);
     Ok(PushOutcome::Applied(PushResponse {
         last_applied,
-        rejected,
+        rejected: answer,
     }))
+}
+
+/// The kept refusals among the `retried` numbers of `client`.
+async fn repeated_rejections<T: SyncTx + ?Sized>(
+    tx: &mut T,
+    client: Id,
+    retried: &[u64],
+) -> Result<Vec<Rejection>, StorageError> {
+    let (Some(&from), Some(&to)) = (retried.iter().min(), retried.iter().max()) else {
+        return Ok(Vec::new());
+    };
+    let mut kept = tx.rejections(client, from, to).await?;
+    kept.retain(|rejection| retried.contains(&rejection.seq));
+    Ok(kept)
 }
 
 /// One mutation being applied.
@@ -457,6 +513,8 @@ fn conflict_id(client: Id, seq: u64, field: &str, now_ms: i64) -> Id {
 /// `1..=`[`MAX_PULL_LIMIT`]); `removed` lists the records the user was taken off after the
 /// cursor's version and still may not see. With no cursor (a full sync) nothing is removed:
 /// the device has nothing yet. With nothing new, the cursor stays where it was.
+/// `server_version` is the last committed version in the snapshot, so a device whose cursor
+/// is past it knows the server went back in time.
 pub async fn pull<T: SyncTx + ?Sized>(
     tx: &mut T,
     user: &User,
@@ -511,6 +569,7 @@ pub async fn pull<T: SyncTx + ?Sized>(
 
     let now = Stamp::new(now_ms, 0, Id::from_uuid(Uuid::nil()));
     let server_stamp = tx.max_stamp().await?.map_or(now, |stored| stored.max(now));
+    let server_version = tx.current_version().await?;
     Ok(PullResponse {
         changes,
         removed,
@@ -518,7 +577,7 @@ pub async fn pull<T: SyncTx + ?Sized>(
         more,
         last_applied,
         server_stamp,
-        server_version: 0,
+        server_version,
     })
 }
 
@@ -552,6 +611,18 @@ pub(crate) fn json_from(raw: &str) -> Result<Value, StorageError> {
 /// A JSON value as stored.
 pub(crate) fn json_to(value: &Value) -> String {
     value.to_string()
+}
+
+/// A refusal's reason as stored: its JSON, exactly as the first answer sent it.
+pub(crate) fn reason_to(reason: &RejectReason) -> Result<String, StorageError> {
+    serde_json::to_string(reason)
+        .map_err(|error| StorageError::Corrupt(format!("unstorable reason: {error}")))
+}
+
+/// Reads a stored refusal's reason.
+pub(crate) fn reason_from(raw: &str) -> Result<RejectReason, StorageError> {
+    serde_json::from_str(raw)
+        .map_err(|error| StorageError::Corrupt(format!("bad refusal reason: {error}")))
 }
 
 /// The conflict row's columns, read back.
