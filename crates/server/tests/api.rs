@@ -26,7 +26,7 @@ use fieldbook_server::config::HttpSettings;
 use fieldbook_server::http::{app, AppState};
 use fieldbook_server::storage::postgres::PostgresStorage;
 use fieldbook_server::storage::sqlite::SqliteStorage;
-use fieldbook_server::storage::{Role, Storage};
+use fieldbook_server::storage::{PoolSize, Role, Storage};
 use http_body_util::BodyExt as _;
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -60,6 +60,46 @@ impl TestDb {
 
     fn dist(&self) -> PathBuf {
         self.dir.path().join("dist")
+    }
+
+    /// A storage with a pool of `size`, and that pool, so a test can take its connections.
+    async fn open_sized(&self, size: PoolSize) -> (Arc<dyn Storage>, TestPool) {
+        match &self.target {
+            Target::Sqlite(dir) => {
+                let storage = SqliteStorage::open_with(dir, size).await.unwrap();
+                let pool = TestPool::Sqlite(storage.pool().clone());
+                (Arc::new(storage), pool)
+            }
+            Target::Postgres { url, schema } => {
+                let storage = PostgresStorage::connect_in_schema_with(url, schema, size)
+                    .await
+                    .unwrap();
+                let pool = TestPool::Postgres(storage.pool().clone());
+                (Arc::new(storage), pool)
+            }
+        }
+    }
+}
+
+/// The pool behind a storage from [`TestDb::open_sized`].
+enum TestPool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// A connection taken from a [`TestPool`]; dropping it gives it back.
+#[allow(dead_code)]
+enum Held {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+impl TestPool {
+    async fn take(&self) -> Held {
+        match self {
+            TestPool::Sqlite(pool) => Held::Sqlite(pool.acquire().await.unwrap()),
+            TestPool::Postgres(pool) => Held::Postgres(pool.acquire().await.unwrap()),
+        }
     }
 }
 
@@ -117,7 +157,11 @@ async fn start_with(db: &TestDb, settings: HttpSettings) -> Server {
 
 /// A server on `clock`; a second server shares the first one's clock.
 async fn start_on(db: &TestDb, settings: HttpSettings, clock: ManualClock) -> Server {
-    let storage = db.open().await;
+    serve(db.open().await, settings, clock)
+}
+
+/// A server on `storage`.
+fn serve(storage: Arc<dyn Storage>, settings: HttpSettings, clock: ManualClock) -> Server {
     let state = AppState::with_clock(storage.clone(), settings, Arc::new(clock.clone()));
     Server {
         router: app(state),
@@ -1793,6 +1837,190 @@ async fn sync_a_push_waits_while_another_holds_the_version_so_versions_commit_in
         assert_eq!(after.changes[0].id, lead);
         // It got the version after the held one.
         assert_eq!(after.changes[0].version, 2);
+    }
+}
+
+#[tokio::test]
+async fn sync_a_full_pool_answers_503_with_retry_after_and_writes_nothing() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let size = PoolSize {
+            max_connections: 1,
+            acquire_timeout: std::time::Duration::from_millis(300),
+        };
+        let (storage, pool) = db.open_sized(size).await;
+        let server = serve(
+            storage,
+            HttpSettings::new(db.dist()),
+            ManualClock::new(Utc::now()),
+        );
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let create = phone.mutation(test_id(1), server.now_ms(), &new_lead("李伟"));
+
+        // Something else has the only connection for longer than a request waits.
+        let held = pool.take().await;
+        let push = server
+            .push_raw(&phone, phone.request(vec![create.clone()]))
+            .await;
+        let pull = server.pull_raw(&phone, None, 10).await;
+        let login = server.login("rep_a", &pw["rep_a"]).await;
+        for answer in [&push, &pull, &login] {
+            assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+            let retry_after: u64 = answer.header("retry-after").unwrap().parse().unwrap();
+            assert!((1..=60).contains(&retry_after), "{retry_after}");
+            assert_eq!(answer.json()["error"], "busy");
+            assert!(answer.json()["message"].is_string());
+        }
+        drop(held);
+
+        // Nothing of the refused push was written; sent again, it applies.
+        let pulled = server.pull(&phone, None).await;
+        assert!(pulled.changes.is_empty());
+        assert_eq!(pulled.last_applied, 0);
+        assert_eq!(server.push(&phone, vec![create]).await.last_applied, 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_pushes_waiting_for_their_turn_leave_connections_to_pulls() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let (storage, _pool) = db.open_sized(PoolSize::new(4)).await;
+        let server = Arc::new(serve(
+            storage,
+            HttpSettings::new(db.dist()),
+            ManualClock::new(Utc::now()),
+        ));
+        let pw = sync_team(&server).await;
+        let boss = server.device("boss", &pw["boss"], 9).await;
+        let mut devices = Vec::new();
+        for n in 1..=4u8 {
+            let login = if n % 2 == 0 { "rep_a" } else { "rep_b" };
+            devices.push(server.device(login, &pw[login], n).await);
+        }
+
+        // A long push holds the version; as many pushes as the pool has connections queue.
+        let commit = hold_version_row(&db).await;
+        let mut pushes = Vec::new();
+        for (n, mut device) in devices.into_iter().enumerate() {
+            let server = server.clone();
+            let id = test_id(u8::try_from(n).unwrap() + 1);
+            pushes.push(tokio::spawn(async move {
+                let mutation = device.mutation(id, server.now_ms(), &new_lead("排队"));
+                server.push(&device, vec![mutation]).await
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(pushes.iter().all(|push| !push.is_finished()));
+
+        // A pull still gets a connection, at once.
+        let started = std::time::Instant::now();
+        let pulled = server.pull_raw(&boss, None, 10).await;
+        assert_eq!(pulled.status, StatusCode::OK);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+
+        commit().await;
+        for push in pushes {
+            assert_eq!(push.await.unwrap().last_applied, 1);
+        }
+        assert_eq!(server.pull(&boss, None).await.changes.len(), 4);
+    }
+}
+
+/// A database error as the server would answer it.
+fn answer_to(error: sqlx::Error) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let storage = fieldbook_server::storage::StorageError::from(error);
+    assert!(
+        matches!(storage, fieldbook_server::storage::StorageError::Busy(_)),
+        "{storage:?}"
+    );
+    fieldbook_server::http::ApiError::from(storage).into_response()
+}
+
+#[tokio::test]
+async fn busy_database_errors_answer_503_with_retry_after() {
+    use sqlx::Connection as _;
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let (_storage, pool) = db.open_sized(PoolSize::new(2)).await;
+        let mut errors = Vec::new();
+        match (&db.target, &pool) {
+            (Target::Sqlite(dir), _) => {
+                // A writer holds SQLite's lock; another gives up at once: SQLITE_BUSY.
+                let options = sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(dir.join(fieldbook_server::storage::sqlite::FILE_NAME))
+                    .busy_timeout(std::time::Duration::ZERO);
+                let mut holder = sqlx::SqliteConnection::connect_with(&options)
+                    .await
+                    .unwrap();
+                sqlx::raw_sql("BEGIN IMMEDIATE")
+                    .execute(&mut holder)
+                    .await
+                    .unwrap();
+                let mut other = sqlx::SqliteConnection::connect_with(&options)
+                    .await
+                    .unwrap();
+                errors.push(
+                    sqlx::raw_sql("BEGIN IMMEDIATE")
+                        .execute(&mut other)
+                        .await
+                        .unwrap_err(),
+                );
+            }
+            (Target::Postgres { .. }, TestPool::Postgres(pool)) => {
+                // The server's connections carry the lock and statement timeouts.
+                let mut conn = pool.acquire().await.unwrap();
+                for (setting, value) in [("lock_timeout", "5s"), ("statement_timeout", "15s")] {
+                    let shown: String =
+                        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {setting}")))
+                            .fetch_one(&mut *conn)
+                            .await
+                            .unwrap();
+                    assert_eq!(shown, value, "{setting}");
+                }
+                // A lock not granted in time: 55P03.
+                let mut holder = pool.acquire().await.unwrap();
+                sqlx::raw_sql("BEGIN; SELECT version FROM server_version FOR UPDATE")
+                    .execute(&mut *holder)
+                    .await
+                    .unwrap();
+                sqlx::raw_sql("SET lock_timeout = '50ms'")
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap();
+                errors.push(
+                    sqlx::raw_sql("SELECT version FROM server_version FOR UPDATE")
+                        .execute(&mut *conn)
+                        .await
+                        .unwrap_err(),
+                );
+                sqlx::raw_sql("ROLLBACK")
+                    .execute(&mut *holder)
+                    .await
+                    .unwrap();
+                // A statement over the statement timeout: 57014.
+                sqlx::raw_sql("SET statement_timeout = '50ms'")
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap();
+                errors.push(
+                    sqlx::raw_sql("SELECT pg_sleep(2)")
+                        .execute(&mut *conn)
+                        .await
+                        .unwrap_err(),
+                );
+                conn.detach();
+            }
+            _ => unreachable!(),
+        }
+        errors.push(sqlx::Error::PoolTimedOut);
+        for error in errors {
+            let response = answer_to(error);
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()["retry-after"], "2");
+        }
     }
 }
 

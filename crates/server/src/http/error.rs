@@ -3,7 +3,7 @@
 //! Every refusal is JSON: `{ "error": "<message key>", "message": "<English text>" }`; the app
 //! translates the key and may show the English text as a fallback. Internal failures answer a
 //! fixed sentence and are logged here, once, with their cause; the cause never reaches the
-//! client.
+//! client. A busy database is no failure: 503 `busy` with `Retry-After`, logged as a warning.
 
 use axum::extract::rejection::JsonRejection;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -92,10 +92,18 @@ pub enum ApiError {
         /// The next number the server can apply.
         expected: u64,
     },
+    /// The database is too busy to answer in time (no free connection, a lock or statement
+    /// timeout): 503 with `Retry-After`. Nothing was written; the client tries again later.
+    #[error("server busy: {0}")]
+    Busy(String),
     /// Anything the client cannot fix: logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+/// The `Retry-After` of a busy answer, in seconds: the load that made it busy is usually
+/// gone by then, and devices add their own backoff.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 2;
 
 impl ApiError {
     fn status(&self) -> StatusCode {
@@ -109,6 +117,7 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::SyncGap { .. } => StatusCode::CONFLICT,
+            ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -126,6 +135,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::Forbidden => "forbidden",
             ApiError::SyncGap { .. } => "sync.gap",
+            ApiError::Busy(_) => "busy",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -152,6 +162,9 @@ impl ApiError {
             ApiError::SyncGap { expected } => {
                 format!("Some changes are missing; resend from number {expected}.")
             }
+            ApiError::Busy(_) => {
+                format!("The server is busy. Try again in {BUSY_RETRY_AFTER_SECS} seconds.")
+            }
             ApiError::Internal(_) => {
                 "Something went wrong on the server. Please try again later.".to_string()
             }
@@ -162,9 +175,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let ApiError::Internal(cause) = &self {
+        match &self {
             // The one place a server-side failure is logged.
-            tracing::error!(%cause, "request failed");
+            ApiError::Internal(cause) => tracing::error!(%cause, "request failed"),
+            ApiError::Busy(cause) => tracing::warn!(%cause, "busy: asked to retry"),
+            _ => {}
         }
         let body = ErrorBody {
             error: self.key().to_string(),
@@ -194,7 +209,12 @@ impl IntoResponse for ApiError {
                 .into_response(),
             _ => (status, Json(body)).into_response(),
         };
-        if let ApiError::AccountLocked { retry_after } = self {
+        let retry_after = match self {
+            ApiError::AccountLocked { retry_after } => Some(retry_after),
+            ApiError::Busy(_) => Some(BUSY_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(retry_after) = retry_after {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
@@ -220,6 +240,7 @@ impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> ApiError {
         match error {
             StorageError::ForeignClient => ApiError::Forbidden,
+            StorageError::Busy(cause) => ApiError::Busy(cause),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -233,7 +254,10 @@ impl From<SecretError> for ApiError {
 
 impl From<AccountError> for ApiError {
     fn from(error: AccountError) -> ApiError {
-        ApiError::Internal(error.to_string())
+        match error {
+            AccountError::Storage(error) => error.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 

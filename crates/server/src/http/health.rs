@@ -12,7 +12,7 @@ use crate::storage::Backend;
 /// The health answer.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Health {
-    /// Always `ok` (a failing database answers 500 instead).
+    /// Always `ok` (a failing database answers 500 instead, a busy one 503).
     pub status: String,
     /// The server's crate version.
     pub version: String,
@@ -34,7 +34,8 @@ pub(super) fn router() -> Router<AppState> {
     path = "/api/health",
     responses(
         (status = 200, body = Health),
-        (status = 500, body = super::ErrorBody, description = "The database does not answer")
+        (status = 500, body = super::ErrorBody, description = "The database does not answer"),
+        (status = 503, body = super::ErrorBody, description = "The database is busy; retry after `Retry-After` seconds")
     )
 )]
 #[tracing::instrument(skip_all)]

@@ -48,7 +48,8 @@ pub(super) fn router() -> Router<AppState> {
         (status = 403, body = super::ErrorBody, description = "The client id belongs to another user"),
         (status = 409, body = super::SyncGapBody, description = "A mutation number is missing; resend from `expected`"),
         (status = 413, body = super::PushTooLargeBody, description = "Body over the byte limit (1 MiB by default) or more mutations than the cap (500 by default); both limits are in the body and in /api/health"),
-        (status = 422, body = super::ErrorBody, description = "Wrong shape, unknown record kind or unsupported protocol version")
+        (status = 422, body = super::ErrorBody, description = "Wrong shape, unknown record kind or unsupported protocol version"),
+        (status = 503, body = super::ErrorBody, description = "The database is busy; nothing was written; retry after `Retry-After` seconds")
     )
 )]
 pub async fn push(
@@ -113,7 +114,8 @@ async fn apply_push(
         (status = 401, body = super::ErrorBody, description = "No valid session"),
         (status = 403, body = super::ErrorBody, description = "The client id belongs to another user"),
         (status = 413, body = super::ErrorBody, description = "Body over the limit"),
-        (status = 422, body = super::ErrorBody, description = "Wrong shape or a malformed cursor")
+        (status = 422, body = super::ErrorBody, description = "Wrong shape or a malformed cursor"),
+        (status = 503, body = super::ErrorBody, description = "The database is busy; retry after `Retry-After` seconds")
     )
 )]
 #[tracing::instrument(skip_all, fields(user = %user.id, client = %request.client_id))]
@@ -135,7 +137,8 @@ pub async fn pull(
     responses(
         (status = 204, description = "Resolved (also when it already was); the record's devices see it on their next pull"),
         (status = 401, body = super::ErrorBody, description = "No valid session"),
-        (status = 404, body = super::ErrorBody, description = "No such conflict on a record this user may write")
+        (status = 404, body = super::ErrorBody, description = "No such conflict on a record this user may write"),
+        (status = 503, body = super::ErrorBody, description = "The database is busy; nothing was written; retry after `Retry-After` seconds")
     )
 )]
 #[tracing::instrument(skip_all, fields(user = %user.id, conflict = %id))]

@@ -23,6 +23,7 @@ pub mod sync;
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -47,6 +48,52 @@ impl Backend {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
         }
+    }
+}
+
+/// How many connections a backend keeps, and how long a request waits for one (or, for
+/// a push, for its turn to write) before it is answered "busy" (503, retry later).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolSize {
+    /// Connections in the pool.
+    pub max_connections: u32,
+    /// The longest wait for a connection.
+    pub acquire_timeout: Duration,
+}
+
+impl PoolSize {
+    /// How long a request waits for a connection by default.
+    pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// `max_connections` connections, waited for at most [`PoolSize::ACQUIRE_TIMEOUT`].
+    pub const fn new(max_connections: u32) -> PoolSize {
+        PoolSize {
+            max_connections,
+            acquire_timeout: PoolSize::ACQUIRE_TIMEOUT,
+        }
+    }
+
+    /// How many writes (pushes, conflict resolutions) may hold a connection at once. Writes
+    /// serialize on the version row (or SQLite's write lock) anyway, so more of them would
+    /// only hold connections while they wait; a quarter of the pool (at least one) leaves
+    /// the rest to pulls, logins and session checks.
+    pub fn writers(&self) -> usize {
+        usize::try_from((self.max_connections / 4).max(1)).unwrap_or(1)
+    }
+}
+
+/// Waits for the turn to write under a [`PoolSize::writers`] gate; waiting longer than
+/// `timeout` is [`StorageError::Busy`].
+pub(crate) async fn writer_turn(
+    gate: &tokio::sync::Semaphore,
+    timeout: Duration,
+) -> Result<tokio::sync::SemaphorePermit<'_>, StorageError> {
+    match tokio::time::timeout(timeout, gate.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        Ok(Err(_closed)) => Err(StorageError::Busy("the write gate is closed".to_string())),
+        Err(_elapsed) => Err(StorageError::Busy(
+            "too many pushes waiting for their turn".to_string(),
+        )),
     }
 }
 
@@ -176,6 +223,12 @@ pub enum StorageError {
     /// The database refused or failed.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// The database is too busy to answer in time: no connection free within the acquire
+    /// timeout, a lock not granted within the lock timeout, a statement over the statement
+    /// timeout, SQLite still locked after its busy timeout. Nothing was written; the HTTP
+    /// layer answers 503 with `Retry-After`.
+    #[error("database busy: {0}")]
+    Busy(String),
     /// The schema could not be brought up to date.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -207,15 +260,53 @@ impl StorageError {
     pub(crate) fn unique(what: &'static str) -> impl FnOnce(sqlx::Error) -> StorageError {
         move |error| match error.as_database_error() {
             Some(db) if db.is_unique_violation() => StorageError::Duplicate(what),
-            _ => StorageError::Database(error),
+            _ => StorageError::from(error),
         }
     }
 }
 
 impl From<sqlx::Error> for StorageError {
     fn from(error: sqlx::Error) -> StorageError {
-        StorageError::Database(error)
+        if is_busy(&error) {
+            StorageError::Busy(error.to_string())
+        } else {
+            StorageError::Database(error)
+        }
     }
+}
+
+/// Whether a database error means "too busy now, try again" rather than a failure.
+fn is_busy(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code();
+            let code = code.as_deref().unwrap_or_default();
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                sqlite_code_is_busy(code)
+            } else if db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+            {
+                postgres_code_is_busy(code)
+            } else {
+                false
+            }
+        }
+        _ => false,
+    }
+}
+
+/// SQLITE_BUSY (5) and its extended codes (the primary code is the low byte): another
+/// connection held the lock past the busy timeout.
+fn sqlite_code_is_busy(code: &str) -> bool {
+    code.parse::<i32>().is_ok_and(|code| code & 0xff == 5)
+}
+
+/// PostgreSQL's SQLSTATEs for `lock_not_available` (the lock timeout; also `NOWAIT`) and
+/// `query_canceled` (the statement timeout).
+fn postgres_code_is_busy(code: &str) -> bool {
+    matches!(code, "55P03" | "57014")
 }
 
 /// Everything the server keeps. One implementation per backend; see the module docs.
@@ -324,4 +415,46 @@ pub(crate) fn lock_end(
 pub(crate) fn parse_role(raw: &str) -> Result<Role, StorageError> {
     raw.parse()
         .map_err(|error: UnknownRole| StorageError::Corrupt(error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_timeout_and_the_lock_and_statement_timeouts_are_busy() {
+        assert!(matches!(
+            StorageError::from(sqlx::Error::PoolTimedOut),
+            StorageError::Busy(_)
+        ));
+        assert!(matches!(
+            StorageError::from(sqlx::Error::RowNotFound),
+            StorageError::Database(_)
+        ));
+        assert!(matches!(
+            StorageError::from(sqlx::Error::PoolClosed),
+            StorageError::Database(_)
+        ));
+        // SQLITE_BUSY, SQLITE_BUSY_RECOVERY, SQLITE_BUSY_SNAPSHOT, SQLITE_BUSY_TIMEOUT.
+        for code in ["5", "261", "517", "773"] {
+            assert!(sqlite_code_is_busy(code), "{code}");
+        }
+        // SQLITE_LOCKED, SQLITE_CONSTRAINT_UNIQUE, SQLITE_FULL, not a number.
+        for code in ["6", "2067", "13", "", "55P03"] {
+            assert!(!sqlite_code_is_busy(code), "{code}");
+        }
+        assert!(postgres_code_is_busy("55P03"));
+        assert!(postgres_code_is_busy("57014"));
+        // unique_violation, and a numeric SQLSTATE whose low byte is SQLite's busy code.
+        for code in ["23505", "22021", "5", ""] {
+            assert!(!postgres_code_is_busy(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn writes_get_a_quarter_of_the_pool_and_at_least_one_connection() {
+        assert_eq!(PoolSize::new(16).writers(), 4);
+        assert_eq!(PoolSize::new(8).writers(), 2);
+        assert_eq!(PoolSize::new(1).writers(), 1);
+    }
 }

@@ -6,12 +6,15 @@
 //! servers starting together do not run the same migration twice.
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Row, SqlSafeStr};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Connection, Row, SqlSafeStr};
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use std::collections::BTreeMap;
@@ -27,8 +30,8 @@ use super::sync::{
     version_to, ConflictColumns, FeedRow, Removal, ResolveOutcome, StoredRecord, SyncTx,
 };
 use super::{
-    lock_end, parse_role, Backend, LockPolicy, LoginThrottle, PushOutcome, Role, Session, Storage,
-    StorageError, Team, User, UserCredentials,
+    lock_end, parse_role, writer_turn, Backend, LockPolicy, LoginThrottle, PoolSize, PushOutcome,
+    Role, Session, Storage, StorageError, Team, User, UserCredentials,
 };
 
 /// The migrations in `migrations/postgres`, embedded at build time (see the SQLite list for
@@ -51,17 +54,30 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// The pool [`PostgresStorage::connect`] uses: 16 connections, 4 of them for writes.
+pub const POOL: PoolSize = PoolSize::new(16);
+
+/// How long a statement of the server waits for a lock (the version row, a record's row)
+/// before it gives up; the request is then answered "busy" (503) and nothing is written.
+pub const LOCK_TIMEOUT: &str = "5s";
+
+/// The longest any one statement of the server may run.
+pub const STATEMENT_TIMEOUT: &str = "15s";
+
 /// Storage in a PostgreSQL database.
 #[derive(Clone, Debug)]
 pub struct PostgresStorage {
     pool: PgPool,
+    /// Turns to write (see [`PoolSize::writers`]).
+    writers: Arc<Semaphore>,
+    acquire_timeout: Duration,
 }
 
 impl PostgresStorage {
     /// Connects to `url` (`postgres://…`) and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<PostgresStorage, StorageError> {
         let options = PgConnectOptions::from_str(url)?;
-        PostgresStorage::connect_with(options).await
+        PostgresStorage::connect_with(options, POOL).await
     }
 
     /// Connects to `url` with every connection's `search_path` set to `schema`, creating the
@@ -69,6 +85,16 @@ impl PostgresStorage {
     pub async fn connect_in_schema(
         url: &str,
         schema: &str,
+    ) -> Result<PostgresStorage, StorageError> {
+        PostgresStorage::connect_in_schema_with(url, schema, POOL).await
+    }
+
+    /// [`PostgresStorage::connect_in_schema`] with a pool of another size (tests fill a
+    /// small one).
+    pub async fn connect_in_schema_with(
+        url: &str,
+        schema: &str,
+        size: PoolSize,
     ) -> Result<PostgresStorage, StorageError> {
         let valid = !schema.is_empty()
             && schema
@@ -90,16 +116,39 @@ impl PostgresStorage {
             .execute(&admin)
             .await?;
         admin.close().await;
-        PostgresStorage::connect_with(base.options([("search_path", schema)])).await
+        PostgresStorage::connect_with(base.options([("search_path", schema)]), size).await
     }
 
-    async fn connect_with(options: PgConnectOptions) -> Result<PostgresStorage, StorageError> {
+    async fn connect_with(
+        options: PgConnectOptions,
+        size: PoolSize,
+    ) -> Result<PostgresStorage, StorageError> {
+        // Migrations run on a connection of their own without the timeouts below: a long
+        // schema step, or waiting for another server's (the migrator's advisory lock), is no
+        // request to give up on.
+        let mut migrating = PgConnection::connect_with(&options).await?;
+        migrator().run(&mut migrating).await?;
+        migrating.close().await?;
+        let options = options.options([
+            ("lock_timeout", LOCK_TIMEOUT),
+            ("statement_timeout", STATEMENT_TIMEOUT),
+        ]);
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(size.max_connections)
+            .acquire_timeout(size.acquire_timeout)
             .connect_with(options)
             .await?;
-        migrator().run(&pool).await?;
-        Ok(PostgresStorage { pool })
+        Ok(PostgresStorage {
+            pool,
+            writers: Arc::new(Semaphore::new(size.writers())),
+            acquire_timeout: size.acquire_timeout,
+        })
+    }
+
+    /// The connection pool, for tests that check connection settings or hold connections.
+    #[doc(hidden)]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
     }
 }
 
@@ -362,6 +411,7 @@ impl Storage for PostgresStorage {
         request: &PushRequest,
         now_ms: i64,
     ) -> Result<PushOutcome, StorageError> {
+        let _turn = writer_turn(&self.writers, self.acquire_timeout).await?;
         let mut tx = PgSync(self.pool.begin().await?);
         // The first statement locks the server_version row (see `bump_version`) until
         // commit: pushes from every server process run one after the other, so version N is
@@ -397,6 +447,7 @@ impl Storage for PostgresStorage {
         user: &User,
         conflict: Id,
     ) -> Result<ResolveOutcome, StorageError> {
+        let _turn = writer_turn(&self.writers, self.acquire_timeout).await?;
         let mut tx = PgSync(self.pool.begin().await?);
         let outcome = sync::resolve_conflict(&mut tx, user, conflict).await?;
         if outcome == ResolveOutcome::Resolved {

@@ -7,6 +7,7 @@
 //! comparison in SQL is an integer comparison.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -26,14 +27,15 @@ use domain::{
     RecordRef, Rejection, Stamp,
 };
 use sqlx::{Sqlite, Transaction};
+use tokio::sync::Semaphore;
 
 use super::sync::{
     self, json_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
     version_to, ConflictColumns, FeedRow, Removal, ResolveOutcome, StoredRecord, SyncTx,
 };
 use super::{
-    lock_end, parse_role, Backend, LockPolicy, LoginThrottle, PushOutcome, Role, Session, Storage,
-    StorageError, Team, User, UserCredentials,
+    lock_end, parse_role, writer_turn, Backend, LockPolicy, LoginThrottle, PoolSize, PushOutcome,
+    Role, Session, Storage, StorageError, Team, User, UserCredentials,
 };
 
 /// The database file's name inside `--data-dir`.
@@ -61,16 +63,27 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// The pool [`SqliteStorage::open`] uses: 8 connections, 2 of them for writes.
+pub const POOL: PoolSize = PoolSize::new(8);
+
 /// Storage in a SQLite file.
 #[derive(Clone, Debug)]
 pub struct SqliteStorage {
     pool: SqlitePool,
+    /// Turns to write (see [`PoolSize::writers`]).
+    writers: Arc<Semaphore>,
+    acquire_timeout: Duration,
 }
 
 impl SqliteStorage {
     /// Opens (creating when missing) `fieldbook.sqlite3` in `data_dir` and brings its schema
     /// up to date.
     pub async fn open(data_dir: &Path) -> Result<SqliteStorage, StorageError> {
+        SqliteStorage::open_with(data_dir, POOL).await
+    }
+
+    /// [`SqliteStorage::open`] with a pool of another size (tests fill a small one).
+    pub async fn open_with(data_dir: &Path, size: PoolSize) -> Result<SqliteStorage, StorageError> {
         std::fs::create_dir_all(data_dir)?;
         let options = SqliteConnectOptions::new()
             .filename(data_dir.join(FILE_NAME))
@@ -83,11 +96,20 @@ impl SqliteStorage {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(size.max_connections)
+            .acquire_timeout(size.acquire_timeout)
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
-        Ok(SqliteStorage { pool })
+        Ok(SqliteStorage::new(pool, size))
+    }
+
+    fn new(pool: SqlitePool, size: PoolSize) -> SqliteStorage {
+        SqliteStorage {
+            pool,
+            writers: Arc::new(Semaphore::new(size.writers())),
+            acquire_timeout: size.acquire_timeout,
+        }
     }
 
     /// The connection pool, for tests that check connection settings or hold connections.
@@ -111,7 +133,7 @@ impl SqliteStorage {
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
-        Ok(SqliteStorage { pool })
+        Ok(SqliteStorage::new(pool, PoolSize::new(1)))
     }
 }
 
@@ -392,6 +414,7 @@ impl Storage for SqliteStorage {
         request: &PushRequest,
         now_ms: i64,
     ) -> Result<PushOutcome, StorageError> {
+        let _turn = writer_turn(&self.writers, self.acquire_timeout).await?;
         // IMMEDIATE takes SQLite's single write lock before the first read, so pushes run one
         // after the other and a version is never committed after a larger one.
         let mut tx = SqliteSync(self.pool.begin_with("BEGIN IMMEDIATE").await?);
@@ -421,6 +444,7 @@ impl Storage for SqliteStorage {
         user: &User,
         conflict: Id,
     ) -> Result<ResolveOutcome, StorageError> {
+        let _turn = writer_turn(&self.writers, self.acquire_timeout).await?;
         let mut tx = SqliteSync(self.pool.begin_with("BEGIN IMMEDIATE").await?);
         let outcome = sync::resolve_conflict(&mut tx, user, conflict).await?;
         if outcome == ResolveOutcome::Resolved {
