@@ -482,7 +482,8 @@ pub async fn rebuild<T: LocalTx>(tx: &mut T, kind: RecordKind, id: Id) -> Result
     }
 }
 
-/// The view of a record from its copy and its pending entries (`None`: neither).
+/// The view of a record from its copy and its pending entries (`None`: no copy, and no
+/// create pending).
 pub fn view_of(
     copy: Option<&ServerCopy>,
     pending: &[OutboxEntry],
@@ -495,7 +496,15 @@ pub fn view_of(
         .collect();
     let mut view = match copy {
         Some(copy) => copy.record.clone(),
-        None if pending.is_empty() => return None,
+        // Without the server's copy only a create made here shows the record (a create
+        // writes every field, `created_at` among them; an edit never does): edits of a
+        // record that left this device show nothing.
+        None if !pending
+            .first()
+            .is_some_and(|e| e.mutation.fields.contains_key("created_at")) =>
+        {
+            return None
+        }
         None => {
             let mut view = Map::new();
             view.insert("id".into(), Value::String(id.to_string()));
@@ -575,7 +584,10 @@ pub async fn next_batch<T: LocalTx>(tx: &mut T, limits: PushLimits) -> Result<Ne
         bytes += size;
         sent.push(entry);
     }
-    if sent.is_empty() {
+    // Numbers refused here must still reach the server (or its `last_applied` would stop
+    // below them, and their entries stay): a push with no mutation says to resume after them.
+    let must_resume = state.resume_after.is_some_and(|r| r > state.server_acked);
+    if sent.is_empty() && !must_resume {
         return Ok(NextPush::Done);
     }
     let request = PushRequest {

@@ -54,8 +54,11 @@ use uuid::Uuid;
 /// Seeds that once failed; they always run.
 /// 37: a lead created on a device and moved to another rep before that device pulled it
 /// stayed on its screens for ever. 235: a refusal whose push answer was lost vanished (the
-/// server did not keep refusals; a pull then dropped the entry without a note).
-const REGRESSION_SEEDS: &[u64] = &[37, 235];
+/// server did not keep refusals; a pull then dropped the entry without a note). 26: a note
+/// too long for any push was refused on the device, but nothing told the server to skip its
+/// number. 326: a record moved away while an edit of it waited was rebuilt from that edit
+/// alone (a record without a name, which IndexedDB's typed store refuses).
+const REGRESSION_SEEDS: &[u64] = &[26, 37, 235, 326];
 
 /// Seeds in a default `cargo test` run.
 const DEFAULT_SEEDS: u64 = 1_000;
@@ -67,6 +70,11 @@ const DAY_MS: i64 = 86_400_000;
 
 /// At most this many mutations per push.
 const MAX_BATCH: usize = 4;
+
+/// The largest push body the simulated server reads, small enough that long notes need
+/// batches of their own and the longest cannot be sent at all (the server answers 413, as
+/// its HTTP layer does).
+const MAX_PUSH_BYTES: u64 = 12_000;
 
 // ---------------------------------------------------------------------------------------
 // Seeded randomness: SplitMix64, so a seed replays the same run on every machine forever.
@@ -237,6 +245,7 @@ struct Stats {
     conflicts: u64,
     rejected: u64,
     removed: u64,
+    too_large: u64,
 }
 
 impl Stats {
@@ -248,6 +257,7 @@ impl Stats {
         self.conflicts += other.conflicts;
         self.rejected += other.rejected;
         self.removed += other.removed;
+        self.too_large += other.too_large;
     }
 }
 
@@ -266,6 +276,8 @@ struct World {
     applied_seqs: BTreeSet<(Id, u64)>,
     /// Mutations the server refused (a rep editing a lead reassigned away from them).
     rejected: BTreeSet<(Id, u64)>,
+    /// Mutations refused on their device as too large for any push.
+    too_large: BTreeSet<(Id, u64)>,
     edit_bases: BTreeMap<(Id, u64), BTreeMap<String, u64>>,
     failures: Vec<String>,
     stats: Stats,
@@ -346,6 +358,7 @@ impl World {
             applied: Vec::new(),
             applied_seqs: BTreeSet::new(),
             rejected: BTreeSet::new(),
+            too_large: BTreeSet::new(),
             edit_bases: BTreeMap::new(),
             failures: Vec::new(),
             stats: Stats::default(),
@@ -439,7 +452,16 @@ impl World {
         match field {
             "name" => draft.name = self.rng.pick(&NAMES).to_string(),
             "company" => draft.company = self.rng.pick(&COMPANIES).to_string(),
-            "notes" => draft.notes = self.rng.pick(&NOTES).to_string(),
+            "notes" => {
+                draft.notes = match self.rng.below(10) {
+                    // A long write-up (~3.6 KB): batches of its own under the byte limit.
+                    0 => WRITE_UP.repeat(30),
+                    // Nearly 10,000 characters (~29 KB): larger than any push, refused on the
+                    // device with a note.
+                    1 => WRITE_UP.repeat(240),
+                    _ => self.rng.pick(&NOTES).to_string(),
+                }
+            }
             "stage" => draft.stage = self.rng.pick(&Stage::ALL[..]),
             "grade" => draft.grade = self.rng.pick(&Grade::ALL[..]),
             "next_follow_up" => draft.next_follow_up = self.rng.pick(&DATES).to_string(),
@@ -592,6 +614,19 @@ impl World {
         match message.request {
             Request::Push(request, sent) => {
                 self.stats.pushes += 1;
+                if serde_json::to_vec(&request).unwrap().len() as u64 > MAX_PUSH_BYTES {
+                    // 413 (only a pipelined push can be this large): nothing is applied, and
+                    // the device sends from its first unacknowledged entry again.
+                    self.note(format!(
+                        "push #{} {} -> 413",
+                        message.id, self.devices[d].name
+                    ));
+                    let device = &mut self.devices[d];
+                    if answered && device.in_flight.remove(&message.id) {
+                        device.sent_up_to = device.acked();
+                    }
+                    return;
+                }
                 let outcome = self
                     .storage
                     .push(&self.users[user], &request, self.server_now)
@@ -711,7 +746,7 @@ impl World {
     async fn push_step(&mut self, d: usize, faults: Faults) {
         let limits = PushLimits {
             max_push_mutations: MAX_BATCH as u32,
-            ..PushLimits::default()
+            max_push_bytes: MAX_PUSH_BYTES,
         };
         // Usually what the app sends (from the first unacknowledged entry); sometimes
         // pipelined after what is still in flight, which reordering turns into a gap.
@@ -735,12 +770,24 @@ impl World {
             match step(replica::next_batch(&mut device.replica, limits)) {
                 NextPush::Done => return,
                 NextPush::TooLarge(entry) => {
-                    panic!("no lead edit is larger than a push: {entry:?}")
+                    // Refused on the device with a note; the next push resumes after it.
+                    let now = self.server_now + device.offset_ms;
+                    step(replica::refuse_too_large(
+                        &mut device.replica,
+                        &entry,
+                        limits,
+                        now,
+                    ));
+                    let line = format!("too large {} #{}", device.name, entry.mutation.seq);
+                    self.too_large.insert((device.client, entry.mutation.seq));
+                    self.stats.too_large += 1;
+                    self.note(line);
+                    return;
                 }
                 NextPush::Send { request, sent } => (request, sent),
             }
         };
-        if sent.is_empty() {
+        if request.mutations.is_empty() && request.resume_after.is_none() {
             return;
         }
         let last = sent.last().map_or(0, |e| e.mutation.seq);
@@ -818,7 +865,12 @@ impl World {
             for d in 0..self.devices.len() {
                 for _ in 0..1_000 {
                     let device = &self.devices[d];
-                    if device.acked() + 1 == device.next_seq() {
+                    let resumed = device
+                        .replica
+                        .state
+                        .resume_after
+                        .is_none_or(|r| r <= device.replica.state.server_acked);
+                    if device.acked() + 1 == device.next_seq() && resumed {
                         break;
                     }
                     self.server_now += 100;
@@ -893,8 +945,21 @@ impl World {
                 ));
             }
             for seq in 1..=last {
-                if !self.applied_seqs.contains(&(device.client, seq)) {
+                let too_large = self.too_large.contains(&(device.client, seq));
+                let applied = self.applied_seqs.contains(&(device.client, seq));
+                if !applied && !too_large {
                     failures.push(format!("{} #{seq} never applied", device.name));
+                }
+                if applied && too_large {
+                    failures.push(format!("{} #{seq} applied and refused", device.name));
+                }
+                let noted = device
+                    .replica
+                    .rejections
+                    .get(&seq)
+                    .is_some_and(|n| matches!(n.reason, RejectReason::TooLarge { .. }));
+                if too_large && !noted {
+                    failures.push(format!("{} #{seq} too large without a note", device.name));
                 }
             }
             // Every refusal reached its device as a note, even when its first answer was lost.
@@ -1157,6 +1222,10 @@ struct ReplayRecord {
 const NAMES: [&str; 5] = ["Li Wei", "Wang Fang", "张敏", "Chen Jie", "Liu Yang"];
 const COMPANIES: [&str; 4] = ["", "Acme", "华为", "Sinopec"];
 const NOTES: [&str; 4] = ["", "call back", "wants a demo", "价格太高"];
+
+/// One sentence of a long visit write-up (40 characters, 120 bytes of UTF-8).
+const WRITE_UP: &str =
+    "客户对价格敏感，希望分期付款；采购经理下周出差，需要在周五前发送报价单和案例分析。";
 const DATES: [&str; 4] = ["", "2025-07-01", "2025-07-15", "2026-01-10"];
 const TAGS: [&str; 3] = ["", "vip", "vip, north"];
 const FIELDS: [&str; 8] = [
