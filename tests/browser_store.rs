@@ -553,6 +553,7 @@ async fn conflicts_and_refusals_are_kept_until_dealt_with() {
     let store = Store::open(&name).await.unwrap();
     let l = lead("李娜", Stage::Prospecting, Grade::B, "");
     store.save(&[Change::Lead(l.clone())], T0).await.unwrap();
+    answered(&store, 1).await;
 
     let mut change = server_copy(&l, "星辰超市", 7);
     let conflict = domain::Conflict {
