@@ -450,6 +450,16 @@ fn page(
     }
 }
 
+/// Applies `page` as the answer to a pull asked from the device's cursor.
+async fn pull_page(
+    store: &Store,
+    page: &domain::PullResponse,
+    now_ms: i64,
+) -> Result<fieldbook::store::PullApplied, fieldbook::store::StoreError> {
+    let asked_from = store.sync_state().await.unwrap().cursor;
+    store.apply_pull(asked_from, page, now_ms).await
+}
+
 /// The push answer that applied every entry up to `last_applied`.
 async fn answered(store: &Store, last_applied: u64) {
     let sent = store.outbox_after(0, 100).await.unwrap();
@@ -475,13 +485,13 @@ async fn pulled_pages_rebuild_records_and_drop_applied_entries_only_on_the_last_
     // Page 1 of 2: the server applied #1 and someone changed the company since. The entry
     // stays until the last page, but the copy (read with `last_applied` = 1) already carries
     // it, so the device shows the server's company.
-    let applied = store
-        .apply_pull(
-            &page(vec![server_copy(&l, "东方集团", 5)], vec![], true, 1, 5),
-            T0,
-        )
-        .await
-        .unwrap();
+    let applied = pull_page(
+        &store,
+        &page(vec![server_copy(&l, "东方集团", 5)], vec![], true, 1, 5),
+        T0,
+    )
+    .await
+    .unwrap();
     assert_eq!(applied.dropped, 0);
     assert_eq!(store.outbox().await.unwrap().len(), 1);
     assert_eq!(store.lead(l.id).await.unwrap().unwrap().company, "东方集团");
@@ -502,8 +512,7 @@ async fn pulled_pages_rebuild_records_and_drop_applied_entries_only_on_the_last_
 
     // The last page drops #1 (applied) but not #2, and rebuilds the lead: the server's
     // company with the pending rename on top.
-    let applied = store
-        .apply_pull(&page(vec![], vec![], false, 1, 5), T0 + 2)
+    let applied = pull_page(&store, &page(vec![], vec![], false, 1, 5), T0 + 2)
         .await
         .unwrap();
     assert_eq!(applied.dropped, 1);
@@ -536,8 +545,7 @@ async fn pulled_pages_rebuild_records_and_drop_applied_entries_only_on_the_last_
         kind: RecordKind::Lead,
         id: l.id,
     };
-    store
-        .apply_pull(&page(vec![], vec![gone], false, 2, 6), T0 + 3)
+    pull_page(&store, &page(vec![], vec![gone], false, 2, 6), T0 + 3)
         .await
         .unwrap();
     assert_eq!(store.lead(l.id).await.unwrap(), None);
@@ -570,8 +578,7 @@ async fn conflicts_and_refusals_are_kept_until_dealt_with() {
         resolved: false,
     };
     change.conflicts.push(conflict.clone());
-    store
-        .apply_pull(&page(vec![change], vec![], false, 1, 7), T0)
+    pull_page(&store, &page(vec![change], vec![], false, 1, 7), T0)
         .await
         .unwrap();
     assert_eq!(store.conflicts(&[]).await.unwrap(), vec![conflict.clone()]);
@@ -585,8 +592,7 @@ async fn conflicts_and_refusals_are_kept_until_dealt_with() {
         resolved: true,
         ..conflict.clone()
     });
-    store
-        .apply_pull(&page(vec![settled], vec![], false, 1, 8), T0)
+    pull_page(&store, &page(vec![settled], vec![], false, 1, 8), T0)
         .await
         .unwrap();
     assert!(store.conflicts(&[]).await.unwrap().is_empty());
@@ -631,10 +637,13 @@ async fn a_form_open_across_a_pull_keeps_what_the_pull_brought() {
     let l = lead("张伟", Stage::Prospecting, Grade::C, "");
     store.save(&[Change::Lead(l.clone())], T0).await.unwrap();
     answered(&store, 1).await;
-    store
-        .apply_pull(&page(vec![server_copy(&l, "", 3)], vec![], false, 1, 3), T0)
-        .await
-        .unwrap();
+    pull_page(
+        &store,
+        &page(vec![server_copy(&l, "", 3)], vec![], false, 1, 3),
+        T0,
+    )
+    .await
+    .unwrap();
     assert!(store.outbox().await.unwrap().is_empty());
 
     // The rep opens the form (what the app's forms do: the lead as shown, bases read now).
@@ -647,8 +656,7 @@ async fn a_form_open_across_a_pull_keeps_what_the_pull_brought() {
     managers.record["grade"] = serde_json::json!("a");
     managers.field_versions.insert("grade".into(), 7);
     managers.version = 7;
-    store
-        .apply_pull(&page(vec![managers], vec![], false, 1, 7), T0 + 1)
+    pull_page(&store, &page(vec![managers], vec![], false, 1, 7), T0 + 1)
         .await
         .unwrap();
 

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use domain::replica::{
     self, EditSession, NextPush, PullApplied, PushApplied, RejectionNote, SyncState,
 };
-use domain::{Conflict, Id, PullResponse, PushLimits, PushResponse, RecordKind};
+use domain::{Conflict, Cursor, Id, PullResponse, PushLimits, PushResponse, RecordKind};
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::KeyRange;
 use serde::{Deserialize, Serialize};
@@ -117,11 +117,17 @@ impl Store {
         Ok(outcome)
     }
 
-    /// Applies one page of a pull in one transaction; see `domain::replica::apply_pull`.
-    pub async fn apply_pull(&self, page: &PullResponse, now_ms: i64) -> Result<PullApplied> {
+    /// Applies one page of a pull asked from `asked_from` in one transaction; see
+    /// `domain::replica::apply_pull`.
+    pub async fn apply_pull(
+        &self,
+        asked_from: Option<Cursor>,
+        page: &PullResponse,
+        now_ms: i64,
+    ) -> Result<PullApplied> {
         let tx =
             self.strict_readwrite(&[LEADS, VISITS, DEALS, SYNCED, OUTBOX, META, REJECTIONS])?;
-        let applied = replica::apply_pull(&mut IdbTx { tx: &tx }, page, now_ms).await?;
+        let applied = replica::apply_pull(&mut IdbTx { tx: &tx }, asked_from, page, now_ms).await?;
         commit(tx).await?;
         Ok(applied)
     }

@@ -429,8 +429,12 @@ async fn pull_all(store: &Store, client_id: domain::Id) -> Result<(bool, bool), 
             limit: PULL_PAGE,
         };
         let page = api::pull(&request).await?;
-        let applied = store.apply_pull(&page, platform::now_ms()).await?;
+        let applied = store.apply_pull(cursor, &page, platform::now_ms()).await?;
         changed |= applied.records > 0 || applied.dropped > 0;
+        if applied.stale {
+            // Another tab moved the cursor meanwhile (no Web Locks): its run pulls on.
+            return Ok((changed, false));
+        }
         if applied.server_went_back {
             return Ok((true, true));
         }

@@ -743,19 +743,31 @@ pub struct PullApplied {
     /// The page showed that the server went back: nothing of it was applied, the cursor is
     /// reset, and the next run resends and pulls everything.
     pub server_went_back: bool,
+    /// The page answered a request made from another cursor: nothing of it was applied.
+    pub stale: bool,
 }
 
 /// Applies one page of a pull in the caller's one step: the server's copies, the records
 /// the user lost, the clock, the cursor, and (on the last page) the outbox entries both
 /// acknowledged by a push answer and carried by the copies, with every record touched
 /// rebuilt as copy + still-pending edits.
+///
+/// `asked_from` is the cursor the request carried: an answer to a request made from another
+/// cursor than the device's now (a late answer to an earlier request) is stale and changes
+/// nothing — a pull from the start sends no removals, so applying it over newer state would
+/// keep records the user lost.
 pub async fn apply_pull<T: LocalTx>(
     tx: &mut T,
+    asked_from: Option<Cursor>,
     page: &PullResponse,
     now_ms: i64,
 ) -> Result<PullApplied, T::Error> {
     let mut state = tx.sync_state().await?;
     let mut applied = PullApplied::default();
+    if state.cursor != asked_from {
+        applied.stale = true;
+        return Ok(applied);
+    }
     let behind_cursor = page.server_version > 0
         && state
             .cursor
@@ -1040,7 +1052,13 @@ mod tests {
 
     fn synced_lead(replica: &mut MemoryReplica) -> Map<String, Value> {
         let record = to_object(&lead(1, "Li")).unwrap();
-        run(apply_pull(replica, &page_with(&record, 3, &[], 0), 10)).unwrap();
+        run(apply_pull(
+            replica,
+            None,
+            &page_with(&record, 3, &[], 0),
+            10,
+        ))
+        .unwrap();
         record
     }
 
@@ -1057,6 +1075,7 @@ mod tests {
         managers.insert("grade".into(), Value::from("a"));
         run(apply_pull(
             &mut rep,
+            None,
             &page_with(&managers, 3, &[("grade", 7)], 0),
             20,
         ))
@@ -1091,6 +1110,7 @@ mod tests {
         managers.insert("grade".into(), Value::from("a"));
         run(apply_pull(
             &mut rep,
+            None,
             &page_with(&managers, 3, &[("grade", 7)], 0),
             20,
         ))
@@ -1150,7 +1170,7 @@ mod tests {
         // The push was applied (and refused) but its answer lost: the pull says last_applied 1.
         let mut page = page_with(&to_object(&lead(1, "Li")).unwrap(), 3, &[], 1);
         page.changes.clear();
-        run(apply_pull(&mut rep, &page, 50)).unwrap();
+        run(apply_pull(&mut rep, None, &page, 50)).unwrap();
         assert_eq!(
             rep.outbox.len(),
             1,
@@ -1167,7 +1187,7 @@ mod tests {
         };
         run(record_push(&mut rep, &[entry], &answer, 60)).unwrap();
         assert_eq!(rep.rejections[&1].reason, RejectReason::Forbidden);
-        run(apply_pull(&mut rep, &page, 70)).unwrap();
+        run(apply_pull(&mut rep, None, &page, 70)).unwrap();
         assert!(rep.outbox.is_empty());
         // The refused create stays on screen, with its note.
         assert!(rep.views.contains_key(&(RecordKind::Lead, id(2))));
@@ -1236,7 +1256,7 @@ mod tests {
             kind: RecordKind::Lead,
             record_id: id(2),
         });
-        run(apply_pull(&mut rep, &page, 60)).unwrap();
+        run(apply_pull(&mut rep, None, &page, 60)).unwrap();
         assert!(rep.outbox.is_empty());
         let second = one_entry(&mut rep);
         assert_eq!(second.mutation.seq, 2);
@@ -1264,8 +1284,26 @@ mod tests {
         };
         run(record_push(&mut rep, &[second], &answer, 70)).unwrap();
         let page = page_with(&to_object(&lead(1, "Li")).unwrap(), 3, &[], 2);
-        run(apply_pull(&mut rep, &page, 80)).unwrap();
+        run(apply_pull(&mut rep, None, &page, 80)).unwrap();
         assert!(rep.copies.contains_key(&id(1)) && !rep.copies.contains_key(&id(2)));
         assert!(!rep.state.resyncing);
+    }
+
+    #[test]
+    fn a_late_answer_to_an_earlier_pull_changes_nothing() {
+        let mut rep = device();
+        let mut page = page_with(&to_object(&lead(1, "Li")).unwrap(), 4, &[], 0);
+        page.cursor = Some(Cursor {
+            version: 4,
+            kind: RecordKind::Lead,
+            record_id: id(1),
+        });
+        run(apply_pull(&mut rep, None, &page, 10)).unwrap();
+        let before = rep.clone();
+        // An answer to a request made from the start, arriving after the device moved on.
+        let late = page_with(&to_object(&lead(2, "Wang")).unwrap(), 2, &[], 0);
+        let applied = run(apply_pull(&mut rep, None, &late, 20)).unwrap();
+        assert!(applied.stale);
+        assert_eq!(rep, before);
     }
 }

@@ -57,8 +57,10 @@ use uuid::Uuid;
 /// server did not keep refusals; a pull then dropped the entry without a note). 26: a note
 /// too long for any push was refused on the device, but nothing told the server to skip its
 /// number. 326: a record moved away while an edit of it waited was rebuilt from that edit
-/// alone (a record without a name, which IndexedDB's typed store refuses).
-const REGRESSION_SEEDS: &[u64] = &[26, 37, 235, 326];
+/// alone (a record without a name, which IndexedDB's typed store refuses). 2819: a late
+/// answer to a pull from the start, applied after newer pages, moved the cursor back and
+/// kept a lead the rep had lost (a pull from the start sends no removals).
+const REGRESSION_SEEDS: &[u64] = &[26, 37, 235, 326, 2819];
 
 /// Seeds in a default `cargo test` run.
 const DEFAULT_SEEDS: u64 = 1_000;
@@ -680,7 +682,15 @@ impl World {
                 let device = &mut self.devices[d];
                 if answered && device.online && device.in_flight.remove(&message.id) {
                     self.stats.removed += response.removed.len() as u64;
-                    let applied = step(replica::apply_pull(&mut device.replica, &response, now));
+                    let applied = step(replica::apply_pull(
+                        &mut device.replica,
+                        request.cursor,
+                        &response,
+                        now,
+                    ));
+                    if applied.stale {
+                        self.trace.push(format!("stale answer #{}", message.id));
+                    }
                     if applied.server_went_back {
                         self.failures.push(format!(
                             "{}: a pull answer looked like the server went back",
