@@ -225,6 +225,11 @@ messages! {
     "lead.map" => "Map", "地图";
     "lead.edit" => "Edit", "编辑";
     "lead.delete" => "Delete", "删除";
+    "lead.owner" => "Owner", "负责人";
+    "lead.reassign_to" => "Hand over to", "转交给";
+    "lead.reassign" => "Hand over the lead", "转交客户";
+    "lead.reassign_none" => "No other rep in your team yet.", "团队中暂无其他销售代表。";
+    "lead.reassigned" => "Handed over to {}: their devices get the lead with its visits and deals at the next sync.", "已转交给{}：其设备下次同步时将收到该客户及其拜访和成交记录。";
     "lead.restore" => "Restore", "恢复";
     "lead.log_visit" => "Log a visit", "记录拜访";
     "lead.add_deal" => "Add a deal", "添加成交";

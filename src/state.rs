@@ -13,7 +13,8 @@ use crate::i18n::Locale;
 use crate::platform;
 use crate::pwa::{AppUpdate, Pwa};
 use crate::store::{
-    Account, Change, Edit, RejectionNote, Snapshot, Store, StoreError, SyncNotice, DB_NAME,
+    Account, Change, Edit, RejectionNote, Snapshot, Store, StoreError, SyncNotice, TeamMember,
+    DB_NAME,
 };
 use crate::sync::{self, SyncStatus};
 use domain::replica::EditSession;
@@ -63,6 +64,9 @@ pub struct AppState {
     pub rejections: RwSignal<Vec<RejectionNote>>,
     /// What sync has to tell the person (the server went back), until dismissed.
     pub notice: RwSignal<Option<SyncNotice>>,
+    /// The signed-in user's team as the server last listed it (a manager reassigns leads
+    /// to these reps, offline too).
+    pub team: RwSignal<Vec<TeamMember>>,
     /// The installed app: service worker updates, install offer, storage.
     pub pwa: Pwa,
     store: StoredValue<Option<Rc<Store>>, LocalStorage>,
@@ -87,6 +91,7 @@ impl AppState {
             conflicts: RwSignal::new(Vec::new()),
             rejections: RwSignal::new(Vec::new()),
             notice: RwSignal::new(None),
+            team: RwSignal::new(Vec::new()),
             pwa: Pwa::new(),
             store: StoredValue::new_local(None),
         }
@@ -108,6 +113,7 @@ impl AppState {
         let store = Rc::new(Store::open(DB_NAME).await?);
         let device = store.device(platform::now_ms()).await?;
         let account = store.account().await?;
+        let team = store.team().await?;
         // A newer version of the app opening the database in another tab (to upgrade it) or
         // deleting it (signing out) needs this connection gone: close it, stop using it, and
         // offer the reload that brings this tab onto the new version.
@@ -121,6 +127,7 @@ impl AppState {
         self.store.set_value(Some(store));
         self.device_id.set(Some(device.client_id));
         self.account.set(account);
+        self.team.set(team);
         self.reload().await
     }
 
@@ -146,6 +153,12 @@ impl AppState {
         self.last_synced.set(sync_state.last_synced_ms);
         self.notice.set(sync_state.notice);
         Ok(())
+    }
+
+    /// Whether the signed-in user is a manager (who may move leads between reps).
+    pub fn is_manager(&self) -> bool {
+        self.account
+            .with(|a| a.as_ref().is_some_and(|a| a.role == "manager"))
     }
 
     /// Forgets the sync notice the person read.

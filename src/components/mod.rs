@@ -3,6 +3,7 @@
 pub mod focus;
 pub mod form;
 pub mod pwa;
+pub mod reassign;
 pub mod sync_notes;
 
 use domain::Lead;

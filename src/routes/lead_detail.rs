@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 
+use crate::components::reassign::Owner;
 use crate::components::sync_notes::RecordNotices;
 use crate::i18n::{fill, use_i18n};
 use crate::platform;
@@ -166,6 +167,8 @@ fn LeadView(lead: Lead) -> impl IntoView {
                 <Fact label="field.tags" value=(!lead.tags.is_empty()).then(|| lead.tags.join(", ").into_any())/>
                 <Fact label="field.notes" value=(!lead.notes.is_empty()).then(|| lead.notes.clone().into_any())/>
             </dl>
+
+            <Owner lead=lead.clone()/>
 
             <h2 class="section-title">{move || i.t("lead.timeline")}</h2>
             <Show when=move || timeline.with(|t| !t.is_empty())

@@ -27,7 +27,7 @@ pub use domain::replica::{
 };
 pub use domain::PushLimits;
 pub use schema::{open_at_version, SCHEMA_VERSION};
-pub use sync::Account;
+pub use sync::{Account, TeamMember};
 
 /// The database every signed-in device uses.
 pub const DB_NAME: &str = "fieldbook";

@@ -29,6 +29,18 @@ use super::{
 };
 
 const ACCOUNT_KEY: &str = "account";
+const TEAM_KEY: &str = "team";
+
+/// A person of the signed-in user's team, as the server lists them (`GET /api/team`); kept
+/// on the device so a manager can reassign a lead offline too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamMember {
+    pub id: Id,
+    pub login: String,
+    pub display_name: String,
+    /// `rep` or `manager`.
+    pub role: String,
+}
 
 /// The signed-in user, kept so the app opens offline as them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +71,21 @@ impl Store {
     pub async fn set_account(&self, account: &Account) -> Result<()> {
         let tx = self.strict_readwrite(&[META])?;
         put_meta(&tx.object_store(META)?, ACCOUNT_KEY, account).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// The team as last listed by the server (empty before the first sync).
+    pub async fn team(&self) -> Result<Vec<TeamMember>> {
+        let tx = self.db.transaction(META).build()?;
+        let found: Option<Vec<TeamMember>> = tx.object_store(META)?.get(TEAM_KEY).serde()?.await?;
+        Ok(found.unwrap_or_default())
+    }
+
+    /// Keeps the team as the server listed it.
+    pub async fn set_team(&self, team: &[TeamMember]) -> Result<()> {
+        let tx = self.strict_readwrite(&[META])?;
+        put_meta(&tx.object_store(META)?, TEAM_KEY, &team).await?;
         commit(tx).await?;
         Ok(())
     }

@@ -14,7 +14,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, Request, RequestCredentials, RequestInit, Response};
 
-use crate::store::{Account, PushLimits};
+use crate::store::{Account, PushLimits, TeamMember};
 
 /// How long a request may take before the engine treats the network as gone.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -126,6 +126,15 @@ pub async fn push(request: &PushRequest) -> Result<PushResponse, ApiError> {
 /// Asks for the next page of changes.
 pub async fn pull(request: &PullRequest) -> Result<PullResponse, ApiError> {
     call("/api/sync/pull", request).await
+}
+
+/// The signed-in user's team (a manager's reps and themselves).
+pub async fn team() -> Result<Vec<TeamMember>, ApiError> {
+    let (status, text, retry_after) = send("GET", "/api/team", None).await?;
+    if !(200..300).contains(&status) {
+        return Err(refusal(status, &text, retry_after));
+    }
+    decode(status, &text)
 }
 
 /// Tells the server a conflict was dealt with.

@@ -322,6 +322,12 @@ async fn sync_once(state: AppState) -> Result<bool, RunError> {
             }));
         }
     }
+    if state
+        .account
+        .with_untracked(|a| a.as_ref().is_some_and(|a| a.role == "manager"))
+    {
+        refresh_team(state, &store).await?;
+    }
     if changed {
         // Only then are the screens read again (here and in the other tabs); a quiet
         // periodic run just moves "last synced".
@@ -405,6 +411,19 @@ async fn push_all(store: &Store) -> Result<(), RunError> {
             Err(err) => return Err(err.into()),
         }
     }
+}
+
+/// A manager's team, asked after each sync and kept on the device when it changed. The list
+/// only serves the reassignment picker: a server that cannot give it fails nothing.
+async fn refresh_team(state: AppState, store: &Store) -> Result<(), RunError> {
+    let Ok(team) = api::team().await else {
+        return Ok(());
+    };
+    if state.team.with_untracked(|known| *known != team) {
+        store.set_team(&team).await?;
+        state.team.set(team);
+    }
+    Ok(())
 }
 
 async fn send_resolutions(store: &Store) -> Result<(), RunError> {
