@@ -662,7 +662,7 @@ async fn a_form_open_across_a_pull_keeps_what_the_pull_brought() {
 
     // The rep saves the form as it was opened, with a phone added.
     let mut typed = shown.clone();
-    typed.phones = vec![domain::Phone::parse("13800138000").unwrap()];
+    typed.phones = vec![domain::Phone::parse("13912345678").unwrap()];
     let edit = Edit {
         change: Change::Lead(typed.clone()),
         session: Some(session.clone()),
