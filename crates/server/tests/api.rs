@@ -1677,49 +1677,31 @@ async fn sync_concurrent_pushes_never_let_a_pull_skip_a_write() {
         eprintln!("backend: {}", db.name);
         let server = Arc::new(start(&db).await);
         let pw = sync_team(&server).await;
-        let mut pushers = Vec::new();
-        let mut expected = std::collections::BTreeSet::new();
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        // One device sends big batches (long transactions), the others single mutations
-        // (short ones): a short push that takes a later version but commits first is the
-        // race that makes a sequence-numbered feed skip the long one's writes.
+        // Pulls made while the pushes run, by all pullers together.
+        let pulls = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        // Every device signs in first (argon2 takes a while), so no push runs before the
+        // pullers can.
+        let mut pushing = Vec::new();
         for (n, login, per_push) in [(1u8, "rep_a", BIG_PUSH), (2, "rep_b", 1), (3, "boss", 1)] {
-            let mut device = server.device(login, &pw[login], n).await;
-            let batches: Vec<Vec<Id>> = (0..PUSHES)
-                .map(|push| {
-                    (0..per_push)
-                        .map(|i| {
-                            Id::from_parts(1_700_000_000_000, [n, push, i, 0, 0, 0, 0, 0, 0, 0])
-                        })
-                        .collect()
-                })
-                .collect();
-            expected.extend(batches.iter().flatten().copied());
-            let server = server.clone();
-            pushers.push(tokio::spawn(async move {
-                for ids in batches {
-                    let now = server.now_ms();
-                    let mutations = ids
-                        .into_iter()
-                        .map(|id| device.mutation(id, now, &new_lead("并发")))
-                        .collect();
-                    server.push(&device, mutations).await;
-                }
-            }));
+            pushing.push((server.device(login, &pw[login], n).await, n, per_push));
+        }
+        let mut pulling = Vec::new();
+        for n in 4..7u8 {
+            pulling.push(server.device("boss", &pw["boss"], n).await);
         }
 
         // Three of the manager's devices pull while everyone pushes, each following its own
         // cursor in small pages (many quick pulls), until the pushes are done and the feed
         // is drained.
         let mut pullers = Vec::new();
-        for n in 4..7u8 {
-            let device = server.device("boss", &pw["boss"], n).await;
+        for device in pulling {
             let server = server.clone();
             let done = done.clone();
+            let pulls = pulls.clone();
             pullers.push(tokio::spawn(async move {
                 let mut seen = std::collections::BTreeSet::new();
                 let mut cursor: Option<Cursor> = None;
-                let mut pulls_while_pushing = 0u32;
                 loop {
                     let finished = done.load(std::sync::atomic::Ordering::SeqCst);
                     let answer = server.pull_raw(&device, cursor, 2).await;
@@ -1732,10 +1714,51 @@ async fn sync_concurrent_pushes_never_let_a_pull_skip_a_write() {
                     seen.extend(pulled.changes.iter().map(|c| c.id));
                     cursor = pulled.cursor;
                     if !finished {
-                        pulls_while_pushing += 1;
+                        pulls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     } else if !pulled.more {
-                        return (seen, pulls_while_pushing);
+                        return seen;
                     }
+                }
+            }));
+        }
+
+        // One device sends big batches (long transactions), the others single mutations
+        // (short ones): a short push that takes a later version but commits first is the
+        // race that makes a sequence-numbered feed skip the long one's writes. Before each
+        // push a pusher waits until some puller has pulled since its previous push, so
+        // pulls keep landing among the pushes however the machine schedules the tasks.
+        let mut pushers = Vec::new();
+        let mut expected = std::collections::BTreeSet::new();
+        for (mut device, n, per_push) in pushing {
+            let batches: Vec<Vec<Id>> = (0..PUSHES)
+                .map(|push| {
+                    (0..per_push)
+                        .map(|i| {
+                            Id::from_parts(1_700_000_000_000, [n, push, i, 0, 0, 0, 0, 0, 0, 0])
+                        })
+                        .collect()
+                })
+                .collect();
+            expected.extend(batches.iter().flatten().copied());
+            let server = server.clone();
+            let pulls = pulls.clone();
+            pushers.push(tokio::spawn(async move {
+                let mut pulls_before = 0;
+                for ids in batches {
+                    loop {
+                        let now = pulls.load(std::sync::atomic::Ordering::SeqCst);
+                        if now > pulls_before {
+                            pulls_before = now;
+                            break;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                    }
+                    let now = server.now_ms();
+                    let mutations = ids
+                        .into_iter()
+                        .map(|id| device.mutation(id, now, &new_lead("并发")))
+                        .collect();
+                    server.push(&device, mutations).await;
                 }
             }));
         }
@@ -1743,9 +1766,16 @@ async fn sync_concurrent_pushes_never_let_a_pull_skip_a_write() {
             pusher.await.unwrap();
         }
         done.store(true, std::sync::atomic::Ordering::SeqCst);
+        let pulls_while_pushing = pulls.load(std::sync::atomic::Ordering::SeqCst);
+        eprintln!("{pulls_while_pushing} pulls while pushing");
+        // Each pusher saw the count rise before every one of its pushes, so at least one
+        // pull per push of the longest-running pusher landed while pushes ran.
+        assert!(
+            pulls_while_pushing >= u32::from(PUSHES),
+            "only {pulls_while_pushing} pulls while pushing: the test no longer races pulls against pushes"
+        );
         for puller in pullers {
-            let (seen, pulls_while_pushing) = puller.await.unwrap();
-            eprintln!("{pulls_while_pushing} pulls while pushing");
+            let seen = puller.await.unwrap();
             assert_eq!(
                 seen.len(),
                 expected.len(),
