@@ -447,6 +447,7 @@ fn page(
         last_applied,
         server_stamp: stamp(T0 + 60_000),
         server_version: 0,
+        full_resync: false,
     }
 }
 
