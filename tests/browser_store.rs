@@ -66,6 +66,7 @@ fn deal(lead: &Lead, closed_on: &str, amount: &str) -> Deal {
         closed_on: closed_on.into(),
         status: DealStatus::Won,
         after_sales: String::new(),
+        logged_by: None,
     }
     .parse(&meta(T0), T0)
     .unwrap()
