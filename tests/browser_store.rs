@@ -66,6 +66,7 @@ fn deal(lead: &Lead, closed_on: &str, amount: &str) -> Deal {
         closed_on: closed_on.into(),
         status: DealStatus::Won,
         after_sales: String::new(),
+        logged_by: None,
     }
     .parse(&meta(T0), T0)
     .unwrap()
@@ -447,6 +448,7 @@ fn page(
         last_applied,
         server_stamp: stamp(T0 + 60_000),
         server_version: 0,
+        full_resync: false,
     }
 }
 

@@ -24,6 +24,15 @@ choice_enum! {
     }
 }
 
+impl RecordKind {
+    /// Whether records of this kind are part of a lead's history: visits and deals, which
+    /// name their lead in `lead_id`, record who logged them in `logged_by`, and move to the
+    /// lead's new owner when a manager reassigns the lead.
+    pub fn is_lead_history(self) -> bool {
+        matches!(self, RecordKind::Visit | RecordKind::Deal)
+    }
+}
+
 /// The bookkeeping every record carries and a form does not edit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RecordMeta {

@@ -45,12 +45,18 @@ pub struct Deal {
     /// 售后: after-sales notes.
     #[serde(default)]
     pub after_sales: String,
-    /// The user who closed it.
+    /// The user it belongs to: whoever closed it, and after a manager reassigns its lead,
+    /// the lead's new owner (the lead's history follows the lead).
     #[serde(default)]
     pub owner: Option<Id>,
     /// The team it counts for.
     #[serde(default)]
     pub team: Option<Id>,
+    /// Who logged it, kept when the lead (and with it this deal) moves to another rep.
+    /// Server-managed: the server sets it to the pushing user when the deal is created, and
+    /// no device ever writes it. `None` for deals created before the server recorded it.
+    #[serde(default)]
+    pub logged_by: Option<Id>,
     /// Creation time, unix ms.
     #[serde(default)]
     pub created_at: i64,
@@ -94,6 +100,8 @@ pub struct DealDraft {
     pub status: DealStatus,
     /// After-sales notes.
     pub after_sales: String,
+    /// Who logged the deal (server-managed); not typed, carried through so editing keeps it.
+    pub logged_by: Option<Id>,
 }
 
 impl Default for DealDraft {
@@ -106,6 +114,7 @@ impl Default for DealDraft {
             closed_on: String::new(),
             status: DealStatus::default(),
             after_sales: String::new(),
+            logged_by: None,
         }
     }
 }
@@ -121,6 +130,7 @@ impl DealDraft {
             closed_on: format_date(deal.closed_on),
             status: deal.status,
             after_sales: deal.after_sales.clone(),
+            logged_by: deal.logged_by,
         }
     }
 
@@ -152,6 +162,7 @@ impl DealDraft {
             after_sales,
             owner: meta.owner,
             team: meta.team,
+            logged_by: self.logged_by,
             created_at: meta.created_at,
             updated_at: now_ms,
             deleted: false,
@@ -195,6 +206,7 @@ mod tests {
             closed_on: "2024-03-05".into(),
             status: DealStatus::Won,
             after_sales: "季度回访".into(),
+            logged_by: None,
         }
     }
 
@@ -235,6 +247,7 @@ mod tests {
             closed_on: "yesterday".into(),
             status: DealStatus::Won,
             after_sales: "x".repeat(10_001),
+            logged_by: None,
         };
         let errors = bad.parse(&RecordMeta::new(id(2), 0), 0).unwrap_err();
         assert_eq!(errors.get("lead_id"), Some(Invalid::Required));

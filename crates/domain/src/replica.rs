@@ -1047,6 +1047,7 @@ mod tests {
             last_applied,
             server_stamp: stamp(5),
             server_version: 0,
+            full_resync: false,
         }
     }
 

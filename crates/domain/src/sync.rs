@@ -346,6 +346,27 @@ pub struct PullResponse {
     /// went back in time (a backup restore). 0 from a server older than this field.
     #[serde(default)]
     pub server_version: u64,
+    /// The cursor is older than what the server still remembers (tombstones and removals
+    /// past it were purged after the horizon); the device must pull again from no cursor,
+    /// keeping its unsent edits, and forget the copies that full pull does not send. Such an
+    /// answer carries no changes, no removals and no cursor. Never set on a pull from no
+    /// cursor; `false` from a server older than this field.
+    #[serde(default)]
+    pub full_resync: bool,
+}
+
+/// A member of the signed-in user's team, as `GET /api/team` lists them (for example to
+/// pick the rep a lead is reassigned to).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamMember {
+    /// The user's id (what a lead's `owner` holds).
+    pub id: Id,
+    /// The sign-in name.
+    pub login: String,
+    /// The name shown to colleagues.
+    pub display_name: String,
+    /// `rep` or `manager`.
+    pub role: String,
 }
 
 /// Names a record.
@@ -485,8 +506,17 @@ pub fn clamp_stamp(incoming: Stamp, server_now_ms: i64) -> Stamp {
 /// the record is created ([`meta_fields`]) and `updated_at` whenever a field is written
 /// ([`merge_record`]). `owner` and `team` decide who may see and write the record, so only
 /// the server changes them, after its own authorization; [`merge_field`] is never called
-/// for them.
-pub const SERVER_MANAGED: [&str; 5] = ["id", "owner", "team", "created_at", "updated_at"];
+/// for them. `logged_by` (visits and deals, see [`RecordKind::is_lead_history`]) is who
+/// created the record, set by the server to the pushing user when it is created and never
+/// changed afterwards, even when the record moves to another owner with its lead.
+pub const SERVER_MANAGED: [&str; 6] = [
+    "id",
+    "owner",
+    "team",
+    "logged_by",
+    "created_at",
+    "updated_at",
+];
 
 /// Whether `field` is one of [`SERVER_MANAGED`], which [`merge_record`] skips.
 pub fn is_server_managed(field: &str) -> bool {
@@ -1184,12 +1214,72 @@ mod tests {
 
     #[test]
     fn server_managed_fields() {
-        for field in ["id", "owner", "team", "created_at", "updated_at"] {
+        for field in [
+            "id",
+            "owner",
+            "team",
+            "logged_by",
+            "created_at",
+            "updated_at",
+        ] {
             assert!(is_server_managed(field), "{field}");
         }
         for field in ["name", "deleted", "stage", "lead_id"] {
             assert!(!is_server_managed(field), "{field}");
         }
+    }
+
+    #[test]
+    fn logged_by_survives_the_forms_and_no_device_writes_it() {
+        let visit = Visit {
+            logged_by: Some(id(7)),
+            ..visit()
+        };
+        let again = VisitDraft::from_visit(&visit, 480).parse(&visit.meta(), visit.updated_at, 480);
+        assert_eq!(again, Ok(visit.clone()));
+        let object = serde_json::to_value(&visit).unwrap();
+        assert_eq!(object["logged_by"], Value::String(id(7).to_string()));
+        assert_eq!(validate_record(RecordKind::Visit, &object), Ok(()));
+        let deal = Deal {
+            logged_by: Some(id(7)),
+            ..deal()
+        };
+        assert_eq!(
+            DealDraft::from_deal(&deal).parse(&deal.meta(), deal.updated_at),
+            Ok(deal.clone())
+        );
+        let object = serde_json::to_value(&deal).unwrap();
+        assert_eq!(validate_record(RecordKind::Deal, &object), Ok(()));
+        // Records stored before the field existed read as "not known".
+        let mut old = serde_json::to_value(&deal).unwrap();
+        old.as_object_mut().unwrap().remove("logged_by");
+        assert_eq!(serde_json::from_value::<Deal>(old).unwrap().logged_by, None);
+        // Leads have no such field.
+        assert_eq!(
+            validate_record(
+                RecordKind::Lead,
+                &lead_with("logged_by", Value::String(id(7).to_string()))
+            ),
+            Err(("logged_by".to_string(), Invalid::UnknownOption))
+        );
+
+        // A device's write of it is skipped like the owner's.
+        let stored = stored_fields(&visit, stamp(NOW, 0, 1), 4);
+        let forged = PushMutation {
+            kind: RecordKind::Visit,
+            record_id: visit.id,
+            ..push(
+                1,
+                stamp(NOW + 5, 0, 2),
+                vec![("logged_by", write(id(8).to_string(), Some(4)))],
+            )
+        };
+        assert_eq!(
+            merge_record(&stored, &forged, NOW, 5),
+            RecordMerge::default()
+        );
+        assert!(RecordKind::Visit.is_lead_history() && RecordKind::Deal.is_lead_history());
+        assert!(!RecordKind::Lead.is_lead_history());
     }
 
     #[test]
@@ -1796,6 +1886,41 @@ mod tests {
             last_applied: 3,
             server_stamp: s,
             server_version: 9,
+            full_resync: false,
+        });
+        round_trip(&PullResponse {
+            changes: vec![],
+            removed: vec![],
+            cursor: None,
+            more: false,
+            last_applied: 3,
+            server_stamp: s,
+            server_version: 9,
+            full_resync: true,
+        });
+        // An answer from a server older than `full_resync` reads as "no resync".
+        let mut old = serde_json::to_value(PullResponse {
+            changes: vec![],
+            removed: vec![],
+            cursor: None,
+            more: false,
+            last_applied: 3,
+            server_stamp: s,
+            server_version: 9,
+            full_resync: false,
+        })
+        .unwrap();
+        old.as_object_mut().unwrap().remove("full_resync");
+        assert!(
+            !serde_json::from_value::<PullResponse>(old)
+                .unwrap()
+                .full_resync
+        );
+        round_trip(&TeamMember {
+            id: id(5),
+            login: "wang".into(),
+            display_name: "王小明".into(),
+            role: "rep".into(),
         });
         round_trip(&change);
         round_trip(&conflict);
@@ -1964,6 +2089,7 @@ mod tests {
                 last_applied: seq,
                 server_stamp: s,
                 server_version: seq,
+                full_resync: more,
             };
             let json = serde_json::to_string(&response).unwrap();
             prop_assert_eq!(serde_json::from_str::<PullResponse>(&json).unwrap(), response);

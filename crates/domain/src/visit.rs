@@ -113,12 +113,18 @@ pub struct Visit {
     /// Attached photos.
     #[serde(default)]
     pub photos: Vec<Id>,
-    /// The user who logged it.
+    /// The user it belongs to: whoever logged it, and after a manager reassigns its lead,
+    /// the lead's new owner (the lead's history follows the lead).
     #[serde(default)]
     pub owner: Option<Id>,
     /// The team it belongs to.
     #[serde(default)]
     pub team: Option<Id>,
+    /// Who logged it, kept when the lead (and with it this visit) moves to another rep.
+    /// Server-managed: the server sets it to the pushing user when the visit is created, and
+    /// no device ever writes it. `None` for visits created before the server recorded it.
+    #[serde(default)]
+    pub logged_by: Option<Id>,
     /// Creation time, unix ms.
     #[serde(default)]
     pub created_at: i64,
@@ -175,6 +181,8 @@ pub struct VisitDraft {
     pub materials: Vec<Id>,
     /// Photo attachments; not typed, carried through so editing keeps them.
     pub photos: Vec<Id>,
+    /// Who logged the visit (server-managed); not typed, carried through so editing keeps it.
+    pub logged_by: Option<Id>,
 }
 
 /// The longest visit, in minutes: a day.
@@ -252,6 +260,7 @@ impl VisitDraft {
             next_follow_up: visit.next_follow_up.map(format_date).unwrap_or_default(),
             materials: visit.materials.clone(),
             photos: visit.photos.clone(),
+            logged_by: visit.logged_by,
         }
     }
 
@@ -322,6 +331,7 @@ impl VisitDraft {
             photos: self.photos.clone(),
             owner: meta.owner,
             team: meta.team,
+            logged_by: self.logged_by,
             created_at: meta.created_at,
             updated_at: now_ms,
             deleted: false,
@@ -378,6 +388,7 @@ mod tests {
             next_follow_up: "2024-03-12".into(),
             materials: vec![id(7)],
             photos: vec![id(8)],
+            logged_by: None,
         }
     }
 

@@ -192,6 +192,40 @@ pub async fn reset_password(storage: &dyn Storage, login: &str) -> Result<String
     Ok(password)
 }
 
+/// The colleagues `user` may pick from, sorted by display name (then login), or `None` for
+/// an admin, who manages accounts and is in no team's sales work.
+///
+/// A manager gets the reps of their team (whom a lead can be reassigned to) and themselves;
+/// a rep gets themselves and their team's managers. Someone without a
+/// team gets only themselves. Every account counts: the server has no deactivated accounts.
+pub async fn team_for(
+    storage: &dyn Storage,
+    user: &User,
+) -> Result<Option<Vec<User>>, StorageError> {
+    let others = match (user.role, user.team_id) {
+        (Role::Admin, _) => return Ok(None),
+        (_, None) => Vec::new(),
+        (role, Some(team)) => {
+            let wanted = if role == Role::Manager {
+                Role::Rep
+            } else {
+                Role::Manager
+            };
+            let mut members = storage.team_users(team).await?;
+            members.retain(|member| member.role == wanted && member.id != user.id);
+            members
+        }
+    };
+    let mut team: Vec<User> = others;
+    team.push(user.clone());
+    team.sort_by(|a, b| {
+        a.display_name
+            .cmp(&b.display_name)
+            .then_with(|| a.login.cmp(&b.login))
+    });
+    Ok(Some(team))
+}
+
 /// The login of the account made on first start.
 pub const FIRST_ADMIN_LOGIN: &str = "admin";
 

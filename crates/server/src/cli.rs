@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `team add`, `user add`, `user reset-password`.
+//! The command line: `serve` (the default), `team add`, `user add`, `user reset-password`,
+//! `purge`.
 //!
 //! Parsing is clap's; every command then calls the same library functions the tests call
 //! ([`crate::accounts`], [`crate::http::app`]), so this module holds only wiring and output.
@@ -12,9 +13,13 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::accounts::{self, NewUser};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{default_dist, Database, HttpSettings, DEFAULT_MAX_PUSH_MUTATIONS};
+use crate::config::{
+    default_dist, Database, HttpSettings, DEFAULT_MAX_PUSH_MUTATIONS, DEFAULT_PURGE_AFTER_DAYS,
+    PURGE_EVERY,
+};
 use crate::http::{app, AppState};
-use crate::storage::{Role, Storage};
+use crate::storage::sync::PurgeReport;
+use crate::storage::{Role, Storage, StorageError};
 
 /// Fieldbook's sync server.
 #[derive(Debug, Parser)]
@@ -50,6 +55,30 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Forget tombstones, resolved conflicts, removals and kept refusals older than the
+    /// horizon, once (`serve` does it at start and every hour).
+    Purge {
+        /// The horizon.
+        #[command(flatten)]
+        purge: PurgeArgs,
+        /// Where the data is.
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+/// The purge horizon; shared by `serve` and `purge`.
+#[derive(Debug, Clone, Args)]
+pub struct PurgeArgs {
+    /// Forget tombstones (deleted records), resolved conflicts, removals and kept refusals
+    /// after this many days; a device offline longer pulls everything again.
+    #[arg(
+        long,
+        env = "FIELDBOOK_PURGE_AFTER_DAYS",
+        default_value_t = DEFAULT_PURGE_AFTER_DAYS,
+        value_parser = clap::value_parser!(u32).range(1..=36_500)
+    )]
+    pub purge_after_days: u32,
 }
 
 /// `team …`.
@@ -133,6 +162,9 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub max_push_mutations: u32,
+    /// The purge horizon.
+    #[command(flatten)]
+    pub purge: PurgeArgs,
     /// Seed a demo team (a manager, two reps, sample customers in Chinese and English)
     /// unless it exists, and print its logins.
     #[arg(long)]
@@ -223,7 +255,56 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             println!("New one-time password for {}: {password}", login.trim());
             Ok(())
         }
+        Command::Purge { purge, database } => {
+            let storage = open(&database).await?;
+            let report = run_purge(storage.as_ref(), purge.purge_after_days)
+                .await
+                .map_err(|error| format!("purge failed: {error}"))?;
+            println!(
+                "Purged {} deleted records, {} resolved conflicts, {} removals and {} kept \
+                 refusals older than {} days",
+                report.records,
+                report.conflicts,
+                report.removals,
+                report.rejections,
+                purge.purge_after_days
+            );
+            Ok(())
+        }
     }
+}
+
+/// One purge on the system clock, logged.
+async fn run_purge(storage: &dyn Storage, keep_days: u32) -> Result<PurgeReport, StorageError> {
+    let now_ms = SystemClock.now().timestamp_millis();
+    let report = storage.purge(now_ms, keep_days).await?;
+    tracing::info!(
+        keep_days,
+        through = ?report.through,
+        records = report.records,
+        conflicts = report.conflicts,
+        removals = report.removals,
+        rejections = report.rejections,
+        purged_through = report.purged_through,
+        "purged"
+    );
+    Ok(report)
+}
+
+/// Purges now and then every [`PURGE_EVERY`] for as long as the server runs. A failed purge
+/// is logged and tried again at the next tick; nothing depends on it having run.
+fn spawn_purges(storage: Arc<dyn Storage>, keep_days: u32) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(PURGE_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            // The first tick completes at once: the purge at start.
+            ticks.tick().await;
+            if let Err(error) = run_purge(storage.as_ref(), keep_days).await {
+                tracing::warn!(%error, "purge failed; trying again in an hour");
+            }
+        }
+    });
 }
 
 async fn open(args: &DatabaseArgs) -> Result<Arc<dyn Storage>, String> {
@@ -276,6 +357,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if !settings.dist.join("index.html").is_file() {
         tracing::warn!(dist = %settings.dist.display(), "no index.html: build the app first (cargo xtask build)");
     }
+    spawn_purges(storage.clone(), args.purge.purge_after_days);
     let router = app(AppState::new(storage, settings));
 
     let address = SocketAddr::new(args.bind, args.port);
@@ -380,6 +462,28 @@ mod tests {
             "boss"
         ])
         .is_err());
+    }
+
+    #[test]
+    fn purge_runs_alone_and_serve_takes_the_horizon() {
+        let cli = Cli::try_parse_from(["fieldbook-server", "purge"]).unwrap();
+        let Some(Command::Purge { purge, .. }) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(purge.purge_after_days, DEFAULT_PURGE_AFTER_DAYS);
+        let cli =
+            Cli::try_parse_from(["fieldbook-server", "purge", "--purge-after-days", "30"]).unwrap();
+        let Some(Command::Purge { purge, .. }) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(purge.purge_after_days, 30);
+        let cli = Cli::try_parse_from(["fieldbook-server", "--purge-after-days", "7"]).unwrap();
+        assert_eq!(cli.serve.purge.purge_after_days, 7);
+        let cli = Cli::try_parse_from(["fieldbook-server"]).unwrap();
+        assert_eq!(cli.serve.purge.purge_after_days, DEFAULT_PURGE_AFTER_DAYS);
+        assert!(
+            Cli::try_parse_from(["fieldbook-server", "purge", "--purge-after-days", "0"]).is_err()
+        );
     }
 
     #[test]

@@ -110,6 +110,14 @@ impl HttpSettings {
     }
 }
 
+/// The default `--purge-after-days`: tombstones, resolved conflicts, removals and kept
+/// refusals are forgotten after this many days; a device offline longer pulls everything
+/// again.
+pub const DEFAULT_PURGE_AFTER_DAYS: u32 = 90;
+
+/// How often `serve` purges (it also purges once at start).
+pub const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
 /// The default `--max-push-mutations`: above the app's batches of 200, low enough that one
 /// push stays a short transaction.
 pub const DEFAULT_MAX_PUSH_MUTATIONS: u32 = 500;

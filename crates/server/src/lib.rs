@@ -2,7 +2,8 @@
 //! merge). One port serves the API under `/api` and the built app everywhere else.
 //!
 //! Code map:
-//! - [`cli`]: the command line (`serve`, `team add`, `user add`, `user reset-password`).
+//! - [`cli`]: the command line (`serve`, `team add`, `user add`, `user reset-password`,
+//!   `purge`).
 //! - [`config`]: which database to open and the HTTP settings.
 //! - [`http`]: the router ([`http::app`]), its handlers, the error type and static files.
 //! - [`accounts`]: teams, users, one-time passwords, signing in and the login throttle.

@@ -620,6 +620,7 @@ async fn openapi_lists_the_endpoints_and_schemas() {
         "/api/sync/push",
         "/api/sync/pull",
         "/api/sync/conflicts/{id}/resolve",
+        "/api/team",
         "/api/openapi.json",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
@@ -636,6 +637,7 @@ async fn openapi_lists_the_endpoints_and_schemas() {
         "PushResponse",
         "PullRequest",
         "PullResponse",
+        "TeamMember",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),
@@ -712,8 +714,9 @@ async fn static_files_are_cached_by_kind_and_routes_fall_back_to_the_app() {
 // ---------------------------------------------------------------------------------------
 
 use domain::{
-    Cursor, FieldWrite, Id, Invalid, PullResponse, PushLimits, PushMutation, PushRequest,
-    PushResponse, RecordChange, RecordKind, RejectReason, Stamp, PROTOCOL_VERSION,
+    changed_fields, Cursor, DealDraft, FieldWrite, Id, Invalid, PullResponse, PushLimits,
+    PushMutation, PushRequest, PushResponse, RecordChange, RecordKind, RecordMeta, RejectReason,
+    Stamp, TeamMember, VisitDraft, PROTOCOL_VERSION,
 };
 
 const YEAR_MS: i64 = 365 * 86_400_000;
@@ -731,9 +734,21 @@ struct Device {
 }
 
 impl Device {
-    /// Builds the device's next mutation (numbered, stamped by this device at `wall_ms`).
+    /// Builds the device's next mutation of a lead (numbered, stamped by this device at
+    /// `wall_ms`).
     fn mutation(
         &mut self,
+        record: Id,
+        wall_ms: i64,
+        fields: &[(&str, Value, Option<u64>)],
+    ) -> PushMutation {
+        self.mutation_of(RecordKind::Lead, record, wall_ms, fields)
+    }
+
+    /// [`Device::mutation`] for a record of any kind.
+    fn mutation_of(
+        &mut self,
+        kind: RecordKind,
         record: Id,
         wall_ms: i64,
         fields: &[(&str, Value, Option<u64>)],
@@ -741,7 +756,7 @@ impl Device {
         self.seq += 1;
         PushMutation {
             seq: self.seq,
-            kind: RecordKind::Lead,
+            kind,
             record_id: record,
             stamp: Stamp::new(wall_ms, 0, self.client),
             fields: fields
@@ -1357,6 +1372,284 @@ async fn sync_a_manager_sees_the_team_and_reassigns_and_the_old_owner_drops_it()
     }
 }
 
+/// The fields of a new visit `id` to `lead`, as the app's form makes them (the server
+/// ignores the null owner, team and logged_by it carries).
+fn new_visit(id: Id, lead: Id, notes: &str) -> Vec<(String, Value)> {
+    let visit = VisitDraft {
+        lead_id: Some(lead),
+        date: "2025-03-05".into(),
+        time: "10:00".into(),
+        notes: notes.into(),
+        ..VisitDraft::default()
+    }
+    .parse(
+        &RecordMeta::new(id, 1_741_000_000_000),
+        1_741_000_000_000,
+        480,
+    )
+    .unwrap();
+    changed_fields(None, &visit).unwrap().into_iter().collect()
+}
+
+/// The fields of a new deal `id` with `lead`.
+fn new_deal(id: Id, lead: Id) -> Vec<(String, Value)> {
+    let deal = DealDraft {
+        lead_id: Some(lead),
+        product: "X200 叉车".into(),
+        amount: "12000".into(),
+        closed_on: "2025-03-05".into(),
+        ..DealDraft::default()
+    }
+    .parse(&RecordMeta::new(id, 1_741_000_000_000), 1_741_000_000_000)
+    .unwrap();
+    changed_fields(None, &deal).unwrap().into_iter().collect()
+}
+
+/// `(field, value)` pairs as [`Device::mutation`] takes them, with no bases.
+fn unseen(fields: &[(String, Value)]) -> Vec<(&str, Value, Option<u64>)> {
+    fields
+        .iter()
+        .map(|(field, value)| (field.as_str(), value.clone(), None))
+        .collect()
+}
+
+#[tokio::test]
+async fn sync_a_reassigned_lead_takes_its_visits_and_deals_and_each_keeps_who_logged_it() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut a = server.device("rep_a", &pw["rep_a"], 1).await;
+        let mut b = server.device("rep_b", &pw["rep_b"], 2).await;
+        let mut boss = server.device("boss", &pw["boss"], 3).await;
+        let mut w = server.device("rep_w", &pw["rep_w"], 4).await;
+        let rep_a = user_id(&server, "rep_a").await;
+        let rep_b = user_id(&server, "rep_b").await;
+        let boss_id = user_id(&server, "boss").await;
+        let (lead, first, second, deal) = (test_id(1), test_id(2), test_id(3), test_id(4));
+        let (kept_lead, kept_visit) = (test_id(5), test_id(6));
+        let now = server.now_ms();
+
+        // A logs two visits and a deal on their lead (one visit claiming B logged it: the
+        // server decides), and a visit on another lead of theirs.
+        let mut forged = new_visit(second, lead, "第二次拜访");
+        forged.push(("logged_by".to_string(), json!(rep_b)));
+        let book = vec![
+            a.mutation(lead, now, &new_lead("李伟")),
+            a.mutation_of(
+                RecordKind::Visit,
+                first,
+                now,
+                &unseen(&new_visit(first, lead, "初次拜访")),
+            ),
+            a.mutation_of(RecordKind::Visit, second, now, &unseen(&forged)),
+            a.mutation_of(RecordKind::Deal, deal, now, &unseen(&new_deal(deal, lead))),
+            a.mutation(kept_lead, now, &new_lead("王芳")),
+            a.mutation_of(
+                RecordKind::Visit,
+                kept_visit,
+                now,
+                &unseen(&new_visit(kept_visit, kept_lead, "留下")),
+            ),
+        ];
+        let answer = server.push(&a, book).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+        let before = server.pull(&a, None).await;
+        assert_eq!(before.changes.len(), 6);
+        for record in [first, second, deal, kept_visit] {
+            let change = change_of(&before, record).unwrap();
+            assert_eq!(change.record["logged_by"], rep_a, "{record}");
+            assert_eq!(change.record["owner"], rep_a, "{record}");
+        }
+        assert!(change_of(&before, lead)
+            .unwrap()
+            .record
+            .get("logged_by")
+            .is_none());
+
+        // The manager gives the lead to B.
+        let reassign = boss.mutation(lead, now + 1, &[("owner", json!(rep_b), None)]);
+        let answer = server.push(&boss, vec![reassign]).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+
+        // B's devices get the lead and its whole history, now B's, each entry still A's.
+        let b_pull = server.pull(&b, None).await;
+        let moved = change_of(&b_pull, lead).unwrap().version;
+        let team = change_of(&before, lead).unwrap().record["team"].clone();
+        for record in [first, second, deal] {
+            let change = change_of(&b_pull, record).unwrap();
+            assert_eq!(change.record["owner"], rep_b, "{record}");
+            assert_eq!(change.record["team"], team, "{record}");
+            assert_eq!(change.record["logged_by"], rep_a, "{record}");
+            assert_eq!(change.version, moved, "{record} moved in the same push");
+            assert_eq!(change.field_versions["owner"], moved);
+        }
+        assert_eq!(b_pull.changes.len(), 4);
+        assert_eq!(
+            change_of(&b_pull, first).unwrap().record["notes"],
+            "初次拜访"
+        );
+
+        // A's devices drop all four, and keep the rest.
+        let a_pull = server.pull(&a, before.cursor).await;
+        let mut removed: Vec<Id> = a_pull.removed.iter().map(|r| r.id).collect();
+        removed.sort();
+        assert_eq!(removed, [lead, first, second, deal]);
+        assert!(a_pull.changes.is_empty(), "{:?}", a_pull.changes);
+        let a_full = server.pull(&a, None).await;
+        let mut left: Vec<Id> = a_full.changes.iter().map(|c| c.id).collect();
+        left.sort();
+        assert_eq!(left, [kept_lead, kept_visit]);
+
+        // A can no longer log a visit or a deal on it, edit its history, or move a visit
+        // onto it; nor can a rep of another team, nor anyone on a lead that does not exist.
+        let late = vec![
+            a.mutation_of(
+                RecordKind::Visit,
+                test_id(7),
+                now + 2,
+                &unseen(&new_visit(test_id(7), lead, "我的")),
+            ),
+            a.mutation_of(
+                RecordKind::Deal,
+                test_id(8),
+                now + 2,
+                &unseen(&new_deal(test_id(8), lead)),
+            ),
+            a.mutation_of(
+                RecordKind::Visit,
+                first,
+                now + 2,
+                &[("notes", json!("改"), None)],
+            ),
+            a.mutation_of(
+                RecordKind::Visit,
+                kept_visit,
+                now + 2,
+                &[("lead_id", json!(lead.to_string()), None)],
+            ),
+            a.mutation_of(
+                RecordKind::Visit,
+                test_id(9),
+                now + 2,
+                &unseen(&new_visit(test_id(9), test_id(99), "无")),
+            ),
+        ];
+        let answer = server.push(&a, late).await;
+        let reasons: Vec<_> = answer.rejected.iter().map(|r| r.reason.clone()).collect();
+        assert_eq!(reasons, vec![RejectReason::Forbidden; 5]);
+        let outsider = w.mutation_of(
+            RecordKind::Visit,
+            test_id(10),
+            now + 2,
+            &unseen(&new_visit(test_id(10), lead, "外组")),
+        );
+        let answer = server.push(&w, vec![outsider]).await;
+        assert_eq!(answer.rejected[0].reason, RejectReason::Forbidden);
+        assert_eq!(server.pull(&a, None).await.changes, a_full.changes);
+
+        // B and the manager may log on it; each entry says who logged it.
+        let b_visit = b.mutation_of(
+            RecordKind::Visit,
+            test_id(11),
+            now + 3,
+            &unseen(&new_visit(test_id(11), lead, "接手")),
+        );
+        assert!(server.push(&b, vec![b_visit]).await.rejected.is_empty());
+        let boss_visit = boss.mutation_of(
+            RecordKind::Visit,
+            test_id(12),
+            now + 3,
+            &unseen(&new_visit(test_id(12), lead, "经理陪访")),
+        );
+        assert!(server
+            .push(&boss, vec![boss_visit])
+            .await
+            .rejected
+            .is_empty());
+
+        // The manager still sees everything, A's lead and visit included.
+        let team_view = server.pull(&boss, None).await;
+        let mut all: Vec<Id> = team_view.changes.iter().map(|c| c.id).collect();
+        all.sort();
+        let mut expected = vec![
+            lead,
+            first,
+            second,
+            deal,
+            kept_lead,
+            kept_visit,
+            test_id(11),
+            test_id(12),
+        ];
+        expected.sort();
+        assert_eq!(all, expected);
+        let logged_by =
+            |record: Id| change_of(&team_view, record).unwrap().record["logged_by"].clone();
+        assert_eq!(logged_by(test_id(11)), rep_b);
+        assert_eq!(logged_by(test_id(12)), boss_id);
+        assert_eq!(logged_by(first), rep_a);
+        let b_view = server.pull(&b, None).await;
+        assert!(change_of(&b_view, test_id(11)).is_some());
+        assert!(change_of(&b_view, test_id(7)).is_none());
+    }
+}
+
+#[tokio::test]
+async fn team_lists_the_reps_for_a_manager_and_the_managers_for_a_rep() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        server.add_user("adam", Role::Rep, Some("east")).await;
+        let team = |answer: Answer| -> Vec<TeamMember> {
+            assert_eq!(answer.status, StatusCode::OK);
+            serde_json::from_slice(&answer.body).unwrap()
+        };
+        let names = |members: &[TeamMember]| -> Vec<(String, String)> {
+            members
+                .iter()
+                .map(|m| (m.login.clone(), m.role.clone()))
+                .collect()
+        };
+        let pair = |login: &str, role: &str| (login.to_string(), role.to_string());
+
+        // A manager: the team's reps and themselves, by display name; not another team's.
+        let boss = server.device("boss", &pw["boss"], 1).await;
+        let members = team(server.get("/api/team", Some(&boss.cookie)).await);
+        assert_eq!(
+            names(&members),
+            [
+                pair("adam", "rep"),
+                pair("boss", "manager"),
+                pair("rep_a", "rep"),
+                pair("rep_b", "rep"),
+            ]
+        );
+        assert_eq!(members[1].display_name, "boss display");
+        assert_eq!(members[1].id.to_string(), user_id(&server, "boss").await);
+
+        // A rep: themselves and their manager.
+        let rep = server.device("rep_a", &pw["rep_a"], 2).await;
+        let members = team(server.get("/api/team", Some(&rep.cookie)).await);
+        assert_eq!(
+            names(&members),
+            [pair("boss", "manager"), pair("rep_a", "rep")]
+        );
+        let lone = server.device("rep_w", &pw["rep_w"], 3).await;
+        let members = team(server.get("/api/team", Some(&lone.cookie)).await);
+        assert_eq!(names(&members), [pair("rep_w", "rep")]);
+
+        // An admin has no team to pick from; without a session, nobody is listed.
+        let admin = server.device("root", &pw["root"], 4).await;
+        let answer = server.get("/api/team", Some(&admin.cookie)).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN);
+        assert_eq!(answer.json()["error"], "forbidden");
+        let answer = server.get("/api/team", None).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
 #[tokio::test]
 async fn sync_invalid_malformed_unknown_and_oversized_pushes_change_nothing() {
     for db in backends() {
@@ -1634,6 +1927,130 @@ async fn sync_a_device_resumes_after_the_server_went_back_in_time() {
 }
 
 #[tokio::test]
+async fn sync_purge_forgets_old_tombstones_and_sends_devices_with_older_cursors_to_resync() {
+    const DAY: TimeDelta = TimeDelta::days(1);
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let mut boss = server.device("boss", &pw["boss"], 3).await;
+        let (old_gone, live, recent_gone, given) = (test_id(1), test_id(2), test_id(3), test_id(4));
+        let now = server.now_ms();
+        let creates = [old_gone, live, recent_gone, given]
+            .iter()
+            .map(|&id| phone.mutation(id, now, &new_lead("李伟")))
+            .collect();
+        server.push(&phone, creates).await;
+        let old_cursor = server.pull(&phone, None).await.cursor;
+
+        // Long ago: one lead deleted, one given to B, one refused edit kept.
+        server
+            .apply(
+                &mut phone,
+                old_gone,
+                now + 1,
+                &[("deleted", json!(true), None)],
+            )
+            .await;
+        let answer = server
+            .apply(&mut phone, live, now + 2, &[("name", json!(""), None)])
+            .await;
+        assert_eq!(answer.rejected.len(), 1);
+        let rep_b = user_id(&server, "rep_b").await;
+        server
+            .apply(&mut boss, given, now + 3, &[("owner", json!(rep_b), None)])
+            .await;
+        let long_ago = server.pull(&boss, None).await;
+        let removal_version = change_of(&long_ago, given).unwrap().version;
+        assert_eq!(
+            change_of(&long_ago, old_gone).unwrap().record["deleted"],
+            true
+        );
+
+        // 100 days later: another lead deleted, and a second device pulls everything.
+        server.clock.advance(DAY * 100);
+        let later = server.now_ms();
+        // Sessions last 30 days: both sign in again, on the same devices.
+        phone.cookie = server.device("rep_a", &pw["rep_a"], 1).await.cookie;
+        boss.cookie = server.device("boss", &pw["boss"], 3).await.cookie;
+        server
+            .apply(
+                &mut phone,
+                recent_gone,
+                later,
+                &[("deleted", json!(true), None)],
+            )
+            .await;
+        let laptop = server.device("rep_a", &pw["rep_a"], 2).await;
+        let fresh_cursor = server.pull(&laptop, None).await.cursor;
+
+        // Nothing is older than a 365-day horizon.
+        let none = server.storage.purge(later, 365).await.unwrap();
+        assert_eq!(
+            (none.through, none.records, none.purged_through),
+            (None, 0, 0)
+        );
+
+        let report = server.storage.purge(later, 90).await.unwrap();
+        assert_eq!(report.records, 1, "{report:?}");
+        assert_eq!(report.removals, 1, "{report:?}");
+        assert_eq!(report.rejections, 1, "{report:?}");
+        assert_eq!(report.purged_through, removal_version);
+        // Purging again finds nothing more.
+        let again = server.storage.purge(later, 90).await.unwrap();
+        assert_eq!((again.records, again.removals, again.rejections), (0, 0, 0));
+        assert_eq!(again.purged_through, removal_version);
+
+        // The old tombstone is gone; the recent one and the old live record are not.
+        let everything = server.pull(&boss, None).await;
+        assert!(!everything.full_resync);
+        assert!(change_of(&everything, old_gone).is_none());
+        assert_eq!(
+            change_of(&everything, recent_gone).unwrap().record["deleted"],
+            true
+        );
+        assert!(change_of(&everything, live).is_some());
+        assert!(change_of(&everything, given).is_some());
+
+        // A cursor from before the purged changes: start over, nothing else in the answer.
+        let stale = server.pull(&phone, old_cursor).await;
+        assert!(stale.full_resync);
+        assert!(stale.changes.is_empty() && stale.removed.is_empty());
+        assert_eq!(stale.cursor, None);
+        assert!(!stale.more);
+        assert_eq!(stale.last_applied, phone.seq);
+        // A cursor from after them: an ordinary pull.
+        let current = server.pull(&laptop, fresh_cursor).await;
+        assert!(!current.full_resync);
+        assert_eq!(current.cursor, fresh_cursor);
+
+        // The phone pulls everything still there, one record a page: the cursors of that
+        // full pull are below the purge point, yet never send it back to the start.
+        let mut cursor = None;
+        let mut seen = Vec::new();
+        let mut below = 0;
+        loop {
+            let page: PullResponse =
+                serde_json::from_value(server.pull_raw(&phone, cursor, 1).await.json()).unwrap();
+            assert!(!page.full_resync, "a full pull was sent back to the start");
+            seen.extend(page.changes.iter().map(|c| c.id));
+            cursor = page.cursor;
+            if cursor.unwrap().version < report.purged_through {
+                below += 1;
+            }
+            if !page.more {
+                break;
+            }
+        }
+        assert_eq!(below, 1, "the page with the old live lead");
+        seen.sort();
+        assert_eq!(seen, [live, recent_gone]);
+        assert!(!server.pull(&phone, cursor).await.full_resync);
+    }
+}
+
+#[tokio::test]
 async fn sync_pulls_carry_the_latest_server_version() {
     for db in backends() {
         eprintln!("backend: {}", db.name);
@@ -1677,49 +2094,31 @@ async fn sync_concurrent_pushes_never_let_a_pull_skip_a_write() {
         eprintln!("backend: {}", db.name);
         let server = Arc::new(start(&db).await);
         let pw = sync_team(&server).await;
-        let mut pushers = Vec::new();
-        let mut expected = std::collections::BTreeSet::new();
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        // One device sends big batches (long transactions), the others single mutations
-        // (short ones): a short push that takes a later version but commits first is the
-        // race that makes a sequence-numbered feed skip the long one's writes.
+        // Pulls made while the pushes run, by all pullers together.
+        let pulls = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        // Every device signs in first (argon2 takes a while), so no push runs before the
+        // pullers can.
+        let mut pushing = Vec::new();
         for (n, login, per_push) in [(1u8, "rep_a", BIG_PUSH), (2, "rep_b", 1), (3, "boss", 1)] {
-            let mut device = server.device(login, &pw[login], n).await;
-            let batches: Vec<Vec<Id>> = (0..PUSHES)
-                .map(|push| {
-                    (0..per_push)
-                        .map(|i| {
-                            Id::from_parts(1_700_000_000_000, [n, push, i, 0, 0, 0, 0, 0, 0, 0])
-                        })
-                        .collect()
-                })
-                .collect();
-            expected.extend(batches.iter().flatten().copied());
-            let server = server.clone();
-            pushers.push(tokio::spawn(async move {
-                for ids in batches {
-                    let now = server.now_ms();
-                    let mutations = ids
-                        .into_iter()
-                        .map(|id| device.mutation(id, now, &new_lead("并发")))
-                        .collect();
-                    server.push(&device, mutations).await;
-                }
-            }));
+            pushing.push((server.device(login, &pw[login], n).await, n, per_push));
+        }
+        let mut pulling = Vec::new();
+        for n in 4..7u8 {
+            pulling.push(server.device("boss", &pw["boss"], n).await);
         }
 
         // Three of the manager's devices pull while everyone pushes, each following its own
         // cursor in small pages (many quick pulls), until the pushes are done and the feed
         // is drained.
         let mut pullers = Vec::new();
-        for n in 4..7u8 {
-            let device = server.device("boss", &pw["boss"], n).await;
+        for device in pulling {
             let server = server.clone();
             let done = done.clone();
+            let pulls = pulls.clone();
             pullers.push(tokio::spawn(async move {
                 let mut seen = std::collections::BTreeSet::new();
                 let mut cursor: Option<Cursor> = None;
-                let mut pulls_while_pushing = 0u32;
                 loop {
                     let finished = done.load(std::sync::atomic::Ordering::SeqCst);
                     let answer = server.pull_raw(&device, cursor, 2).await;
@@ -1732,10 +2131,51 @@ async fn sync_concurrent_pushes_never_let_a_pull_skip_a_write() {
                     seen.extend(pulled.changes.iter().map(|c| c.id));
                     cursor = pulled.cursor;
                     if !finished {
-                        pulls_while_pushing += 1;
+                        pulls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     } else if !pulled.more {
-                        return (seen, pulls_while_pushing);
+                        return seen;
                     }
+                }
+            }));
+        }
+
+        // One device sends big batches (long transactions), the others single mutations
+        // (short ones): a short push that takes a later version but commits first is the
+        // race that makes a sequence-numbered feed skip the long one's writes. Before each
+        // push a pusher waits until some puller has pulled since its previous push, so
+        // pulls keep landing among the pushes however the machine schedules the tasks.
+        let mut pushers = Vec::new();
+        let mut expected = std::collections::BTreeSet::new();
+        for (mut device, n, per_push) in pushing {
+            let batches: Vec<Vec<Id>> = (0..PUSHES)
+                .map(|push| {
+                    (0..per_push)
+                        .map(|i| {
+                            Id::from_parts(1_700_000_000_000, [n, push, i, 0, 0, 0, 0, 0, 0, 0])
+                        })
+                        .collect()
+                })
+                .collect();
+            expected.extend(batches.iter().flatten().copied());
+            let server = server.clone();
+            let pulls = pulls.clone();
+            pushers.push(tokio::spawn(async move {
+                let mut pulls_before = 0;
+                for ids in batches {
+                    loop {
+                        let now = pulls.load(std::sync::atomic::Ordering::SeqCst);
+                        if now > pulls_before {
+                            pulls_before = now;
+                            break;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                    }
+                    let now = server.now_ms();
+                    let mutations = ids
+                        .into_iter()
+                        .map(|id| device.mutation(id, now, &new_lead("并发")))
+                        .collect();
+                    server.push(&device, mutations).await;
                 }
             }));
         }
@@ -1743,9 +2183,16 @@ async fn sync_concurrent_pushes_never_let_a_pull_skip_a_write() {
             pusher.await.unwrap();
         }
         done.store(true, std::sync::atomic::Ordering::SeqCst);
+        let pulls_while_pushing = pulls.load(std::sync::atomic::Ordering::SeqCst);
+        eprintln!("{pulls_while_pushing} pulls while pushing");
+        // Each pusher saw the count rise before every one of its pushes, so at least one
+        // pull per push of the longest-running pusher landed while pushes ran.
+        assert!(
+            pulls_while_pushing >= u32::from(PUSHES),
+            "only {pulls_while_pushing} pulls while pushing: the test no longer races pulls against pushes"
+        );
         for puller in pullers {
-            let (seen, pulls_while_pushing) = puller.await.unwrap();
-            eprintln!("{pulls_while_pushing} pulls while pushing");
+            let seen = puller.await.unwrap();
             assert_eq!(
                 seen.len(),
                 expected.len(),

@@ -9,6 +9,7 @@ pub mod error;
 pub mod health;
 pub mod static_files;
 pub mod sync;
+pub mod team;
 
 use std::sync::Arc;
 
@@ -80,6 +81,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(auth::router())
         .merge(sync::router())
+        .merge(team::router())
         .route("/openapi.json", get(openapi))
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(state.settings.body_limit));
@@ -128,6 +130,7 @@ where
         sync::push,
         sync::pull,
         sync::resolve_conflict,
+        team::team,
         openapi
     ),
     components(schemas(
@@ -143,7 +146,8 @@ where
         sync::PushMutationDoc,
         sync::PushResponseDoc,
         sync::PullRequestDoc,
-        sync::PullResponseDoc
+        sync::PullResponseDoc,
+        team::TeamMemberDoc
     ))
 )]
 pub struct ApiDoc;

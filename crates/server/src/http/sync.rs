@@ -109,7 +109,7 @@ async fn apply_push(
     path = "/api/sync/pull",
     request_body = PullRequestDoc,
     responses(
-        (status = 200, body = PullResponseDoc, description = "The next page of changes"),
+        (status = 200, body = PullResponseDoc, description = "The next page of changes, or `full_resync` when the cursor predates the purge horizon"),
         (status = 400, body = super::ErrorBody, description = "Malformed JSON"),
         (status = 401, body = super::ErrorBody, description = "No valid session"),
         (status = 403, body = super::ErrorBody, description = "The client id belongs to another user"),
@@ -235,4 +235,9 @@ pub struct PullResponseDoc {
     /// The highest committed server version this pull read; a cursor past it means the
     /// server went back in time (a backup restore).
     pub server_version: u64,
+    /// The cursor is older than what the server still remembers (tombstones and removals
+    /// past it were purged after the horizon): pull again from no cursor, keeping unsent
+    /// edits, and forget the copies that full pull does not send. Such an answer has no
+    /// changes, no removals and no cursor. Never set on a pull from no cursor.
+    pub full_resync: bool,
 }

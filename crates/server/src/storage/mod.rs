@@ -14,8 +14,9 @@
 //! Sync: [`Storage::push`] applies a batch in one transaction that bumps the
 //! `server_version` row first (so pushes serialize and pull cursors never skip a late
 //! commit); [`Storage::pull`] reads, in one snapshot, everything above a cursor that the user
-//! may see. The rules (exactly-once numbering, authorization, merge, validation, visibility)
-//! live once in [`sync`]; each backend only supplies the SQL behind [`sync::SyncTx`].
+//! may see. The rules (exactly-once numbering, authorization, merge, validation, visibility,
+//! the purge after the horizon) live once in [`sync`]; each backend only supplies the SQL
+//! behind [`sync::SyncTx`].
 
 pub mod postgres;
 pub mod sqlite;
@@ -400,6 +401,14 @@ pub trait Storage: Send + Sync + 'static {
         user: &User,
         conflict: Id,
     ) -> Result<sync::ResolveOutcome, StorageError>;
+
+    /// Forgets tombstones, resolved conflicts, removals and kept refusals older than
+    /// `keep_days` days before `now_ms`, in one transaction that pushes wait for (see
+    /// [`sync::purge`]).
+    async fn purge(&self, now_ms: i64, keep_days: u32) -> Result<sync::PurgeReport, StorageError>;
+
+    /// Every account of a team.
+    async fn team_users(&self, team: Uuid) -> Result<Vec<User>, StorageError>;
 }
 
 /// The lock end for a failure count under `policy`, from `now`.

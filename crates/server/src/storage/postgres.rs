@@ -27,7 +27,8 @@ use sqlx::{Postgres, Transaction};
 
 use super::sync::{
     self, json_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
-    version_to, ConflictColumns, FeedRow, Removal, ResolveOutcome, StoredRecord, SyncTx,
+    version_to, ConflictColumns, FeedRow, PurgeReport, Removal, ResolveOutcome, StoredRecord,
+    SyncTx,
 };
 use super::{
     lock_end, parse_role, writer_turn, Backend, LockPolicy, LoginThrottle, PoolSize, PushOutcome,
@@ -51,6 +52,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "kept rejections",
         include_str!("../../migrations/postgres/0003_kept_rejections.sql"),
+    ),
+    (
+        4,
+        "lead history and purge",
+        include_str!("../../migrations/postgres/0004_lead_history_and_purge.sql"),
     ),
 ];
 
@@ -437,9 +443,33 @@ impl Storage for PostgresStorage {
                 .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 .await?,
         );
-        let response = sync::pull(&mut tx, user, request, now_ms).await?;
+        let pulled = sync::pull(&mut tx, user, request, now_ms).await?;
         tx.0.commit().await?;
-        Ok(response)
+        if let Some(purged_through) = pulled.full_pull_at {
+            let mut tx = PgSync(self.pool.begin().await?);
+            sync::record_full_pull(&mut tx, user, request.client_id, purged_through).await?;
+            tx.0.commit().await?;
+        }
+        Ok(pulled.response)
+    }
+
+    async fn purge(&self, now_ms: i64, keep_days: u32) -> Result<PurgeReport, StorageError> {
+        let _turn = writer_turn(&self.writers, self.acquire_timeout).await?;
+        let mut tx = PgSync(self.pool.begin().await?);
+        // The first statement locks the server_version row, as a push's does.
+        let report = sync::purge(&mut tx, now_ms, keep_days).await?;
+        tx.0.commit().await?;
+        Ok(report)
+    }
+
+    async fn team_users(&self, team: Uuid) -> Result<Vec<User>, StorageError> {
+        let sql = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users u WHERE u.team_id = $1"
+        );
+        let rows = sqlx::query(sql).bind(team).fetch_all(&self.pool).await?;
+        rows.iter().map(user_from_row).collect()
     }
 
     async fn resolve_conflict(
@@ -853,6 +883,185 @@ impl SyncTx for PgSync {
             .await?;
         Ok(())
     }
+
+    async fn log_version(&mut self, version: u64, now_ms: i64) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO version_log (version, committed_at) VALUES ($1, $2)
+             ON CONFLICT (version) DO UPDATE SET committed_at = excluded.committed_at",
+        )
+        .bind(version_to(version)?)
+        .bind(time_of(now_ms)?)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn lead_history(&mut self, lead: Id) -> Result<Vec<RecordRef>, StorageError> {
+        // `field = 'lead_id'` as a literal, so the planner can use the partial index.
+        let rows = sqlx::query(
+            "SELECT kind, record_id FROM fields
+             WHERE field = 'lead_id' AND value_json = $1 AND kind IN ('visit', 'deal')
+             ORDER BY kind, record_id",
+        )
+        .bind(json_to(&serde_json::Value::String(lead.to_string())))
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RecordRef {
+                    kind: kind_from(&row.try_get::<String, _>("kind")?)?,
+                    id: Id::from_uuid(row.try_get("record_id")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn purged_through(&mut self) -> Result<u64, StorageError> {
+        let raw: i64 = sqlx::query("SELECT purged_through FROM server_version WHERE id = 1")
+            .fetch_one(&mut *self.0)
+            .await?
+            .try_get("purged_through")?;
+        version_from(raw)
+    }
+
+    async fn resynced_through(&mut self, client: Id) -> Result<u64, StorageError> {
+        let raw: Option<i64> =
+            sqlx::query("SELECT resynced_through FROM clients WHERE client_id = $1")
+                .bind(client.as_uuid())
+                .fetch_optional(&mut *self.0)
+                .await?
+                .map(|row| row.try_get("resynced_through"))
+                .transpose()?;
+        version_from(raw.unwrap_or(0))
+    }
+
+    async fn mark_resynced(
+        &mut self,
+        client: Id,
+        user: Uuid,
+        purged_through: u64,
+    ) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO clients (client_id, user_id, last_applied, resynced_through)
+             VALUES ($1, $2, 0, $3)
+             ON CONFLICT (client_id) DO UPDATE
+                 SET resynced_through =
+                     GREATEST(clients.resynced_through, excluded.resynced_through)
+                 WHERE clients.user_id = excluded.user_id",
+        )
+        .bind(client.as_uuid())
+        .bind(user)
+        .bind(version_to(purged_through)?)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn lock_for_purge(&mut self) -> Result<u64, StorageError> {
+        // The row pushes lock first (see `bump_version`): a purge waits for running pushes
+        // and they wait for it.
+        let raw: i64 =
+            sqlx::query("SELECT purged_through FROM server_version WHERE id = 1 FOR UPDATE")
+                .fetch_one(&mut *self.0)
+                .await?
+                .try_get("purged_through")?;
+        version_from(raw)
+    }
+
+    async fn last_version_before(&mut self, ms: i64) -> Result<Option<u64>, StorageError> {
+        let raw: Option<i64> =
+            sqlx::query("SELECT MAX(version) AS v FROM version_log WHERE committed_at < $1")
+                .bind(time_of(ms)?)
+                .fetch_one(&mut *self.0)
+                .await?
+                .try_get("v")?;
+        raw.map(version_from).transpose()
+    }
+
+    async fn first_version_since(&mut self, ms: i64) -> Result<Option<u64>, StorageError> {
+        let raw: Option<i64> =
+            sqlx::query("SELECT MIN(version) AS v FROM version_log WHERE committed_at >= $1")
+                .bind(time_of(ms)?)
+                .fetch_one(&mut *self.0)
+                .await?
+                .try_get("v")?;
+        raw.map(version_from).transpose()
+    }
+
+    async fn last_tombstone(&mut self, through: u64) -> Result<Option<u64>, StorageError> {
+        let raw: Option<i64> =
+            sqlx::query("SELECT MAX(version) AS v FROM records WHERE deleted AND version <= $1")
+                .bind(version_to(through)?)
+                .fetch_one(&mut *self.0)
+                .await?
+                .try_get("v")?;
+        raw.map(version_from).transpose()
+    }
+
+    async fn last_removal(&mut self, through: u64) -> Result<Option<u64>, StorageError> {
+        let raw: Option<i64> =
+            sqlx::query("SELECT MAX(version) AS v FROM visibility_changes WHERE version <= $1")
+                .bind(version_to(through)?)
+                .fetch_one(&mut *self.0)
+                .await?
+                .try_get("v")?;
+        raw.map(version_from).transpose()
+    }
+
+    async fn delete_tombstones(&mut self, through: u64) -> Result<u64, StorageError> {
+        // Fields and conflicts go with their record (ON DELETE CASCADE).
+        let done = sqlx::query("DELETE FROM records WHERE deleted AND version <= $1")
+            .bind(version_to(through)?)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_resolved_conflicts(&mut self, through: u64) -> Result<u64, StorageError> {
+        let done = sqlx::query("DELETE FROM conflicts WHERE resolved AND at_version <= $1")
+            .bind(version_to(through)?)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_removals(&mut self, through: u64) -> Result<u64, StorageError> {
+        let done = sqlx::query("DELETE FROM visibility_changes WHERE version <= $1")
+            .bind(version_to(through)?)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_rejections(&mut self, through: u64) -> Result<u64, StorageError> {
+        let done = sqlx::query("DELETE FROM rejections WHERE at_version <= $1")
+            .bind(version_to(through)?)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_version_log(&mut self, through: u64) -> Result<(), StorageError> {
+        sqlx::query("DELETE FROM version_log WHERE version <= $1")
+            .bind(version_to(through)?)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_purged_through(&mut self, purged_through: u64) -> Result<(), StorageError> {
+        sqlx::query("UPDATE server_version SET purged_through = $1 WHERE id = 1")
+            .bind(version_to(purged_through)?)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The server's time `ms` (Unix milliseconds) as a `timestamptz` value.
+fn time_of(ms: i64) -> Result<DateTime<Utc>, StorageError> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StorageError::Corrupt(format!("time out of range: {ms}")))
 }
 
 #[cfg(test)]

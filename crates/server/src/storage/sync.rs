@@ -19,14 +19,25 @@
 //! - Every refusal is kept per (device, number) in the same transaction. A retry is answered
 //!   with the kept refusals of the numbers it repeats, identical to the first answer, so a
 //!   device whose answer was lost after the commit still learns what was refused. Refusals
-//!   are kept until the tombstone horizon purge (a later change).
+//!   are kept until the horizon [`purge`].
 //! - Authorization is against the stored owner and team ([`can_write`]), never against what
 //!   the client sends. A new record belongs to the pushing user and their team. Admins
 //!   manage accounts, not customers: they neither see nor write records.
+//! - A new visit or deal records who logged it (`logged_by`, server-managed like `owner`).
 //! - Only a manager may change `owner`, to a rep of their own team; the old owner gets a
-//!   `visibility_changes` row so their devices drop the record.
+//!   `visibility_changes` row so their devices drop the record. A lead's visits and deals
+//!   (its history, found by their `lead_id`) move with it in the same transaction: new
+//!   owner and team in the `records` row and in their `owner`/`team` fields, the push's
+//!   version, and a `visibility_changes` row for each one's old owner ([`move_history`]).
 //! - Then `merge_record`, `validate_record` on the merged record, the writes, and a
 //!   conflict row per lost value.
+//! - A visit or deal may only name (by creating it, or by moving it) a lead the user may
+//!   write; otherwise it is refused as forbidden, the same answer whether the lead is
+//!   someone else's or does not exist.
+//!
+//! [`purge`] forgets, after a horizon, tombstones, resolved conflicts, removals and kept
+//! refusals; [`pull`] tells a device whose cursor may have missed a purged tombstone or
+//! removal to pull everything again (`full_resync`).
 
 use std::collections::BTreeMap;
 
@@ -36,6 +47,7 @@ use domain::{
     Invalid, PullRequest, PullResponse, PushMutation, PushRequest, PushResponse, RecordChange,
     RecordKind, RecordMeta, RecordRef, RejectReason, Rejection, Stamp,
 };
+use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -185,6 +197,62 @@ pub trait SyncTx: Send {
 
     /// Moves a record to `version` in the change feed without touching its fields.
     async fn touch_record(&mut self, record: RecordRef, version: u64) -> Result<(), StorageError>;
+
+    /// Notes that `version` commits at the server's time `now_ms` (the purge's clock).
+    async fn log_version(&mut self, version: u64, now_ms: i64) -> Result<(), StorageError>;
+
+    /// The visits and deals whose `lead_id` is `lead` (deleted ones included).
+    async fn lead_history(&mut self, lead: Id) -> Result<Vec<RecordRef>, StorageError>;
+
+    /// The highest version of a tombstone or removal purged so far (0: none).
+    async fn purged_through(&mut self) -> Result<u64, StorageError>;
+
+    /// The `purged_through` in force when `client` last pulled from no cursor (0: never).
+    async fn resynced_through(&mut self, client: Id) -> Result<u64, StorageError>;
+
+    /// Raises `client`'s `resynced_through` to `purged_through` (never lowers it), adding
+    /// the device for `user` when new; a device of another user is left alone.
+    async fn mark_resynced(
+        &mut self,
+        client: Id,
+        user: Uuid,
+        purged_through: u64,
+    ) -> Result<(), StorageError>;
+
+    /// Takes the lock pushes take (so a purge and a push never interleave) without taking
+    /// a version, and returns `purged_through`.
+    async fn lock_for_purge(&mut self) -> Result<u64, StorageError>;
+
+    /// The last logged version committed before `ms`.
+    async fn last_version_before(&mut self, ms: i64) -> Result<Option<u64>, StorageError>;
+
+    /// The first logged version committed at or after `ms`.
+    async fn first_version_since(&mut self, ms: i64) -> Result<Option<u64>, StorageError>;
+
+    /// The highest version of a tombstone at or below `through`.
+    async fn last_tombstone(&mut self, through: u64) -> Result<Option<u64>, StorageError>;
+
+    /// The highest version of a `visibility_changes` row at or below `through`.
+    async fn last_removal(&mut self, through: u64) -> Result<Option<u64>, StorageError>;
+
+    /// Deletes tombstones whose last change is at or below `through`, with their fields and
+    /// conflicts; returns how many records.
+    async fn delete_tombstones(&mut self, through: u64) -> Result<u64, StorageError>;
+
+    /// Deletes resolved conflicts logged at or below `through`.
+    async fn delete_resolved_conflicts(&mut self, through: u64) -> Result<u64, StorageError>;
+
+    /// Deletes `visibility_changes` rows at or below `through`.
+    async fn delete_removals(&mut self, through: u64) -> Result<u64, StorageError>;
+
+    /// Deletes kept refusals made at or below `through`.
+    async fn delete_rejections(&mut self, through: u64) -> Result<u64, StorageError>;
+
+    /// Deletes `version_log` rows at or below `through`.
+    async fn delete_version_log(&mut self, through: u64) -> Result<(), StorageError>;
+
+    /// Stores `purged_through`.
+    async fn set_purged_through(&mut self, purged_through: u64) -> Result<(), StorageError>;
 }
 
 /// What [`resolve_conflict`] did.
@@ -254,6 +322,7 @@ pub async fn push<T: SyncTx + ?Sized>(
     now_ms: i64,
 ) -> Result<PushOutcome, StorageError> {
     let version = tx.bump_version().await?;
+    tx.log_version(version, now_ms).await?;
     let client = request.client_id;
     let mut stored_last_applied = match tx.client(client).await? {
         Some((owner, _)) if owner != user.id => return Err(StorageError::ForeignClient),
@@ -382,7 +451,15 @@ impl Step<'_> {
                     team: user.team_id.map(Id::from_uuid),
                     created_at: stamp.wall_ms,
                 };
-                let fields = meta_fields(&meta, stamp, version);
+                let mut fields = meta_fields(&meta, stamp, version);
+                if record.kind.is_lead_history() {
+                    let state = FieldState {
+                        value: id_value(Some(user.id)),
+                        stamp,
+                        version,
+                    };
+                    fields.insert("logged_by".to_string(), state);
+                }
                 (fields.clone(), user.id, user.team_id, fields)
             }
         };
@@ -393,7 +470,7 @@ impl Step<'_> {
                 Ok(Some(target)) => {
                     new_owner = target;
                     let state = FieldState {
-                        value: Value::String(Id::from_uuid(target).to_string()),
+                        value: id_value(Some(target)),
                         stamp,
                         version,
                     };
@@ -411,6 +488,15 @@ impl Step<'_> {
         merged.extend(writes.clone());
         if let Err((field, reason)) = validate_record(record.kind, &field_values(&merged)) {
             return Ok(Err(RejectReason::invalid(field, reason)));
+        }
+        if let Some(lead) = named_lead(record.kind, &base, &writes, is_new) {
+            let writable = tx
+                .record(RecordKind::Lead, lead)
+                .await?
+                .is_some_and(|lead| can_write(user, lead.owner, lead.team));
+            if !writable {
+                return Ok(Err(RejectReason::Forbidden));
+            }
         }
         if writes.is_empty() && merge.lost.is_empty() {
             return Ok(Ok(()));
@@ -448,6 +534,9 @@ impl Step<'_> {
         }
         if new_owner != owner {
             tx.insert_visibility_change(version, record, owner).await?;
+            if record.kind == RecordKind::Lead {
+                move_history(tx, record.id, new_owner, team, stamp, version).await?;
+            }
         }
         Ok(Ok(()))
     }
@@ -492,6 +581,78 @@ impl Step<'_> {
     }
 }
 
+/// A user id (or none) as a stored field value.
+fn id_value(id: Option<Uuid>) -> Value {
+    id.map_or(Value::Null, |id| {
+        Value::String(Id::from_uuid(id).to_string())
+    })
+}
+
+/// The lead a visit or deal comes to name with this mutation: on create, and when its
+/// `lead_id` changes. `None` for other kinds and for writes that keep the same lead.
+fn named_lead(
+    kind: RecordKind,
+    base: &BTreeMap<String, FieldState>,
+    writes: &BTreeMap<String, FieldState>,
+    is_new: bool,
+) -> Option<Id> {
+    if !kind.is_lead_history() {
+        return None;
+    }
+    let written = writes.get("lead_id")?;
+    let moved = is_new || base.get("lead_id").map(|state| &state.value) != Some(&written.value);
+    // Validation has accepted the merged record, so the value is an id.
+    moved
+        .then(|| written.value.as_str().and_then(|raw| Id::parse(raw).ok()))
+        .flatten()
+}
+
+/// Moves the history of a reassigned lead (its visits and deals) to the lead's new `owner`
+/// and `team`, at the reassigning push's `version` and `stamp`: the `records` row that
+/// visibility and authorization read, the `owner` and `team` fields devices read, and a
+/// `visibility_changes` row for each record's previous owner, whose devices then drop it.
+/// `logged_by` stays as it was. Records already with that owner and team are left alone.
+async fn move_history<T: SyncTx + ?Sized>(
+    tx: &mut T,
+    lead: Id,
+    owner: Uuid,
+    team: Option<Uuid>,
+    stamp: Stamp,
+    version: u64,
+) -> Result<(), StorageError> {
+    for entry in tx.lead_history(lead).await? {
+        let Some(stored) = tx.record(entry.kind, entry.id).await? else {
+            continue;
+        };
+        if stored.owner == owner && stored.team == team {
+            continue;
+        }
+        let mut writes = BTreeMap::new();
+        for (field, value) in [("owner", id_value(Some(owner))), ("team", id_value(team))] {
+            if stored.fields.get(field).map(|state| &state.value) != Some(&value) {
+                let state = FieldState {
+                    value,
+                    stamp,
+                    version,
+                };
+                writes.insert(field.to_string(), state);
+            }
+        }
+        let deleted = stored
+            .fields
+            .get("deleted")
+            .and_then(|state| state.value.as_bool())
+            .unwrap_or(false);
+        tx.save_record(entry, owner, team, version, deleted).await?;
+        tx.save_fields(entry, &writes).await?;
+        if stored.owner != owner {
+            tx.insert_visibility_change(version, entry, stored.owner)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// A conflict's id: a UUIDv7 at the server's time whose random part is a hash of the
 /// mutation (device, number) and field. A mutation is applied once and logs at most one
 /// conflict per field, so ids never repeat; being derived rather than random keeps a
@@ -507,6 +668,18 @@ fn conflict_id(client: Id, seq: u64, field: &str, now_ms: i64) -> Id {
     Id::from_parts(u64::try_from(now_ms).unwrap_or(0), random)
 }
 
+/// A pull's answer, and what the backend must record after the read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pulled {
+    /// The answer.
+    pub response: PullResponse,
+    /// Set on a pull from no cursor after a purge: the backend then records, in a write of
+    /// its own after the read ([`record_full_pull`]), that this device pulled from no
+    /// cursor while `purged_through` was this value, so the cursors of that full pull (which
+    /// may well be below it) do not ask for a resync again.
+    pub full_pull_at: Option<u64>,
+}
+
 /// Answers a pull for `user` from the snapshot `tx` (see the module docs).
 ///
 /// Records come in `(version, kind, id)` order, at most `request.limit` (clamped to
@@ -515,17 +688,46 @@ fn conflict_id(client: Id, seq: u64, field: &str, now_ms: i64) -> Id {
 /// the device has nothing yet. With nothing new, the cursor stays where it was.
 /// `server_version` is the last committed version in the snapshot, so a device whose cursor
 /// is past it knows the server went back in time.
+///
+/// A cursor below `purged_through` may have missed a tombstone or removal that [`purge`]
+/// deleted, unless the device has pulled from no cursor since the purge point reached that
+/// value (the cursors of such a full pull are below it, and need nothing): such a pull is
+/// answered `full_resync` with no changes, no removals and no cursor.
 pub async fn pull<T: SyncTx + ?Sized>(
     tx: &mut T,
     user: &User,
     request: &PullRequest,
     now_ms: i64,
-) -> Result<PullResponse, StorageError> {
+) -> Result<Pulled, StorageError> {
     let last_applied = match tx.client(request.client_id).await? {
         Some((owner, _)) if owner != user.id => return Err(StorageError::ForeignClient),
         Some((_, last_applied)) => last_applied,
         None => 0,
     };
+    let now = Stamp::new(now_ms, 0, Id::from_uuid(Uuid::nil()));
+    let server_stamp = tx.max_stamp().await?.map_or(now, |stored| stored.max(now));
+    let server_version = tx.current_version().await?;
+    let purged_through = tx.purged_through().await?;
+    if let Some(cursor) = request.cursor {
+        if cursor.version < purged_through
+            && tx.resynced_through(request.client_id).await? < purged_through
+        {
+            let response = PullResponse {
+                changes: Vec::new(),
+                removed: Vec::new(),
+                cursor: None,
+                more: false,
+                last_applied,
+                server_stamp,
+                server_version,
+                full_resync: true,
+            };
+            return Ok(Pulled {
+                response,
+                full_pull_at: None,
+            });
+        }
+    }
     let limit = request.limit.clamp(1, MAX_PULL_LIMIT);
     let mut rows = if user.role == Role::Admin {
         Vec::new()
@@ -567,10 +769,7 @@ pub async fn pull<T: SyncTx + ?Sized>(
         }
     }
 
-    let now = Stamp::new(now_ms, 0, Id::from_uuid(Uuid::nil()));
-    let server_stamp = tx.max_stamp().await?.map_or(now, |stored| stored.max(now));
-    let server_version = tx.current_version().await?;
-    Ok(PullResponse {
+    let response = PullResponse {
         changes,
         removed,
         cursor,
@@ -578,7 +777,93 @@ pub async fn pull<T: SyncTx + ?Sized>(
         last_applied,
         server_stamp,
         server_version,
+        full_resync: false,
+    };
+    let full_pull_at = (request.cursor.is_none() && purged_through > 0).then_some(purged_through);
+    Ok(Pulled {
+        response,
+        full_pull_at,
     })
+}
+
+/// Records, after a pull from no cursor, that `client` pulled everything while the purge
+/// point was `purged_through` (see [`Pulled::full_pull_at`]).
+pub async fn record_full_pull<T: SyncTx + ?Sized>(
+    tx: &mut T,
+    user: &User,
+    client: Id,
+    purged_through: u64,
+) -> Result<(), StorageError> {
+    tx.mark_resynced(client, user.id, purged_through).await
+}
+
+/// How long a day is, in milliseconds.
+const DAY_MS: i64 = 86_400_000;
+
+/// What a [`purge`] deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PurgeReport {
+    /// The last version older than the horizon, when any logged version is: everything it
+    /// purged changed at or below it.
+    pub through: Option<u64>,
+    /// Tombstones deleted (with their fields and conflicts).
+    pub records: u64,
+    /// Resolved conflicts deleted (on records that stay).
+    pub conflicts: u64,
+    /// `visibility_changes` rows deleted.
+    pub removals: u64,
+    /// Kept refusals deleted.
+    pub rejections: u64,
+    /// The purge point after this purge (see [`pull`]).
+    pub purged_through: u64,
+}
+
+/// Forgets what is older than `keep_days` days before `now_ms` (the server's clock), in the
+/// caller's one transaction: tombstones whose last change is that old (with their fields
+/// and conflicts), resolved conflicts logged that long ago, `visibility_changes` rows and
+/// kept refusals of that age, and the version log up to there. Live records are never
+/// touched. `purged_through` rises to the highest version of a tombstone or removal
+/// deleted, so [`pull`] can tell which cursors may have missed one.
+///
+/// Age comes from `version_log` (each push's version and the server's time at its commit),
+/// not from stamps, which devices make: "older than the horizon" is "at or below the last
+/// version committed before the horizon", and below the first version committed after it,
+/// should the server's clock ever have stepped back. Versions committed before the log
+/// existed count as young until a logged version past them is old.
+pub async fn purge<T: SyncTx + ?Sized>(
+    tx: &mut T,
+    now_ms: i64,
+    keep_days: u32,
+) -> Result<PurgeReport, StorageError> {
+    let mut report = PurgeReport {
+        purged_through: tx.lock_for_purge().await?,
+        ..PurgeReport::default()
+    };
+    let horizon_ms = now_ms.saturating_sub(i64::from(keep_days).saturating_mul(DAY_MS));
+    let Some(old) = tx.last_version_before(horizon_ms).await? else {
+        return Ok(report);
+    };
+    let through = match tx.first_version_since(horizon_ms).await? {
+        Some(young) => old.min(young.saturating_sub(1)),
+        None => old,
+    };
+    report.through = Some(through);
+    let last_tombstone = tx.last_tombstone(through).await?;
+    let last_removal = tx.last_removal(through).await?;
+    report.conflicts = tx.delete_resolved_conflicts(through).await?;
+    report.records = tx.delete_tombstones(through).await?;
+    report.removals = tx.delete_removals(through).await?;
+    report.rejections = tx.delete_rejections(through).await?;
+    tx.delete_version_log(through).await?;
+    let purged_through = [last_tombstone, last_removal]
+        .into_iter()
+        .flatten()
+        .fold(report.purged_through, u64::max);
+    if purged_through > report.purged_through {
+        tx.set_purged_through(purged_through).await?;
+        report.purged_through = purged_through;
+    }
+    Ok(report)
 }
 
 /// Reads a stored version.

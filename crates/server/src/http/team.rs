@@ -1,0 +1,65 @@
+//! `GET /api/team`: the signed-in user's colleagues, e.g. for the picker a manager
+//! reassigns a lead with. The answer's items are `domain::TeamMember`, so the app reads
+//! them with the type it already has; who is listed is [`crate::accounts::team_for`]'s rule.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use domain::{Id, TeamMember};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{ApiError, AppState, CurrentUser};
+use crate::accounts;
+use crate::storage::User;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/team", get(team))
+}
+
+/// The signed-in user's team: for a manager, the team's reps and themselves; for a rep,
+/// themselves and the team's managers; sorted by display name. Admins are refused (403):
+/// they manage accounts and belong to no team's sales work.
+#[utoipa::path(
+    get,
+    path = "/api/team",
+    responses(
+        (status = 200, body = Vec<TeamMemberDoc>, description = "The colleagues, sorted by display name"),
+        (status = 401, body = super::ErrorBody, description = "No valid session"),
+        (status = 403, body = super::ErrorBody, description = "An admin, who has no team to pick from"),
+        (status = 503, body = super::ErrorBody, description = "The database is busy; retry after `Retry-After` seconds")
+    )
+)]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+pub async fn team(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<Vec<TeamMember>>, ApiError> {
+    let members = accounts::team_for(state.storage.as_ref(), &user)
+        .await?
+        .ok_or(ApiError::Forbidden)?;
+    Ok(Json(members.iter().map(member).collect()))
+}
+
+fn member(user: &User) -> TeamMember {
+    TeamMember {
+        id: Id::from_uuid(user.id),
+        login: user.login.clone(),
+        display_name: user.display_name.clone(),
+        role: user.role.as_str().to_string(),
+    }
+}
+
+/// `TeamMember` (`domain::TeamMember`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = TeamMember)]
+pub struct TeamMemberDoc {
+    /// The user's id (what a lead's `owner` holds).
+    pub id: Uuid,
+    /// The sign-in name.
+    pub login: String,
+    /// The name shown to colleagues.
+    pub display_name: String,
+    /// `rep` or `manager`.
+    pub role: String,
+}
