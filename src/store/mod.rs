@@ -26,8 +26,9 @@ pub use domain::replica::{
     SyncState,
 };
 pub use domain::PushLimits;
+pub use domain::TeamMember;
 pub use schema::{open_at_version, SCHEMA_VERSION};
-pub use sync::{Account, TeamMember};
+pub use sync::Account;
 
 /// The database every signed-in device uses.
 pub const DB_NAME: &str = "fieldbook";

@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 use domain::replica::{
     self, EditSession, NextPush, PullApplied, PushApplied, RejectionNote, SyncState,
 };
-use domain::{Conflict, Cursor, Id, PullResponse, PushLimits, PushResponse, RecordKind};
+use domain::{
+    Conflict, Cursor, Id, PullResponse, PushLimits, PushResponse, RecordKind, TeamMember,
+};
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::KeyRange;
 use serde::{Deserialize, Serialize};
@@ -30,17 +32,6 @@ use super::{
 
 const ACCOUNT_KEY: &str = "account";
 const TEAM_KEY: &str = "team";
-
-/// A person of the signed-in user's team, as the server lists them (`GET /api/team`); kept
-/// on the device so a manager can reassign a lead offline too.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TeamMember {
-    pub id: Id,
-    pub login: String,
-    pub display_name: String,
-    /// `rep` or `manager`.
-    pub role: String,
-}
 
 /// The signed-in user, kept so the app opens offline as them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

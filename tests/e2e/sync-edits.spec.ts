@@ -2,9 +2,11 @@
 // - a form left open while a pull brings someone else's change must not write the old value
 //   back (different field: both survive; same field: a conflict both devices show);
 // - a day of long visit notes saved offline must reach the server in pushes that fit its
-//   limit, instead of one request it refuses for ever.
+//   limit, instead of one request it refuses for ever;
+// - a lead a manager hands to another rep takes its visits and deals along: the new rep's
+//   phone gets the whole history, the old rep's phone keeps none of it.
 import { expect, Page, test } from '@playwright/test';
-import { createLead, device, editField, openLead, poolLogin, syncNow } from './fixtures';
+import { createLead, demoLogin, device, editField, openLead, poolLogin, syncNow } from './fixtures';
 
 const phoneSize = { viewport: { width: 390, height: 844 }, hasTouch: true };
 const laptopSize = { viewport: { width: 1280, height: 800 } };
@@ -114,6 +116,68 @@ test('60 visits with 10,000-character notes saved offline reach the server when 
   await expect(laptop.page.getByTestId('timeline')).toContainText('第60次拜访');
 
   for (const d of [phone, laptop]) {
+    await d.context.close();
+  }
+});
+
+test('a manager hands a lead over: its visits and deals go to the new rep and leave the old one', async ({
+  browser,
+}) => {
+  const rep1 = await device(browser, demoLogin('demo.rep1'), phoneSize);
+  const rep2 = await device(browser, demoLogin('demo.rep2'), phoneSize);
+  const manager = await device(browser, demoLogin('demo.manager'), laptopSize);
+  const name = `Feng Hua ${Date.now().toString(36)}`;
+
+  // Rep 1's customer, with a visit and a deal.
+  const id = await createLead(rep1.page, name, 'Feng Electric');
+  await rep1.page.getByTestId('log-visit').click();
+  await rep1.page.locator('#v-notes').fill('First meeting at the plant');
+  await rep1.page.getByTestId('save').click();
+  await expect(rep1.page.getByTestId('timeline-visit')).toHaveCount(1);
+  await rep1.page.getByTestId('add-deal').click();
+  await rep1.page.locator('#d-product').fill('Control cabinets');
+  await rep1.page.locator('#d-amount').fill('48000');
+  await rep1.page.getByTestId('save').click();
+  await expect(rep1.page.getByTestId('timeline-deal')).toHaveCount(1);
+  await syncNow(rep1.page);
+
+  // The manager hands it to rep 2 from the lead screen.
+  await syncNow(manager.page);
+  await openLead(manager.page, name);
+  await expect(manager.page.getByTestId('owner-name')).toHaveText('李明 Li Ming');
+  await manager.page.getByTestId('reassign-to').selectOption({ label: 'Sarah Chen 陈莎' });
+  await manager.page.getByTestId('reassign').click();
+  await expect(manager.page.getByTestId('owner-name')).toHaveText('Sarah Chen 陈莎');
+  await syncNow(manager.page);
+
+  // Rep 2 gets the whole history; rep 1's phone drops all of it.
+  await syncNow(rep2.page);
+  await openLead(rep2.page, name);
+  await expect(rep2.page.getByTestId('timeline-visit')).toHaveCount(1);
+  await expect(rep2.page.getByTestId('timeline')).toContainText('First meeting at the plant');
+  await expect(rep2.page.getByTestId('timeline-deal')).toHaveCount(1);
+  await syncNow(rep1.page);
+  await rep1.page.getByTestId('nav-leads').click();
+  await expect(rep1.page.getByTestId('lead-row').filter({ hasText: name })).toHaveCount(0);
+  const left = await rep1.page.evaluate(async (leadId) => {
+    const db: IDBDatabase = await new Promise((resolve, reject) => {
+      const open = indexedDB.open('fieldbook');
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    const count = (store: string) =>
+      new Promise<number>((resolve) => {
+        const all = db.transaction(store).objectStore(store).getAll();
+        all.onsuccess = () =>
+          resolve((all.result as { id: string; lead_id?: string }[]).filter((r) => r.id === leadId || r.lead_id === leadId).length);
+      });
+    const found = { leads: await count('leads'), visits: await count('visits'), deals: await count('deals') };
+    db.close();
+    return found;
+  }, id);
+  expect(left).toEqual({ leads: 0, visits: 0, deals: 0 });
+
+  for (const d of [rep1, rep2, manager]) {
     await d.context.close();
   }
 });

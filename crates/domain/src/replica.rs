@@ -720,9 +720,7 @@ async fn server_went_back<T: LocalTx>(
     state.acked = server_has;
     state.server_acked = server_has;
     state.resume_after = (resume > server_has).then_some(resume);
-    state.cursor = None;
-    state.resyncing = true;
-    state.generation += 1;
+    start_full_pull(state);
     state.notice = Some(SyncNotice::ServerWentBack {
         resent: held.len() as u64,
     });
@@ -733,6 +731,14 @@ async fn server_went_back<T: LocalTx>(
 // Pull.
 // ---------------------------------------------------------------------------------------
 
+/// Starts a pull of everything from no cursor; its last page drops the copies it did not
+/// bring again ([`SyncState::generation`]).
+fn start_full_pull(state: &mut SyncState) {
+    state.cursor = None;
+    state.resyncing = true;
+    state.generation += 1;
+}
+
 /// What one pull page changed on the device.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PullApplied {
@@ -740,8 +746,9 @@ pub struct PullApplied {
     pub records: usize,
     /// Outbox entries dropped because the server's copy now carries them.
     pub dropped: usize,
-    /// The page showed that the server went back: nothing of it was applied, the cursor is
-    /// reset, and the next run resends and pulls everything.
+    /// The page showed that the server went back, or that it no longer remembers as far
+    /// back as the cursor (`full_resync`): nothing of it was applied, the cursor is reset,
+    /// and the run pulls everything again (after resending what the server lost).
     pub server_went_back: bool,
     /// The page answered a request made from another cursor: nothing of it was applied.
     pub stale: bool,
@@ -772,6 +779,14 @@ pub async fn apply_pull<T: LocalTx>(
         && state
             .cursor
             .is_some_and(|c| c.version > page.server_version);
+    if page.full_resync {
+        // The server no longer remembers as far back as the cursor (it purged tombstones
+        // since): pull everything again; unsent edits stay and are laid over what comes.
+        start_full_pull(&mut state);
+        tx.put_sync_state(&state).await?;
+        applied.server_went_back = true;
+        return Ok(applied);
+    }
     if page.last_applied < state.server_acked || behind_cursor {
         let server_has = page.last_applied.min(state.server_acked);
         server_went_back(tx, &mut state, server_has).await?;
@@ -1306,5 +1321,38 @@ mod tests {
         let applied = run(apply_pull(&mut rep, None, &late, 20)).unwrap();
         assert!(applied.stale);
         assert_eq!(rep, before);
+    }
+
+    #[test]
+    fn a_cursor_older_than_the_server_remembers_pulls_everything_and_keeps_unsent_edits() {
+        let mut rep = device();
+        let mut page = page_with(&to_object(&lead(1, "Li")).unwrap(), 4, &[], 0);
+        page.cursor = Some(Cursor {
+            version: 4,
+            kind: RecordKind::Lead,
+            record_id: id(1),
+        });
+        run(apply_pull(&mut rep, None, &page, 10)).unwrap();
+        let unsent = one_entry(&mut rep);
+        // Months later: the server purged tombstones past this device's cursor.
+        let mut told = page_with(&to_object(&lead(1, "Li")).unwrap(), 4, &[], 0);
+        told.changes.clear();
+        told.full_resync = true;
+        let asked = rep.state.cursor;
+        let applied = run(apply_pull(&mut rep, asked, &told, 20)).unwrap();
+        assert!(applied.server_went_back);
+        assert_eq!(rep.state.cursor, None);
+        assert_eq!(rep.state.notice, None, "nothing was lost: nothing to tell");
+        // The full pull no longer has lead 1 (purged): it leaves; the unsent lead 2 stays.
+        let mut fresh = page_with(&to_object(&lead(3, "Zhao")).unwrap(), 9, &[], 0);
+        fresh.cursor = None;
+        run(apply_pull(&mut rep, None, &fresh, 30)).unwrap();
+        assert!(!rep.copies.contains_key(&id(1)));
+        assert!(!rep.views.contains_key(&(RecordKind::Lead, id(1))));
+        assert!(rep.views.contains_key(&(RecordKind::Lead, id(3))));
+        assert!(rep
+            .views
+            .contains_key(&(RecordKind::Lead, unsent.mutation.record_id)));
+        assert_eq!(rep.outbox.len(), 1);
     }
 }
