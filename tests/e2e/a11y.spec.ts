@@ -45,6 +45,22 @@ for (const language of LANGUAGES) {
       audit.expectClean();
     });
 
+    test("a manager's lead screen with the hand-over passes axe and has large targets", async ({ browser }) => {
+      const audit = new Audit(language.lang);
+      const { context, page } = await device(browser, demoLogin('demo.manager'), {
+        locale: language.locale,
+        timezoneId: 'Asia/Shanghai',
+        ...phone,
+      });
+      await syncNow(page);
+      await openLead(page, '陈伟');
+      await expect(page.getByTestId('owner-name')).toHaveText('李明 Li Ming');
+      await expect(page.getByTestId('reassign-to')).toBeVisible();
+      await audit.check(page, 'lead detail (manager: owner and hand-over)');
+      await context.close();
+      audit.expectClean();
+    });
+
     test('every screen of a rep with a full book passes axe and has large targets', async ({ browser }) => {
       test.setTimeout(240_000);
       const audit = new Audit(language.lang);
