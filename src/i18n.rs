@@ -226,6 +226,7 @@ messages! {
     "lead.edit" => "Edit", "编辑";
     "lead.delete" => "Delete", "删除";
     "lead.owner" => "Owner", "负责人";
+    "timeline.logged_by" => "Logged by {}", "记录人：{}";
     "lead.reassign_to" => "Hand over to", "转交给";
     "lead.reassign" => "Hand over the lead", "转交客户";
     "lead.reassign_none" => "No other rep in your team yet.", "团队中暂无其他销售代表。";

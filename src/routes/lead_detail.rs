@@ -212,11 +212,29 @@ fn Fact(
     })
 }
 
+/// "Logged by …" for a visit or deal someone else logged (a lead handed over keeps its
+/// history with who wrote it), when the team list names them.
+fn logged_by(logged_by: Option<domain::Id>) -> Option<impl IntoView> {
+    let i = use_i18n();
+    let state = use_app();
+    let me = state.account.with_untracked(|a| a.as_ref().map(|a| a.id));
+    let by = logged_by.filter(|by| Some(*by) != me)?;
+    let name = state.team.with_untracked(|team| {
+        team.iter()
+            .find(|m| m.id == by)
+            .map(|m| m.display_name.clone())
+    })?;
+    Some(view! {
+        <span class="muted" data-testid="logged-by">{move || fill(i.t("timeline.logged_by"), &name)}</span>
+    })
+}
+
 #[component]
 fn TimelineEntry(entry: Entry) -> impl IntoView {
     let i = use_i18n();
     match entry {
         Entry::Visit(v) => {
+            let by = logged_by(v.logged_by);
             let kind = v.kind;
             let at = v.started_at;
             let stage_after = v.stage_after;
@@ -237,6 +255,7 @@ fn TimelineEntry(entry: Entry) -> impl IntoView {
                         <span class="entry-kind">{move || i.t(kind.key())}</span>
                         <time>{move || platform::format_date_time(at, i.locale().tag())}</time>
                         {duration.map(|m| view! { <span class="muted">{move || fill(i.t("visit.minutes"), m)}</span> })}
+                        {by}
                         <A href=format!("/visits/{}/edit", v.id) attr:class="link">{move || i.t("lead.edit")}</A>
                     </div>
                     {stage_after.map(|s| view! { <p class=format!("stage stage-{}", s.as_str())>{move || i.t(s.key())}</p> })}
@@ -254,6 +273,7 @@ fn TimelineEntry(entry: Entry) -> impl IntoView {
             .into_any()
         }
         Entry::Deal(d) => {
+            let by = logged_by(d.logged_by);
             let amount = d.amount;
             let status = d.status;
             let closed = d.closed_on;
@@ -263,6 +283,7 @@ fn TimelineEntry(entry: Entry) -> impl IntoView {
                         <span class="entry-kind">{move || i.t(status.key())}</span>
                         <time>{move || platform::format_date(closed, i.locale().tag())}</time>
                         <strong>{move || platform::format_money(&amount, i.locale().tag())}</strong>
+                        {by}
                         <A href=format!("/deals/{}/edit", d.id) attr:class="link">{move || i.t("lead.edit")}</A>
                     </div>
                     <p class="entry-text">{d.product.clone()}</p>

@@ -322,12 +322,7 @@ async fn sync_once(state: AppState) -> Result<bool, RunError> {
             }));
         }
     }
-    if state
-        .account
-        .with_untracked(|a| a.as_ref().is_some_and(|a| a.role == "manager"))
-    {
-        refresh_team(state, &store).await?;
-    }
+    refresh_team(state, &store).await?;
     if changed {
         // Only then are the screens read again (here and in the other tabs); a quiet
         // periodic run just moves "last synced".
@@ -413,8 +408,9 @@ async fn push_all(store: &Store) -> Result<(), RunError> {
     }
 }
 
-/// A manager's team, asked after each sync and kept on the device when it changed. The list
-/// only serves the reassignment picker: a server that cannot give it fails nothing.
+/// The team (a manager's reps; a rep's managers), asked after each sync and kept on the
+/// device when it changed. It serves the hand-over picker and names who logged a visit: a
+/// server that cannot give it fails nothing.
 async fn refresh_team(state: AppState, store: &Store) -> Result<(), RunError> {
     let Ok(team) = api::team().await else {
         return Ok(());

@@ -156,6 +156,9 @@ test('a manager hands a lead over: its visits and deals go to the new rep and le
   await expect(rep2.page.getByTestId('timeline-visit')).toHaveCount(1);
   await expect(rep2.page.getByTestId('timeline')).toContainText('First meeting at the plant');
   await expect(rep2.page.getByTestId('timeline-deal')).toHaveCount(1);
+  // Each still says who logged it.
+  await expect(rep2.page.getByTestId('timeline-visit').getByTestId('logged-by')).toHaveText('Logged by 李明 Li Ming');
+  await expect(rep2.page.getByTestId('timeline-deal').getByTestId('logged-by')).toHaveText('Logged by 李明 Li Ming');
   await syncNow(rep1.page);
   await rep1.page.getByTestId('nav-leads').click();
   await expect(rep1.page.getByTestId('lead-row').filter({ hasText: name })).toHaveCount(0);

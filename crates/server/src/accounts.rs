@@ -192,12 +192,13 @@ pub async fn reset_password(storage: &dyn Storage, login: &str) -> Result<String
     Ok(password)
 }
 
-/// The colleagues `user` may pick from, sorted by display name (then login), or `None` for
-/// an admin, who manages accounts and is in no team's sales work.
+/// The colleagues `user` works with, sorted by display name (then login), or `None` for an
+/// admin, who manages accounts and is in no team's sales work.
 ///
-/// A manager gets the reps of their team (whom a lead can be reassigned to) and themselves;
-/// a rep gets themselves and their team's managers. Someone without a
-/// team gets only themselves. Every account counts: the server has no deactivated accounts.
+/// Everyone in a team gets the whole team, themselves included: a manager picks the rep a
+/// lead goes to from it, and anyone reading a lead's history sees who logged each visit (a
+/// handed-over lead keeps visits its earlier rep wrote). Someone without a team gets only
+/// themselves. Every account counts: the server has no deactivated accounts.
 pub async fn team_for(
     storage: &dyn Storage,
     user: &User,
@@ -205,14 +206,9 @@ pub async fn team_for(
     let others = match (user.role, user.team_id) {
         (Role::Admin, _) => return Ok(None),
         (_, None) => Vec::new(),
-        (role, Some(team)) => {
-            let wanted = if role == Role::Manager {
-                Role::Rep
-            } else {
-                Role::Manager
-            };
+        (_, Some(team)) => {
             let mut members = storage.team_users(team).await?;
-            members.retain(|member| member.role == wanted && member.id != user.id);
+            members.retain(|member| member.role != Role::Admin && member.id != user.id);
             members
         }
     };

@@ -1596,7 +1596,7 @@ async fn sync_a_reassigned_lead_takes_its_visits_and_deals_and_each_keeps_who_lo
 }
 
 #[tokio::test]
-async fn team_lists_the_reps_for_a_manager_and_the_managers_for_a_rep() {
+async fn team_lists_the_whole_team_to_everyone_in_it() {
     for db in backends() {
         eprintln!("backend: {}", db.name);
         let server = start(&db).await;
@@ -1614,7 +1614,7 @@ async fn team_lists_the_reps_for_a_manager_and_the_managers_for_a_rep() {
         };
         let pair = |login: &str, role: &str| (login.to_string(), role.to_string());
 
-        // A manager: the team's reps and themselves, by display name; not another team's.
+        // A manager: the team, themselves included, by display name; not another team's.
         let boss = server.device("boss", &pw["boss"], 1).await;
         let members = team(server.get("/api/team", Some(&boss.cookie)).await);
         assert_eq!(
@@ -1629,12 +1629,17 @@ async fn team_lists_the_reps_for_a_manager_and_the_managers_for_a_rep() {
         assert_eq!(members[1].display_name, "boss display");
         assert_eq!(members[1].id.to_string(), user_id(&server, "boss").await);
 
-        // A rep: themselves and their manager.
+        // A rep: the same team (a handed-over lead shows who logged each visit).
         let rep = server.device("rep_a", &pw["rep_a"], 2).await;
         let members = team(server.get("/api/team", Some(&rep.cookie)).await);
         assert_eq!(
             names(&members),
-            [pair("boss", "manager"), pair("rep_a", "rep")]
+            [
+                pair("adam", "rep"),
+                pair("boss", "manager"),
+                pair("rep_a", "rep"),
+                pair("rep_b", "rep"),
+            ]
         );
         let lone = server.device("rep_w", &pw["rep_w"], 3).await;
         let members = team(server.get("/api/team", Some(&lone.cookie)).await);
