@@ -1414,6 +1414,55 @@ fn unseen(fields: &[(String, Value)]) -> Vec<(&str, Value, Option<u64>)> {
 }
 
 #[tokio::test]
+async fn sync_a_visit_the_manager_logs_on_a_reps_lead_belongs_to_the_rep() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut a = server.device("rep_a", &pw["rep_a"], 1).await;
+        let mut boss = server.device("boss", &pw["boss"], 2).await;
+        let rep_a = user_id(&server, "rep_a").await;
+        let boss_id = user_id(&server, "boss").await;
+        let (lead, visit, deal) = (test_id(1), test_id(2), test_id(3));
+        let now = server.now_ms();
+        let created = vec![a.mutation(lead, now, &new_lead("李伟"))];
+        let answer = server.push(&a, created).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+
+        // The manager, along on a visit, logs it and a deal on A's lead.
+        let logged = vec![
+            boss.mutation_of(
+                RecordKind::Visit,
+                visit,
+                now,
+                &unseen(&new_visit(visit, lead, "经理陪访")),
+            ),
+            boss.mutation_of(RecordKind::Deal, deal, now, &unseen(&new_deal(deal, lead))),
+        ];
+        let answer = server.push(&boss, logged).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+
+        // They are part of the lead's history: A's, and A's devices get them; the manager
+        // is named as who logged them.
+        let a_pull = server.pull(&a, None).await;
+        for record in [visit, deal] {
+            let change = change_of(&a_pull, record).expect("the rep gets the manager's entry");
+            assert_eq!(change.record["owner"], rep_a, "{record}");
+            assert_eq!(change.record["logged_by"], boss_id, "{record}");
+        }
+        // The rep may edit them like the rest of their book.
+        let edit = a.mutation_of(
+            RecordKind::Visit,
+            visit,
+            now + 1,
+            &[("outcome", json!("约好下周报价"), None)],
+        );
+        let answer = server.push(&a, vec![edit]).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+    }
+}
+
+#[tokio::test]
 async fn sync_a_reassigned_lead_takes_its_visits_and_deals_and_each_keeps_who_logged_it() {
     for db in backends() {
         eprintln!("backend: {}", db.name);

@@ -489,13 +489,35 @@ impl Step<'_> {
         if let Err((field, reason)) = validate_record(record.kind, &field_values(&merged)) {
             return Ok(Err(RejectReason::invalid(field, reason)));
         }
+        let mut team = team;
         if let Some(lead) = named_lead(record.kind, &base, &writes, is_new) {
-            let writable = tx
+            let Some(lead) = tx
                 .record(RecordKind::Lead, lead)
                 .await?
-                .is_some_and(|lead| can_write(user, lead.owner, lead.team));
-            if !writable {
+                .filter(|lead| can_write(user, lead.owner, lead.team))
+            else {
                 return Ok(Err(RejectReason::Forbidden));
+            };
+            // A lead's history is its owner's, whoever logs it (a manager along on a visit):
+            // the visit or deal takes the lead's owner and team; `logged_by` says who.
+            if (lead.owner, lead.team) != (new_owner, team) {
+                for (field, value) in [
+                    ("owner", id_value(Some(lead.owner))),
+                    ("team", id_value(lead.team)),
+                ] {
+                    let state = FieldState {
+                        value,
+                        stamp,
+                        version,
+                    };
+                    writes.insert(field.to_string(), state);
+                }
+                if !is_new && new_owner != lead.owner {
+                    tx.insert_visibility_change(version, record, new_owner)
+                        .await?;
+                }
+                new_owner = lead.owner;
+                team = lead.team;
             }
         }
         if writes.is_empty() && merge.lost.is_empty() {
