@@ -662,10 +662,23 @@ pub async fn record_push<T: LocalTx>(
         .await?;
     }
     let went_back = response.last_applied < state.server_acked;
+    // An answer acknowledges the numbers before its batch only when the batch started at
+    // the first entry still waiting: a push that overtook an earlier one whose answer was
+    // lost carries no refusals of that one's numbers, so they stay unacknowledged and are
+    // sent again (the server answers their kept refusals).
+    let first_waiting = tx.outbox_after(state.acked, 1).await?;
+    let follows_on = match (sent.first(), first_waiting.first()) {
+        (Some(entry), Some(waiting)) => entry.mutation.seq <= waiting.mutation.seq,
+        // A push of no mutation (only `resume_after`) acknowledges nothing still waiting.
+        (None, Some(_)) => false,
+        (_, None) => true,
+    };
     if went_back {
         server_went_back(tx, &mut state, response.last_applied).await?;
     } else {
-        state.acked = state.acked.max(response.last_applied);
+        if follows_on {
+            state.acked = state.acked.max(response.last_applied);
+        }
         state.server_acked = response.last_applied;
         if state
             .resume_after
@@ -1303,6 +1316,40 @@ mod tests {
         run(apply_pull(&mut rep, None, &page, 80)).unwrap();
         assert!(rep.copies.contains_key(&id(1)) && !rep.copies.contains_key(&id(2)));
         assert!(!rep.state.resyncing);
+    }
+
+    #[test]
+    fn an_answer_to_a_push_that_overtook_a_lost_one_acknowledges_only_its_own_numbers() {
+        let mut rep = device();
+        let first = one_entry(&mut rep);
+        let second = one_entry(&mut rep);
+        // Number 1 was pushed and refused, its answer lost; number 2, pushed after it, is
+        // answered: last_applied 2, with no word of number 1's refusal.
+        let answer = PushResponse {
+            last_applied: 2,
+            rejected: vec![],
+        };
+        run(record_push(&mut rep, &[second], &answer, 50)).unwrap();
+        assert_eq!(
+            rep.state.acked, 0,
+            "number 1's refusal is still to be heard"
+        );
+        let NextPush::Send { sent, .. } = run(next_batch(&mut rep, PushLimits::default())).unwrap()
+        else {
+            panic!("number 1 is sent again")
+        };
+        assert_eq!(sent[0], first);
+        let retried = PushResponse {
+            last_applied: 2,
+            rejected: vec![Rejection {
+                seq: 1,
+                record_id: id(2),
+                reason: RejectReason::Forbidden,
+            }],
+        };
+        run(record_push(&mut rep, &sent, &retried, 60)).unwrap();
+        assert_eq!(rep.state.acked, 2);
+        assert_eq!(rep.rejections[&1].reason, RejectReason::Forbidden);
     }
 
     #[test]

@@ -5,33 +5,64 @@
 //!
 //! The world: one team with a manager and two reps, each with two devices. A device is a
 //! [`MemoryReplica`] (its durable state: outbox, server copies, views, cursor, clock) plus
-//! what a crash loses (the requests it is waiting for, the forms it has open). Devices create,
-//! edit and delete leads through edit sessions exactly as the app's forms do — some forms stay
-//! open while pulls land and are saved later — two devices sometimes edit the same field of
-//! one lead at once, and managers move leads between reps, with clocks that may be badly
-//! skewed. The network drops, duplicates and delays (reorders) requests and loses responses;
+//! what a crash loses (the requests it is waiting for, the forms it has open). Devices:
+//! - create, edit, trash and restore leads through edit sessions exactly as the app's forms
+//!   do — some forms stay open while pulls land and are saved later;
+//! - log visits the way the visit form does: one save of two edits, the lead moved by
+//!   `apply_visit_to_lead` (follow-up date, stage) in `EditSession::shown(the lead as read
+//!   at save time)` and the new visit; editing a visit moves its lead again; visit forms
+//!   also stay open; visits and deals (sales and refunds, amounts) are edited through
+//!   sessions, and trashed / restored as an action on the record as the device holds it;
+//! - edit the same field of one record on two devices at once, with clocks that may be
+//!   badly skewed; managers move leads between reps;
+//! - "away and back": a rep's device goes offline and edits one of its leads (sometimes
+//!   logging a visit to it) while a manager moves the lead to the other rep, and in some
+//!   seeds back again, before or after the device returns.
+//!
+//! The network drops, duplicates and delays (reorders) requests and loses responses;
 //! pushes are sometimes pipelined, so reordering produces gaps; devices go offline, give up
-//! waiting and crash. Then everything heals and these invariants are checked:
+//! waiting and crash. In a quarter of the seeds the server's sync tables are copied aside
+//! (a backup) at a random step and put back later (a restore: everything since is lost,
+//! devices' `last_applied` included); the harness's view of the server goes back with it.
+//! Then everything heals and these invariants are checked:
 //!
 //! 1. Every mutation a device made was acknowledged and applied exactly once: outboxes are
 //!    empty, the server's `last_applied` equals each device's last number, no number was
-//!    applied twice, none was refused except a rep's edit of a lead moved away from them
-//!    (each such refusal is a note on the device that made it, even when the first answer
-//!    was lost), and the server's records, owners and conflict log equal an independent
-//!    replay of the applied mutations (per field, in server order).
+//!    applied twice; the only mutations never applied are those refused on the device as
+//!    too large and, after a restore, those only the lost server applied and their device
+//!    had already dropped (the documented loss). The server's refusals equal the replay's
+//!    (forbidden: a rep writing what moved away from them; invalid: an edit of a record a
+//!    restored server does not have), each is a note on the device that made it even when
+//!    the first answer was lost, and the server's records, owners and conflict log equal
+//!    an independent replay of the applied mutations (per field, in server order; who owns
+//!    a visit or deal is decided in one place, `owner_rule`).
 //! 2. Every device's server copies equal what a fresh full pull shows its user (records,
 //!    field versions, conflicts), and its views equal its copies.
 //! 3. Every overwritten concurrent value is in the conflict log: the replay logs the loser of
 //!    every pair of concurrent same-field writes (the person editing had not seen the stored
 //!    value — judged from the versions the edit session showed, not what the device held at
 //!    push time), and the server's log must hold exactly those.
+//! 4. After a restore, every device that was told of numbers the restored server lacks, or
+//!    holds a cursor past its version, ends with `SyncNotice::ServerWentBack`, and none
+//!    does without a restore.
+//!
+//! What the protocol cannot do after a restore, excused precisely and counted in the stats
+//! (`blind`, `skipped_held`): a device whose only sign is its cursor, pulling after the
+//! restored server's version passed it, cannot tell (it keeps copies the server lost and
+//! misses what was written below its cursor); a device whose delayed old push reached the
+//! restored server before it did sees nothing wrong (and cannot learn refusals made on those
+//! numbers); and — a bug — a `resume_after` sent for a too-large entry makes a restored
+//! server skip numbers the device still holds, and hides the restore from it
+//! (`World::resume_after_skips_held`).
 //!
 //! Runs 1,000 seeds by default; `FIELDBOOK_SIM_SEEDS=100000` runs more and
-//! `FIELDBOOK_SIM_SEED=1234` replays one. A failure prints the command that replays it.
+//! `FIELDBOOK_SIM_SEED=1234` replays one (printing its whole trace). A failure prints the
+//! command that replays it.
 
 // This whole file is test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -40,15 +71,17 @@ use std::sync::Mutex;
 use chrono::DateTime;
 use domain::replica::{
     self, run_ready, DeviceState, Edit, EditSession, MemoryReplica, NextPush, OutboxEntry,
+    SyncNotice,
 };
 use domain::{
-    clamp_stamp, is_server_managed, Conflict, Grade, Id, Lead, LeadDraft, PullRequest, PushLimits,
-    PushMutation, PushRequest, Record, RecordKind, RecordMeta, RejectReason, Stage, Stamp,
-    PROTOCOL_VERSION,
+    apply_visit_to_lead, clamp_stamp, is_server_managed, validate_record, Conflict, Deal,
+    DealDraft, DealStatus, Grade, Id, Lead, LeadDraft, PullRequest, PushLimits, PushMutation,
+    PushRequest, Record, RecordKind, RecordMeta, RejectReason, Stage, Stamp, Visit, VisitDraft,
+    VisitKind, PROTOCOL_VERSION,
 };
 use fieldbook_server::storage::sqlite::SqliteStorage;
 use fieldbook_server::storage::{PushOutcome, Role, Storage, Team, User};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 /// Seeds that once failed; they always run.
@@ -60,7 +93,45 @@ use uuid::Uuid;
 /// alone (a record without a name, which IndexedDB's typed store refuses). 2819: a late
 /// answer to a pull from the start, applied after newer pages, moved the cursor back and
 /// kept a lead the rep had lost (a pull from the start sends no removals).
-const REGRESSION_SEEDS: &[u64] = &[26, 37, 235, 326, 2819];
+/// With visits, deals and restores (issue 9; the runs of the older seeds changed with them):
+/// 26: a device that knew of the restore only by its cursor pulled after the restored server
+/// had passed that cursor, and missed a record ("blind"; a protocol gap, excused). 78: a
+/// delayed copy of a device's old push reached the restored server first, so nothing showed
+/// it went back ("caught up"). 89: a manager's edit of a lead whose create was lost created
+/// it on the restored server, and the rep's create that followed was refused. 220: a
+/// `resume_after` for a too-large entry made the restored server skip four edits the
+/// device still held (the known bug, excused). 353: the same with edits already dropped:
+/// the device never noticed. 417: a refusal made by the restored server on a delayed copy
+/// of a push the lost server had answered never reached the device. 615: a caught-up
+/// device kept copies from the lost server. 1024: an edit its device had dropped came back
+/// to the restored server in a delayed copy of its push (the harness had called it lost).
+/// 3825: a pipelined push's answer acknowledged the numbers of an earlier push whose answer
+/// (with two refusals) was lost, so the refusals never reached the device (fixed in
+/// `replica::record_push`). 8: the first version of that fix never acknowledged a batch
+/// sent after a `resume_after` (a livelock). 5078: nor may a push of no mutation
+/// acknowledge entries still waiting (a refusal lost the same way).
+const REGRESSION_SEEDS: &[u64] = &[
+    8, 26, 37, 78, 89, 220, 235, 326, 353, 417, 615, 1024, 2819, 3825, 5078,
+];
+
+/// The tables a backup holds and a restore puts back (accounts stay as they are), in an
+/// order their foreign keys allow.
+const SYNC_TABLES: [&str; 7] = [
+    "server_version",
+    "clients",
+    "records",
+    "fields",
+    "conflicts",
+    "visibility_changes",
+    "rejections",
+];
+
+/// A device that was answered a `last_applied` past what the restored server has: its next
+/// push or pull answer shows the server went back.
+const TOLD_MORE: &str = "was told of numbers the restored server lacks";
+
+/// A device whose only sign is a pull cursor past the restored server's version.
+const CURSOR_ONLY: &str = "holds a cursor past the restored version";
 
 /// Seeds in a default `cargo test` run.
 const DEFAULT_SEEDS: u64 = 1_000;
@@ -126,11 +197,18 @@ struct Synced {
     conflicts: Vec<Conflict>,
 }
 
-/// A form the person has open: the lead as shown and the session it was opened in.
+/// A form the person has open (pulls may land while it is).
 #[derive(Clone, Debug)]
-struct OpenForm {
-    lead: Lead,
-    session: EditSession,
+enum OpenForm {
+    /// An edit form: the record as shown and the session it was opened in.
+    Edit {
+        kind: RecordKind,
+        shown: Map<String, Value>,
+        session: EditSession,
+    },
+    /// The form logging a new visit to `lead`: on save it reads the lead as the device shows
+    /// it then, as the app's visit form does.
+    NewVisit { lead: Id },
 }
 
 struct Device {
@@ -151,6 +229,19 @@ struct Device {
     forms: Vec<OpenForm>,
 }
 
+/// A record as the JSON object a view and an edit hold.
+fn to_map<T: serde::Serialize>(record: &T) -> Map<String, Value> {
+    match serde_json::to_value(record).unwrap() {
+        Value::Object(map) => map,
+        other => panic!("a record is an object, not {other}"),
+    }
+}
+
+/// The typed record of a view.
+fn from_map<T: serde::de::DeserializeOwned>(map: Map<String, Value>) -> T {
+    serde_json::from_value(Value::Object(map)).unwrap()
+}
+
 /// Runs one replica step (memory steps never wait).
 fn step<T>(future: impl std::future::Future<Output = Result<T, replica::MemoryError>>) -> T {
     run_ready(future)
@@ -167,18 +258,22 @@ impl Device {
         self.replica.device.as_ref().map_or(1, |d| d.next_seq)
     }
 
-    fn leads(&self) -> Vec<Id> {
+    /// The records of `kind` the screens show.
+    fn shown(&self, kind: RecordKind) -> Vec<Id> {
         self.replica
             .views
             .keys()
-            .filter(|(kind, _)| *kind == RecordKind::Lead)
+            .filter(|(k, _)| *k == kind)
             .map(|(_, id)| *id)
             .collect()
     }
 
+    fn view(&self, kind: RecordKind, id: Id) -> Option<Map<String, Value>> {
+        self.replica.views.get(&(kind, id)).cloned()
+    }
+
     fn lead(&self, id: Id) -> Option<Lead> {
-        let view = self.replica.views.get(&(RecordKind::Lead, id))?;
-        Some(serde_json::from_value(Value::Object(view.clone())).unwrap())
+        Some(from_map(self.view(RecordKind::Lead, id)?))
     }
 
     fn crash(&mut self) {
@@ -209,6 +304,7 @@ struct Message {
 #[derive(Clone, Debug)]
 struct Applied {
     version: u64,
+    client: Id,
     now_ms: i64,
     user: usize,
     mutation: PushMutation,
@@ -248,6 +344,18 @@ struct Stats {
     rejected: u64,
     removed: u64,
     too_large: u64,
+    visits: u64,
+    deals: u64,
+    away_and_back: u64,
+    restores: u64,
+    /// Mutations applied only by a server that then went back, dropped by their device.
+    lost: u64,
+    /// Devices that told their person the server went back.
+    noticed: u64,
+    /// Devices that could not tell (see `RestoreFacts::blind`).
+    blind: u64,
+    /// Held mutations lost to the known `resume_after` bug.
+    skipped_held: u64,
 }
 
 impl Stats {
@@ -260,6 +368,14 @@ impl Stats {
         self.rejected += other.rejected;
         self.removed += other.removed;
         self.too_large += other.too_large;
+        self.visits += other.visits;
+        self.deals += other.deals;
+        self.away_and_back += other.away_and_back;
+        self.restores += other.restores;
+        self.lost += other.lost;
+        self.noticed += other.noticed;
+        self.blind += other.blind;
+        self.skipped_held += other.skipped_held;
     }
 }
 
@@ -276,14 +392,74 @@ struct World {
     server_last: BTreeMap<Id, u64>,
     applied: Vec<Applied>,
     applied_seqs: BTreeSet<(Id, u64)>,
-    /// Mutations the server refused (a rep editing a lead reassigned away from them).
-    rejected: BTreeSet<(Id, u64)>,
+    /// Mutations the server refused, and why: a rep writing a record moved away from
+    /// them (forbidden), or an edit of a record the server does not have (invalid: only a
+    /// server that went back loses records a device has seen).
+    rejected: BTreeMap<(Id, u64), Refusal>,
     /// Mutations refused on their device as too large for any push.
     too_large: BTreeSet<(Id, u64)>,
     edit_bases: BTreeMap<(Id, u64), BTreeMap<String, u64>>,
     failures: Vec<String>,
     stats: Stats,
     trace: Vec<String>,
+    /// Steps taken so far.
+    steps: usize,
+    /// Leads moved away by [`World::away_and_back`] that will come back to their rep.
+    returns: Vec<(Id, usize)>,
+    /// In some seeds: the step at which a backup is taken, and the step at which the server
+    /// is restored from it.
+    backup_plan: Option<(usize, usize)>,
+    /// The backup, with the harness's bookkeeping as it was then.
+    backup: Option<Backup>,
+    /// What the restore left to check.
+    restore: Option<RestoreFacts>,
+}
+
+/// Mutations by device and number.
+type Seqs = BTreeSet<(Id, u64)>;
+
+/// Why the server refused a mutation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    Forbidden,
+    Invalid,
+}
+
+/// The harness's bookkeeping when the backup was taken.
+struct Backup {
+    version: u64,
+    server_last: BTreeMap<Id, u64>,
+    applied: usize,
+    rejected: BTreeMap<(Id, u64), Refusal>,
+}
+
+/// What a restore from a backup means for the checks after healing.
+struct RestoreFacts {
+    /// The server version the restored server went back to.
+    version: u64,
+    /// Mutations only the lost server applied whose device had already dropped them: the
+    /// documented loss (the notice tells the person to check their most recent edits).
+    dropped: BTreeSet<(Id, u64)>,
+    /// Mutations like those, but with a copy of their push still in the network: the
+    /// restored server may or may not apply them again.
+    in_network: BTreeSet<(Id, u64)>,
+    /// Devices that must notice, and how they can tell.
+    must_notice: BTreeMap<usize, &'static str>,
+    /// Devices that could tell only by a cursor past the restored version, and whose first
+    /// pull after the restore found the restored server already past that cursor: nothing
+    /// they can see tells them.
+    blind: BTreeSet<usize>,
+    /// Per device, the `last_applied` it had been answered when the server was restored.
+    acked_before: BTreeMap<usize, u64>,
+    /// Devices that took in an answer since the restore.
+    answered: BTreeSet<usize>,
+    /// Held mutations a restored server skipped because of a `resume_after` sent for a
+    /// too-large entry (see [`World::resume_after_skips_held`]), and their devices.
+    skipped_held: BTreeSet<(Id, u64)>,
+    skipped_devices: BTreeSet<usize>,
+    /// Devices whose first answer since the restore came from a server that had caught up
+    /// with what they were told (see [`World::first_answer_since_restore`]).
+    caught_up: BTreeSet<usize>,
 }
 
 fn uuid(n: u128) -> Uuid {
@@ -359,12 +535,17 @@ impl World {
             server_last: BTreeMap::new(),
             applied: Vec::new(),
             applied_seqs: BTreeSet::new(),
-            rejected: BTreeSet::new(),
+            rejected: BTreeMap::new(),
             too_large: BTreeSet::new(),
             edit_bases: BTreeMap::new(),
             failures: Vec::new(),
             stats: Stats::default(),
             trace: Vec::new(),
+            steps: 0,
+            returns: Vec::new(),
+            backup_plan: None,
+            backup: None,
+            restore: None,
         }
     }
 
@@ -378,28 +559,25 @@ impl World {
 
     // ---- edits ----
 
-    /// Saves `edited` on `d` through the device's real save, in the session `session`.
-    fn save(&mut self, d: usize, edited: &Lead, session: EditSession) {
+    /// A new record id at `now` (device clock).
+    fn new_id(&mut self, now: i64) -> Id {
+        Id::from_parts((now.max(0) as u64) & 0xffff_ffff_ffff, self.rng.bytes())
+    }
+
+    /// Saves `edits` on `d` in one step through the device's real save.
+    fn save(&mut self, d: usize, edits: Vec<Edit>) {
         let now = self.device_now(d);
-        let record = match serde_json::to_value(edited).unwrap() {
-            Value::Object(map) => map,
-            _ => unreachable!(),
-        };
-        let edit = Edit {
-            kind: RecordKind::Lead,
-            record,
-            session: Some(session),
-        };
         let device = &mut self.devices[d];
-        let written = step(replica::save(&mut device.replica, &[edit], now, || {
+        let written = step(replica::save(&mut device.replica, &edits, now, || {
             unreachable!("every device has its record")
         }));
         for mutation in written {
             let base = device.replica.outbox[&mutation.seq].base.clone();
             let line = format!(
-                "edit {} #{} {} {:?}",
+                "edit {} #{} {} {} {:?}",
                 device.name,
                 mutation.seq,
+                mutation.kind,
                 mutation.record_id,
                 mutation.fields.keys().collect::<Vec<_>>()
             );
@@ -409,21 +587,66 @@ impl World {
         }
     }
 
-    /// Opens a form on `record`: the lead as shown and its session.
-    fn open_form(&mut self, d: usize, record: Id) -> Option<OpenForm> {
+    /// Saves one record edited in the session `session` (`None`: an action on the record as
+    /// the device holds it now, such as moving it to the trash).
+    fn save_one(
+        &mut self,
+        d: usize,
+        kind: RecordKind,
+        record: Map<String, Value>,
+        session: Option<EditSession>,
+    ) {
+        self.save(
+            d,
+            vec![Edit {
+                kind,
+                record,
+                session,
+            }],
+        );
+    }
+
+    /// Saves a visit the way the app's visit form does: one save of two edits, the lead
+    /// moved by the visit (its follow-up date and stage, written over the lead as the form
+    /// read it at save time) and the visit itself in `session`. A lead the device no longer
+    /// shows stops the form ("pick a lead"): nothing is saved.
+    fn save_visit(&mut self, d: usize, visit: &Visit, session: EditSession) {
+        let now = self.device_now(d);
+        let Some(shown) = self.devices[d].view(RecordKind::Lead, visit.lead_id) else {
+            return;
+        };
+        let lead: Lead = from_map(shown.clone());
+        let mut edits = Vec::new();
+        if let Some(moved) = apply_visit_to_lead(&lead, visit, now) {
+            edits.push(Edit {
+                kind: RecordKind::Lead,
+                record: to_map(&moved),
+                session: Some(EditSession::shown(shown)),
+            });
+        }
+        edits.push(Edit {
+            kind: RecordKind::Visit,
+            record: to_map(visit),
+            session: Some(session),
+        });
+        self.save(d, edits);
+    }
+
+    /// Opens an edit form on a record `d` shows: the record as shown and its session.
+    fn open_form(&mut self, d: usize, kind: RecordKind, record: Id) -> Option<OpenForm> {
         let device = &mut self.devices[d];
-        let lead = device.lead(record)?;
-        let session = step(replica::open_session(
-            &mut device.replica,
-            RecordKind::Lead,
-            record,
-        ));
-        Some(OpenForm { lead, session })
+        let shown = device.view(kind, record)?;
+        let session = step(replica::open_session(&mut device.replica, kind, record));
+        Some(OpenForm::Edit {
+            kind,
+            shown,
+            session,
+        })
     }
 
     fn create_lead(&mut self, d: usize) {
         let now = self.device_now(d);
-        let id = Id::from_parts((now.max(0) as u64) & 0xffff_ffff_ffff, self.rng.bytes());
+        let id = self.new_id(now);
         let draft = LeadDraft {
             name: self.rng.pick(&NAMES).to_string(),
             company: self.rng.pick(&COMPANIES).to_string(),
@@ -431,68 +654,202 @@ impl World {
             ..LeadDraft::default()
         };
         let lead = draft.parse(&RecordMeta::new(id, now), now).unwrap();
-        self.save(d, &lead, EditSession::default());
+        self.save_one(
+            d,
+            RecordKind::Lead,
+            to_map(&lead),
+            Some(EditSession::default()),
+        );
     }
 
-    fn visible_leads(&self, d: usize) -> Vec<Id> {
-        self.devices[d].leads()
-    }
-
-    /// `form`'s lead with `field` set to a random valid value (or deleted / restored).
-    fn edited(&mut self, d: usize, old: &Lead, field: &str) -> Lead {
+    /// Logs a new visit to `lead` (if `d` still shows it), moving the lead along.
+    fn log_visit(&mut self, d: usize, lead: Id) {
         let now = self.device_now(d);
-        if field == "deleted" {
-            let mut new = old.clone();
-            if old.is_deleted() && self.rng.chance(50) {
-                new.restore(now);
-            } else {
-                new.mark_deleted(now);
-            }
-            return new;
-        }
-        let mut draft = LeadDraft::from_lead(old);
-        match field {
-            "name" => draft.name = self.rng.pick(&NAMES).to_string(),
-            "company" => draft.company = self.rng.pick(&COMPANIES).to_string(),
-            "notes" => {
-                draft.notes = match self.rng.below(10) {
-                    // A long write-up (~3.6 KB): batches of its own under the byte limit.
-                    0 => WRITE_UP.repeat(30),
-                    // Nearly 10,000 characters (~29 KB): larger than any push, refused on the
-                    // device with a note.
-                    1 => WRITE_UP.repeat(240),
-                    _ => self.rng.pick(&NOTES).to_string(),
-                }
-            }
-            "stage" => draft.stage = self.rng.pick(&Stage::ALL[..]),
-            "grade" => draft.grade = self.rng.pick(&Grade::ALL[..]),
-            "next_follow_up" => draft.next_follow_up = self.rng.pick(&DATES).to_string(),
-            _ => draft.tags = self.rng.pick(&TAGS).to_string(),
-        }
-        let mut new = draft.parse(&old.meta(), now).unwrap();
-        // Drafts do not hold the tombstone.
-        new.deleted = old.deleted;
-        new
+        let id = self.new_id(now);
+        let draft = VisitDraft {
+            lead_id: Some(lead),
+            kind: self.rng.pick(&VisitKind::ALL[..]),
+            date: format!("2025-06-{:02}", 10 + self.rng.below(10)),
+            time: self.rng.pick(&TIMES).to_string(),
+            notes: self.rng.pick(&NOTES).to_string(),
+            outcome: self.rng.pick(&OUTCOMES).to_string(),
+            stage_after: self.rng.chance(60).then(|| self.rng.pick(&Stage::ALL[..])),
+            next_follow_up: self.rng.pick(&DATES).to_string(),
+            ..VisitDraft::default()
+        };
+        let visit = draft
+            .parse(&RecordMeta::new(id, now), now, CHINA_MINUTES)
+            .unwrap();
+        self.stats.visits += 1;
+        self.save_visit(d, &visit, EditSession::default());
     }
 
-    /// Edits `field` of `record` on `d` at once (a form opened and saved in one go).
-    fn edit_field(&mut self, d: usize, record: Id, field: &str) {
-        let Some(form) = self.open_form(d, record) else {
+    /// Records a deal (a sale or a refund) with `lead`.
+    fn record_deal(&mut self, d: usize, lead: Id) {
+        let now = self.device_now(d);
+        let id = self.new_id(now);
+        let draft = DealDraft {
+            lead_id: Some(lead),
+            product: self.rng.pick(&PRODUCTS).to_string(),
+            amount: self.rng.pick(&AMOUNTS).to_string(),
+            closed_on: format!("2025-06-{:02}", 10 + self.rng.below(10)),
+            status: self.rng.pick(&DealStatus::ALL[..]),
+            ..DealDraft::default()
+        };
+        let deal = draft.parse(&RecordMeta::new(id, now), now).unwrap();
+        self.stats.deals += 1;
+        self.save_one(
+            d,
+            RecordKind::Deal,
+            to_map(&deal),
+            Some(EditSession::default()),
+        );
+    }
+
+    /// `old` (a record of `kind`) with `field` set to a random valid value through its form's
+    /// draft, or moved to the trash / restored.
+    fn edited(
+        &mut self,
+        d: usize,
+        kind: RecordKind,
+        old: &Map<String, Value>,
+        field: &str,
+    ) -> Map<String, Value> {
+        let now = self.device_now(d);
+        let restore = self.rng.chance(50);
+        if field == "deleted" {
+            return match kind {
+                RecordKind::Lead => to_map(&trashed(from_map::<Lead>(old.clone()), restore, now)),
+                RecordKind::Visit => to_map(&trashed(from_map::<Visit>(old.clone()), restore, now)),
+                RecordKind::Deal => to_map(&trashed(from_map::<Deal>(old.clone()), restore, now)),
+            };
+        }
+        match kind {
+            RecordKind::Lead => {
+                let old: Lead = from_map(old.clone());
+                let mut draft = LeadDraft::from_lead(&old);
+                match field {
+                    "name" => draft.name = self.rng.pick(&NAMES).to_string(),
+                    "company" => draft.company = self.rng.pick(&COMPANIES).to_string(),
+                    "notes" => draft.notes = self.notes(),
+                    "stage" => draft.stage = self.rng.pick(&Stage::ALL[..]),
+                    "grade" => draft.grade = self.rng.pick(&Grade::ALL[..]),
+                    "next_follow_up" => draft.next_follow_up = self.rng.pick(&DATES).to_string(),
+                    _ => draft.tags = self.rng.pick(&TAGS).to_string(),
+                }
+                let mut new = draft.parse(&old.meta(), now).unwrap();
+                // Drafts do not hold the tombstone.
+                new.deleted = old.deleted;
+                to_map(&new)
+            }
+            RecordKind::Visit => {
+                let old: Visit = from_map(old.clone());
+                let mut draft = VisitDraft::from_visit(&old, CHINA_MINUTES);
+                match field {
+                    "notes" => draft.notes = self.notes(),
+                    "outcome" => draft.outcome = self.rng.pick(&OUTCOMES).to_string(),
+                    "kind" => draft.kind = self.rng.pick(&VisitKind::ALL[..]),
+                    "duration_min" => draft.duration_min = self.rng.pick(&MINUTES).to_string(),
+                    "stage_after" => {
+                        draft.stage_after =
+                            self.rng.chance(70).then(|| self.rng.pick(&Stage::ALL[..]))
+                    }
+                    _ => draft.next_follow_up = self.rng.pick(&DATES).to_string(),
+                }
+                let mut new = draft.parse(&old.meta(), now, CHINA_MINUTES).unwrap();
+                new.deleted = old.deleted;
+                to_map(&new)
+            }
+            RecordKind::Deal => {
+                let old: Deal = from_map(old.clone());
+                let mut draft = DealDraft::from_deal(&old);
+                match field {
+                    "product" => draft.product = self.rng.pick(&PRODUCTS).to_string(),
+                    "amount" => draft.amount = self.rng.pick(&AMOUNTS).to_string(),
+                    "status" => draft.status = self.rng.pick(&DealStatus::ALL[..]),
+                    "closed_on" => {
+                        draft.closed_on = format!("2025-06-{:02}", 10 + self.rng.below(10))
+                    }
+                    _ => draft.after_sales = self.rng.pick(&NOTES).to_string(),
+                }
+                let mut new = draft.parse(&old.meta(), now).unwrap();
+                new.deleted = old.deleted;
+                to_map(&new)
+            }
+        }
+    }
+
+    /// A note of random length: usually short, sometimes a long write-up (~3.6 KB, batches
+    /// of its own under the byte limit), sometimes nearly 10,000 characters (~29 KB, larger
+    /// than any push: refused on the device with a note).
+    fn notes(&mut self) -> String {
+        match self.rng.below(10) {
+            0 => WRITE_UP.repeat(30),
+            1 => WRITE_UP.repeat(240),
+            _ => self.rng.pick(&NOTES).to_string(),
+        }
+    }
+
+    /// Saves an edit form: a visit through the visit form (which moves its lead again), the
+    /// others as they are.
+    fn save_form(
+        &mut self,
+        d: usize,
+        kind: RecordKind,
+        edited: Map<String, Value>,
+        session: EditSession,
+    ) {
+        if kind == RecordKind::Visit {
+            self.save_visit(d, &from_map(edited), session);
+        } else {
+            self.save_one(d, kind, edited, Some(session));
+        }
+    }
+
+    /// Edits `field` of `record` on `d` at once: a form opened and saved in one go, or for
+    /// the trash of a visit or deal, the action on the record as the device holds it.
+    fn edit_field(&mut self, d: usize, kind: RecordKind, record: Id, field: &str) {
+        if field == "deleted" && kind != RecordKind::Lead {
+            let Some(now) = self.devices[d].view(kind, record) else {
+                return;
+            };
+            let new = self.edited(d, kind, &now, field);
+            return self.save_one(d, kind, new, None);
+        }
+        let Some(OpenForm::Edit { shown, session, .. }) = self.open_form(d, kind, record) else {
             return;
         };
-        let new = self.edited(d, &form.lead, field);
-        self.save(d, &new, form.session);
+        let new = self.edited(d, kind, &shown, field);
+        self.save_form(d, kind, new, session);
     }
 
-    /// Opens a form on a lead of `d` and leaves it open (pulls may land meanwhile).
+    /// A kind of record to work on: mostly leads.
+    fn pick_kind(&mut self) -> RecordKind {
+        match self.rng.below(10) {
+            0..=5 => RecordKind::Lead,
+            6..=7 => RecordKind::Visit,
+            _ => RecordKind::Deal,
+        }
+    }
+
+    /// Opens a form on `d` and leaves it open (pulls may land meanwhile): an edit form on a
+    /// record, or the form logging a visit.
     fn open_form_step(&mut self, d: usize) {
-        let leads = self.visible_leads(d);
-        if leads.is_empty() {
+        let leads = self.devices[d].shown(RecordKind::Lead);
+        if !leads.is_empty() && self.rng.chance(25) {
+            let lead = self.rng.pick(&leads);
+            let line = format!("visit form open {} {lead}", self.devices[d].name);
+            self.devices[d].forms.push(OpenForm::NewVisit { lead });
+            return self.note(line);
+        }
+        let kind = self.pick_kind();
+        let records = self.devices[d].shown(kind);
+        if records.is_empty() {
             return;
         }
-        let record = self.rng.pick(&leads);
-        if let Some(form) = self.open_form(d, record) {
-            let line = format!("form open {} {record}", self.devices[d].name);
+        let record = self.rng.pick(&records);
+        if let Some(form) = self.open_form(d, kind, record) {
+            let line = format!("form open {} {kind} {record}", self.devices[d].name);
             self.devices[d].forms.push(form);
             self.note(line);
         }
@@ -504,49 +861,150 @@ impl World {
             return self.open_form_step(d);
         }
         let index = self.rng.below(self.devices[d].forms.len());
-        let form = self.devices[d].forms.remove(index);
-        let field = self.rng.pick(&FIELDS);
-        let new = self.edited(d, &form.lead, field);
-        self.note(format!(
-            "form save {} {} {field}",
-            self.devices[d].name, form.lead.id
-        ));
-        self.save(d, &new, form.session);
+        match self.devices[d].forms.remove(index) {
+            OpenForm::NewVisit { lead } => {
+                self.note(format!("visit form save {} {lead}", self.devices[d].name));
+                self.log_visit(d, lead);
+            }
+            OpenForm::Edit {
+                kind,
+                shown,
+                session,
+            } => {
+                // The trash is an action, not a form field, for visits and deals.
+                let fields = form_fields(kind);
+                let field = self.rng.pick(fields);
+                let new = self.edited(d, kind, &shown, field);
+                self.note(format!(
+                    "form save {} {kind} {} {field}",
+                    self.devices[d].name,
+                    shown["id"].as_str().unwrap_or("?")
+                ));
+                self.save_form(d, kind, new, session);
+            }
+        }
     }
 
     fn random_edit(&mut self, d: usize) {
-        let leads = self.visible_leads(d);
+        let leads = self.devices[d].shown(RecordKind::Lead);
         if leads.is_empty() || self.rng.chance(8) {
             self.create_lead(d);
             return;
         }
-        let record = self.rng.pick(&leads);
-        let field = self.rng.pick(&FIELDS);
-        self.edit_field(d, record, field);
+        let kind = self.pick_kind();
+        let records = self.devices[d].shown(kind);
+        match kind {
+            RecordKind::Visit if records.is_empty() || self.rng.chance(40) => {
+                let lead = self.rng.pick(&leads);
+                self.log_visit(d, lead);
+            }
+            RecordKind::Deal if records.is_empty() || self.rng.chance(40) => {
+                let lead = self.rng.pick(&leads);
+                self.record_deal(d, lead);
+            }
+            _ => {
+                let record = self.rng.pick(&records);
+                let field = self.rng.pick(fields(kind));
+                self.edit_field(d, kind, record, field);
+            }
+        }
+    }
+
+    /// Manager's device `d` moves `lead` to `to` (a rep), through the lead form.
+    fn reassign_to(&mut self, d: usize, lead: Id, to: usize) -> bool {
+        let Some(OpenForm::Edit { shown, session, .. }) = self.open_form(d, RecordKind::Lead, lead)
+        else {
+            return false;
+        };
+        let mut new: Lead = from_map(shown);
+        new.owner = Some(Id::from_uuid(self.users[to].id));
+        self.note(format!(
+            "reassign {} {lead} to {}",
+            self.devices[d].name, self.users[to].login
+        ));
+        self.save_one(d, RecordKind::Lead, to_map(&new), Some(session));
+        true
     }
 
     /// A manager's device moves a lead to a rep (the other rep when a rep owns it).
     fn reassign(&mut self) {
         let d = self.rng.below(2); // the manager's phone or laptop
-        let leads = self.visible_leads(d);
+        let leads = self.devices[d].shown(RecordKind::Lead);
         if leads.is_empty() {
             return;
         }
         let record = self.rng.pick(&leads);
-        let Some(form) = self.open_form(d, record) else {
+        let Some(lead) = self.devices[d].lead(record) else {
             return;
         };
-        let reps: Vec<Id> = self.users[1..]
-            .iter()
-            .map(|u| Id::from_uuid(u.id))
-            .filter(|id| Some(*id) != form.lead.owner)
+        let reps: Vec<usize> = (1..self.users.len())
+            .filter(|&u| Some(Id::from_uuid(self.users[u].id)) != lead.owner)
             .collect();
-        let mut new = form.lead.clone();
-        new.owner = Some(self.rng.pick(&reps));
-        self.save(d, &new, form.session);
+        let to = self.rng.pick(&reps);
+        self.reassign_to(d, record, to);
     }
 
-    /// Two devices that both show one lead edit the same field of it.
+    /// A rep's device goes offline and edits one of the rep's leads there (and sometimes
+    /// logs a visit to it), while a manager moves that lead to the other rep, pushing at
+    /// once; some seeds move it back later (before or after the rep's device returns).
+    /// Whatever reaches the server while the lead is away is refused as forbidden, with a
+    /// note on the rep's device; what arrives after it came back is applied.
+    async fn away_and_back(&mut self) {
+        let d = 2 + self.rng.below(4);
+        let m = self.rng.below(2);
+        let rep = self.devices[d].user;
+        let rep_id = Some(Id::from_uuid(self.users[rep].id));
+        let on_both: Vec<Id> = self.devices[d]
+            .shown(RecordKind::Lead)
+            .into_iter()
+            .filter(|id| self.devices[m].lead(*id).is_some_and(|l| l.owner == rep_id))
+            .collect();
+        if on_both.is_empty() {
+            return;
+        }
+        let lead = self.rng.pick(&on_both);
+        self.stats.away_and_back += 1;
+        self.devices[d].online = false;
+        self.note(format!("away and back: {} offline", self.devices[d].name));
+        let field = self.rng.pick(&FIELDS);
+        self.edit_field(d, RecordKind::Lead, lead, field);
+        if self.rng.chance(50) {
+            self.log_visit(d, lead);
+        }
+        let other = if rep == 1 { 2 } else { 1 };
+        if self.reassign_to(m, lead, other) {
+            self.devices[m].online = true;
+            self.push_all(m).await;
+            if self.rng.chance(60) {
+                self.returns.push((lead, rep));
+            }
+        }
+    }
+
+    /// A lead moved away by [`World::away_and_back`] comes back to its rep.
+    async fn move_back(&mut self) {
+        if self.returns.is_empty() {
+            return;
+        }
+        let (lead, rep) = self.returns.remove(0);
+        let m = self.rng.below(2);
+        if self.reassign_to(m, lead, rep) {
+            self.devices[m].online = true;
+            self.push_all(m).await;
+        }
+    }
+
+    /// Pushes `d`'s outbox over a healthy network until the server has all of it.
+    async fn push_all(&mut self, d: usize) {
+        for _ in 0..100 {
+            if self.devices[d].acked() + 1 == self.devices[d].next_seq() {
+                return;
+            }
+            self.push_step(d, HEALED).await;
+        }
+    }
+
+    /// Two devices that both show one record edit the same field of it.
     fn twin_edit(&mut self) {
         let a = self.rng.below(self.devices.len());
         // The other device of the same person, or a manager's device with a rep's.
@@ -559,9 +1017,10 @@ impl World {
             })
             .collect();
         let b = self.rng.pick(&partners);
-        let va: BTreeSet<Id> = self.visible_leads(a).into_iter().collect();
-        let shared: Vec<Id> = self
-            .visible_leads(b)
+        let kind = self.pick_kind();
+        let va: BTreeSet<Id> = self.devices[a].shown(kind).into_iter().collect();
+        let shared: Vec<Id> = self.devices[b]
+            .shown(kind)
             .into_iter()
             .filter(|id| va.contains(id))
             .collect();
@@ -569,9 +1028,9 @@ impl World {
             return;
         }
         let record = self.rng.pick(&shared);
-        let field = self.rng.pick(&FIELDS);
-        self.edit_field(a, record, field);
-        self.edit_field(b, record, field);
+        let field = self.rng.pick(fields(kind));
+        self.edit_field(a, kind, record, field);
+        self.edit_field(b, kind, record, field);
     }
 
     // ---- network ----
@@ -644,7 +1103,12 @@ impl World {
                 ));
                 let now = self.device_now(d);
                 let device = &mut self.devices[d];
-                if answered && device.online && device.in_flight.remove(&message.id) {
+                let accepted = answered && device.online && device.in_flight.remove(&message.id);
+                if accepted {
+                    self.first_answer_since_restore(d);
+                }
+                let device = &mut self.devices[d];
+                if accepted {
                     match outcome {
                         PushOutcome::Applied(response) => {
                             step(replica::record_push(
@@ -680,7 +1144,12 @@ impl World {
                 ));
                 let now = self.device_now(d);
                 let device = &mut self.devices[d];
-                if answered && device.online && device.in_flight.remove(&message.id) {
+                let accepted = answered && device.online && device.in_flight.remove(&message.id);
+                if accepted {
+                    self.first_answer_since_restore(d);
+                }
+                let device = &mut self.devices[d];
+                if accepted {
                     self.stats.removed += response.removed.len() as u64;
                     let applied = step(replica::apply_pull(
                         &mut device.replica,
@@ -691,22 +1160,100 @@ impl World {
                     if applied.stale {
                         self.trace.push(format!("stale answer #{}", message.id));
                     }
-                    if applied.server_went_back {
+                    if applied.server_went_back && self.restore.is_none() {
                         self.failures.push(format!(
                             "{}: a pull answer looked like the server went back",
                             device.name
                         ));
                     }
                     device.more = response.more;
+                    // A device that can tell the server went back only by its cursor, and
+                    // whose first pull since finds the restored server already past it.
+                    let cursor = request.cursor.map_or(0, |c| c.version);
+                    if let Some(facts) = &mut self.restore {
+                        if facts.must_notice.get(&d) == Some(&CURSOR_ONLY)
+                            && device.replica.state.notice.is_none()
+                            && !applied.stale
+                            && cursor > facts.version
+                            && cursor <= response.server_version
+                        {
+                            facts.blind.insert(d);
+                        }
+                    }
                 }
             }
         }
+    }
+
+    /// Before `d` takes in an answer: if it is its first since a restore, whether the
+    /// restored server had by then already caught up with what the lost one told it (copies
+    /// of its old pushes, delayed in the network, reached the restored server): then nothing
+    /// shows that the server went back, and nothing needs to.
+    fn first_answer_since_restore(&mut self, d: usize) {
+        let client = self.devices[d].client;
+        let server_has = self.server_last.get(&client).copied().unwrap_or(0);
+        let Some(facts) = &mut self.restore else {
+            return;
+        };
+        if !facts.answered.insert(d) {
+            return;
+        }
+        if facts
+            .acked_before
+            .get(&d)
+            .is_some_and(|&acked| server_has >= acked)
+        {
+            facts.caught_up.insert(d);
+        }
+    }
+
+    /// KNOWN BUG (device rules and protocol): a device that refused a too-large entry on
+    /// itself sends `resume_after` with every push until an answer covers it. When the
+    /// server went back below the numbers before it, the server skips them too — though the
+    /// device still holds some — and answers a `last_applied` at or past what the device
+    /// was told, so it never notices: those held edits are silently lost, and the device
+    /// keeps its copies from the lost server. Noted here, so that the checks excuse exactly
+    /// these mutations and devices (`skipped_held`, `skipped_devices`).
+    fn resume_after_skips_held(&mut self, client: Id, server_has: u64, resume: Option<u64>) {
+        let Some(resume) = resume.filter(|&r| r > server_has) else {
+            return;
+        };
+        let d = self
+            .devices
+            .iter()
+            .position(|d| d.client == client)
+            .unwrap();
+        let held: Vec<u64> = self.devices[d]
+            .replica
+            .outbox
+            .range(server_has + 1..=resume)
+            .map(|(seq, _)| *seq)
+            .filter(|seq| !self.too_large.contains(&(client, *seq)))
+            .collect();
+        let told_more = self.devices[d].replica.state.server_acked > server_has;
+        let Some(facts) = &mut self.restore else {
+            return;
+        };
+        if held.is_empty() && !told_more {
+            return;
+        }
+        self.trace.push(format!(
+            "KNOWN BUG: resume_after {resume} skips held {held:?} of {}",
+            self.devices[d].name
+        ));
+        facts.skipped_devices.insert(d);
+        facts
+            .skipped_held
+            .extend(held.into_iter().map(|seq| (client, seq)));
     }
 
     /// Checks a push outcome against what the harness knows and logs what was applied.
     fn observe_push(&mut self, user: usize, request: &PushRequest, outcome: &PushOutcome) {
         let client = request.client_id;
         let before = self.server_last.get(&client).copied().unwrap_or(0);
+        self.resume_after_skips_held(client, before, request.resume_after);
+        // `resume_after` moves the server's number up first (never down), gap or not.
+        let before = before.max(request.resume_after.unwrap_or(0));
         match outcome {
             PushOutcome::Gap { expected } => {
                 self.stats.gaps += 1;
@@ -724,11 +1271,16 @@ impl World {
                     ));
                 }
                 for rejection in &response.rejected {
-                    if rejection.reason != RejectReason::Forbidden {
-                        self.failures
-                            .push(format!("valid mutation rejected: {rejection:?}"));
-                    }
-                    self.rejected.insert((client, rejection.seq));
+                    let refusal = match rejection.reason {
+                        RejectReason::Forbidden => Refusal::Forbidden,
+                        RejectReason::Invalid { .. } => Refusal::Invalid,
+                        _ => {
+                            self.failures
+                                .push(format!("unexpected refusal: {rejection:?}"));
+                            Refusal::Invalid
+                        }
+                    };
+                    self.rejected.insert((client, rejection.seq), refusal);
                     self.stats.rejected += 1;
                 }
                 for mutation in &request.mutations {
@@ -741,6 +1293,7 @@ impl World {
                     }
                     self.applied.push(Applied {
                         version: self.server_version,
+                        client,
                         now_ms: self.server_now,
                         user,
                         mutation: mutation.clone(),
@@ -830,6 +1383,12 @@ impl World {
     }
 
     async fn step(&mut self) {
+        self.steps += 1;
+        match self.backup_plan {
+            Some((at, _)) if at == self.steps => self.take_backup().await,
+            Some((_, at)) if at == self.steps => self.restore_backup().await,
+            _ => {}
+        }
         self.server_now += self.rng.below(3_000) as i64;
         let d = self.rng.below(self.devices.len());
         match self.rng.below(100) {
@@ -851,6 +1410,8 @@ impl World {
                 let line = format!("{} online: {}", device.name, device.online);
                 self.note(line);
             }
+            94..=95 => self.away_and_back().await,
+            96..=97 => self.move_back().await,
             _ => {
                 // The app gives up waiting (a timeout): answers to those requests are ignored.
                 let device = &mut self.devices[d];
@@ -871,7 +1432,9 @@ impl World {
             device.online = true;
             device.crash();
         }
-        for _round in 0..2 {
+        // Three rounds: a device that learns from a pull that the server went back resends
+        // in the next round and pulls everything again in the one after.
+        for _round in 0..3 {
             for d in 0..self.devices.len() {
                 for _ in 0..1_000 {
                     let device = &self.devices[d];
@@ -897,6 +1460,139 @@ impl World {
                 }
             }
         }
+    }
+
+    // ---- a server restored from a backup ----
+
+    /// Copies the server's sync tables aside (a backup), with the harness's bookkeeping.
+    async fn take_backup(&mut self) {
+        let pool = self.storage.pool();
+        let stored: i64 = sqlx::query_scalar("SELECT version FROM server_version")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(
+            stored as u64, self.server_version,
+            "the harness tracks the version"
+        );
+        sqlx::query("ATTACH DATABASE ':memory:' AS backup")
+            .execute(pool)
+            .await
+            .unwrap();
+        for table in SYNC_TABLES {
+            let sql = format!("CREATE TABLE backup.{table} AS SELECT * FROM main.{table}");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        self.backup = Some(Backup {
+            version: self.server_version,
+            server_last: self.server_last.clone(),
+            applied: self.applied.len(),
+            rejected: self.rejected.clone(),
+        });
+        self.note(format!("backup at v{}", self.server_version));
+    }
+
+    /// Puts the backup back: the server goes back in time, losing every push since (their
+    /// records, conflicts, refusals, and the devices' `last_applied`). The harness's view of
+    /// the server goes back with it, and what the devices must do about it is noted.
+    async fn restore_backup(&mut self) {
+        let Some(backup) = self.backup.take() else {
+            return;
+        };
+        let mut tx = self.storage.pool().begin().await.unwrap();
+        for table in SYNC_TABLES.iter().rev() {
+            let sql = format!("DELETE FROM main.{table}");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        for table in SYNC_TABLES {
+            let sql = format!("INSERT INTO main.{table} SELECT * FROM backup.{table}");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        sqlx::query("DETACH DATABASE backup")
+            .execute(self.storage.pool())
+            .await
+            .unwrap();
+
+        let lost: BTreeSet<(Id, u64)> = self.applied[backup.applied..]
+            .iter()
+            .map(|a| (a.client, a.mutation.seq))
+            .collect();
+        self.applied.truncate(backup.applied);
+        self.applied_seqs = self
+            .applied
+            .iter()
+            .map(|a| (a.client, a.mutation.seq))
+            .collect();
+        self.server_version = backup.version;
+        self.server_last = backup.server_last;
+        self.rejected = backup.rejected;
+        // What the lost server applied and its device no longer holds can come back only in
+        // a copy of its push still in the network; the rest is lost for good.
+        let in_network: BTreeSet<(Id, u64)> = self
+            .delayed
+            .iter()
+            .filter_map(|message| match &message.request {
+                Request::Push(request, _) => Some(
+                    request
+                        .mutations
+                        .iter()
+                        .map(|m| (request.client_id, m.seq))
+                        .collect::<Vec<_>>(),
+                ),
+                Request::Pull(_) => None,
+            })
+            .flatten()
+            .collect();
+        let (dropped, in_network): (Seqs, Seqs) = lost
+            .iter()
+            .filter(|(client, seq)| {
+                let device = self.devices.iter().find(|d| d.client == *client).unwrap();
+                !device.replica.outbox.contains_key(seq)
+            })
+            .partition(|key| !in_network.contains(key));
+        let mut must_notice = BTreeMap::new();
+        for (d, device) in self.devices.iter().enumerate() {
+            let restored = self.server_last.get(&device.client).copied().unwrap_or(0);
+            let cursor = device.replica.state.cursor.map_or(0, |c| c.version);
+            if device.replica.state.server_acked > restored {
+                must_notice.insert(d, TOLD_MORE);
+            } else if cursor > backup.version {
+                must_notice.insert(d, CURSOR_ONLY);
+            }
+        }
+        self.note(format!(
+            "restore to v{}: lost {lost:?}, dropped {dropped:?}, must notice {must_notice:?}",
+            backup.version
+        ));
+        self.stats.restores += 1;
+        self.stats.lost += dropped.len() as u64;
+        self.restore = Some(RestoreFacts {
+            version: backup.version,
+            dropped,
+            in_network,
+            must_notice,
+            blind: BTreeSet::new(),
+            acked_before: self
+                .devices
+                .iter()
+                .enumerate()
+                .map(|(d, device)| (d, device.replica.state.server_acked))
+                .collect(),
+            answered: BTreeSet::new(),
+            skipped_held: BTreeSet::new(),
+            skipped_devices: BTreeSet::new(),
+            caught_up: BTreeSet::new(),
+        });
     }
 
     /// Everything `user` may see, by a full pull from scratch.
@@ -957,8 +1653,23 @@ impl World {
             for seq in 1..=last {
                 let too_large = self.too_large.contains(&(device.client, seq));
                 let applied = self.applied_seqs.contains(&(device.client, seq));
-                if !applied && !too_large {
+                let key = (device.client, seq);
+                let dropped = self
+                    .restore
+                    .as_ref()
+                    .is_some_and(|r| r.dropped.contains(&key) || r.skipped_held.contains(&key));
+                let may_return = self
+                    .restore
+                    .as_ref()
+                    .is_some_and(|r| r.in_network.contains(&key));
+                if !applied && !too_large && !dropped && !may_return {
                     failures.push(format!("{} #{seq} never applied", device.name));
+                }
+                if applied && dropped {
+                    failures.push(format!(
+                        "{} #{seq} applied by the restored server, though dropped before",
+                        device.name
+                    ));
                 }
                 if applied && too_large {
                     failures.push(format!("{} #{seq} applied and refused", device.name));
@@ -973,8 +1684,18 @@ impl World {
                 }
             }
             // Every refusal reached its device as a note, even when its first answer was lost.
-            for (client, seq) in &self.rejected {
-                if *client == device.client && !device.replica.rejections.contains_key(seq) {
+            // A device whose old push, delayed across a restore, was applied again by the
+            // restored server (and refused there) had its answer from the lost server: it
+            // cannot learn of that refusal (see `first_answer_since_restore`).
+            let caught_up = self.restore.as_ref().is_some_and(|r| {
+                let d = self.devices.iter().position(|x| x.client == device.client);
+                d.is_some_and(|d| r.caught_up.contains(&d))
+            });
+            for (client, seq) in self.rejected.keys() {
+                if *client == device.client
+                    && !device.replica.rejections.contains_key(seq)
+                    && !caught_up
+                {
                     failures.push(format!("{} #{seq} was refused without a note", device.name));
                 }
             }
@@ -996,7 +1717,23 @@ impl World {
                     (*id, synced)
                 })
                 .collect();
-            if copies != expected {
+            // A device blind to the restore (see `RestoreFacts::blind`) keeps what the lost
+            // server sent it and misses what the restored one wrote below its cursor: the
+            // protocol cannot repair it (counted, and described in the module docs).
+            let blind = self.restore.as_ref().is_some_and(|r| {
+                r.blind.contains(&d) || r.skipped_devices.contains(&d) || r.caught_up.contains(&d)
+            });
+            if blind {
+                self.stats.blind += 1;
+            }
+            if let Some(facts) = &self.restore {
+                self.stats.skipped_held += facts
+                    .skipped_held
+                    .iter()
+                    .filter(|(client, _)| *client == self.devices[d].client)
+                    .count() as u64;
+            }
+            if copies != expected && !blind {
                 let ours: BTreeSet<&Id> = copies.keys().collect();
                 let theirs: BTreeSet<&Id> = expected.keys().collect();
                 let differing: Vec<&Id> = ours
@@ -1032,22 +1769,51 @@ impl World {
                     )),
                 }
             }
-            for id in device.replica.copies.keys() {
-                if !device.replica.views.contains_key(&(RecordKind::Lead, *id)) {
+            for (id, copy) in &device.replica.copies {
+                if !device.replica.views.contains_key(&(copy.kind, *id)) {
                     failures.push(format!("{}: {id} is not shown", device.name));
                 }
             }
         }
+        // After a restore: every device that can tell the server went back told its person.
+        if let Some(facts) = &self.restore {
+            for (&d, why) in &facts.must_notice {
+                let device = &self.devices[d];
+                let noticed = matches!(
+                    device.replica.state.notice,
+                    Some(SyncNotice::ServerWentBack { .. })
+                );
+                let excused = facts.blind.contains(&d)
+                    || facts.caught_up.contains(&d)
+                    || facts.skipped_devices.contains(&d);
+                if !noticed && !excused {
+                    failures.push(format!(
+                        "{} {why}, but never noticed the server went back",
+                        device.name
+                    ));
+                }
+            }
+            self.stats.noticed += self
+                .devices
+                .iter()
+                .filter(|d| d.replica.state.notice.is_some())
+                .count() as u64;
+        } else if let Some(device) = self
+            .devices
+            .iter()
+            .find(|d| d.replica.state.notice.is_some())
+        {
+            failures.push(format!(
+                "{}: the server never went back, but the device says so",
+                device.name
+            ));
+        }
         // 1 and 3: the server's records and conflict log equal a replay of what was applied.
         let manager = self.full_pull(0).await;
-        let replay = self.replay();
-        let forbidden: BTreeSet<(Id, u64)> = replay
-            .values()
-            .flat_map(|r| r.forbidden.iter().copied())
-            .collect();
-        if forbidden != self.rejected {
+        let (replay, refusals) = self.replay();
+        if refusals != self.rejected {
             failures.push(format!(
-                "refused {:?}, but only {forbidden:?} wrote another rep's lead",
+                "the server refused {:?}, the replay predicts {refusals:?}",
                 self.rejected
             ));
         }
@@ -1063,7 +1829,8 @@ impl World {
                 continue;
             };
             self.stats.conflicts += actual.conflicts.len() as u64;
-            let owner = Value::String(Id::from_uuid(self.users[expected.owner].id).to_string());
+            let owner = owner_rule(expected, &replay);
+            let owner = Value::String(Id::from_uuid(self.users[owner].id).to_string());
             if actual.record["owner"] != owner {
                 failures.push(format!(
                     "{id}: owner {} not {owner}",
@@ -1117,24 +1884,61 @@ impl World {
     /// person had seen when editing: a write replaces the stored value without a conflict
     /// when its device had seen that value (its own earlier edit, or a pulled version at or
     /// past the stored one); otherwise the two were concurrent and the later stamp (after
-    /// clamping) wins, the other value going to the log.
-    fn replay(&self) -> BTreeMap<Id, ReplayRecord> {
+    /// clamping) wins, the other value going to the log. Returns the records and the
+    /// refusals the server must have made.
+    fn replay(&self) -> (BTreeMap<Id, ReplayRecord>, BTreeMap<(Id, u64), Refusal>) {
         let mut records: BTreeMap<Id, ReplayRecord> = BTreeMap::new();
+        let mut refusals = BTreeMap::new();
         for applied in &self.applied {
             let m = &applied.mutation;
             let stamp = clamp_stamp(m.stamp, applied.now_ms);
-            let record = records.entry(m.record_id).or_insert_with(|| ReplayRecord {
-                owner: applied.user,
-                fields: BTreeMap::new(),
-                lost: Vec::new(),
-                forbidden: BTreeSet::new(),
-            });
-            // A rep may write only their own leads; the manager writes the team's and
-            // moves them between reps.
-            if applied.user != 0 && applied.user != record.owner {
-                record.forbidden.insert((m.stamp.client, m.seq));
+            if let Entry::Vacant(slot) = records.entry(m.record_id) {
+                // The server makes a record of the first mutation it gets for an id, owned
+                // by the pushing user, if the record it makes passes the forms' validation.
+                // A create always does. An edit can arrive first only after the server went
+                // back (its create lost, or still waiting in a device's outbox): it is
+                // refused, unless its fields alone make a valid record (a lead's new name):
+                // then that edit creates the record, and the create that follows merges
+                // into it — or is refused, if another user pushed the edit.
+                let user = &self.users[applied.user];
+                let mut values = Map::new();
+                values.insert("id".into(), Value::from(m.record_id.to_string()));
+                values.insert("owner".into(), Value::from(user.id.to_string()));
+                let team = user.team_id.map(|t| t.to_string());
+                values.insert("team".into(), team.map_or(Value::Null, Value::from));
+                values.insert("created_at".into(), Value::from(stamp.wall_ms));
+                for (field, write) in &m.fields {
+                    if !is_server_managed(field) {
+                        values.insert(field.clone(), write.value.clone());
+                    }
+                }
+                values.insert("updated_at".into(), Value::from(stamp.wall_ms));
+                if validate_record(m.kind, &Value::Object(values)).is_err() {
+                    refusals.insert((applied.client, m.seq), Refusal::Invalid);
+                    continue;
+                }
+                let lead = m
+                    .fields
+                    .get("lead_id")
+                    .and_then(|w| w.value.as_str())
+                    .map(|raw| Id::parse(raw).unwrap());
+                let record = ReplayRecord {
+                    kind: m.kind,
+                    lead,
+                    owner: applied.user,
+                    fields: BTreeMap::new(),
+                    lost: Vec::new(),
+                };
+                slot.insert(record);
+            }
+            // A rep may write only what they own; the manager writes the team's and moves
+            // leads between reps.
+            let owner = owner_rule(&records[&m.record_id], &records);
+            if applied.user != 0 && applied.user != owner {
+                refusals.insert((applied.client, m.seq), Refusal::Forbidden);
                 continue;
             }
+            let record = records.get_mut(&m.record_id).unwrap();
             if let Some(owner) = m.fields.get("owner").and_then(|w| w.value.as_str()) {
                 let target = self
                     .users
@@ -1198,7 +2002,33 @@ impl World {
         for record in records.values_mut() {
             record.fields.remove("updated_at");
         }
-        records
+        (records, refusals)
+    }
+}
+
+/// Whether visits and deals follow their lead's owner. `false` is the server today; set it
+/// to `true` when the server moves a lead's visits and deals with the lead (see
+/// [`owner_rule`]).
+const VISITS_AND_DEALS_FOLLOW_THEIR_LEAD: bool = false;
+
+/// Who owns `record` — for the server's authorization and the owner it stores — given the
+/// replayed records (its lead among them). THE ownership rule of the replay, kept in this
+/// one function:
+///
+/// - a lead belongs to the user whose push created it until a manager moves it;
+/// - today (`can_write` on the record's own stored owner) a visit or deal belongs to the
+///   user whose push created it, whoever owns its lead, and moving the lead does not move
+///   it;
+/// - with [`VISITS_AND_DEALS_FOLLOW_THEIR_LEAD`], a visit or deal belongs to whoever owns
+///   its lead now (its creator when the lead never reached the server).
+fn owner_rule(record: &ReplayRecord, records: &BTreeMap<Id, ReplayRecord>) -> usize {
+    match record.kind {
+        RecordKind::Lead => record.owner,
+        RecordKind::Visit | RecordKind::Deal if VISITS_AND_DEALS_FOLLOW_THEIR_LEAD => record
+            .lead
+            .and_then(|lead| records.get(&lead))
+            .map_or(record.owner, |lead| lead.owner),
+        RecordKind::Visit | RecordKind::Deal => record.owner,
     }
 }
 
@@ -1222,11 +2052,13 @@ struct LostEntry {
 }
 
 struct ReplayRecord {
+    kind: RecordKind,
+    /// The lead a visit or deal belongs to.
+    lead: Option<Id>,
+    /// The user the server gave the record to: its creator, or whom a manager moved it to.
     owner: usize,
     fields: BTreeMap<String, ReplayField>,
     lost: Vec<LostEntry>,
-    /// Mutations the server must refuse.
-    forbidden: BTreeSet<(Id, u64)>,
 }
 
 const NAMES: [&str; 5] = ["Li Wei", "Wang Fang", "张敏", "Chen Jie", "Liu Yang"];
@@ -1248,6 +2080,59 @@ const FIELDS: [&str; 8] = [
     "tags",
     "deleted",
 ];
+const VISIT_FIELDS: [&str; 7] = [
+    "notes",
+    "outcome",
+    "kind",
+    "duration_min",
+    "stage_after",
+    "next_follow_up",
+    "deleted",
+];
+const DEAL_FIELDS: [&str; 6] = [
+    "product",
+    "amount",
+    "status",
+    "closed_on",
+    "after_sales",
+    "deleted",
+];
+const TIMES: [&str; 3] = ["09:30", "14:00", "18:45"];
+const OUTCOMES: [&str; 3] = ["", "同意试用", "needs a quote"];
+const MINUTES: [&str; 3] = ["", "30", "90"];
+const PRODUCTS: [&str; 3] = ["Fieldbook Pro", "年度服务", "Sensors x20"];
+const AMOUNTS: [&str; 4] = ["1200", "99.50", "30000", "0"];
+
+/// Visits are logged in China (UTC+8); the server checks their dates in the earliest zone.
+const CHINA_MINUTES: i32 = 480;
+
+/// The fields an edit of `kind` may change.
+fn fields(kind: RecordKind) -> &'static [&'static str] {
+    match kind {
+        RecordKind::Lead => &FIELDS,
+        RecordKind::Visit => &VISIT_FIELDS,
+        RecordKind::Deal => &DEAL_FIELDS,
+    }
+}
+
+/// The fields a form of `kind` shows (the trash of a visit or deal is an action).
+fn form_fields(kind: RecordKind) -> &'static [&'static str] {
+    match kind {
+        RecordKind::Lead => &FIELDS,
+        RecordKind::Visit => &VISIT_FIELDS[..VISIT_FIELDS.len() - 1],
+        RecordKind::Deal => &DEAL_FIELDS[..DEAL_FIELDS.len() - 1],
+    }
+}
+
+/// `record` moved to the trash, or (when it is there and `restore`) taken out of it.
+fn trashed<T: Record>(mut record: T, restore: bool, now: i64) -> T {
+    if record.is_deleted() && restore {
+        record.restore(now);
+    } else {
+        record.mark_deleted(now);
+    }
+    record
+}
 
 /// Runs one seed: the random phase, healing, then the invariants. `Err` lists what broke.
 fn run_seed(seed: u64) -> Result<Stats, String> {
@@ -1258,6 +2143,12 @@ fn run_seed(seed: u64) -> Result<Stats, String> {
     runtime.block_on(async {
         let mut world = World::new(seed).await;
         let steps = 50 + world.rng.below(100);
+        // A quarter of the seeds restore the server from a backup taken earlier in the run.
+        if world.rng.chance(25) {
+            let taken = 5 + world.rng.below(steps / 2);
+            let restored = taken + 1 + world.rng.below(steps - taken - 1);
+            world.backup_plan = Some((taken, restored));
+        }
         for _ in 0..steps {
             world.step().await;
         }
@@ -1267,7 +2158,12 @@ fn run_seed(seed: u64) -> Result<Stats, String> {
         if failures.is_empty() {
             Ok(world.stats)
         } else {
-            let trace_tail = world.trace.len().saturating_sub(60);
+            // Replaying one seed shows the whole run; a run of many, its end.
+            let trace_tail = if std::env::var("FIELDBOOK_SIM_SEED").is_ok() {
+                0
+            } else {
+                world.trace.len().saturating_sub(60)
+            };
             Err(format!(
                 "{}\n--- last events ---\n{}",
                 failures.join("\n"),
