@@ -62,7 +62,6 @@
 // This whole file is test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -1892,7 +1891,7 @@ impl World {
         for applied in &self.applied {
             let m = &applied.mutation;
             let stamp = clamp_stamp(m.stamp, applied.now_ms);
-            if let Entry::Vacant(slot) = records.entry(m.record_id) {
+            if !records.contains_key(&m.record_id) {
                 // The server makes a record of the first mutation it gets for an id, owned
                 // by the pushing user, if the record it makes passes the forms' validation.
                 // A create always does. An edit can arrive first only after the server went
@@ -1922,6 +1921,11 @@ impl World {
                     .get("lead_id")
                     .and_then(|w| w.value.as_str())
                     .map(|raw| Id::parse(raw).unwrap());
+                // A visit or deal may be made only on a lead the pusher may write.
+                if m.kind != RecordKind::Lead && !lead_writable(applied.user, lead, &records) {
+                    refusals.insert((applied.client, m.seq), Refusal::Forbidden);
+                    continue;
+                }
                 let record = ReplayRecord {
                     kind: m.kind,
                     lead,
@@ -1929,7 +1933,7 @@ impl World {
                     fields: BTreeMap::new(),
                     lost: Vec::new(),
                 };
-                slot.insert(record);
+                records.insert(m.record_id, record);
             }
             // A rep may write only what they own; the manager writes the team's and moves
             // leads between reps.
@@ -2006,29 +2010,27 @@ impl World {
     }
 }
 
-/// Whether visits and deals follow their lead's owner. `false` is the server today; set it
-/// to `true` when the server moves a lead's visits and deals with the lead (see
-/// [`owner_rule`]).
-const VISITS_AND_DEALS_FOLLOW_THEIR_LEAD: bool = false;
+/// Whether `user` may write `lead` (the lead a visit or deal is made on): it exists on the
+/// server and they own it, or they are the manager.
+fn lead_writable(user: usize, lead: Option<Id>, records: &BTreeMap<Id, ReplayRecord>) -> bool {
+    lead.and_then(|lead| records.get(&lead))
+        .is_some_and(|lead| user == 0 || owner_rule(lead, records) == user)
+}
 
 /// Who owns `record` — for the server's authorization and the owner it stores — given the
 /// replayed records (its lead among them). THE ownership rule of the replay, kept in this
 /// one function:
 ///
 /// - a lead belongs to the user whose push created it until a manager moves it;
-/// - today (`can_write` on the record's own stored owner) a visit or deal belongs to the
-///   user whose push created it, whoever owns its lead, and moving the lead does not move
-///   it;
-/// - with [`VISITS_AND_DEALS_FOLLOW_THEIR_LEAD`], a visit or deal belongs to whoever owns
-///   its lead now (its creator when the lead never reached the server).
+/// - a visit or deal belongs to whoever owns its lead now, whoever logged it (moving the
+///   lead moves its history).
 fn owner_rule(record: &ReplayRecord, records: &BTreeMap<Id, ReplayRecord>) -> usize {
     match record.kind {
         RecordKind::Lead => record.owner,
-        RecordKind::Visit | RecordKind::Deal if VISITS_AND_DEALS_FOLLOW_THEIR_LEAD => record
+        RecordKind::Visit | RecordKind::Deal => record
             .lead
             .and_then(|lead| records.get(&lead))
             .map_or(record.owner, |lead| lead.owner),
-        RecordKind::Visit | RecordKind::Deal => record.owner,
     }
 }
 
