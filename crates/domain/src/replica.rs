@@ -595,6 +595,7 @@ pub async fn next_batch<T: LocalTx>(tx: &mut T, limits: PushLimits) -> Result<Ne
         protocol: PROTOCOL_VERSION,
         mutations: sent.iter().map(OutboxEntry::to_push).collect(),
         resume_after: state.resume_after,
+        known_applied: state.server_acked,
     };
     Ok(NextPush::Send { request, sent })
 }

@@ -83,6 +83,16 @@ pub struct PushRequest {
     /// `last_applied` up to it (never down) before applying the batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume_after: Option<u64>,
+    /// The `last_applied` the server last answered this device with. A server that has
+    /// applied less went back in time (a restored backup): it answers a gap from what it
+    /// has and applies nothing, `resume_after` included, so the device notices and resends
+    /// instead of having numbers it still holds skipped. 0 (the default) checks nothing.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub known_applied: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One mutation as pushed: the outbox [`Mutation`] plus, per field, the version the device
@@ -1814,12 +1824,14 @@ mod tests {
             protocol: PROTOCOL_VERSION,
             mutations: vec![mutation.clone()],
             resume_after: None,
+            known_applied: 0,
         });
         round_trip(&PushRequest {
             client_id: client(1),
             protocol: PROTOCOL_VERSION,
             mutations: vec![mutation.clone()],
             resume_after: Some(7),
+            known_applied: 4,
         });
         round_trip(&mutation);
         round_trip(&write(Value::Null, None));
@@ -2077,7 +2089,7 @@ mod tests {
                 stamp: s,
                 fields: fields.into_iter().map(|(f, (value, base))| (f, FieldWrite { value, base })).collect(),
             };
-            let request = PushRequest { client_id: client(3), protocol: PROTOCOL_VERSION, mutations: vec![mutation], resume_after: None };
+            let request = PushRequest { client_id: client(3), protocol: PROTOCOL_VERSION, mutations: vec![mutation], resume_after: None, known_applied: seq };
             let json = serde_json::to_string(&request).unwrap();
             prop_assert_eq!(serde_json::from_str::<PushRequest>(&json).unwrap(), request);
 

@@ -366,6 +366,7 @@ async fn push_book(
             })
             .collect(),
         resume_after: None,
+        known_applied: 0,
     };
     match storage.push(user, &request, now_ms).await? {
         PushOutcome::Applied(response) if response.rejected.is_empty() => Ok(()),

@@ -778,11 +778,22 @@ impl Device {
 
     /// A push body with `resume_after`.
     fn resuming(&self, mutations: Vec<PushMutation>, resume_after: Option<u64>) -> String {
+        self.knowing(mutations, resume_after, 0)
+    }
+
+    /// A push body with `resume_after` and the `last_applied` the device was last told.
+    fn knowing(
+        &self,
+        mutations: Vec<PushMutation>,
+        resume_after: Option<u64>,
+        known_applied: u64,
+    ) -> String {
         serde_json::to_string(&PushRequest {
             client_id: self.client,
             protocol: PROTOCOL_VERSION,
             mutations,
             resume_after,
+            known_applied,
         })
         .unwrap()
     }
@@ -1938,6 +1949,13 @@ async fn sync_a_device_resumes_after_the_server_went_back_in_time() {
             .await;
         assert_eq!(gap.status, StatusCode::CONFLICT);
         assert_eq!(gap.json()["expected"], 4);
+        // A device that says it was told 5 learns that the server went back, whatever it
+        // asks to skip: nothing is applied, so no number it still holds can be skipped.
+        let told = server
+            .push_raw(&phone, phone.knowing(vec![six.clone()], Some(5), 5))
+            .await;
+        assert_eq!(told.status, StatusCode::CONFLICT);
+        assert_eq!(told.json()["expected"], 4);
         // ...and with resume_after the server skips what it can never get.
         let resumed = server
             .push_raw(&phone, phone.resuming(vec![six], Some(5)))

@@ -46,14 +46,14 @@
 //!    holds a cursor past its version, ends with `SyncNotice::ServerWentBack`, and none
 //!    does without a restore.
 //!
-//! What the protocol cannot do after a restore, excused precisely and counted in the stats
-//! (`blind`, `skipped_held`): a device whose only sign is its cursor, pulling after the
-//! restored server's version passed it, cannot tell (it keeps copies the server lost and
-//! misses what was written below its cursor); a device whose delayed old push reached the
-//! restored server before it did sees nothing wrong (and cannot learn refusals made on those
-//! numbers); and — a bug — a `resume_after` sent for a too-large entry makes a restored
-//! server skip numbers the device still holds, and hides the restore from it
-//! (`World::resume_after_skips_held`).
+//! What the protocol cannot do after a restore yet, excused precisely and counted in the
+//! stats (`blind`): a device whose only sign is its cursor, pulling after the restored
+//! server's version passed it, cannot tell (it keeps copies the server lost and misses what
+//! was written below its cursor); a device whose delayed old push reached the restored
+//! server before it did sees nothing wrong (and cannot learn refusals made on those
+//! numbers). A `resume_after` never skips a number its device still holds: each push
+//! carries the `last_applied` it was last told (`known_applied`), and a server below it
+//! answers a gap (`World::resume_after_skips_held` checks it).
 //!
 //! Runs 1,000 seeds by default; `FIELDBOOK_SIM_SEEDS=100000` runs more and
 //! `FIELDBOOK_SIM_SEED=1234` replays one (printing its whole trace). A failure prints the
@@ -353,8 +353,6 @@ struct Stats {
     noticed: u64,
     /// Devices that could not tell (see `RestoreFacts::blind`).
     blind: u64,
-    /// Held mutations lost to the known `resume_after` bug.
-    skipped_held: u64,
 }
 
 impl Stats {
@@ -374,7 +372,6 @@ impl Stats {
         self.lost += other.lost;
         self.noticed += other.noticed;
         self.blind += other.blind;
-        self.skipped_held += other.skipped_held;
     }
 }
 
@@ -452,10 +449,6 @@ struct RestoreFacts {
     acked_before: BTreeMap<usize, u64>,
     /// Devices that took in an answer since the restore.
     answered: BTreeSet<usize>,
-    /// Held mutations a restored server skipped because of a `resume_after` sent for a
-    /// too-large entry (see [`World::resume_after_skips_held`]), and their devices.
-    skipped_held: BTreeSet<(Id, u64)>,
-    skipped_devices: BTreeSet<usize>,
     /// Devices whose first answer since the restore came from a server that had caught up
     /// with what they were told (see [`World::first_answer_since_restore`]).
     caught_up: BTreeSet<usize>,
@@ -1206,13 +1199,8 @@ impl World {
         }
     }
 
-    /// KNOWN BUG (device rules and protocol): a device that refused a too-large entry on
-    /// itself sends `resume_after` with every push until an answer covers it. When the
-    /// server went back below the numbers before it, the server skips them too — though the
-    /// device still holds some — and answers a `last_applied` at or past what the device
-    /// was told, so it never notices: those held edits are silently lost, and the device
-    /// keeps its copies from the lost server. Noted here, so that the checks excuse exactly
-    /// these mutations and devices (`skipped_held`, `skipped_devices`).
+    /// A `resume_after` must never make the server skip a number the device still holds
+    /// (the push's `known_applied` makes a server that went back answer a gap instead).
     fn resume_after_skips_held(&mut self, client: Id, server_has: u64, resume: Option<u64>) {
         let Some(resume) = resume.filter(|&r| r > server_has) else {
             return;
@@ -1229,30 +1217,27 @@ impl World {
             .map(|(seq, _)| *seq)
             .filter(|seq| !self.too_large.contains(&(client, *seq)))
             .collect();
-        let told_more = self.devices[d].replica.state.server_acked > server_has;
-        let Some(facts) = &mut self.restore else {
-            return;
-        };
-        if held.is_empty() && !told_more {
-            return;
+        if !held.is_empty() {
+            self.failures.push(format!(
+                "resume_after {resume} skips {held:?}, which {} still holds",
+                self.devices[d].name
+            ));
         }
-        self.trace.push(format!(
-            "KNOWN BUG: resume_after {resume} skips held {held:?} of {}",
-            self.devices[d].name
-        ));
-        facts.skipped_devices.insert(d);
-        facts
-            .skipped_held
-            .extend(held.into_iter().map(|seq| (client, seq)));
     }
 
     /// Checks a push outcome against what the harness knows and logs what was applied.
     fn observe_push(&mut self, user: usize, request: &PushRequest, outcome: &PushOutcome) {
         let client = request.client_id;
         let before = self.server_last.get(&client).copied().unwrap_or(0);
-        self.resume_after_skips_held(client, before, request.resume_after);
-        // `resume_after` moves the server's number up first (never down), gap or not.
-        let before = before.max(request.resume_after.unwrap_or(0));
+        // A device told more than the server has finds a server that went back: a gap from
+        // what it has, nothing applied. Otherwise `resume_after` moves the server's number
+        // up first (never down), gap or not.
+        let before = if before < request.known_applied {
+            before
+        } else {
+            self.resume_after_skips_held(client, before, request.resume_after);
+            before.max(request.resume_after.unwrap_or(0))
+        };
         match outcome {
             PushOutcome::Gap { expected } => {
                 self.stats.gaps += 1;
@@ -1326,6 +1311,7 @@ impl World {
                 protocol: PROTOCOL_VERSION,
                 mutations: sent.iter().map(OutboxEntry::to_push).collect(),
                 resume_after: device.replica.state.resume_after,
+                known_applied: device.replica.state.server_acked,
             };
             (request, sent)
         } else {
@@ -1588,8 +1574,6 @@ impl World {
                 .map(|(d, device)| (d, device.replica.state.server_acked))
                 .collect(),
             answered: BTreeSet::new(),
-            skipped_held: BTreeSet::new(),
-            skipped_devices: BTreeSet::new(),
             caught_up: BTreeSet::new(),
         });
     }
@@ -1656,7 +1640,7 @@ impl World {
                 let dropped = self
                     .restore
                     .as_ref()
-                    .is_some_and(|r| r.dropped.contains(&key) || r.skipped_held.contains(&key));
+                    .is_some_and(|r| r.dropped.contains(&key));
                 let may_return = self
                     .restore
                     .as_ref()
@@ -1719,18 +1703,12 @@ impl World {
             // A device blind to the restore (see `RestoreFacts::blind`) keeps what the lost
             // server sent it and misses what the restored one wrote below its cursor: the
             // protocol cannot repair it (counted, and described in the module docs).
-            let blind = self.restore.as_ref().is_some_and(|r| {
-                r.blind.contains(&d) || r.skipped_devices.contains(&d) || r.caught_up.contains(&d)
-            });
+            let blind = self
+                .restore
+                .as_ref()
+                .is_some_and(|r| r.blind.contains(&d) || r.caught_up.contains(&d));
             if blind {
                 self.stats.blind += 1;
-            }
-            if let Some(facts) = &self.restore {
-                self.stats.skipped_held += facts
-                    .skipped_held
-                    .iter()
-                    .filter(|(client, _)| *client == self.devices[d].client)
-                    .count() as u64;
             }
             if copies != expected && !blind {
                 let ours: BTreeSet<&Id> = copies.keys().collect();
@@ -1782,9 +1760,7 @@ impl World {
                     device.replica.state.notice,
                     Some(SyncNotice::ServerWentBack { .. })
                 );
-                let excused = facts.blind.contains(&d)
-                    || facts.caught_up.contains(&d)
-                    || facts.skipped_devices.contains(&d);
+                let excused = facts.blind.contains(&d) || facts.caught_up.contains(&d);
                 if !noticed && !excused {
                     failures.push(format!(
                         "{} {why}, but never noticed the server went back",

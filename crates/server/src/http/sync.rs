@@ -170,6 +170,10 @@ pub struct PushRequestDoc {
     /// backup restore) and will never come. The server moves the device's `last_applied`
     /// up to it before applying the batch, never down.
     pub resume_after: Option<u64>,
+    /// Optional (0). The `last_applied` the server last answered this device with; a server
+    /// that has applied less went back in time and answers 409 from what it has, applying
+    /// nothing.
+    pub known_applied: Option<u64>,
 }
 
 /// `PushMutation`: one numbered change to one record.

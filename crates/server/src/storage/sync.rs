@@ -11,6 +11,9 @@
 //! - The batch gets one new server-wide version; every field it writes carries it.
 //! - A client id belongs to the first user who pushed with it; another user's push or pull
 //!   with it is refused whole ([`StorageError::ForeignClient`]).
+//! - A device that was told more (`known_applied`) than the server has applied finds a
+//!   server that went back in time: the push is answered as a gap from what it has and
+//!   nothing is applied.
 //! - A device that says it will never send the numbers up to `resume_after` (the server went
 //!   back in time) has its `last_applied` moved up to that first, never down.
 //! - Numbers at or below the device's `last_applied` are retries and are skipped; a number
@@ -329,6 +332,15 @@ pub async fn push<T: SyncTx + ?Sized>(
         Some((_, last_applied)) => last_applied,
         None => 0,
     };
+    // The device was told more than this server has applied: the server went back in time
+    // (a restored backup). Answer the gap from what it has and apply nothing, so the device
+    // notices, resends what it holds and pulls everything again — skipping numbers on its
+    // `resume_after` could skip ones it still holds.
+    if stored_last_applied < request.known_applied {
+        return Ok(PushOutcome::Gap {
+            expected: stored_last_applied.saturating_add(1),
+        });
+    }
     // The server went back in time (a restored backup) and the device says the numbers up
     // to `resume_after` will never come: skip them, so its next number is not a gap.
     if let Some(resume_after) = request.resume_after {
