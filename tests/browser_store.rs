@@ -449,6 +449,8 @@ fn page(
         server_stamp: stamp(T0 + 60_000),
         server_version: 0,
         full_resync: false,
+        mark: None,
+        went_back: false,
     }
 }
 

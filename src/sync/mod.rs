@@ -442,6 +442,7 @@ async fn pull_all(store: &Store, client_id: domain::Id) -> Result<(bool, bool), 
             client_id,
             cursor,
             limit: PULL_PAGE,
+            seen: store.sync_state().await?.seen,
         };
         let page = api::pull(&request).await?;
         let applied = store.apply_pull(cursor, &page, platform::now_ms()).await?;

@@ -136,8 +136,8 @@ pub use sync::{
     materialize_kind, merge_field, merge_record, meta_fields, validate_record, Conflict, Cursor,
     CursorError, FieldMerge, FieldOutcome, FieldState, FieldWrite, LostWrite, PullRequest,
     PullResponse, PushLimits, PushMutation, PushRequest, PushResponse, RecordChange, RecordMerge,
-    RecordRef, RejectReason, Rejection, TeamMember, MAX_CLOCK_AHEAD_MS, PROTOCOL_VERSION,
-    SERVER_MANAGED,
+    RecordRef, RejectReason, Rejection, TeamMember, VersionMark, MAX_CLOCK_AHEAD_MS,
+    PROTOCOL_VERSION, SERVER_MANAGED,
 };
 pub use value::{
     format_date, format_plain, join_tags, optional_text, parse_amount, parse_date,

@@ -33,7 +33,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     Conflict, Cursor, Hlc, Id, Mutation, PullResponse, PushLimits, PushMutation, PushRequest,
-    PushResponse, RecordChange, RecordKind, RejectReason, Stamp, PROTOCOL_VERSION,
+    PushResponse, RecordChange, RecordKind, RejectReason, Stamp, VersionMark, PROTOCOL_VERSION,
 };
 
 /// Fields that are never written as a change: the id names the record and `updated_at` is
@@ -126,6 +126,10 @@ pub struct SyncState {
     /// What to tell the person, if anything.
     #[serde(default)]
     pub notice: Option<SyncNotice>,
+    /// The server version of the last pull and when the server committed it, sent with the
+    /// next pull: a server that does not share that history went back in time.
+    #[serde(default)]
+    pub seen: Option<VersionMark>,
 }
 
 /// A record as the server last sent it.
@@ -749,6 +753,7 @@ async fn server_went_back<T: LocalTx>(
 /// bring again ([`SyncState::generation`]).
 fn start_full_pull(state: &mut SyncState) {
     state.cursor = None;
+    state.seen = None;
     state.resyncing = true;
     state.generation += 1;
 }
@@ -801,7 +806,7 @@ pub async fn apply_pull<T: LocalTx>(
         applied.server_went_back = true;
         return Ok(applied);
     }
-    if page.last_applied < state.server_acked || behind_cursor {
+    if page.went_back || page.last_applied < state.server_acked || behind_cursor {
         let server_has = page.last_applied.min(state.server_acked);
         server_went_back(tx, &mut state, server_has).await?;
         tx.put_sync_state(&state).await?;
@@ -862,6 +867,9 @@ pub async fn apply_pull<T: LocalTx>(
     }
     if let Some(cursor) = page.cursor {
         state.cursor = Some(cursor);
+    }
+    if page.mark.is_some() {
+        state.seen = page.mark;
     }
     tx.put_sync_state(&state).await?;
     if let Some(mut device) = tx.device().await? {
@@ -1077,6 +1085,8 @@ mod tests {
             server_stamp: stamp(5),
             server_version: 0,
             full_resync: false,
+            mark: None,
+            went_back: false,
         }
     }
 
@@ -1402,5 +1412,38 @@ mod tests {
             .views
             .contains_key(&(RecordKind::Lead, unsent.mutation.record_id)));
         assert_eq!(rep.outbox.len(), 1);
+    }
+
+    #[test]
+    fn a_pull_that_says_the_server_went_back_starts_the_recovery() {
+        let mut rep = device();
+        let mut page = page_with(&to_object(&lead(1, "Li")).unwrap(), 4, &[], 0);
+        page.mark = Some(VersionMark {
+            version: 4,
+            committed_at: 1_000,
+        });
+        run(apply_pull(&mut rep, None, &page, 10)).unwrap();
+        assert_eq!(
+            rep.state.seen, page.mark,
+            "the next pull says what this one saw"
+        );
+        let held = one_entry(&mut rep);
+        let mut told = page_with(&to_object(&lead(1, "Li")).unwrap(), 4, &[], 0);
+        told.changes.clear();
+        told.went_back = true;
+        let applied = run(apply_pull(&mut rep, None, &told, 20)).unwrap();
+        assert!(applied.server_went_back);
+        assert_eq!(rep.state.cursor, None);
+        assert_eq!(rep.state.seen, None);
+        assert_eq!(
+            rep.state.notice,
+            Some(SyncNotice::ServerWentBack { resent: 1 })
+        );
+        let NextPush::Send { request, .. } =
+            run(next_batch(&mut rep, PushLimits::default())).unwrap()
+        else {
+            panic!("the held edit is sent again")
+        };
+        assert_eq!(request.mutations[0].seq, held.mutation.seq);
     }
 }

@@ -236,6 +236,23 @@ pub struct PullRequest {
     pub cursor: Option<Cursor>,
     /// At most this many records per answer.
     pub limit: u32,
+    /// The server version this device last pulled at, and when the server committed it.
+    /// A server whose log says otherwise (or that has not reached that version) went back
+    /// in time — a restored backup — and answers `went_back`, even once it has passed the
+    /// device's cursor again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<VersionMark>,
+}
+
+/// A server version and when the server committed it: two servers that agree on both share
+/// the history up to it (a restored server that reaches the same version again commits it
+/// later).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionMark {
+    /// The server version.
+    pub version: u64,
+    /// When the server committed it (server clock, ms).
+    pub committed_at: i64,
 }
 
 /// A position in the server's change feed: just after the record `(kind, record_id)` at
@@ -363,6 +380,14 @@ pub struct PullResponse {
     /// cursor; `false` from a server older than this field.
     #[serde(default)]
     pub full_resync: bool,
+    /// The mark of `server_version`, for the device's next [`PullRequest::seen`] (`None`
+    /// when the server keeps none for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mark: Option<VersionMark>,
+    /// The device's [`PullRequest::seen`] is not in this server's history: it went back in
+    /// time. Nothing else is in the answer; the device recovers as from any sign of that.
+    #[serde(default)]
+    pub went_back: bool,
 }
 
 /// A member of the signed-in user's team, as `GET /api/team` lists them (for example to
@@ -1865,11 +1890,16 @@ mod tests {
             client_id: client(1),
             cursor: Some(cursor),
             limit: 500,
+            seen: Some(VersionMark {
+                version: 7,
+                committed_at: 1_741_000_000_000,
+            }),
         });
         round_trip(&PullRequest {
             client_id: client(1),
             cursor: None,
             limit: 0,
+            seen: None,
         });
         let conflict = Conflict {
             id: id(9),
@@ -1899,6 +1929,8 @@ mod tests {
             server_stamp: s,
             server_version: 9,
             full_resync: false,
+            mark: None,
+            went_back: false,
         });
         round_trip(&PullResponse {
             changes: vec![],
@@ -1909,6 +1941,8 @@ mod tests {
             server_stamp: s,
             server_version: 9,
             full_resync: true,
+            mark: None,
+            went_back: false,
         });
         // An answer from a server older than `full_resync` reads as "no resync".
         let mut old = serde_json::to_value(PullResponse {
@@ -1920,6 +1954,8 @@ mod tests {
             server_stamp: s,
             server_version: 9,
             full_resync: false,
+            mark: None,
+            went_back: false,
         })
         .unwrap();
         old.as_object_mut().unwrap().remove("full_resync");
@@ -2102,6 +2138,8 @@ mod tests {
                 server_stamp: s,
                 server_version: seq,
                 full_resync: more,
+                mark: None,
+                went_back: false,
             };
             let json = serde_json::to_string(&response).unwrap();
             prop_assert_eq!(serde_json::from_str::<PullResponse>(&json).unwrap(), response);

@@ -177,6 +177,17 @@ struct Answer {
 }
 
 impl Answer {
+    /// The body as `T`, after checking the answer was a 200.
+    fn json_as<T: serde::de::DeserializeOwned>(&self) -> T {
+        assert_eq!(
+            self.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
     fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|_| {
             panic!(
@@ -716,7 +727,7 @@ async fn static_files_are_cached_by_kind_and_routes_fall_back_to_the_app() {
 use domain::{
     changed_fields, Cursor, DealDraft, FieldWrite, Id, Invalid, PullResponse, PushLimits,
     PushMutation, PushRequest, PushResponse, RecordChange, RecordKind, RecordMeta, RejectReason,
-    Stamp, TeamMember, VisitDraft, PROTOCOL_VERSION,
+    Stamp, TeamMember, VersionMark, VisitDraft, PROTOCOL_VERSION,
 };
 
 const YEAR_MS: i64 = 365 * 86_400_000;
@@ -1870,6 +1881,7 @@ async fn restore_backup(db: &TestDb, version: i64, client: Id, last_applied: i64
     let statements = [
         "DELETE FROM records WHERE version > $1",
         "DELETE FROM rejections WHERE at_version > $1",
+        "DELETE FROM version_log WHERE version > $1",
         "UPDATE server_version SET version = $1",
     ];
     match &db.target {
@@ -1912,6 +1924,62 @@ async fn restore_backup(db: &TestDb, version: i64, client: Id, last_applied: i64
                 .await
                 .unwrap();
         }
+    }
+}
+
+#[tokio::test]
+async fn sync_a_pull_tells_a_device_the_server_went_back_even_once_it_passed_its_cursor() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let mut other = server.device("rep_b", &pw["rep_b"], 2).await;
+        let now = server.now_ms();
+        for n in 1..=5 {
+            server
+                .apply(&mut phone, test_id(n), now, &new_lead("李伟"))
+                .await;
+        }
+        let pulled = server.pull(&phone, None).await;
+        let seen = pulled
+            .mark
+            .expect("the server marks the version it pulled at");
+        assert_eq!(seen.version, pulled.server_version);
+        let pull_seen = |seen: Option<VersionMark>| {
+            let body = json!({
+                "client_id": phone.client,
+                "cursor": pulled.cursor,
+                "limit": 500,
+                "seen": seen,
+            });
+            server.post_raw("/api/sync/pull", body.to_string(), Some(&phone.cookie))
+        };
+        let same: PullResponse = pull_seen(Some(seen)).await.json_as();
+        assert!(!same.went_back, "the same history raises no alarm");
+
+        // Restored from a backup taken after the third push; later, other people write on
+        // until the restored server is past the phone's cursor again.
+        restore_backup(&db, 3, phone.client, 3).await;
+        server.clock.advance(TimeDelta::minutes(5));
+        for n in 10..=13 {
+            server
+                .apply(&mut other, test_id(n), server.now_ms(), &new_lead("王芳"))
+                .await;
+        }
+        let passed = server.pull(&other, None).await;
+        assert!(
+            passed.server_version >= seen.version,
+            "the cursor alone cannot tell"
+        );
+        let blind: PullResponse = pull_seen(None).await.json_as();
+        assert!(!blind.went_back);
+
+        // The mark can: version 5 of this server is not the one the phone saw.
+        let told: PullResponse = pull_seen(Some(seen)).await.json_as();
+        assert!(told.went_back);
+        assert!(told.changes.is_empty() && told.cursor.is_none() && !told.more);
+        assert_eq!(told.last_applied, 3);
     }
 }
 

@@ -46,14 +46,15 @@
 //!    holds a cursor past its version, ends with `SyncNotice::ServerWentBack`, and none
 //!    does without a restore.
 //!
-//! What the protocol cannot do after a restore yet, excused precisely and counted in the
-//! stats (`blind`): a device whose only sign is its cursor, pulling after the restored
-//! server's version passed it, cannot tell (it keeps copies the server lost and misses what
-//! was written below its cursor); a device whose delayed old push reached the restored
-//! server before it did sees nothing wrong (and cannot learn refusals made on those
-//! numbers). A `resume_after` never skips a number its device still holds: each push
-//! carries the `last_applied` it was last told (`known_applied`), and a server below it
-//! answers a gap (`World::resume_after_skips_held` checks it).
+//! After a restore every device ends equal to the restored server, its unsent edits
+//! applied once: a device that pushes learns of the restore from the `last_applied` it was
+//! told (`known_applied`: a server below it answers a gap), one that only pulls from the
+//! mark of its last pull (`seen`: a server without that version in its log answers
+//! `went_back`). Two cases are excused and counted: a device that never got a mark before
+//! the restore and pulls only after the restored server passed its cursor (`blind`), and a
+//! device whose delayed old push reached the restored server first, which loses nothing
+//! but cannot learn refusals the restored server made on those numbers. A `resume_after`
+//! never skips a number its device still holds (`World::resume_after_skips_held`).
 //!
 //! Runs 1,000 seeds by default; `FIELDBOOK_SIM_SEEDS=100000` runs more and
 //! `FIELDBOOK_SIM_SEED=1234` replays one (printing its whole trace). A failure prints the
@@ -1164,6 +1165,7 @@ impl World {
                     let cursor = request.cursor.map_or(0, |c| c.version);
                     if let Some(facts) = &mut self.restore {
                         if facts.must_notice.get(&d) == Some(&CURSOR_ONLY)
+                            && request.seen.is_none()
                             && device.replica.state.notice.is_none()
                             && !applied.stale
                             && cursor > facts.version
@@ -1354,6 +1356,7 @@ impl World {
             } else {
                 50
             },
+            seen: device.replica.state.seen,
         };
         self.send(d, Request::Pull(request), faults).await;
     }
@@ -1588,6 +1591,7 @@ impl World {
                 client_id: device.client,
                 cursor,
                 limit: 500,
+                seen: None,
             };
             let response = self
                 .storage
@@ -1703,10 +1707,7 @@ impl World {
             // A device blind to the restore (see `RestoreFacts::blind`) keeps what the lost
             // server sent it and misses what the restored one wrote below its cursor: the
             // protocol cannot repair it (counted, and described in the module docs).
-            let blind = self
-                .restore
-                .as_ref()
-                .is_some_and(|r| r.blind.contains(&d) || r.caught_up.contains(&d));
+            let blind = self.restore.as_ref().is_some_and(|r| r.blind.contains(&d));
             if blind {
                 self.stats.blind += 1;
             }
@@ -1760,6 +1761,8 @@ impl World {
                     device.replica.state.notice,
                     Some(SyncNotice::ServerWentBack { .. })
                 );
+                // A device whose delayed old push reached the restored server first finds
+                // it caught up: it lost nothing and has nothing to be told.
                 let excused = facts.blind.contains(&d) || facts.caught_up.contains(&d);
                 if !noticed && !excused {
                     failures.push(format!(

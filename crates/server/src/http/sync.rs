@@ -216,6 +216,10 @@ pub struct PullRequestDoc {
     pub cursor: Option<String>,
     /// Records per answer, clamped to 1..=500.
     pub limit: u32,
+    /// Optional: the previous answer's `mark` (`{ version, committed_at }`). A server whose
+    /// history differs answers `went_back`.
+    #[schema(value_type = Option<Object>)]
+    pub seen: Option<Value>,
 }
 
 /// `PullResponse`.
@@ -244,4 +248,12 @@ pub struct PullResponseDoc {
     /// edits, and forget the copies that full pull does not send. Such an answer has no
     /// changes, no removals and no cursor. Never set on a pull from no cursor.
     pub full_resync: bool,
+    /// `{ version, committed_at }` of `server_version`, for the next pull's `seen`; absent
+    /// when the server keeps no time for that version.
+    #[schema(value_type = Option<Object>)]
+    pub mark: Option<Value>,
+    /// The request's `seen` is not in this server's history: it went back in time (a
+    /// restored backup). Nothing else is in the answer; the device resends what it holds and
+    /// pulls everything again.
+    pub went_back: bool,
 }

@@ -896,6 +896,15 @@ impl SyncTx for PgSync {
         Ok(())
     }
 
+    async fn version_committed_at(&mut self, version: u64) -> Result<Option<i64>, StorageError> {
+        let row = sqlx::query("SELECT committed_at FROM version_log WHERE version = $1")
+            .bind(version_to(version)?)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        let at: Option<DateTime<Utc>> = row.map(|row| row.try_get("committed_at")).transpose()?;
+        Ok(at.map(|at| at.timestamp_millis()))
+    }
+
     async fn lead_history(&mut self, lead: Id) -> Result<Vec<RecordRef>, StorageError> {
         // `field = 'lead_id'` as a literal, so the planner can use the partial index.
         let rows = sqlx::query(

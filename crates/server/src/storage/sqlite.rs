@@ -893,6 +893,14 @@ impl SyncTx for SqliteSync {
         Ok(())
     }
 
+    async fn version_committed_at(&mut self, version: u64) -> Result<Option<i64>, StorageError> {
+        let row = sqlx::query("SELECT committed_at FROM version_log WHERE version = ?1")
+            .bind(version_to(version)?)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        Ok(row.map(|row| row.try_get("committed_at")).transpose()?)
+    }
+
     async fn lead_history(&mut self, lead: Id) -> Result<Vec<RecordRef>, StorageError> {
         // `field = 'lead_id'` as a literal, so SQLite can use the partial index.
         let rows = sqlx::query(

@@ -48,7 +48,7 @@ use async_trait::async_trait;
 use domain::{
     field_values, merge_record, meta_fields, validate_record, Conflict, Cursor, FieldState, Id,
     Invalid, PullRequest, PullResponse, PushMutation, PushRequest, PushResponse, RecordChange,
-    RecordKind, RecordMeta, RecordRef, RejectReason, Rejection, Stamp,
+    RecordKind, RecordMeta, RecordRef, RejectReason, Rejection, Stamp, VersionMark,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -203,6 +203,9 @@ pub trait SyncTx: Send {
 
     /// Notes that `version` commits at the server's time `now_ms` (the purge's clock).
     async fn log_version(&mut self, version: u64, now_ms: i64) -> Result<(), StorageError>;
+
+    /// When `version` was committed, by `version_log` (`None`: not logged, or purged).
+    async fn version_committed_at(&mut self, version: u64) -> Result<Option<i64>, StorageError>;
 
     /// The visits and deals whose `lead_id` is `lead` (deleted ones included).
     async fn lead_history(&mut self, lead: Id) -> Result<Vec<RecordRef>, StorageError>;
@@ -741,6 +744,40 @@ pub async fn pull<T: SyncTx + ?Sized>(
     let now = Stamp::new(now_ms, 0, Id::from_uuid(Uuid::nil()));
     let server_stamp = tx.max_stamp().await?.map_or(now, |stored| stored.max(now));
     let server_version = tx.current_version().await?;
+    // The version the device last pulled at is not in this server's history (it has not
+    // reached it, or committed it at another time): the server went back in time.
+    if let Some(seen) = request.seen {
+        let went_back = seen.version > server_version
+            || tx
+                .version_committed_at(seen.version)
+                .await?
+                .is_some_and(|at| at != seen.committed_at);
+        if went_back {
+            let response = PullResponse {
+                changes: Vec::new(),
+                removed: Vec::new(),
+                cursor: None,
+                more: false,
+                last_applied,
+                server_stamp,
+                server_version,
+                full_resync: false,
+                mark: None,
+                went_back: true,
+            };
+            return Ok(Pulled {
+                response,
+                full_pull_at: None,
+            });
+        }
+    }
+    let mark = tx
+        .version_committed_at(server_version)
+        .await?
+        .map(|committed_at| VersionMark {
+            version: server_version,
+            committed_at,
+        });
     let purged_through = tx.purged_through().await?;
     if let Some(cursor) = request.cursor {
         if cursor.version < purged_through
@@ -755,6 +792,8 @@ pub async fn pull<T: SyncTx + ?Sized>(
                 server_stamp,
                 server_version,
                 full_resync: true,
+                mark: None,
+                went_back: false,
             };
             return Ok(Pulled {
                 response,
@@ -812,6 +851,8 @@ pub async fn pull<T: SyncTx + ?Sized>(
         server_stamp,
         server_version,
         full_resync: false,
+        mark,
+        went_back: false,
     };
     let full_pull_at = (request.cursor.is_none() && purged_through > 0).then_some(purged_through);
     Ok(Pulled {
