@@ -95,15 +95,15 @@ use uuid::Uuid;
 /// kept a lead the rep had lost (a pull from the start sends no removals).
 /// With visits, deals and restores (issue 9; the runs of the older seeds changed with them):
 /// 26: a device that knew of the restore only by its cursor pulled after the restored server
-/// had passed that cursor, and missed a record ("blind"; a protocol gap, excused). 78: a
+/// had passed that cursor, and missed a record (fixed: pulls carry the `seen` mark). 78: a
 /// delayed copy of a device's old push reached the restored server first, so nothing showed
 /// it went back ("caught up"). 89: a manager's edit of a lead whose create was lost created
 /// it on the restored server, and the rep's create that followed was refused. 220: a
 /// `resume_after` for a too-large entry made the restored server skip four edits the
-/// device still held (the known bug, excused). 353: the same with edits already dropped:
-/// the device never noticed. 417: a refusal made by the restored server on a delayed copy
-/// of a push the lost server had answered never reached the device. 615: a caught-up
-/// device kept copies from the lost server. 1024: an edit its device had dropped came back
+/// device still held, and 353: the same with edits already dropped, so the device never
+/// noticed (both fixed: pushes carry `known_applied`). 417: a refusal made by the restored server on a delayed copy
+/// of a push the lost server had answered never reached the device (excused). 615: a
+/// caught-up device kept copies from the lost server (fixed by the `seen` mark). 1024: an edit its device had dropped came back
 /// to the restored server in a delayed copy of its push (the harness had called it lost).
 /// 3825: a pipelined push's answer acknowledged the numbers of an earlier push whose answer
 /// (with two refusals) was lost, so the refusals never reached the device (fixed in
