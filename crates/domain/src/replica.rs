@@ -710,8 +710,9 @@ pub async fn record_gap<T: LocalTx>(tx: &mut T, expected: u64) -> Result<PushApp
         server_went_back(tx, &mut state, server_has).await?;
         PushApplied::ServerWentBack
     } else {
+        // A gap commits nothing: what the server says it expects may count a
+        // `resume_after` it did not keep, so it is no fact to check later answers against.
         state.acked = state.acked.max(server_has);
-        state.server_acked = server_has;
         PushApplied::Progress
     };
     tx.put_sync_state(&state).await?;
@@ -1445,5 +1446,20 @@ mod tests {
             panic!("the held edit is sent again")
         };
         assert_eq!(request.mutations[0].seq, held.mutation.seq);
+    }
+
+    #[test]
+    fn a_gap_answer_is_no_fact_about_what_the_server_applied() {
+        let mut rep = device();
+        rep.state.server_acked = 2;
+        rep.state.acked = 3;
+        rep.state.resume_after = Some(3);
+        // A push with `resume_after` 3 and a gap after it: the server says it expects 4,
+        // counting the resume it then rolled back with the rest of the push.
+        assert_eq!(run(record_gap(&mut rep, 4)).unwrap(), PushApplied::Progress);
+        assert_eq!(rep.state.server_acked, 2);
+        // The next gap from what it has really applied is no sign it went back.
+        assert_eq!(run(record_gap(&mut rep, 3)).unwrap(), PushApplied::Progress);
+        assert_eq!(rep.state.notice, None);
     }
 }

@@ -109,9 +109,11 @@ use uuid::Uuid;
 /// (with two refusals) was lost, so the refusals never reached the device (fixed in
 /// `replica::record_push`). 8: the first version of that fix never acknowledged a batch
 /// sent after a `resume_after` (a livelock). 5078: nor may a push of no mutation
-/// acknowledge entries still waiting (a refusal lost the same way).
+/// acknowledge entries still waiting (a refusal lost the same way). 8947: a gap answered
+/// after an uncommitted `resume_after` was taken as what the server had applied, so the next
+/// gap looked like a server gone back.
 const REGRESSION_SEEDS: &[u64] = &[
-    8, 26, 37, 78, 89, 220, 235, 326, 353, 417, 615, 1024, 2819, 3825, 5078,
+    8, 26, 37, 78, 89, 220, 235, 326, 353, 417, 615, 1024, 2819, 3825, 5078, 8947,
 ];
 
 /// The tables a backup holds and a restore puts back (accounts stay as they are), in an
