@@ -180,9 +180,8 @@ impl AppState {
         let Some(record) = existing else {
             return StoredValue::new(Some(EditSession::default()));
         };
-        let opened = match serde_json::to_value(record) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => return StoredValue::new(None),
+        let Ok(opened) = domain::to_object(record) else {
+            return StoredValue::new(None);
         };
         let slot = StoredValue::new(Some(EditSession::shown(opened.clone())));
         let id = record.id();
@@ -297,23 +296,12 @@ impl AppState {
     /// changed, over whatever a pull brought meanwhile). On error nothing was written and
     /// the signals are untouched, so the form that asked still holds what was typed.
     pub async fn save_edits(self, edits: Vec<Edit>) -> Result<(), StoreError> {
-        let store = self.store()?;
-        let written = store.save_edits(&edits, platform::now_ms()).await?;
-        for edit in edits {
-            let id = edit.change.id();
-            match edit.change {
-                Change::Lead(lead) => {
-                    let lead = store.lead(id).await.ok().flatten().unwrap_or(lead);
-                    self.leads.update(|all| upsert(all, lead, |l| l.id))
-                }
-                Change::Visit(visit) => {
-                    let visit = store.visit(id).await.ok().flatten().unwrap_or(visit);
-                    self.visits.update(|all| upsert(all, visit, |v| v.id))
-                }
-                Change::Deal(deal) => {
-                    let deal = store.deal(id).await.ok().flatten().unwrap_or(deal);
-                    self.deals.update(|all| upsert(all, deal, |d| d.id))
-                }
+        let written = self.store()?.save_edits(&edits, platform::now_ms()).await?;
+        for (_, saved) in &written {
+            match saved.clone() {
+                Change::Lead(lead) => self.leads.update(|all| upsert(all, lead, |l| l.id)),
+                Change::Visit(visit) => self.visits.update(|all| upsert(all, visit, |v| v.id)),
+                Change::Deal(deal) => self.deals.update(|all| upsert(all, deal, |d| d.id)),
             }
         }
         if !written.is_empty() {

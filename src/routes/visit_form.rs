@@ -149,13 +149,7 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>) -> impl IntoView 
         }
         let lead_id = visit.lead_id;
         // The lead as this form read it, so only the fields the visit moves are written.
-        let lead_shown = state
-            .lead(lead_id)
-            .and_then(|l| serde_json::to_value(l).ok())
-            .and_then(|v| match v {
-                serde_json::Value::Object(map) => Some(map),
-                _ => None,
-            });
+        let lead_shown = state.lead(lead_id).and_then(|l| domain::to_object(&l).ok());
         let mut edits: Vec<Edit> = changes
             .into_iter()
             .map(|change| Edit {

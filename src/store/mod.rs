@@ -150,25 +150,25 @@ impl Change {
         }
     }
 
-    /// The record's id.
-    pub fn id(&self) -> Id {
-        match self {
-            Change::Lead(r) => r.id,
-            Change::Visit(r) => r.id,
-            Change::Deal(r) => r.id,
-        }
+    fn to_object(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
+        Ok(match self {
+            Change::Lead(r) => domain::to_object(r)?,
+            Change::Visit(r) => domain::to_object(r)?,
+            Change::Deal(r) => domain::to_object(r)?,
+        })
     }
 
-    fn to_object(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
-        let value = match self {
-            Change::Lead(r) => serde_json::to_value(r)?,
-            Change::Visit(r) => serde_json::to_value(r)?,
-            Change::Deal(r) => serde_json::to_value(r)?,
-        };
-        match value {
-            serde_json::Value::Object(map) => Ok(map),
-            _ => Err(StoreError::Data("a record is not a JSON object".into())),
-        }
+    /// The record of `kind` a save wrote, typed again.
+    fn from_object(
+        kind: RecordKind,
+        record: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Change> {
+        let record = serde_json::Value::Object(record);
+        Ok(match kind {
+            RecordKind::Lead => Change::Lead(serde_json::from_value(record)?),
+            RecordKind::Visit => Change::Visit(serde_json::from_value(record)?),
+            RecordKind::Deal => Change::Deal(serde_json::from_value(record)?),
+        })
     }
 }
 
@@ -275,7 +275,8 @@ impl Store {
     /// without sessions).
     pub async fn save(&self, changes: &[Change], now_ms: i64) -> Result<Vec<Mutation>> {
         let edits: Vec<Edit> = changes.iter().cloned().map(Edit::from).collect();
-        self.save_edits(&edits, now_ms).await
+        let saved = self.save_edits(&edits, now_ms).await?;
+        Ok(saved.into_iter().map(|(mutation, _)| mutation).collect())
     }
 
     /// Writes `edits` and one outbox mutation per changed record in a single transaction.
@@ -283,10 +284,10 @@ impl Store {
     /// Each record gets only the fields the person changed in its edit session, on top of
     /// the record as it is now, each with the base of the value the person saw
     /// (`domain::replica::save`). `now_ms` stamps the mutations (edit time, not upload
-    /// time). A record whose fields did not change gets no mutation. Returns the mutations
-    /// written. If anything fails, nothing is written: the records, the outbox and the
-    /// device counters roll back together.
-    pub async fn save_edits(&self, edits: &[Edit], now_ms: i64) -> Result<Vec<Mutation>> {
+    /// time). A record whose fields did not change gets no mutation. Returns each mutation
+    /// written with its record as the screens now show it. If anything fails, nothing is
+    /// written: the records, the outbox and the device counters roll back together.
+    pub async fn save_edits(&self, edits: &[Edit], now_ms: i64) -> Result<Vec<(Mutation, Change)>> {
         let edits = edits
             .iter()
             .map(|e| {
@@ -303,7 +304,13 @@ impl Store {
         })
         .await?;
         commit(tx).await?;
-        Ok(written)
+        written
+            .into_iter()
+            .map(|saved| {
+                let kind = saved.mutation.kind;
+                Ok((saved.mutation, Change::from_object(kind, saved.record)?))
+            })
+            .collect()
     }
 
     /// This device's identity and counters, creating them on first use.

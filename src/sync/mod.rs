@@ -408,13 +408,23 @@ async fn push_all(store: &Store) -> Result<(), RunError> {
     }
 }
 
-/// The team (a manager's reps; a rep's managers), asked after each sync and kept on the
-/// device when it changed. It serves the hand-over picker and names who logged a visit: a
-/// server that cannot give it fails nothing.
+thread_local! {
+    /// Whether this page load has asked for the team yet.
+    static TEAM_ASKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The team, asked once per page load after a sync and kept on the device when it changed
+/// (it changes when someone joins or leaves, which a reload picks up). It serves the
+/// hand-over picker and names who logged a visit: a server that cannot give it fails
+/// nothing, and it is asked again on the next sync.
 async fn refresh_team(state: AppState, store: &Store) -> Result<(), RunError> {
+    if TEAM_ASKED.with(|asked| asked.get()) {
+        return Ok(());
+    }
     let Ok(team) = api::team().await else {
         return Ok(());
     };
+    TEAM_ASKED.with(|asked| asked.set(true));
     if state.team.with_untracked(|known| *known != team) {
         store.set_team(&team).await?;
         state.team.set(team);
@@ -436,13 +446,14 @@ async fn send_resolutions(store: &Store) -> Result<(), RunError> {
 /// a page showed that the server went back (then the run pushes and pulls again).
 async fn pull_all(store: &Store, client_id: domain::Id) -> Result<(bool, bool), RunError> {
     let mut changed = false;
-    let mut cursor = store.sync_state().await?.cursor;
+    let state = store.sync_state().await?;
+    let (mut cursor, mut seen) = (state.cursor, state.seen);
     loop {
         let request = PullRequest {
             client_id,
             cursor,
             limit: PULL_PAGE,
-            seen: store.sync_state().await?.seen,
+            seen,
         };
         let page = api::pull(&request).await?;
         let applied = store.apply_pull(cursor, &page, platform::now_ms()).await?;
@@ -457,6 +468,8 @@ async fn pull_all(store: &Store, client_id: domain::Id) -> Result<(bool, bool), 
         if !page.more {
             return Ok((changed, false));
         }
+        // What `apply_pull` kept: the page's cursor and mark, where it had them.
         cursor = page.cursor.or(cursor);
+        seen = page.mark.or(seen);
     }
 }

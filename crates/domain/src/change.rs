@@ -119,7 +119,7 @@ impl_record!(Deal);
 const NOT_CHANGES: [&str; 2] = ["id", "updated_at"];
 
 /// The record as a JSON object; sync reuses it to compare a record field by field.
-pub(crate) fn to_object<T: Serialize>(value: &T) -> Result<Map<String, Value>, serde_json::Error> {
+pub fn to_object<T: Serialize>(value: &T) -> Result<Map<String, Value>, serde_json::Error> {
     match serde_json::to_value(value)? {
         Value::Object(map) => Ok(map),
         _ => Err(serde::ser::Error::custom(

@@ -119,7 +119,9 @@ pub mod sync;
 pub mod value;
 pub mod visit;
 
-pub use change::{apply_fields, changed_fields, Mutation, Record, RecordKind, RecordMeta};
+pub use change::{
+    apply_fields, changed_fields, to_object, Mutation, Record, RecordKind, RecordMeta,
+};
 pub use clock::{
     day_bounds_ms, local_datetime, local_to_unix_ms, today_in_offset, Clock, FixedClock, Hlc,
     Stamp, MAX_WALL_MS,

@@ -92,43 +92,35 @@ pub enum SyncNotice {
 }
 
 /// Where this device's sync stands.
+/// Every field defaults, so a state written by an older version of the app reads.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SyncState {
     /// The last pull's cursor (`None`: pull everything).
-    #[serde(default)]
     pub cursor: Option<Cursor>,
     /// The highest mutation number that needs no push: confirmed by a push answer (applied
     /// or refused by the server) or refused on the device ([`refuse_too_large`]).
-    #[serde(default)]
     pub acked: u64,
     /// The highest `last_applied` the server itself answered a push with: an answer below it
     /// means the server went back.
-    #[serde(default)]
     pub server_acked: u64,
     /// When the last complete pull finished (device clock, ms).
-    #[serde(default)]
     pub last_synced_ms: Option<i64>,
     /// Conflicts the person dealt with on this device that the server has not heard of yet.
-    #[serde(default)]
     pub resolved: Vec<Id>,
     /// Counts full pulls: copies written during a full pull carry it, so its last page can
     /// drop the copies the server no longer sent.
-    #[serde(default)]
     pub generation: u64,
     /// A full pull is under way (after the server went back): its last page drops the copies
     /// of older generations.
-    #[serde(default)]
     pub resyncing: bool,
     /// Sent with the next push: this device holds no unsent number up to it (they were
     /// dropped after a server that later went back had applied them).
-    #[serde(default)]
     pub resume_after: Option<u64>,
     /// What to tell the person, if anything.
-    #[serde(default)]
     pub notice: Option<SyncNotice>,
     /// The server version of the last pull and when the server committed it, sent with the
     /// next pull: a server that does not share that history went back in time.
-    #[serde(default)]
     pub seen: Option<VersionMark>,
 }
 
@@ -396,16 +388,26 @@ impl Edit {
     }
 }
 
+/// One record a save wrote: its outbox entry's mutation and the record as the screens now
+/// show it (what the person changed over whatever a pull brought meanwhile).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Saved {
+    /// The outbox entry's mutation.
+    pub mutation: Mutation,
+    /// The record as written.
+    pub record: Map<String, Value>,
+}
+
 /// Saves `edits` in the caller's one step: per record, the fields the person changed in its
 /// session, written over the record as it is now and added to the outbox with the session's
 /// bases. A record with no change gets no entry. `new_device` makes the device record on
-/// first use. Returns the mutations written.
+/// first use. Returns what it wrote.
 pub async fn save<T: LocalTx>(
     tx: &mut T,
     edits: &[Edit],
     now_ms: i64,
     new_device: impl FnOnce() -> DeviceState,
-) -> Result<Vec<Mutation>, T::Error> {
+) -> Result<Vec<Saved>, T::Error> {
     let mut device = match tx.device().await? {
         Some(device) => device,
         None => new_device(),
@@ -438,7 +440,7 @@ pub async fn save<T: LocalTx>(
         if let Some(updated) = edit.record.get("updated_at") {
             view.insert("updated_at".into(), updated.clone());
         }
-        tx.put_view(edit.kind, view).await?;
+        tx.put_view(edit.kind, view.clone()).await?;
         let base = fields
             .keys()
             .filter_map(|f| session.bases.get(f).map(|b| (f.clone(), *b)))
@@ -455,7 +457,10 @@ pub async fn save<T: LocalTx>(
         };
         tx.add_outbox(&entry).await?;
         device.next_seq += 1;
-        written.push(entry.mutation);
+        written.push(Saved {
+            mutation: entry.mutation,
+            record: view,
+        });
     }
     device.last_stamp = hlc.last();
     tx.put_device(&device).await?;
@@ -1132,7 +1137,7 @@ mod tests {
         let written = run(save(&mut rep, &[edit], 30, || unreachable!())).unwrap();
         assert_eq!(written.len(), 1);
         assert_eq!(
-            written[0].fields.keys().collect::<Vec<_>>(),
+            written[0].mutation.fields.keys().collect::<Vec<_>>(),
             ["phones"],
             "only the phone the person typed is written, not the grade they saw"
         );
@@ -1185,7 +1190,10 @@ mod tests {
             || unreachable!(),
         ))
         .unwrap();
-        assert_eq!(written[0].fields.keys().collect::<Vec<_>>(), ["grade"]);
+        assert_eq!(
+            written[0].mutation.fields.keys().collect::<Vec<_>>(),
+            ["grade"]
+        );
         assert_eq!(rep.outbox[&1].base.get("grade"), Some(&3));
         // The same save again changes nothing.
         assert!(run(save(&mut rep, &[edit], 31, || unreachable!()))

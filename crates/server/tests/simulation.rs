@@ -566,7 +566,7 @@ impl World {
         let written = step(replica::save(&mut device.replica, &edits, now, || {
             unreachable!("every device has its record")
         }));
-        for mutation in written {
+        for mutation in written.into_iter().map(|saved| saved.mutation) {
             let base = device.replica.outbox[&mutation.seq].base.clone();
             let line = format!(
                 "edit {} #{} {} {} {:?}",

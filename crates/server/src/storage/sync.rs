@@ -744,6 +744,22 @@ pub async fn pull<T: SyncTx + ?Sized>(
     let now = Stamp::new(now_ms, 0, Id::from_uuid(Uuid::nil()));
     let server_stamp = tx.max_stamp().await?.map_or(now, |stored| stored.max(now));
     let server_version = tx.current_version().await?;
+    // An answer that sends the device back to pulling everything: nothing else in it.
+    let restart = |full_resync: bool, went_back: bool| Pulled {
+        response: PullResponse {
+            changes: Vec::new(),
+            removed: Vec::new(),
+            cursor: None,
+            more: false,
+            last_applied,
+            server_stamp,
+            server_version,
+            full_resync,
+            mark: None,
+            went_back,
+        },
+        full_pull_at: None,
+    };
     // The version the device last pulled at is not in this server's history (it has not
     // reached it, or committed it at another time): the server went back in time.
     if let Some(seen) = request.seen {
@@ -753,22 +769,7 @@ pub async fn pull<T: SyncTx + ?Sized>(
                 .await?
                 .is_some_and(|at| at != seen.committed_at);
         if went_back {
-            let response = PullResponse {
-                changes: Vec::new(),
-                removed: Vec::new(),
-                cursor: None,
-                more: false,
-                last_applied,
-                server_stamp,
-                server_version,
-                full_resync: false,
-                mark: None,
-                went_back: true,
-            };
-            return Ok(Pulled {
-                response,
-                full_pull_at: None,
-            });
+            return Ok(restart(false, true));
         }
     }
     let mark = tx
@@ -783,22 +784,7 @@ pub async fn pull<T: SyncTx + ?Sized>(
         if cursor.version < purged_through
             && tx.resynced_through(request.client_id).await? < purged_through
         {
-            let response = PullResponse {
-                changes: Vec::new(),
-                removed: Vec::new(),
-                cursor: None,
-                more: false,
-                last_applied,
-                server_stamp,
-                server_version,
-                full_resync: true,
-                mark: None,
-                went_back: false,
-            };
-            return Ok(Pulled {
-                response,
-                full_pull_at: None,
-            });
+            return Ok(restart(true, false));
         }
     }
     let limit = request.limit.clamp(1, MAX_PULL_LIMIT);
