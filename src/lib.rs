@@ -18,5 +18,18 @@ pub mod sync;
 
 /// Mounts the app on `<body>`.
 pub fn start() {
+    platform::mark("fb:start");
     leptos::mount::mount_to_body(app::App);
+}
+
+/// The size of the wasm linear memory in bytes, for `cargo xtask bench`
+/// (`window.wasmBindings.fb_wasm_memory_bytes()`).
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn fb_wasm_memory_bytes() -> f64 {
+    use wasm_bindgen::JsCast;
+    wasm_bindgen::memory()
+        .unchecked_into::<js_sys::WebAssembly::Memory>()
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length() as f64
 }

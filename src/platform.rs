@@ -27,6 +27,14 @@ pub fn now_ms() -> i64 {
     BrowserClock.now_ms()
 }
 
+/// A User Timing mark (`performance.mark(name)`), which `cargo xtask bench` reads:
+/// `fb:start`, `fb:loaded`, `fb:today`, `fb:saved`, `fb:sync-applied`.
+pub fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
+}
+
 /// Minutes east of UTC in the device's time zone right now (China: +480).
 pub fn utc_offset_minutes() -> i32 {
     // `getTimezoneOffset` is minutes *west* of UTC.

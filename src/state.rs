@@ -103,6 +103,7 @@ impl AppState {
         match self.try_open().await {
             Ok(()) => {
                 self.load.set(LoadState::Ready);
+                platform::mark("fb:loaded");
                 sync::start(self);
             }
             Err(err) => self.load.set(LoadState::Failed(err)),
@@ -297,6 +298,7 @@ impl AppState {
     /// the signals are untouched, so the form that asked still holds what was typed.
     pub async fn save_edits(self, edits: Vec<Edit>) -> Result<(), StoreError> {
         let written = self.store()?.save_edits(&edits, platform::now_ms()).await?;
+        platform::mark("fb:saved");
         for (_, saved) in &written {
             match saved.clone() {
                 Change::Lead(lead) => self.leads.update(|all| upsert(all, lead, |l| l.id)),

@@ -10,6 +10,10 @@ use crate::i18n::use_i18n;
 use crate::platform;
 use crate::state::use_app;
 
+thread_local! {
+    static TODAY_MARKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 #[component]
 pub fn Today() -> impl IntoView {
     let i = use_i18n();
@@ -34,6 +38,15 @@ pub fn Today() -> impl IntoView {
         });
         visits.sort_by_key(|v| v.started_at);
         visits
+    });
+
+    // `fb:today` for `cargo xtask bench`: once per page load, after the lists first rendered.
+    Effect::new(move |_| {
+        if state.load.get() == crate::state::LoadState::Ready
+            && !TODAY_MARKED.with(|m| m.replace(true))
+        {
+            platform::mark("fb:today");
+        }
     });
 
     view! {

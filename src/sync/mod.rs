@@ -328,6 +328,7 @@ async fn sync_once(state: AppState) -> Result<bool, RunError> {
         // periodic run just moves "last synced".
         state.reload().await?;
         announce();
+        platform::mark("fb:sync-applied");
     } else {
         state
             .last_synced
