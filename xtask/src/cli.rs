@@ -15,6 +15,9 @@ Commands:
                                       browser tests, release build and Playwright e2e
   e2e   [--grep PATTERN]              release build and the Playwright tests only (those
                                       whose title matches PATTERN), for iterating on them
+  bench [--quick]                     release build, then the performance figures against
+                                      their budgets as one table in bench/latest.md
+                                      (--quick: 1,000 leads, one run, a short load)
 
 Environment:
   FIELDBOOK_PORT      port when --port is not given (default 8080)
@@ -30,6 +33,7 @@ pub enum Command {
     Serve { port: u16, dist: PathBuf },
     Test(TestOptions),
     E2e { grep: Option<String> },
+    Bench { quick: bool },
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +78,9 @@ pub fn parse(
         }),
         "e2e" => Command::E2e {
             grep: flags.value("grep"),
+        },
+        "bench" => Command::Bench {
+            quick: flags.switch("quick"),
         },
         other => return Err(format!("unknown command `{other}`")),
     };
@@ -234,6 +241,20 @@ mod tests {
         );
         assert!(parse_with(&["test", "--skip-everything"], &[]).is_err());
         assert!(parse_with(&["test", "extra"], &[]).is_err());
+    }
+
+    #[test]
+    fn bench_is_full_size_unless_quick() {
+        assert_eq!(
+            parse_with(&["bench"], &[]),
+            Ok(Command::Bench { quick: false })
+        );
+        assert_eq!(
+            parse_with(&["bench", "--quick"], &[]),
+            Ok(Command::Bench { quick: true })
+        );
+        assert!(parse_with(&["bench", "--quick=yes"], &[]).is_err());
+        assert!(parse_with(&["bench", "--fast"], &[]).is_err());
     }
 
     #[test]

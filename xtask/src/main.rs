@@ -5,6 +5,7 @@
 //! version, so the same two commands work on a new machine and on one that ran them before.
 
 mod app_build;
+mod bench;
 mod cli;
 mod icons;
 mod lockfile;
@@ -44,6 +45,9 @@ fn main() -> ExitCode {
         Command::Serve { port, dist } => serve_dist(&dist, port),
         Command::Test(options) => test_steps::run_all(&workspace, options),
         Command::E2e { grep } => test_steps::e2e_only(&workspace, grep.as_deref()),
+        Command::Bench { quick } => {
+            bench::standalone(&workspace, if quick { bench::QUICK } else { bench::FULL })
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

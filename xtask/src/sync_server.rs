@@ -41,8 +41,25 @@ impl SyncServer {
     /// Builds the server (the dev profile the host tests already compiled), creates the
     /// accounts and starts it on `dist`.
     pub fn start(workspace: &Workspace, dist: &Path) -> Result<SyncServer, String> {
-        workspace.run(&Cmd::new("cargo").args(["build", "-p", "fieldbook-server"]))?;
-        let binary = workspace.cargo_target_dir().join("debug/fieldbook-server");
+        SyncServer::start_profile(workspace, dist, None)
+    }
+
+    /// As [`SyncServer::start`], with the server built in cargo profile `profile` (the
+    /// benchmark's full size measures the `server` profile that ships).
+    pub fn start_profile(
+        workspace: &Workspace,
+        dist: &Path,
+        profile: Option<&str>,
+    ) -> Result<SyncServer, String> {
+        let mut build = Cmd::new("cargo").args(["build", "-p", "fieldbook-server"]);
+        if let Some(profile) = profile {
+            build = build.args(["--profile", profile]);
+        }
+        workspace.run(&build)?;
+        let binary = workspace
+            .cargo_target_dir()
+            .join(profile.unwrap_or("debug"))
+            .join("fieldbook-server");
         let data_dir = workspace
             .root()
             .join("target")
@@ -119,6 +136,11 @@ impl SyncServer {
         };
         server.wait_healthy()?;
         Ok(server)
+    }
+
+    /// The server's process id (the benchmark reads its RSS).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The server binary, for tests that start and stop servers of their own.

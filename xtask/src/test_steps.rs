@@ -59,8 +59,20 @@ fn run_steps(workspace: &Workspace, options: TestOptions, steps: &mut Steps) -> 
     }
     if e2e {
         e2e_steps(workspace, steps, None)?;
+        // The figures never fail the run (machines are noisy); a figure that cannot be
+        // measured does, so the bench cannot rot. Its table goes under target/.
+        steps.run(
+            "bench --quick (fails only if a figure cannot be measured)",
+            || {
+                crate::bench::run(
+                    workspace,
+                    crate::bench::QUICK,
+                    &crate::bench::test_table(workspace),
+                )
+            },
+        )?;
     } else {
-        steps.skip("release build and e2e tests", "--skip-e2e");
+        steps.skip("release build, e2e tests and bench --quick", "--skip-e2e");
     }
     Ok(())
 }
