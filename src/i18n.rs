@@ -196,6 +196,9 @@ messages! {
     "today.add_visit" => "+ Log a visit", "+ 记录拜访";
     "today.add_lead" => "+ New lead", "+ 新客户";
     "today.days_overdue" => "{} days overdue", "逾期 {} 天";
+    "today.more_overdue" => "{} more overdue: see all in Leads", "还有 {} 位逾期客户：在客户列表中查看";
+    "today.more_overdue_one" => "1 more overdue: see it in Leads", "还有 1 位逾期客户：在客户列表中查看";
+    "book.loading" => "Loading your leads…", "正在加载客户…";
 
     "leads.title" => "Leads", "客户";
     "leads.search" => "Search name, company, phone, tag or pinyin initials", "搜索姓名、公司、电话、标签或拼音首字母";
@@ -282,6 +285,7 @@ messages! {
     "field.after_sales" => "After-sales notes", "售后服务记录";
     "field.pick_lead" => "Choose a lead…", "选择客户…";
     "field.new_lead_inline" => "+ New lead", "+ 新客户";
+    "picker.search" => "Search name, company, phone…", "搜索姓名、公司、电话…";
     "field.required_mark" => "required", "必填";
 
     "form.save" => "Save", "保存";

@@ -351,6 +351,51 @@ impl Store {
         })
     }
 
+    /// Up to `limit` leads in id order after `after` (from the first when `None`),
+    /// tombstones included: the lead book is read in such chunks, each its own short
+    /// transaction, so the page stays responsive while a large book loads.
+    pub async fn leads_after(&self, after: Option<Id>, limit: u32) -> Result<Vec<Lead>> {
+        let tx = self.db.transaction(LEADS).build()?;
+        let store = tx.object_store(LEADS)?;
+        let rows = match after {
+            Some(id) => {
+                store
+                    .get_all::<JsValue>()
+                    .with_query::<JsValue, _>(KeyRange::LowerBound(
+                        JsValue::from_str(&id.to_string()),
+                        true,
+                    ))
+                    .with_limit(limit)
+                    .primitive()?
+                    .await?
+            }
+            None => {
+                store
+                    .get_all::<JsValue>()
+                    .with_limit(limit)
+                    .primitive()?
+                    .await?
+            }
+        };
+        decode_rows(rows)
+    }
+
+    /// The leads with these ids as they are now (`None`: gone from the device), read in one
+    /// transaction with every request made before the first answer is awaited.
+    pub async fn leads_by_id(&self, ids: &[Id]) -> Result<Vec<(Id, Option<Lead>)>> {
+        let tx = self.db.transaction(LEADS).build()?;
+        let store = tx.object_store(LEADS)?;
+        let requests = ids
+            .iter()
+            .map(|id| store.get::<Lead, _, _>(id.to_string()).serde())
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut found = Vec::with_capacity(ids.len());
+        for (&id, request) in ids.iter().zip(requests) {
+            found.push((id, request.await?));
+        }
+        Ok(found)
+    }
+
     /// One lead by id, tombstones included.
     pub async fn lead(&self, id: Id) -> Result<Option<Lead>> {
         self.get(LEADS, id).await

@@ -307,14 +307,17 @@ async fn sync_once(state: AppState) -> Result<bool, RunError> {
     };
     state.sync.set(SyncStatus::Syncing);
     let mut changed = false;
+    let mut touched = Vec::new();
+    let mut recovered = false;
     for round in 0..=MAX_RECOVERIES {
         push_all(&store).await?;
         send_resolutions(&store).await?;
-        let (pulled, went_back) = pull_all(&store, client_id).await?;
+        let (pulled, went_back) = pull_all(&store, client_id, &mut touched).await?;
         changed |= pulled;
         if !went_back {
             break;
         }
+        recovered = true;
         if round == MAX_RECOVERIES {
             return Err(RunError::Api(ApiError::Refused {
                 status: 200,
@@ -324,9 +327,14 @@ async fn sync_once(state: AppState) -> Result<bool, RunError> {
     }
     refresh_team(state, &store).await?;
     if changed {
-        // Only then are the screens read again (here and in the other tabs); a quiet
-        // periodic run just moves "last synced".
-        state.reload().await?;
+        // Only then do the screens show the records again (here and in the other tabs): the
+        // ones the pull touched, or everything after the server went back; a quiet periodic
+        // run just moves "last synced".
+        if recovered {
+            state.reload().await?;
+        } else {
+            state.refresh(&touched).await?;
+        }
         announce();
     } else {
         state
@@ -443,21 +451,41 @@ async fn send_resolutions(store: &Store) -> Result<(), RunError> {
 }
 
 /// Pulls page by page from the stored cursor. Returns whether anything changed, and whether
-/// a page showed that the server went back (then the run pushes and pulls again).
-async fn pull_all(store: &Store, client_id: domain::Id) -> Result<(bool, bool), RunError> {
+/// a page showed that the server went back (then the run pushes and pulls again). The
+/// records each page rewrote or removed are added to `touched`.
+async fn pull_all(
+    store: &Store,
+    client_id: domain::Id,
+    touched: &mut Vec<(domain::RecordKind, domain::Id)>,
+) -> Result<(bool, bool), RunError> {
     let mut changed = false;
     let state = store.sync_state().await?;
     let (mut cursor, mut seen) = (state.cursor, state.seen);
+    let request = |cursor, seen| PullRequest {
+        client_id,
+        cursor,
+        limit: PULL_PAGE,
+        seen,
+    };
+    let mut page = api::pull(&request(cursor, seen)).await?;
     loop {
-        let request = PullRequest {
-            client_id,
-            cursor,
-            limit: PULL_PAGE,
-            seen,
+        // The next page is asked for while this one is written: the server's answer and
+        // IndexedDB's work overlap. The request carries what this page moves the cursor and
+        // mark to, which is what a next request would carry after it; when the page is
+        // not applied (stale, the server went back) the answer is dropped unused.
+        let (next_cursor, next_seen) = (page.cursor.or(cursor), page.mark.or(seen));
+        let next = async {
+            if page.more {
+                Some(api::pull(&request(next_cursor, next_seen)).await)
+            } else {
+                None
+            }
         };
-        let page = api::pull(&request).await?;
-        let applied = store.apply_pull(cursor, &page, platform::now_ms()).await?;
+        let (applied, next) =
+            futures::future::join(store.apply_pull(cursor, &page, platform::now_ms()), next).await;
+        let applied = applied?;
         changed |= applied.records > 0 || applied.dropped > 0;
+        touched.extend(applied.touched);
         if applied.stale {
             // Another tab moved the cursor meanwhile (no Web Locks): its run pulls on.
             return Ok((changed, false));
@@ -465,11 +493,11 @@ async fn pull_all(store: &Store, client_id: domain::Id) -> Result<(bool, bool), 
         if applied.server_went_back {
             return Ok((true, true));
         }
-        if !page.more {
+        let Some(next) = next else {
             return Ok((changed, false));
-        }
+        };
         // What `apply_pull` kept: the page's cursor and mark, where it had them.
-        cursor = page.cursor.or(cursor);
-        seen = page.mark.or(seen);
+        (cursor, seen) = (next_cursor, next_seen);
+        page = next?;
     }
 }
