@@ -112,6 +112,9 @@ impl AppState {
         match self.try_open().await {
             Ok(()) => {
                 self.load.set(LoadState::Ready);
+                // The first screen asks IndexedDB for what it shows before the book's
+                // chunks queue up behind it.
+                platform::next_tick().await;
                 if let Err(err) = self.load_book().await {
                     self.load.set(LoadState::Failed(err));
                     return;
@@ -410,7 +413,9 @@ impl AppState {
             self.revision.update(|r| *r += 1);
             self.waiting.update(|n| *n += written.len() as u32);
             self.pwa.keep_data();
-            sync::announce();
+            let touched: Vec<(RecordKind, Id)> =
+                written.iter().map(|(m, _)| (m.kind, m.record_id)).collect();
+            sync::announce(&touched);
             sync::request(self, sync::AFTER_SAVE);
         }
         Ok(())

@@ -17,7 +17,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use domain::PullRequest;
+use domain::{Id, PullRequest, RecordKind};
 use js_sys::{Function, Object, Promise, Reflect};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -110,12 +110,19 @@ pub fn start(state: AppState) {
     if let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) {
         let on_message =
             Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-                if event.data().as_string().as_deref() == Some(SIGNED_OUT) {
+                let message = event.data().as_string().unwrap_or_default();
+                if message == SIGNED_OUT {
                     // Another tab is deleting the database: let go of it and start over.
                     state.close_and_restart();
                 } else {
+                    // The records another tab wrote, or (a plain "changed") everything.
+                    let touched: Option<Vec<(RecordKind, Id)>> =
+                        serde_json::from_str(&message).ok();
                     spawn_local(async move {
-                        let _ = state.reload().await;
+                        let _ = match touched {
+                            Some(touched) => state.refresh(&touched).await,
+                            None => state.reload().await,
+                        };
                     });
                 }
             });
@@ -130,7 +137,15 @@ const CHANGED: &str = "changed";
 const SIGNED_OUT: &str = "signed_out";
 
 /// Tells the other tabs that the local data changed.
-pub fn announce() {
+pub fn announce(touched: &[(RecordKind, Id)]) {
+    match serde_json::to_string(touched) {
+        Ok(list) => post(&list),
+        Err(_) => post(CHANGED),
+    }
+}
+
+/// Tells the other tabs that everything may have changed (the server went back).
+pub fn announce_all() {
     post(CHANGED);
 }
 
@@ -332,10 +347,11 @@ async fn sync_once(state: AppState) -> Result<bool, RunError> {
         // run just moves "last synced".
         if recovered {
             state.reload().await?;
+            announce_all();
         } else {
             state.refresh(&touched).await?;
+            announce(&touched);
         }
-        announce();
     } else {
         state
             .last_synced
@@ -455,8 +471,8 @@ async fn send_resolutions(store: &Store) -> Result<(), RunError> {
 /// records each page rewrote or removed are added to `touched`.
 async fn pull_all(
     store: &Store,
-    client_id: domain::Id,
-    touched: &mut Vec<(domain::RecordKind, domain::Id)>,
+    client_id: Id,
+    touched: &mut Vec<(RecordKind, Id)>,
 ) -> Result<(bool, bool), RunError> {
     let mut changed = false;
     let state = store.sync_state().await?;
