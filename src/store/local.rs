@@ -177,8 +177,13 @@ async fn put_typed<T: domain::Record>(
     kind: RecordKind,
     record: Map<String, Value>,
 ) -> Result<(), StoreError> {
+    // Through the typed record, so the stored shape is the one every read expects.
     let record: T = serde_json::from_value(Value::Object(record))?;
-    sent(tx.object_store(store_name(kind))?.put(&record).serde()?);
+    sent(
+        tx.object_store(store_name(kind))?
+            .put(super::to_js(&record)?)
+            .primitive()?,
+    );
     Ok(())
 }
 
@@ -216,8 +221,8 @@ impl LocalTx for IdbTx<'_> {
         sent(
             self.tx
                 .object_store(SYNCED)?
-                .put(&SyncedRow::from_copy(copy)?)
-                .serde()?,
+                .put(super::to_js(&SyncedRow::from_copy(copy)?)?)
+                .primitive()?,
         );
         Ok(())
     }
