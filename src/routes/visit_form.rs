@@ -145,49 +145,51 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>) -> impl IntoView 
                 return;
             }
         };
-        // The lead as it is after this visit: a new one, or the stored one with its follow-up
-        // date and stage moved. Written in the same transaction as the visit.
-        let base_lead = new_lead
-            .clone()
-            .or_else(|| state.lead_untracked(visit.lead_id));
-        let mut changes = Vec::new();
-        match base_lead {
-            Some(lead) => match apply_visit_to_lead(&lead, &visit, now) {
-                Some(moved) => changes.push(Change::Lead(moved)),
-                None if new_lead.is_some() => changes.push(Change::Lead(lead)),
-                None => {}
-            },
-            None => {
-                errors.update(|e| e.push("lead_id", domain::Invalid::Required));
-                banner.set(Some("form.fix_errors"));
-                return;
-            }
-        }
-        let lead_id = visit.lead_id;
-        // The lead as this form read it, so only the fields the visit moves are written.
-        let lead_shown = state
-            .lead_untracked(lead_id)
-            .and_then(|l| domain::to_object(&l).ok());
-        let mut edits: Vec<Edit> = changes
-            .into_iter()
-            .map(|change| Edit {
-                session: match (&change, &lead_shown) {
-                    (Change::Lead(l), Some(shown)) if l.id == lead_id => {
-                        Some(EditSession::shown(shown.clone()))
-                    }
-                    _ => None,
-                },
-                change,
-            })
-            .collect();
-        edits.push(Edit {
-            change: Change::Visit(visit),
-            session: session.get_value(),
-        });
         banner.set(None);
         saving.set(true);
         let navigate = navigate.clone();
+        let visit_session = session.get_value();
         spawn_local(async move {
+            let lead_id = visit.lead_id;
+            // The lead as it is now (from the book, or from IndexedDB in the moment after
+            // start-up before the book is read).
+            let stored = match state.lead_untracked(lead_id) {
+                Some(lead) => Some(lead),
+                None if new_lead.is_none() => match state.store() {
+                    Ok(store) => store.lead(lead_id).await.ok().flatten(),
+                    Err(_) => None,
+                },
+                None => None,
+            };
+            // The lead after this visit: a new one, or the stored one with its follow-up
+            // date and stage moved. Written in the same transaction as the visit.
+            let Some(lead) = new_lead.clone().or_else(|| stored.clone()) else {
+                errors.update(|e| e.push("lead_id", domain::Invalid::Required));
+                banner.set(Some("form.fix_errors"));
+                saving.set(false);
+                return;
+            };
+            let mut edits = Vec::new();
+            let moved = match apply_visit_to_lead(&lead, &visit, now) {
+                Some(moved) => Some(moved),
+                None if new_lead.is_some() => Some(lead),
+                None => None,
+            };
+            if let Some(moved) = moved {
+                // The stored lead as this form read it, so only the fields the visit moves
+                // are written.
+                let session = stored
+                    .and_then(|l| domain::to_object(&l).ok())
+                    .map(EditSession::shown);
+                edits.push(Edit {
+                    change: Change::Lead(moved),
+                    session,
+                });
+            }
+            edits.push(Edit {
+                change: Change::Visit(visit),
+                session: visit_session,
+            });
             match state.save_edits(edits).await {
                 Ok(()) => {
                     state.notify(i.now("visit.saved"), false, None);
