@@ -14,6 +14,8 @@
 pub mod api;
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -294,6 +296,14 @@ fn backoff(failures: u32) -> Duration {
     Duration::from_millis((exp.min(MAX_BACKOFF_MS) * jitter) as u64)
 }
 
+/// Runs `step` as a state machine of its own behind a pointer. The steps of a run
+/// (IndexedDB transactions, HTTP calls, their serde) were all inlined into `sync_once`'s
+/// future, some of them several times (53 KB, the largest function of the app); behind `dyn`
+/// each is compiled once and called.
+fn boxed<'a, T>(step: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<Output = T> + 'a>> {
+    Box::pin(step)
+}
+
 /// Push, resolutions, pull. Returns whether local data changed.
 async fn sync_once(state: AppState) -> Result<bool, RunError> {
     let Some(store) = state.open_store() else {
@@ -308,9 +318,9 @@ async fn sync_once(state: AppState) -> Result<bool, RunError> {
     state.sync.set(SyncStatus::Syncing);
     let mut changed = false;
     for round in 0..=MAX_RECOVERIES {
-        push_all(&store).await?;
-        send_resolutions(&store).await?;
-        let (pulled, went_back) = pull_all(&store, client_id).await?;
+        boxed(push_all(&store)).await?;
+        boxed(send_resolutions(&store)).await?;
+        let (pulled, went_back) = boxed(pull_all(&store, client_id)).await?;
         changed |= pulled;
         if !went_back {
             break;
@@ -322,16 +332,16 @@ async fn sync_once(state: AppState) -> Result<bool, RunError> {
             }));
         }
     }
-    refresh_team(state, &store).await?;
+    boxed(refresh_team(state, &store)).await?;
     if changed {
         // Only then are the screens read again (here and in the other tabs); a quiet
         // periodic run just moves "last synced".
-        state.reload().await?;
+        boxed(state.reload()).await?;
         announce();
     } else {
         state
             .last_synced
-            .set(store.sync_state().await?.last_synced_ms);
+            .set(boxed(store.sync_state()).await?.last_synced_ms);
     }
     Ok(changed)
 }
@@ -343,26 +353,23 @@ const MAX_RECOVERIES: u32 = 2;
 /// server or a proxy in front of it takes less than it said); one entry refused alone is
 /// refused on the device with a note, and the rest goes on.
 async fn push_all(store: &Store) -> Result<(), RunError> {
-    let mut limits = api::push_limits().await;
+    let mut limits = boxed(api::push_limits()).await;
     let mut gaps = 0;
     let mut recoveries = 0;
     loop {
-        let (request, sent) = match store.next_push(limits).await? {
+        let (request, sent) = match boxed(store.next_push(limits)).await? {
             NextPush::Done => return Ok(()),
             NextPush::TooLarge(entry) => {
-                store
-                    .refuse_too_large(&entry, limits, platform::now_ms())
-                    .await?;
+                boxed(store.refuse_too_large(&entry, limits, platform::now_ms())).await?;
                 continue;
             }
             NextPush::Send { request, sent } => (request, sent),
         };
         let last_sent = sent.last().map_or(0, |e| e.mutation.seq);
-        match api::push(&request).await {
+        match boxed(api::push(&request)).await {
             Ok(response) => {
-                let outcome = store
-                    .record_push(&sent, &response, platform::now_ms())
-                    .await?;
+                let outcome =
+                    boxed(store.record_push(&sent, &response, platform::now_ms())).await?;
                 match outcome {
                     PushApplied::ServerWentBack if recoveries < MAX_RECOVERIES => {
                         recoveries += 1;
@@ -387,11 +394,7 @@ async fn push_all(store: &Store) -> Result<(), RunError> {
                     };
                 }
                 match sent.as_slice() {
-                    [one] => {
-                        store
-                            .refuse_too_large(one, limits, platform::now_ms())
-                            .await?
-                    }
+                    [one] => boxed(store.refuse_too_large(one, limits, platform::now_ms())).await?,
                     _ => limits.max_push_mutations = (sent.len() as u32 / 2).max(1),
                 }
             }
@@ -399,7 +402,7 @@ async fn push_all(store: &Store) -> Result<(), RunError> {
             // where it stands, a few times at most.
             Err(ApiError::Gap { expected }) if gaps < 3 => {
                 gaps += 1;
-                if store.record_gap(expected).await? == PushApplied::ServerWentBack {
+                if boxed(store.record_gap(expected)).await? == PushApplied::ServerWentBack {
                     recoveries += 1;
                 }
             }
@@ -421,21 +424,21 @@ async fn refresh_team(state: AppState, store: &Store) -> Result<(), RunError> {
     if TEAM_ASKED.with(|asked| asked.get()) {
         return Ok(());
     }
-    let Ok(team) = api::team().await else {
+    let Ok(team) = boxed(api::team()).await else {
         return Ok(());
     };
     TEAM_ASKED.with(|asked| asked.set(true));
     if state.team.with_untracked(|known| *known != team) {
-        store.set_team(&team).await?;
+        boxed(store.set_team(&team)).await?;
         state.team.set(team);
     }
     Ok(())
 }
 
 async fn send_resolutions(store: &Store) -> Result<(), RunError> {
-    for id in store.sync_state().await?.resolved {
-        match api::resolve_conflict(id).await {
-            Ok(()) | Err(ApiError::NotFound) => store.resolution_sent(id).await?,
+    for id in boxed(store.sync_state()).await?.resolved {
+        match boxed(api::resolve_conflict(id)).await {
+            Ok(()) | Err(ApiError::NotFound) => boxed(store.resolution_sent(id)).await?,
             Err(err) => return Err(err.into()),
         }
     }
@@ -446,7 +449,7 @@ async fn send_resolutions(store: &Store) -> Result<(), RunError> {
 /// a page showed that the server went back (then the run pushes and pulls again).
 async fn pull_all(store: &Store, client_id: domain::Id) -> Result<(bool, bool), RunError> {
     let mut changed = false;
-    let state = store.sync_state().await?;
+    let state = boxed(store.sync_state()).await?;
     let (mut cursor, mut seen) = (state.cursor, state.seen);
     loop {
         let request = PullRequest {
@@ -455,8 +458,8 @@ async fn pull_all(store: &Store, client_id: domain::Id) -> Result<(bool, bool), 
             limit: PULL_PAGE,
             seen,
         };
-        let page = api::pull(&request).await?;
-        let applied = store.apply_pull(cursor, &page, platform::now_ms()).await?;
+        let page = boxed(api::pull(&request)).await?;
+        let applied = boxed(store.apply_pull(cursor, &page, platform::now_ms())).await?;
         changed |= applied.records > 0 || applied.dropped > 0;
         if applied.stale {
             // Another tab moved the cursor meanwhile (no Web Locks): its run pulls on.
