@@ -114,7 +114,9 @@ fn mutations(leads: usize, now_ms: i64) -> (Id, Vec<domain::PushMutation>) {
             tags: "warehouse, spring".into(),
             ..LeadDraft::default()
         };
-        let lead = draft.parse(&RecordMeta::new(lead_id, now_ms), now_ms).unwrap();
+        let lead = draft
+            .parse(&RecordMeta::new(lead_id, now_ms), now_ms)
+            .unwrap();
         let fields = changed_fields(None, &lead).unwrap();
         push(domain::RecordKind::Lead, lead_id, fields, &mut hlc);
         for v in 0..VISITS_PER_LEAD {

@@ -2774,7 +2774,12 @@ async fn sync_a_batch_larger_than_the_bound_parameter_limit_and_its_reassignment
         let mut a = server.device("rep_a", &pw["rep_a"], 1).await;
         let mut boss = server.device("boss", &pw["boss"], 2).await;
         let b = server.device("rep_b", &pw["rep_b"], 3).await;
-        let rep_a = server.storage.user_by_login("rep_a").await.unwrap().unwrap();
+        let rep_a = server
+            .storage
+            .user_by_login("rep_a")
+            .await
+            .unwrap()
+            .unwrap();
         let rep_b = user_id(&server, "rep_b").await;
         let now = server.now_ms();
         let lead = Id::from_parts(1_700_000_000_000, [0xee; 10]);

@@ -20,14 +20,14 @@ use uuid::Uuid;
 use std::collections::BTreeMap;
 
 use domain::{
-    Conflict, Cursor, FieldState, Id, PullRequest, PullResponse, PushRequest,
-    RecordRef, Rejection, Stamp,
+    Conflict, Cursor, FieldState, Id, PullRequest, PullResponse, PushRequest, RecordRef, Rejection,
+    Stamp,
 };
 use sqlx::{Postgres, Transaction};
 
 use super::sync::{
     self, json_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
-    version_to, ConflictColumns, FeedRow, FieldRow, PurgeReport, Removal, RecordRow,
+    version_to, ConflictColumns, FeedRow, FieldRow, PurgeReport, RecordRow, Removal,
     ResolveOutcome, StoredRecord, SyncTx,
 };
 use super::{

@@ -23,22 +23,22 @@ use uuid::Uuid;
 use std::collections::BTreeMap;
 
 use domain::{
-    Conflict, Cursor, FieldState, Id, PullRequest, PullResponse, PushRequest,
-    RecordRef, Rejection, Stamp,
+    Conflict, Cursor, FieldState, Id, PullRequest, PullResponse, PushRequest, RecordRef, Rejection,
+    Stamp,
 };
 use sqlx::{Sqlite, Transaction};
 use tokio::sync::Semaphore;
 
 use super::sync::{
     self, json_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
-    version_to, ConflictColumns, FeedRow, FieldRow, PurgeReport, Removal, RecordRow,
+    version_to, ConflictColumns, FeedRow, FieldRow, PurgeReport, RecordRow, Removal,
     ResolveOutcome, StoredRecord, SyncTx,
 };
-use serde_json::{json, Value};
 use super::{
     lock_end, parse_role, writer_turn, Backend, LockPolicy, LoginThrottle, PoolSize, PushOutcome,
     Role, Session, Storage, StorageError, Team, User, UserCredentials,
 };
+use serde_json::{json, Value};
 
 /// The database file's name inside `--data-dir`.
 pub const FILE_NAME: &str = "fieldbook.sqlite3";

@@ -188,8 +188,10 @@ pub trait SyncTx: Send {
     async fn save_fields(&mut self, fields: &[FieldRow<'_>]) -> Result<(), StorageError>;
 
     /// Adds conflict log entries, each with the user whose value lost.
-    async fn insert_conflicts(&mut self, conflicts: &[(Conflict, Uuid)])
-        -> Result<(), StorageError>;
+    async fn insert_conflicts(
+        &mut self,
+        conflicts: &[(Conflict, Uuid)],
+    ) -> Result<(), StorageError>;
 
     /// Records that each user stopped seeing each record at each version (a row already
     /// there is kept).
