@@ -30,6 +30,9 @@ use uuid::Uuid;
 
 const BATCH: usize = 200;
 
+/// A `fields` row's field, value_json, stamp and version.
+type FieldColumns = (String, String, String, i64);
+
 fn new_id() -> Uuid {
     fieldbook_server::secrets::new_id(Utc::now()).unwrap()
 }
@@ -226,8 +229,7 @@ pub async fn run(leads: usize) -> Report {
                 )
             })
             .collect();
-    let mut fields: BTreeMap<(String, String), Vec<(String, String, String, i64)>> =
-        BTreeMap::new();
+    let mut fields: BTreeMap<(String, String), Vec<FieldColumns>> = BTreeMap::new();
     for row in sqlx::query("SELECT kind, record_id, field, value_json, stamp, version FROM fields")
         .fetch_all(pushed.pool())
         .await
@@ -374,6 +376,17 @@ pub async fn run(leads: usize) -> Report {
         report.manager_pull_per_s
     );
     println!("raw_pull_records_per_s={:.0}", report.raw_pull_per_s);
+    // This process's memory after pushing and pulling everything (the storage code of a
+    // seeded server, pool and caches included; run with the server's GLIBC_TUNABLES).
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    for line in status.lines() {
+        if let Some(kb) = line.strip_prefix("VmRSS:") {
+            println!("rss_kb={}", kb.trim().trim_end_matches(" kB"));
+        }
+        if let Some(kb) = line.strip_prefix("VmHWM:") {
+            println!("peak_rss_kb={}", kb.trim().trim_end_matches(" kB"));
+        }
+    }
     println!(
         "# push: {:.2}x raw (same records), pull: {:.2}x raw",
         report.push_per_s / report.raw_records_per_s,

@@ -17,16 +17,13 @@ use sqlx::{Connection, Row, SqlSafeStr};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use std::collections::BTreeMap;
-
 use domain::{
-    Conflict, Cursor, FieldState, Id, PullRequest, PullResponse, PushRequest, RecordRef, Rejection,
-    Stamp,
+    Conflict, Cursor, Id, PullRequest, PullResponse, PushRequest, RecordRef, Rejection, Stamp,
 };
 use sqlx::{Postgres, Transaction};
 
 use super::sync::{
-    self, json_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
+    self, fields_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
     version_to, ConflictColumns, FeedRow, FieldRow, PurgeReport, RecordRow, Removal,
     ResolveOutcome, StoredRecord, SyncTx,
 };
@@ -617,8 +614,13 @@ impl SyncTx for PgSync {
         records: &[RecordRef],
     ) -> Result<Vec<(RecordRef, StoredRecord)>, StorageError> {
         let (kinds, ids) = refs_arrays(records);
+        // Each record's fields come aggregated into one JSON array, so a record is one row
+        // to fetch, not one per field.
         let rows = sqlx::query(
-            "SELECT r.kind, r.id, r.owner_id, r.team_id
+            "SELECT r.kind, r.id, r.owner_id, r.team_id,
+                 (SELECT COALESCE(json_agg(json_build_array(f.field, f.value_json, f.stamp,
+                      f.version)), '[]')::text
+                  FROM fields f WHERE f.kind = r.kind AND f.record_id = r.id) AS fields
              FROM unnest($1::text[], $2::uuid[]) AS w (kind, id)
                  JOIN records r ON r.kind = w.kind AND r.id = w.id",
         )
@@ -626,46 +628,20 @@ impl SyncTx for PgSync {
         .bind(&ids)
         .fetch_all(&mut *self.0)
         .await?;
-        let mut found = BTreeMap::new();
-        for row in &rows {
-            let record = RecordRef {
-                kind: kind_from(&row.try_get::<String, _>("kind")?)?,
-                id: Id::from_uuid(row.try_get("id")?),
-            };
-            let stored = StoredRecord {
-                owner: row.try_get("owner_id")?,
-                team: row.try_get("team_id")?,
-                fields: BTreeMap::new(),
-            };
-            found.insert(record, stored);
-        }
-        if found.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query(
-            "SELECT f.kind, f.record_id, f.field, f.value_json, f.stamp, f.version
-             FROM unnest($1::text[], $2::uuid[]) AS w (kind, id)
-                 JOIN fields f ON f.kind = w.kind AND f.record_id = w.id",
-        )
-        .bind(&kinds)
-        .bind(&ids)
-        .fetch_all(&mut *self.0)
-        .await?;
-        for row in &rows {
-            let record = RecordRef {
-                kind: kind_from(&row.try_get::<String, _>("kind")?)?,
-                id: Id::from_uuid(row.try_get("record_id")?),
-            };
-            let state = FieldState {
-                value: json_from(&row.try_get::<String, _>("value_json")?)?,
-                stamp: stamp_from(&row.try_get::<String, _>("stamp")?)?,
-                version: version_from(row.try_get("version")?)?,
-            };
-            if let Some(stored) = found.get_mut(&record) {
-                stored.fields.insert(row.try_get("field")?, state);
-            }
-        }
-        Ok(found.into_iter().collect())
+        rows.iter()
+            .map(|row| {
+                let record = RecordRef {
+                    kind: kind_from(&row.try_get::<String, _>("kind")?)?,
+                    id: Id::from_uuid(row.try_get("id")?),
+                };
+                let stored = StoredRecord {
+                    owner: row.try_get("owner_id")?,
+                    team: row.try_get("team_id")?,
+                    fields: fields_from(&row.try_get::<String, _>("fields")?)?,
+                };
+                Ok((record, stored))
+            })
+            .collect()
     }
 
     async fn user(&mut self, id: Uuid) -> Result<Option<User>, StorageError> {

@@ -20,17 +20,14 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlSafeStr};
 use uuid::Uuid;
 
-use std::collections::BTreeMap;
-
 use domain::{
-    Conflict, Cursor, FieldState, Id, PullRequest, PullResponse, PushRequest, RecordRef, Rejection,
-    Stamp,
+    Conflict, Cursor, Id, PullRequest, PullResponse, PushRequest, RecordRef, Rejection, Stamp,
 };
 use sqlx::{Sqlite, Transaction};
 use tokio::sync::Semaphore;
 
 use super::sync::{
-    self, json_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
+    self, fields_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
     version_to, ConflictColumns, FeedRow, FieldRow, PurgeReport, RecordRow, Removal,
     ResolveOutcome, StoredRecord, SyncTx,
 };
@@ -623,57 +620,34 @@ impl SyncTx for SqliteSync {
         &mut self,
         records: &[RecordRef],
     ) -> Result<Vec<(RecordRef, StoredRecord)>, StorageError> {
-        let wanted = refs_json(records);
         // The ids drive the join (CROSS JOIN keeps json_each outside), each one a primary
-        // key lookup.
+        // key lookup; each record's fields come aggregated into one JSON array, so a record
+        // is one row to fetch, not one per field.
         let rows = sqlx::query(
-            "SELECT r.kind, r.id, r.owner_id, r.team_id
+            "SELECT r.kind, r.id, r.owner_id, r.team_id,
+                 (SELECT json_group_array(json_array(f.field, f.value_json, f.stamp, f.version))
+                  FROM fields f WHERE f.kind = r.kind AND f.record_id = r.id) AS fields
              FROM json_each(?1) AS w CROSS JOIN records r
                  ON r.kind = w.value ->> 0 AND r.id = w.value ->> 1",
         )
-        .bind(&wanted)
+        .bind(refs_json(records))
         .fetch_all(&mut *self.0)
         .await?;
-        let mut found = BTreeMap::new();
-        for row in &rows {
-            let record = RecordRef {
-                kind: kind_from(&row.try_get::<String, _>("kind")?)?,
-                id: parse_id(&row.try_get::<String, _>("id")?)?,
-            };
-            let team: Option<String> = row.try_get("team_id")?;
-            let stored = StoredRecord {
-                owner: parse_uuid(&row.try_get::<String, _>("owner_id")?)?,
-                team: team.as_deref().map(parse_uuid).transpose()?,
-                fields: BTreeMap::new(),
-            };
-            found.insert(record, stored);
-        }
-        if found.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = sqlx::query(
-            "SELECT f.kind, f.record_id, f.field, f.value_json, f.stamp, f.version
-             FROM json_each(?1) AS w CROSS JOIN fields f
-                 ON f.kind = w.value ->> 0 AND f.record_id = w.value ->> 1",
-        )
-        .bind(&wanted)
-        .fetch_all(&mut *self.0)
-        .await?;
-        for row in &rows {
-            let record = RecordRef {
-                kind: kind_from(&row.try_get::<String, _>("kind")?)?,
-                id: parse_id(&row.try_get::<String, _>("record_id")?)?,
-            };
-            let state = FieldState {
-                value: json_from(&row.try_get::<String, _>("value_json")?)?,
-                stamp: stamp_from(&row.try_get::<String, _>("stamp")?)?,
-                version: version_from(row.try_get("version")?)?,
-            };
-            if let Some(stored) = found.get_mut(&record) {
-                stored.fields.insert(row.try_get("field")?, state);
-            }
-        }
-        Ok(found.into_iter().collect())
+        rows.iter()
+            .map(|row| {
+                let record = RecordRef {
+                    kind: kind_from(&row.try_get::<String, _>("kind")?)?,
+                    id: parse_id(&row.try_get::<String, _>("id")?)?,
+                };
+                let team: Option<String> = row.try_get("team_id")?;
+                let stored = StoredRecord {
+                    owner: parse_uuid(&row.try_get::<String, _>("owner_id")?)?,
+                    team: team.as_deref().map(parse_uuid).transpose()?,
+                    fields: fields_from(&row.try_get::<String, _>("fields")?)?,
+                };
+                Ok((record, stored))
+            })
+            .collect()
     }
 
     async fn user(&mut self, id: Uuid) -> Result<Option<User>, StorageError> {

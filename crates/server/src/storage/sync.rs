@@ -1167,6 +1167,23 @@ pub(crate) fn json_from(raw: &str) -> Result<Value, StorageError> {
     serde_json::from_str(raw).map_err(|error| StorageError::Corrupt(format!("bad JSON: {error}")))
 }
 
+/// A record's fields as the backends aggregate them in SQL: a JSON array of
+/// `[field, value_json, stamp, version]`, one per `fields` row.
+pub(crate) fn fields_from(raw: &str) -> Result<BTreeMap<String, FieldState>, StorageError> {
+    let rows: Vec<(String, String, String, i64)> = serde_json::from_str(raw)
+        .map_err(|error| StorageError::Corrupt(format!("bad fields: {error}")))?;
+    rows.into_iter()
+        .map(|(field, value, stamp, version)| {
+            let state = FieldState {
+                value: json_from(&value)?,
+                stamp: stamp_from(&stamp)?,
+                version: version_from(version)?,
+            };
+            Ok((field, state))
+        })
+        .collect()
+}
+
 /// A JSON value as stored.
 pub(crate) fn json_to(value: &Value) -> String {
     value.to_string()
