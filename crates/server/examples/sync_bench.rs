@@ -13,6 +13,8 @@
 //!   records and one query for the page's fields.
 //!
 //! Prints one `key=value` line per measurement (for `cargo xtask bench`) and a summary.
+//! `FIELDBOOK_BENCH_DIR=DIR` keeps the databases in DIR (the pushed one in `DIR/push`, its
+//! rep's login `rep`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
@@ -188,12 +190,16 @@ async fn full_pull(storage: &SqliteStorage, user: &User, now_ms: i64, expected: 
 
 /// Runs the measurement with `leads` leads; prints and returns the figures.
 pub async fn run(leads: usize) -> Report {
+    // FIELDBOOK_BENCH_DIR keeps the databases (`push/` holds what the push stored, for
+    // measuring a server on it); by default they go with a temporary folder.
     let tmp = tempfile::tempdir().unwrap();
+    let root = std::env::var_os("FIELDBOOK_BENCH_DIR")
+        .map_or_else(|| tmp.path().to_path_buf(), std::path::PathBuf::from);
     let (team, user) = user();
     let manager = manager(&team);
     let now_ms = Utc::now().timestamp_millis();
     let (client, all) = mutations(leads, now_ms);
-    let pushed = storage(&tmp.path().join("push"), &team, &[&user, &manager]).await;
+    let pushed = storage(&root.join("push"), &team, &[&user, &manager]).await;
 
     let started = Instant::now();
     for batch in all.chunks(BATCH) {
@@ -248,7 +254,7 @@ pub async fn run(leads: usize) -> Report {
     let rows = records.len() + fields.values().map(Vec::len).sum::<usize>();
     assert_eq!(records.len(), all.len());
 
-    let raw = storage(&tmp.path().join("raw"), &team, &[&user, &manager]).await;
+    let raw = storage(&root.join("raw"), &team, &[&user, &manager]).await;
     let started = Instant::now();
     for batch in records.chunks(BATCH) {
         let mut tx = raw.pool().begin_with("BEGIN IMMEDIATE").await.unwrap();
@@ -376,17 +382,6 @@ pub async fn run(leads: usize) -> Report {
         report.manager_pull_per_s
     );
     println!("raw_pull_records_per_s={:.0}", report.raw_pull_per_s);
-    // This process's memory after pushing and pulling everything (the storage code of a
-    // seeded server, pool and caches included; run with the server's GLIBC_TUNABLES).
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    for line in status.lines() {
-        if let Some(kb) = line.strip_prefix("VmRSS:") {
-            println!("rss_kb={}", kb.trim().trim_end_matches(" kB"));
-        }
-        if let Some(kb) = line.strip_prefix("VmHWM:") {
-            println!("peak_rss_kb={}", kb.trim().trim_end_matches(" kB"));
-        }
-    }
     println!(
         "# push: {:.2}x raw (same records), pull: {:.2}x raw",
         report.push_per_s / report.raw_records_per_s,
