@@ -15,7 +15,7 @@ use domain::id::Id;
 use rand::rngs::SysRng;
 use rand::TryRng as _;
 use sha2::{Digest as _, Sha256};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use tokio::sync::Semaphore;
 
 /// Why a secret could not be made or checked. Never shown to a client.
@@ -36,17 +36,25 @@ pub enum SecretError {
 }
 
 /// Turns to hash or verify: one per core.
-static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
-    Semaphore::new(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+static HASHING: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    Arc::new(Semaphore::new(cores))
 });
 
 /// Runs one argon2 call on the blocking pool when a turn is free.
 async fn with_turn<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, SecretError> + Send + 'static,
 ) -> Result<T, SecretError> {
-    // The semaphore is never closed, so acquiring only fails if it were; run anyway then.
-    let _turn = HASHING.acquire().await.ok();
-    tokio::task::spawn_blocking(work).await?
+    // The turn goes with the work, so a request given up while its hash runs does not free
+    // a turn early. The semaphore is never closed, so acquiring cannot fail; were it
+    // closed, the work would run without a turn.
+    let turn = Arc::clone(&HASHING).acquire_owned().await.ok();
+    tokio::task::spawn_blocking(move || {
+        let result = work();
+        drop(turn);
+        result
+    })
+    .await?
 }
 
 /// argon2id with OWASP's minimum: 19 MiB of memory, 2 passes, 1 lane.
