@@ -189,6 +189,9 @@ pub fn format_money(money: &domain::Money, locale_tag: &str) -> String {
 /// `Intl.Collator('zh-CN')`: the browser carries the tables, so the download does not.
 pub struct PinyinCollator {
     compare: js_sys::Function,
+    /// Each ideograph's initial once found: a book's names share their characters, and the
+    /// collator is a call into JavaScript.
+    known: std::cell::RefCell<std::collections::HashMap<char, Option<char>>>,
 }
 
 impl PinyinCollator {
@@ -197,6 +200,7 @@ impl PinyinCollator {
             js_sys::Intl::Collator::new(&locales("zh-CN-u-co-pinyin"), &js_sys::Object::new());
         PinyinCollator {
             compare: collator.compare(),
+            known: Default::default(),
         }
     }
 
@@ -218,7 +222,14 @@ impl PinyinCollator {
 
     /// The pinyin initials of a Chinese name (王小明 → wxm).
     pub fn initials(&self, name: &str) -> String {
-        domain::pinyin_initials(name, |a, b| self.compare(a, b))
+        domain::initials_with(name, |ch| {
+            if let Some(known) = self.known.borrow().get(&ch) {
+                return *known;
+            }
+            let initial = domain::pinyin_initial(ch, |a, b| self.compare(a, b));
+            self.known.borrow_mut().insert(ch, initial);
+            initial
+        })
     }
 }
 
@@ -296,4 +307,15 @@ pub async fn current_position() -> Result<(f64, f64, f64), GeoError> {
         Err(err) if number(&err, "code") == Some(1.0) => Err(GeoError::Denied),
         Err(_) => Err(GeoError::Unavailable),
     }
+}
+
+/// Resolves on a later turn of the event loop (a zero timeout), so the browser can paint and
+/// handle input between chunks of long work.
+pub async fn next_tick() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback(&resolve);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

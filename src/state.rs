@@ -6,15 +6,14 @@
 
 use std::rc::Rc;
 
-use domain::{Conflict, Deal, Id, Lead, LeadQuery, Visit};
+use domain::{Conflict, Id, Lead, LeadIndex, LeadQuery, RecordKind};
 use leptos::prelude::*;
 
 use crate::i18n::Locale;
-use crate::platform;
+use crate::platform::{self, PinyinCollator};
 use crate::pwa::{AppUpdate, Pwa};
 use crate::store::{
-    Account, Change, Edit, RejectionNote, Snapshot, Store, StoreError, SyncNotice, TeamMember,
-    DB_NAME,
+    Account, Change, Edit, RejectionNote, Store, StoreError, SyncNotice, TeamMember, DB_NAME,
 };
 use crate::sync::{self, SyncStatus};
 use domain::replica::EditSession;
@@ -43,9 +42,16 @@ pub struct Toast {
 pub struct AppState {
     pub locale: RwSignal<Locale>,
     pub load: RwSignal<LoadState>,
-    pub leads: RwSignal<Vec<Lead>>,
-    pub visits: RwSignal<Vec<Visit>>,
-    pub deals: RwSignal<Vec<Deal>>,
+    /// Every lead on the device (tombstones included) with its search index. Read from
+    /// IndexedDB in chunks after the first screen is up ([`AppState::book_ready`]), then kept
+    /// up to date lead by lead by saves and pulls. Visits and deals are not held in memory:
+    /// screens ask IndexedDB's indices for the few they show.
+    pub book: RwSignal<LeadIndex>,
+    /// Whether the book has been read; the screens that list or pick leads wait for it.
+    pub book_ready: RwSignal<bool>,
+    /// Moves on every change of a record (a save, a pull, another tab): screens that query
+    /// IndexedDB for visits or deals ask again.
+    pub revision: RwSignal<u64>,
     /// Mutations in the outbox, waiting for the sync server.
     pub waiting: RwSignal<u32>,
     pub online: RwSignal<bool>,
@@ -70,6 +76,7 @@ pub struct AppState {
     /// The installed app: service worker updates, install offer, storage.
     pub pwa: Pwa,
     store: StoredValue<Option<Rc<Store>>, LocalStorage>,
+    collator: StoredValue<Option<Rc<PinyinCollator>>, LocalStorage>,
 }
 
 impl AppState {
@@ -77,9 +84,9 @@ impl AppState {
         AppState {
             locale: RwSignal::new(locale),
             load: RwSignal::new(LoadState::Loading),
-            leads: RwSignal::new(Vec::new()),
-            visits: RwSignal::new(Vec::new()),
-            deals: RwSignal::new(Vec::new()),
+            book: RwSignal::new(LeadIndex::new()),
+            book_ready: RwSignal::new(false),
+            revision: RwSignal::new(0),
             waiting: RwSignal::new(0),
             online: RwSignal::new(true),
             toast: RwSignal::new(None),
@@ -94,15 +101,24 @@ impl AppState {
             team: RwSignal::new(Vec::new()),
             pwa: Pwa::new(),
             store: StoredValue::new_local(None),
+            collator: StoredValue::new_local(None),
         }
     }
 
-    /// Opens the local database and loads every record into the signals; then, when someone
-    /// is signed in on this device, starts syncing.
+    /// Opens the local database and shows the first screen (Today asks IndexedDB's indices
+    /// for what it lists); then reads the lead book in the background and, when someone is
+    /// signed in on this device, starts syncing.
     pub async fn open(self) {
         match self.try_open().await {
             Ok(()) => {
                 self.load.set(LoadState::Ready);
+                // The first screen asks IndexedDB for what it shows before the book's
+                // chunks queue up behind it.
+                platform::next_tick().await;
+                if let Err(err) = self.load_book().await {
+                    self.load.set(LoadState::Failed(err));
+                    return;
+                }
                 platform::mark("fb:loaded");
                 sync::start(self);
             }
@@ -129,31 +145,109 @@ impl AppState {
         self.device_id.set(Some(device.client_id));
         self.account.set(account);
         self.team.set(team);
-        self.reload().await
+        self.reload_status().await
     }
 
-    /// Reads everything the screens show from IndexedDB again (after a sync, or when another
-    /// tab changed the data).
+    /// Reads the whole lead book again, in chunks (after the server went back, or when
+    /// another tab changed the data), and everything else the screens show.
     pub async fn reload(self) -> Result<(), StoreError> {
+        self.load_book().await?;
+        self.revision.update(|r| *r += 1);
+        self.reload_status().await
+    }
+
+    /// Shows again the records a sync run rewrote or removed: the leads among them are read
+    /// and replaced in the book one by one (the book is not read again), and the screens
+    /// that show visits or deals ask again.
+    pub async fn refresh(self, touched: &[(RecordKind, Id)]) -> Result<(), StoreError> {
+        let leads: Vec<Id> = touched
+            .iter()
+            .filter(|(kind, _)| *kind == RecordKind::Lead)
+            .map(|(_, id)| *id)
+            .collect();
+        if !self.book_ready.get_untracked() || leads.len() > REREAD_BOOK_AFTER {
+            // A first sync: reading the book in chunks beats thousands of single reads.
+            return self.reload().await;
+        }
+        if !leads.is_empty() {
+            let found = self.store()?.leads_by_id(&leads).await?;
+            let collator = self.collator();
+            self.book.update(|book| {
+                for (id, lead) in found {
+                    match lead {
+                        Some(lead) => {
+                            let initials = collator.initials(&lead.name);
+                            book.upsert(lead, &initials);
+                        }
+                        None => {
+                            book.remove(id);
+                        }
+                    }
+                }
+            });
+        }
+        self.revision.update(|r| *r += 1);
+        self.reload_status().await
+    }
+
+    /// The outbox count, conflicts, refusals and sync facts: small reads.
+    async fn reload_status(self) -> Result<(), StoreError> {
         let store = self.store()?;
-        let Snapshot {
-            leads,
-            visits,
-            deals,
-        } = store.snapshot().await?;
         let waiting = store.outbox_len().await?;
         let sync_state = store.sync_state().await?;
         let conflicts = store.conflicts(&sync_state.resolved).await?;
         let rejections = store.rejections().await?;
-        self.leads.set(leads);
-        self.visits.set(visits);
-        self.deals.set(deals);
         self.waiting.set(waiting);
         self.conflicts.set(conflicts);
         self.rejections.set(rejections);
         self.last_synced.set(sync_state.last_synced_ms);
         self.notice.set(sync_state.notice);
         Ok(())
+    }
+
+    /// Reads every lead into a new book, a chunk per short transaction with a turn of the
+    /// event loop between chunks (no long task while a large book loads), then shows it. A
+    /// save or a sync that changed leads meanwhile may have missed chunks already read:
+    /// then the book is read again.
+    async fn load_book(self) -> Result<(), StoreError> {
+        let store = self.store()?;
+        let collator = self.collator();
+        for attempt in 1..=3 {
+            let started = self.revision.get_untracked();
+            let mut book = LeadIndex::new();
+            let mut after = None;
+            loop {
+                let chunk = store.leads_after(after, BOOK_CHUNK).await?;
+                let full = chunk.len() == BOOK_CHUNK as usize;
+                after = chunk.last().map(|l| l.id);
+                for lead in chunk {
+                    let initials = collator.initials(&lead.name);
+                    book.upsert(lead, &initials);
+                }
+                if !full {
+                    break;
+                }
+                platform::next_tick().await;
+            }
+            // Still changing after three reads: show the last one; the next change
+            // refreshes what it touches.
+            if self.revision.get_untracked() == started || attempt == 3 {
+                self.book.set(book);
+                self.book_ready.set(true);
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The pinyin collator, made once per page (it remembers each character's initial).
+    pub fn collator(&self) -> Rc<PinyinCollator> {
+        if let Some(collator) = self.collator.get_value() {
+            return collator;
+        }
+        let collator = Rc::new(PinyinCollator::new());
+        self.collator.set_value(Some(collator.clone()));
+        collator
     }
 
     /// Whether the signed-in user is a manager (who may move leads between reps).
@@ -256,17 +350,19 @@ impl AppState {
         fields.insert(conflict.field.clone(), conflict.lost_value.clone());
         fields.insert("updated_at".to_string(), serde_json::Value::from(now));
         let missing = || StoreError::Data(format!("record {} is not here", conflict.record_id));
+        let store = self.store()?;
+        let id = conflict.record_id;
         let change = match conflict.kind {
-            domain::RecordKind::Lead => {
-                let lead = self.lead(conflict.record_id).ok_or_else(missing)?;
+            RecordKind::Lead => {
+                let lead = store.lead(id).await?.ok_or_else(missing)?;
                 Change::Lead(domain::apply_fields(&lead, &fields)?)
             }
-            domain::RecordKind::Visit => {
-                let visit = self.visit(conflict.record_id).ok_or_else(missing)?;
+            RecordKind::Visit => {
+                let visit = store.visit(id).await?.ok_or_else(missing)?;
                 Change::Visit(domain::apply_fields(&visit, &fields)?)
             }
-            domain::RecordKind::Deal => {
-                let deal = self.deal(conflict.record_id).ok_or_else(missing)?;
+            RecordKind::Deal => {
+                let deal = store.deal(id).await?.ok_or_else(missing)?;
                 Change::Deal(domain::apply_fields(&deal, &fields)?)
             }
         };
@@ -281,7 +377,7 @@ impl AppState {
         Ok(())
     }
 
-    fn store(&self) -> Result<Rc<Store>, StoreError> {
+    pub fn store(&self) -> Result<Rc<Store>, StoreError> {
         self.store
             .get_value()
             .ok_or_else(|| StoreError::Open("the local database is not open".into()))
@@ -299,17 +395,29 @@ impl AppState {
     pub async fn save_edits(self, edits: Vec<Edit>) -> Result<(), StoreError> {
         let written = self.store()?.save_edits(&edits, platform::now_ms()).await?;
         platform::mark("fb:saved");
-        for (_, saved) in &written {
-            match saved.clone() {
-                Change::Lead(lead) => self.leads.update(|all| upsert(all, lead, |l| l.id)),
-                Change::Visit(visit) => self.visits.update(|all| upsert(all, visit, |v| v.id)),
-                Change::Deal(deal) => self.deals.update(|all| upsert(all, deal, |d| d.id)),
-            }
+        let leads: Vec<Lead> = written
+            .iter()
+            .filter_map(|(_, saved)| match saved {
+                Change::Lead(lead) => Some(lead.clone()),
+                _ => None,
+            })
+            .collect();
+        if !leads.is_empty() {
+            let collator = self.collator();
+            self.book.update(|book| {
+                for lead in leads {
+                    let initials = collator.initials(&lead.name);
+                    book.upsert(lead, &initials);
+                }
+            });
         }
         if !written.is_empty() {
+            self.revision.update(|r| *r += 1);
             self.waiting.update(|n| *n += written.len() as u32);
             self.pwa.keep_data();
-            sync::announce();
+            let touched: Vec<(RecordKind, Id)> =
+                written.iter().map(|(m, _)| (m.kind, m.record_id)).collect();
+            sync::announce(&touched);
             sync::request(self, sync::AFTER_SAVE);
         }
         Ok(())
@@ -334,20 +442,14 @@ impl AppState {
         Ok(())
     }
 
-    /// A lead from the cache (tombstones included).
+    /// A lead from the book (tombstones included).
     pub fn lead(&self, id: Id) -> Option<Lead> {
-        self.leads
-            .with(|all| all.iter().find(|l| l.id == id).cloned())
+        self.book.with(|book| book.get(id).cloned())
     }
 
-    pub fn visit(&self, id: Id) -> Option<Visit> {
-        self.visits
-            .with(|all| all.iter().find(|v| v.id == id).cloned())
-    }
-
-    pub fn deal(&self, id: Id) -> Option<Deal> {
-        self.deals
-            .with(|all| all.iter().find(|d| d.id == id).cloned())
+    /// A lead from the book without subscribing to it.
+    pub fn lead_untracked(&self, id: Id) -> Option<Lead> {
+        self.book.with_untracked(|book| book.get(id).cloned())
     }
 
     /// Shows a short message at the bottom of the screen.
@@ -364,13 +466,11 @@ impl AppState {
     }
 }
 
-fn upsert<T>(all: &mut Vec<T>, item: T, id: impl Fn(&T) -> Id) {
-    let key = id(&item);
-    match all.iter_mut().find(|x| id(x) == key) {
-        Some(slot) => *slot = item,
-        None => all.push(item),
-    }
-}
+/// Leads read per IndexedDB request while the book loads.
+const BOOK_CHUNK: u32 = 500;
+
+/// A sync that rewrote more leads than this reads the whole book again instead of each.
+const REREAD_BOOK_AFTER: usize = 2_000;
 
 /// The state handed down by `App`.
 pub fn use_app() -> AppState {

@@ -705,3 +705,58 @@ async fn a_form_open_across_a_pull_keeps_what_the_pull_brought() {
     store.close();
     Store::delete(&name).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn the_lead_book_reads_in_chunks_and_by_id() {
+    let store = Store::open(&unique_db()).await.unwrap();
+    let leads: Vec<Lead> = ["王小明", "张伟", "陈一", "Maria Rossi", "李四"]
+        .iter()
+        .map(|name| lead(name, Stage::Prospecting, Grade::B, "2025-11-20"))
+        .collect();
+    let changes: Vec<Change> = leads.iter().cloned().map(Change::Lead).collect();
+    store.save(&changes, T0).await.unwrap();
+
+    // Chunks of two, each after the last id of the one before, give every lead once in id
+    // order.
+    let mut read = Vec::new();
+    let mut after = None;
+    loop {
+        let chunk = store.leads_after(after, 2).await.unwrap();
+        assert!(chunk.len() <= 2);
+        after = chunk.last().map(|l| l.id);
+        let done = chunk.len() < 2;
+        read.extend(chunk);
+        if done {
+            break;
+        }
+    }
+    let mut expected = leads.clone();
+    expected.sort_by_key(|l| l.id);
+    assert_eq!(read, expected);
+
+    let unknown = new_id(T0);
+    let found = store
+        .leads_by_id(&[leads[2].id, unknown, leads[0].id])
+        .await
+        .unwrap();
+    assert_eq!(
+        found,
+        vec![
+            (leads[2].id, Some(leads[2].clone())),
+            (unknown, None),
+            (leads[0].id, Some(leads[0].clone())),
+        ]
+    );
+}
+
+#[wasm_bindgen_test]
+fn remembered_initials_are_the_collators() {
+    let collator = PinyinCollator::new();
+    for name in ["王小明", "张伟", "王伟", "陈一 Chen", "小明"] {
+        let fresh = domain::pinyin_initials(name, |a, b| collator.compare(a, b));
+        // Asked twice: the second answer comes from what the collator remembered.
+        assert_eq!(collator.initials(name), fresh);
+        assert_eq!(collator.initials(name), fresh);
+    }
+    assert_eq!(collator.initials("王小明"), "wxm");
+}

@@ -10,18 +10,13 @@ use crate::i18n::{fill, tr, use_i18n, I18n};
 use crate::state::use_app;
 use crate::store::RejectionNote;
 
-/// The notices of a lead and of its visits and deals.
+/// The notices of a lead and of its visits and deals (`records`: their ids).
 #[component]
-pub fn RecordNotices(lead_id: Id) -> impl IntoView {
+pub fn RecordNotices(lead_id: Id, #[prop(into)] records: Signal<Vec<Id>>) -> impl IntoView {
     let state = use_app();
     let ids = Memo::new(move |_| {
         let mut ids = vec![lead_id];
-        state.visits.with(|all| {
-            ids.extend(all.iter().filter(|v| v.lead_id == lead_id).map(|v| v.id));
-        });
-        state.deals.with(|all| {
-            ids.extend(all.iter().filter(|d| d.lead_id == lead_id).map(|d| d.id));
-        });
+        records.with(|records| ids.extend(records.iter().copied()));
         ids
     });
     let conflicts = of_records(state.conflicts, ids, |c| c.record_id);

@@ -5,21 +5,36 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
-use crate::components::form::{
-    focus_first_error, ChoiceField, FieldErrorText, FormActions, FormBanner, TextField,
-};
+use crate::components::form::{focus_first_error, ChoiceField, FormActions, FormBanner, TextField};
+use crate::components::lead_picker::LeadPicker;
 use crate::i18n::use_i18n;
 use crate::platform;
-use crate::routes::{lead_choices, query_lead, route_id, trash_action};
+use crate::routes::lead_detail::BookLoading;
+use crate::routes::{query_lead, route_id, trash_action};
 use crate::state::use_app;
 use crate::store::{Change, Edit};
 
 #[component]
 pub fn DealFormPage() -> impl IntoView {
     let state = use_app();
-    let existing = route_id().get_untracked().and_then(|id| state.deal(id));
     let preselected = query_lead();
-    view! { <DealForm existing preselected/> }
+    match route_id().get_untracked() {
+        None => view! { <DealForm existing=None preselected/> }.into_any(),
+        // The deal is read from IndexedDB once; the form then keeps what it showed.
+        Some(id) => {
+            let found = LocalResource::new(move || async move {
+                match state.store() {
+                    Ok(store) => store.deal(id).await.ok().flatten(),
+                    Err(_) => None,
+                }
+            });
+            (move || match found.get() {
+                None => view! { <BookLoading/> }.into_any(),
+                Some(existing) => view! { <DealForm existing preselected/> }.into_any(),
+            })
+            .into_any()
+        }
+    }
 }
 
 #[component]
@@ -58,7 +73,7 @@ fn DealForm(existing: Option<Deal>, preselected: Option<Id>) -> impl IntoView {
         "deal.deleted",
         banner,
     );
-    let leads = lead_choices(None);
+    let lead_id = Memo::new(move |_| draft.with(|d| d.lead_id));
     // What the person sees now: the save writes only what they change from it.
     let session = state.edit_session(existing.as_ref());
 
@@ -105,23 +120,9 @@ fn DealForm(existing: Option<Deal>, preselected: Option<Id>) -> impl IntoView {
             </header>
             <form novalidate on:submit=on_submit data-testid="deal-form">
                 <FormBanner message=banner/>
-                <div class="field">
-                    <label for="d-lead_id">{move || i.t("field.lead")}<span class="required" aria-hidden="true">" *"</span></label>
-                    <select id="d-lead_id" name="lead_id"
-                        aria-invalid=move || errors.with(|e| e.get("lead_id").is_some()).to_string()
-                        on:change=move |ev| {
-                            let id = Id::parse(&event_target_value(&ev)).ok();
-                            draft.update(|d| d.lead_id = id);
-                        }>
-                        <option value="">{move || i.t("field.pick_lead")}</option>
-                        <For each=move || leads.get() key=|(id, name)| (*id, name.clone()) let:lead>
-                            <option value=lead.0.to_string() selected=move || draft.with(|d| d.lead_id == Some(lead.0))>
-                                {lead.1.clone()}
-                            </option>
-                        </For>
-                    </select>
-                    <FieldErrorText errors field="lead_id" id="d-lead_id-error".to_string()/>
-                </div>
+                <LeadPicker value=lead_id id="d-lead_id" label="field.lead" field="lead_id" errors
+                    required=true testid="deal-lead"
+                    on_pick=Callback::new(move |id: Option<Id>| draft.update(|d| d.lead_id = id))/>
                 <TextField draft get=|d| &d.product set=|d| &mut d.product label="field.product"
                     field="product" errors prefix="d" required=true/>
                 <div class="field-row">

@@ -21,8 +21,28 @@ pub fn LeadDetail() -> impl IntoView {
     let lead = Memo::new(move |_| id.get().and_then(|id| state.lead(id)));
     move || match lead.get() {
         Some(lead) => view! { <LeadView lead/> }.into_any(),
+        None if !state.book_ready.get() => view! { <BookLoading/> }.into_any(),
         None => view! { <LeadNotFound/> }.into_any(),
     }
+}
+
+/// Shown for the moment the lead book is still being read after start-up.
+#[component]
+pub fn BookLoading() -> impl IntoView {
+    let i = crate::i18n::use_i18n();
+    view! { <p class="empty" role="status">{move || i.t("book.loading")}</p> }
+}
+
+/// A lead's visits and deals, tombstones included (sync notices may concern them).
+async fn records_of(
+    state: crate::state::AppState,
+    lead_id: domain::Id,
+) -> Result<(Vec<Visit>, Vec<Deal>), crate::store::StoreError> {
+    let store = state.store()?;
+    Ok((
+        store.visits_of_lead(lead_id).await?,
+        store.deals_of_lead(lead_id).await?,
+    ))
 }
 
 /// One entry of the timeline, newest first.
@@ -46,29 +66,47 @@ fn LeadView(lead: Lead) -> impl IntoView {
     let i = use_i18n();
     let state = use_app();
     let lead_id = lead.id;
+    // The lead's visits and deals from IndexedDB's indices, asked again after each change.
+    let records = LocalResource::new(move || {
+        state.revision.track();
+        records_of(state, lead_id)
+    });
+    let records = Memo::new(move |_| match records.get() {
+        Some(Ok(found)) => found,
+        _ => Default::default(),
+    });
     let timeline = Memo::new(move |_| {
-        let mut entries: Vec<Entry> = state.visits.with(|all| {
-            all.iter()
-                .filter(|v| v.lead_id == lead_id && !v.deleted)
+        records.with(|(visits, deals)| {
+            let mut entries: Vec<Entry> = visits
+                .iter()
+                .filter(|v| !v.deleted)
                 .cloned()
                 .map(Entry::Visit)
-                .collect()
-        });
-        state.deals.with(|all| {
-            entries.extend(
-                all.iter()
-                    .filter(|d| d.lead_id == lead_id && !d.deleted)
-                    .cloned()
-                    .map(Entry::Deal),
-            )
-        });
-        let offset = platform::utc_offset_minutes();
-        entries.sort_by_key(|e| std::cmp::Reverse(e.at(offset)));
-        entries
+                .chain(
+                    deals
+                        .iter()
+                        .filter(|d| !d.deleted)
+                        .cloned()
+                        .map(Entry::Deal),
+                )
+                .collect();
+            let offset = platform::utc_offset_minutes();
+            entries.sort_by_key(|e| std::cmp::Reverse(e.at(offset)));
+            entries
+        })
+    });
+    let record_ids = Signal::derive(move || {
+        records.with(|(visits, deals)| {
+            visits
+                .iter()
+                .map(|v| v.id)
+                .chain(deals.iter().map(|d| d.id))
+                .collect::<Vec<_>>()
+        })
     });
     let referrals = Memo::new(move |_| {
-        state.leads.with(|all| {
-            all.iter()
+        state.book.with(|book| {
+            book.iter()
                 .filter(|l| !l.deleted && l.referred_by == Some(lead_id))
                 .map(|l| (l.id, l.name.clone()))
                 .collect::<Vec<_>>()
@@ -76,7 +114,7 @@ fn LeadView(lead: Lead) -> impl IntoView {
     });
     let referrer = lead
         .referred_by
-        .and_then(|id| state.lead(id))
+        .and_then(|id| state.lead_untracked(id))
         .map(|l| (l.id, l.name));
 
     let deleted = lead.deleted;
@@ -129,7 +167,7 @@ fn LeadView(lead: Lead) -> impl IntoView {
                 </div>
             </header>
             {deleted.then(|| view! { <p class="banner">{move || i.t("lead.deleted_note")}</p> })}
-            <RecordNotices lead_id=lead.id/>
+            <RecordNotices lead_id=lead.id records=record_ids/>
             <div class="contact-buttons">
                 {links.into_iter().map(|link| {
                     let (href, key, class) = match link {

@@ -6,17 +6,30 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
 use crate::components::form::{focus_first_error, ChoiceField, FormActions, FormBanner, TextField};
+use crate::components::lead_picker::LeadPicker;
 use crate::i18n::use_i18n;
 use crate::platform;
-use crate::routes::{lead_choices, route_id};
+use crate::routes::lead_detail::BookLoading;
+use crate::routes::route_id;
 use crate::state::use_app;
 use crate::store::{Change, Edit};
 
 #[component]
 pub fn LeadFormPage() -> impl IntoView {
     let state = use_app();
-    let existing = route_id().get_untracked().and_then(|id| state.lead(id));
-    view! { <LeadForm existing/> }
+    match route_id().get_untracked() {
+        None => view! { <LeadForm existing=None/> }.into_any(),
+        // Drawn once the book is read, then kept: a pull does not redraw the form.
+        Some(id) => (move || {
+            if state.book_ready.get() {
+                let existing = state.lead_untracked(id);
+                view! { <LeadForm existing/> }.into_any()
+            } else {
+                view! { <BookLoading/> }.into_any()
+            }
+        })
+        .into_any(),
+    }
 }
 
 /// The record bookkeeping a save keeps: the existing lead's, or a fresh id for a new one (made
@@ -105,7 +118,7 @@ fn LeadForm(existing: Option<Lead>) -> impl IntoView {
         }
     };
 
-    let other_leads = lead_choices(Some(lead_id));
+    let referred_by = Memo::new(move |_| draft.with(|d| d.referred_by));
 
     view! {
         <section class="page form-page">
@@ -140,22 +153,9 @@ fn LeadForm(existing: Option<Lead>) -> impl IntoView {
                     <ChoiceField draft get=|d| d.intent set=|d, v| d.intent = v
                         options=&Intent::ALL label="field.intent" field="intent" errors none_key="field.none"/>
                 </div>
-                <div class="field">
-                    <label for="f-referred_by">{move || i.t("field.referred_by")}</label>
-                    <select id="f-referred_by" name="referred_by"
-                        on:change=move |ev| {
-                            let value = Id::parse(&event_target_value(&ev)).ok();
-                            draft.update(|d| d.referred_by = value);
-                        }>
-                        <option value="">{move || i.t("field.none")}</option>
-                        <For each=move || other_leads.get() key=|(id, name)| (*id, name.clone()) let:lead>
-                            <option value=lead.0.to_string()
-                                selected=move || draft.with(|d| d.referred_by == Some(lead.0))>
-                                {lead.1.clone()}
-                            </option>
-                        </For>
-                    </select>
-                </div>
+                <LeadPicker value=referred_by id="f-referred_by" label="field.referred_by"
+                    field="referred_by" errors except=lead_id
+                    on_pick=Callback::new(move |id: Option<Id>| draft.update(|d| d.referred_by = id))/>
                 <TextField draft get=|d| &d.next_follow_up set=|d| &mut d.next_follow_up
                     label="field.next_follow_up" field="next_follow_up" errors kind="date"/>
                 <div class="field-row">

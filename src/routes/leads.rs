@@ -1,17 +1,16 @@
 //! Leads 客户: instant search (name, company, phone, tag, pinyin initials), filters, sorts.
 
-use domain::{run_query, search_text, Grade, LeadQuery, LeadSort, Source, Stage};
+use domain::{Grade, Lead, LeadQuery, LeadSort, Source, Stage};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::components::form::Choice;
 use crate::components::LeadRow;
 use crate::i18n::{count, use_i18n};
-use crate::platform::PinyinCollator;
 use crate::state::use_app;
 
-/// How many rows a list renders before "Show more": keeps a book of thousands smooth on a phone.
-const PAGE: usize = 200;
+/// How many rows the list renders before "Show more": a keystroke re-renders at most these.
+const PAGE: usize = 50;
 
 #[component]
 pub fn Leads() -> impl IntoView {
@@ -20,30 +19,24 @@ pub fn Leads() -> impl IntoView {
     let query = state.lead_query;
     let shown = RwSignal::new(PAGE);
 
-    // The search haystack of every lead, rebuilt only when the leads change, not per keystroke.
-    let indexed = Memo::new(move |_| {
-        let collator = PinyinCollator::new();
-        state.leads.with(|leads| {
-            leads
-                .iter()
-                .filter(|l| !l.deleted)
-                .map(|l| {
-                    let initials = collator.initials(&l.name);
-                    (l.clone(), search_text(l, &initials))
-                })
-                .collect::<Vec<_>>()
+    // The book's index answers a keystroke from the leads holding the query's rarest
+    // character; only the first `shown` matches are sorted and cloned.
+    let results = Memo::new(move |_| {
+        let limit = shown.get();
+        state.book.with(|book| {
+            query.with(|q| {
+                let found = book.query(q, limit);
+                let leads: Vec<Lead> = found.leads.into_iter().cloned().collect();
+                (found.total, leads)
+            })
         })
     });
-    let results = Memo::new(move |_| {
-        indexed
-            .with(|idx| query.with(|q| run_query(idx, q).into_iter().cloned().collect::<Vec<_>>()))
-    });
-    let total = Memo::new(move |_| indexed.with(Vec::len));
+    let matches = Memo::new(move |_| results.with(|(total, _)| *total));
+    let total = Memo::new(move |_| state.book.with(|b| b.iter().filter(|l| !l.deleted).count()));
     // Every tag in use, for the tag filter, in the order people would look for them.
     let tags = Memo::new(move |_| {
-        let mut tags: Vec<String> = state.leads.with(|leads| {
-            leads
-                .iter()
+        let mut tags: Vec<String> = state.book.with(|book| {
+            book.iter()
                 .filter(|l| !l.deleted)
                 .flat_map(|l| l.tags.iter().cloned())
                 .collect()
@@ -112,23 +105,26 @@ pub fn Leads() -> impl IntoView {
                     </select>
                 </div>
             </div>
-            <p class="count" data-testid="lead-count">{move || count(i.locale(), "leads.count", results.with(Vec::len) as u64)}</p>
+            <Show when=move || state.book_ready.get()
+                fallback=move || view! { <p class="empty" role="status">{move || i.t("book.loading")}</p> }>
+            <p class="count" data-testid="lead-count">{move || count(i.locale(), "leads.count", matches.get() as u64)}</p>
             <Show when=move || { total.get() > 0 }
                 fallback=move || view! { <p class="empty">{move || i.t("leads.empty")}</p> }>
-                <Show when=move || results.with(|r| !r.is_empty())
+                <Show when=move || { matches.get() > 0 }
                     fallback=move || view! { <p class="empty">{move || i.t("leads.no_match")}</p> }>
                     <ul class="list" data-testid="lead-list">
-                        <For each=move || results.with(|r| r.iter().take(shown.get()).cloned().collect::<Vec<_>>())
+                        <For each=move || results.with(|(_, leads)| leads.clone())
                             key=|l| (l.id, l.updated_at) let:lead>
                             <LeadRow lead/>
                         </For>
                     </ul>
-                    <Show when=move || { results.with(Vec::len) > shown.get() }>
+                    <Show when=move || { matches.get() > shown.get() }>
                         <button type="button" class="button" on:click=move |_| shown.update(|n| *n += PAGE)>
                             {move || i.t("leads.show_more")}
                         </button>
                     </Show>
                 </Show>
+            </Show>
             </Show>
         </section>
     }

@@ -30,29 +30,6 @@ pub fn query_lead() -> Option<Id> {
     use_query_map().with_untracked(|q| q.get("lead").and_then(|raw| Id::parse(&raw).ok()))
 }
 
-/// The leads a form can link to, labelled "name · company" and sorted by label; `except` leaves
-/// one out (a lead cannot refer itself).
-pub fn lead_choices(except: Option<Id>) -> Memo<Vec<(Id, String)>> {
-    let state = use_app();
-    Memo::new(move |_| {
-        let mut leads: Vec<(Id, String)> = state.leads.with(|all| {
-            all.iter()
-                .filter(|l| !l.deleted && Some(l.id) != except)
-                .map(|l| {
-                    let label = if l.company.is_empty() {
-                        l.name.clone()
-                    } else {
-                        format!("{} · {}", l.name, l.company)
-                    };
-                    (l.id, label)
-                })
-                .collect()
-        });
-        leads.sort_by(|a, b| a.1.cmp(&b.1));
-        leads
-    })
-}
-
 /// The delete action of a form for a record that belongs to a lead (a visit, a deal): moves it
 /// to the trash, then opens the lead, whose page shows the undo. `None` for a new record.
 pub fn trash_action<T>(

@@ -18,11 +18,10 @@ pub fn Settings() -> impl IntoView {
     let i = use_i18n();
     let state = use_app();
     let trash = Memo::new(move |_| {
-        state.leads.with(|all| {
-            all.iter()
-                .filter(|l| l.deleted)
-                .cloned()
-                .collect::<Vec<_>>()
+        state.book.with(|book| {
+            let mut trash: Vec<domain::Lead> = book.iter().filter(|l| l.deleted).cloned().collect();
+            trash.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
+            trash
         })
     });
     let restore = move |lead: domain::Lead| {

@@ -1,14 +1,77 @@
 //! Today 今日: overdue and due follow-ups, today's visits, and the two quick actions.
+//!
+//! Read from IndexedDB's indices (follow-up date, visit time), not from the whole book, so
+//! Today is the first screen up at start-up however large the book is.
 
-use domain::agenda;
+use chrono::NaiveDate;
+use domain::{agenda, Id, Lead, Visit};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::components::pwa::InstallHint;
 use crate::components::LeadRow;
-use crate::i18n::use_i18n;
+use crate::i18n::{count, use_i18n};
 use crate::platform;
-use crate::state::use_app;
+use crate::state::{use_app, AppState};
+use crate::store::StoreError;
+
+/// Overdue leads listed on Today; the rest are a tap away in Leads (sorted by follow-up).
+const OVERDUE_SHOWN: usize = 30;
+
+/// What Today shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Agenda {
+    overdue: Vec<Lead>,
+    /// Overdue leads not listed.
+    more_overdue: usize,
+    due: Vec<Lead>,
+    /// Today's visits with the name of their lead.
+    visits: Vec<(Visit, String)>,
+}
+
+async fn read_agenda(state: AppState, today: NaiveDate) -> Result<Agenda, StoreError> {
+    let store = state.store()?;
+    let leads = store.leads_due_by(today).await?;
+    let found = agenda(&leads, today);
+    let more_overdue = found.overdue.len().saturating_sub(OVERDUE_SHOWN);
+    let overdue = found
+        .overdue
+        .into_iter()
+        .take(OVERDUE_SHOWN)
+        .cloned()
+        .collect();
+    let due = found.due_today.into_iter().cloned().collect();
+    let (start, end) = domain::day_bounds_ms(today, platform::utc_offset_minutes());
+    let mut visits: Vec<Visit> = store
+        .visits_between(start, end)
+        .await?
+        .into_iter()
+        .filter(|v| !v.deleted)
+        .collect();
+    visits.sort_by_key(|v| v.started_at);
+    let mut lead_ids: Vec<Id> = visits.iter().map(|v| v.lead_id).collect();
+    lead_ids.sort();
+    lead_ids.dedup();
+    let names: std::collections::HashMap<Id, String> = store
+        .leads_by_id(&lead_ids)
+        .await?
+        .into_iter()
+        .filter_map(|(id, lead)| lead.map(|l| (id, l.name)))
+        .collect();
+    let visits = visits
+        .into_iter()
+        .map(|v| {
+            let name = names.get(&v.lead_id).cloned().unwrap_or_default();
+            (v, name)
+        })
+        .collect();
+    Ok(Agenda {
+        overdue,
+        more_overdue,
+        due,
+        visits,
+    })
+}
 
 thread_local! {
     static TODAY_MARKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -19,32 +82,32 @@ pub fn Today() -> impl IntoView {
     let i = use_i18n();
     let state = use_app();
     let today = platform::today();
-    let due = Memo::new(move |_| {
-        state.leads.with(|leads| {
-            let agenda = agenda(leads, today);
-            (
-                agenda.overdue.into_iter().cloned().collect::<Vec<_>>(),
-                agenda.due_today.into_iter().cloned().collect::<Vec<_>>(),
-            )
+    // Asked again after every change of a record (a save here, a pull, another tab).
+    let read = LocalResource::new(move || {
+        state.revision.track();
+        read_agenda(state, today)
+    });
+    let agenda = Memo::new(move |_| match read.get() {
+        Some(Ok(agenda)) => Some(agenda),
+        _ => None,
+    });
+    let failed = move || matches!(read.get(), Some(Err(_)));
+    let overdue =
+        move || agenda.with(|a| a.as_ref().map(|a| a.overdue.clone()).unwrap_or_default());
+    let due = move || agenda.with(|a| a.as_ref().map(|a| a.due.clone()).unwrap_or_default());
+    let visits = move || agenda.with(|a| a.as_ref().map(|a| a.visits.clone()).unwrap_or_default());
+    let more_overdue = move || agenda.with(|a| a.as_ref().map_or(0, |a| a.more_overdue));
+    let any_due = move || {
+        agenda.with(|a| {
+            a.as_ref()
+                .is_some_and(|a| !a.overdue.is_empty() || !a.due.is_empty())
         })
-    });
-    let todays_visits = Memo::new(move |_| {
-        let (start, end) = domain::day_bounds_ms(today, platform::utc_offset_minutes());
-        let mut visits: Vec<_> = state.visits.with(|all| {
-            all.iter()
-                .filter(|v| !v.deleted && v.started_at >= start && v.started_at < end)
-                .cloned()
-                .collect()
-        });
-        visits.sort_by_key(|v| v.started_at);
-        visits
-    });
+    };
 
-    // `fb:today` for `cargo xtask bench`: once per page load, after the lists first rendered.
+    // `fb:today` for `cargo xtask bench`: once per page load, after the lists first rendered
+    // with what IndexedDB holds.
     Effect::new(move |_| {
-        if state.load.get() == crate::state::LoadState::Ready
-            && !TODAY_MARKED.with(|m| m.replace(true))
-        {
+        if agenda.with(Option::is_some) && !TODAY_MARKED.with(|m| m.replace(true)) {
             platform::mark("fb:today");
         }
     });
@@ -60,33 +123,44 @@ pub fn Today() -> impl IntoView {
                 <A href="/new/lead" attr:class="button" attr:data-testid="quick-lead">{move || i.t("today.add_lead")}</A>
             </div>
             <InstallHint/>
+            <Show when=failed>
+                <p class="banner error" role="alert">{move || i.t("error.storage")}</p>
+            </Show>
 
-            <Show when=move || due.with(|(o, _)| !o.is_empty())>
+            <Show when=move || agenda.with(|a| a.as_ref().is_some_and(|a| !a.overdue.is_empty()))>
                 <h2 class="section-title overdue-title">{move || i.t("today.overdue")}</h2>
                 <ul class="list" data-testid="overdue-list">
-                    <For each=move || due.get().0 key=|l| (l.id, l.updated_at) let:lead>
+                    <For each=overdue key=|l| (l.id, l.updated_at) let:lead>
                         <LeadRow lead/>
                     </For>
                 </ul>
+                <Show when=move || { more_overdue() > 0 }>
+                    <p class="more">
+                        <A href="/leads" attr:data-testid="more-overdue">
+                            {move || count(i.locale(), "today.more_overdue", more_overdue() as u64)}
+                        </A>
+                    </p>
+                </Show>
             </Show>
 
             <h2 class="section-title">{move || i.t("today.due")}</h2>
-            <Show when=move || due.with(|(o, d)| !o.is_empty() || !d.is_empty())
+            // While the first read is under way nothing is said ("nothing due" would flash).
+            <Show when=move || any_due() || agenda.with(Option::is_none)
                 fallback=move || view! { <p class="empty">{move || i.t("today.nothing_due")}</p> }>
                 <ul class="list" data-testid="due-list">
-                    <For each=move || due.get().1 key=|l| (l.id, l.updated_at) let:lead>
+                    <For each=due key=|l| (l.id, l.updated_at) let:lead>
                         <LeadRow lead/>
                     </For>
                 </ul>
             </Show>
 
             <h2 class="section-title">{move || i.t("today.visits")}</h2>
-            <Show when=move || todays_visits.with(|v| !v.is_empty())
+            <Show when=move || agenda.with(|a| a.as_ref().is_none_or(|a| !a.visits.is_empty()))
                 fallback=move || view! { <p class="empty">{move || i.t("today.no_visits")}</p> }>
                 <ul class="list" data-testid="today-visits">
-                    <For each=move || todays_visits.get() key=|v| (v.id, v.updated_at) let:visit>
+                    <For each=visits key=|(v, name)| (v.id, v.updated_at, name.clone()) let:entry>
                         {
-                            let lead_name = state.lead(visit.lead_id).map(|l| l.name).unwrap_or_default();
+                            let (visit, lead_name) = entry;
                             let href = format!("/leads/{}", visit.lead_id);
                             let kind = visit.kind;
                             let at = visit.started_at;

@@ -12,23 +12,37 @@ use leptos_router::hooks::use_navigate;
 use crate::components::form::{
     focus_first_error, ChoiceField, FieldErrorText, FormActions, FormBanner, TextField,
 };
+use crate::components::lead_picker::LeadPicker;
 use crate::i18n::{fill, use_i18n};
 use crate::platform;
+use crate::routes::lead_detail::BookLoading;
 use crate::routes::lead_form::new_lead_draft;
-use crate::routes::{lead_choices, query_lead, route_id, trash_action};
+use crate::routes::{query_lead, route_id, trash_action};
 use crate::state::use_app;
 use crate::store::{Change, Edit};
 use domain::replica::EditSession;
 
-/// The value of the lead picker that opens the inline new-lead fields.
-const NEW_LEAD: &str = "new";
-
 #[component]
 pub fn VisitFormPage() -> impl IntoView {
     let state = use_app();
-    let existing = route_id().get_untracked().and_then(|id| state.visit(id));
     let preselected = query_lead();
-    view! { <VisitForm existing preselected/> }
+    match route_id().get_untracked() {
+        None => view! { <VisitForm existing=None preselected/> }.into_any(),
+        // The visit is read from IndexedDB once; the form then keeps what it showed.
+        Some(id) => {
+            let found = LocalResource::new(move || async move {
+                match state.store() {
+                    Ok(store) => store.visit(id).await.ok().flatten(),
+                    Err(_) => None,
+                }
+            });
+            (move || match found.get() {
+                None => view! { <BookLoading/> }.into_any(),
+                Some(existing) => view! { <VisitForm existing preselected/> }.into_any(),
+            })
+            .into_any()
+        }
+    }
 }
 
 fn new_visit_draft(lead_id: Option<Id>) -> VisitDraft {
@@ -80,7 +94,7 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>) -> impl IntoView 
         banner,
     );
 
-    let leads = lead_choices(None);
+    let lead_id = Memo::new(move |_| draft.with(|d| d.lead_id));
     // What the person sees of the visit now: the save writes only what they change from it.
     // The lead it moves is changed as the device holds it at save time (the form does not
     // show the lead's fields, only the follow-up and stage it sets).
@@ -131,45 +145,51 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>) -> impl IntoView 
                 return;
             }
         };
-        // The lead as it is after this visit: a new one, or the stored one with its follow-up
-        // date and stage moved. Written in the same transaction as the visit.
-        let base_lead = new_lead.clone().or_else(|| state.lead(visit.lead_id));
-        let mut changes = Vec::new();
-        match base_lead {
-            Some(lead) => match apply_visit_to_lead(&lead, &visit, now) {
-                Some(moved) => changes.push(Change::Lead(moved)),
-                None if new_lead.is_some() => changes.push(Change::Lead(lead)),
-                None => {}
-            },
-            None => {
-                errors.update(|e| e.push("lead_id", domain::Invalid::Required));
-                banner.set(Some("form.fix_errors"));
-                return;
-            }
-        }
-        let lead_id = visit.lead_id;
-        // The lead as this form read it, so only the fields the visit moves are written.
-        let lead_shown = state.lead(lead_id).and_then(|l| domain::to_object(&l).ok());
-        let mut edits: Vec<Edit> = changes
-            .into_iter()
-            .map(|change| Edit {
-                session: match (&change, &lead_shown) {
-                    (Change::Lead(l), Some(shown)) if l.id == lead_id => {
-                        Some(EditSession::shown(shown.clone()))
-                    }
-                    _ => None,
-                },
-                change,
-            })
-            .collect();
-        edits.push(Edit {
-            change: Change::Visit(visit),
-            session: session.get_value(),
-        });
         banner.set(None);
         saving.set(true);
         let navigate = navigate.clone();
+        let visit_session = session.get_value();
         spawn_local(async move {
+            let lead_id = visit.lead_id;
+            // The lead as it is now (from the book, or from IndexedDB in the moment after
+            // start-up before the book is read).
+            let stored = match state.lead_untracked(lead_id) {
+                Some(lead) => Some(lead),
+                None if new_lead.is_none() => match state.store() {
+                    Ok(store) => store.lead(lead_id).await.ok().flatten(),
+                    Err(_) => None,
+                },
+                None => None,
+            };
+            // The lead after this visit: a new one, or the stored one with its follow-up
+            // date and stage moved. Written in the same transaction as the visit.
+            let Some(lead) = new_lead.clone().or_else(|| stored.clone()) else {
+                errors.update(|e| e.push("lead_id", domain::Invalid::Required));
+                banner.set(Some("form.fix_errors"));
+                saving.set(false);
+                return;
+            };
+            let mut edits = Vec::new();
+            let moved = match apply_visit_to_lead(&lead, &visit, now) {
+                Some(moved) => Some(moved),
+                None if new_lead.is_some() => Some(lead),
+                None => None,
+            };
+            if let Some(moved) = moved {
+                // The stored lead as this form read it, so only the fields the visit moves
+                // are written.
+                let session = stored
+                    .and_then(|l| domain::to_object(&l).ok())
+                    .map(EditSession::shown);
+                edits.push(Edit {
+                    change: Change::Lead(moved),
+                    session,
+                });
+            }
+            edits.push(Edit {
+                change: Change::Visit(visit),
+                session: visit_session,
+            });
             match state.save_edits(edits).await {
                 Ok(()) => {
                     state.notify(i.now("visit.saved"), false, None);
@@ -188,29 +208,16 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>) -> impl IntoView 
             </header>
             <form novalidate on:submit=on_submit data-testid="visit-form">
                 <FormBanner message=banner/>
-                <div class="field" class:has-error=move || errors.with(|e| e.get("lead_id").is_some())>
-                    <label for="v-lead_id">{move || i.t("field.lead")}<span class="required" aria-hidden="true">" *"</span></label>
-                    <select id="v-lead_id" name="lead_id" data-testid="visit-lead"
-                        aria-invalid=move || errors.with(|e| e.get("lead_id").is_some()).to_string()
-                        on:change=move |ev| {
-                            let raw = event_target_value(&ev);
-                            creating_lead.set(raw == NEW_LEAD);
-                            let id = Id::parse(&raw).ok();
-                            draft.update(|d| d.lead_id = id);
-                        }>
-                        <option value="" selected=move || draft.with(|d| d.lead_id.is_none()) && !creating_lead.get()>
-                            {move || i.t("field.pick_lead")}
-                        </option>
-                        <option value=NEW_LEAD selected=move || creating_lead.get()>{move || i.t("field.new_lead_inline")}</option>
-                        <For each=move || leads.get() key=|(id, label)| (*id, label.clone()) let:lead>
-                            <option value=lead.0.to_string()
-                                selected=move || !creating_lead.get() && draft.with(|d| d.lead_id == Some(lead.0))>
-                                {lead.1.clone()}
-                            </option>
-                        </For>
-                    </select>
-                    <FieldErrorText errors field="lead_id" id="v-lead_id-error".to_string()/>
-                </div>
+                <LeadPicker value=lead_id id="v-lead_id" label="field.lead" field="lead_id" errors
+                    required=true testid="visit-lead" creating=creating_lead
+                    on_pick=Callback::new(move |id: Option<Id>| {
+                        creating_lead.set(false);
+                        draft.update(|d| d.lead_id = id);
+                    })
+                    on_new=Callback::new(move |()| {
+                        creating_lead.set(true);
+                        draft.update(|d| d.lead_id = None);
+                    })/>
                 <Show when=move || creating_lead.get()>
                     <fieldset class="inline-lead" data-testid="inline-lead">
                         <legend>{move || i.t("visit.new_lead")}</legend>

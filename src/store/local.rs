@@ -95,6 +95,18 @@ impl SyncedRow {
     }
 }
 
+/// The outbox rows of one record, in number order.
+fn pending_entries(
+    rows: impl Iterator<Item = Result<JsValue, indexed_db_futures::error::Error>>,
+) -> Result<Vec<OutboxEntry>, StoreError> {
+    let mut entries = decode_rows::<OutboxRow>(rows)?
+        .into_iter()
+        .map(OutboxEntry::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    entries.sort_by_key(|e| e.mutation.seq);
+    Ok(entries)
+}
+
 fn id_key(id: Id) -> KeyRange<JsValue> {
     KeyRange::Only(JsValue::from_str(&id.to_string()))
 }
@@ -103,17 +115,26 @@ fn seq_key(seq: u64) -> JsValue {
     JsValue::from_f64(seq as f64)
 }
 
+/// Writes in these transactions are sent without waiting for each answer: IndexedDB runs
+/// the requests of one transaction in the order they were made (a later read sees an earlier
+/// write), and a request that fails aborts the whole transaction, which its commit reports.
+/// Waiting for every answer cost a turn of the event loop per record on the pull path.
+fn sent<F>(request: F) {
+    drop(request);
+}
+
 async fn put_meta<T: Serialize>(
     tx: &Transaction<'_>,
     key: &str,
     value: &T,
 ) -> Result<(), StoreError> {
-    tx.object_store(META)?
-        .put(value)
-        .with_key(key)
-        .without_key_type()
-        .serde()?
-        .await?;
+    sent(
+        tx.object_store(META)?
+            .put(value)
+            .with_key(key)
+            .without_key_type()
+            .serde()?,
+    );
     Ok(())
 }
 
@@ -156,11 +177,13 @@ async fn put_typed<T: domain::Record>(
     kind: RecordKind,
     record: Map<String, Value>,
 ) -> Result<(), StoreError> {
+    // Through the typed record, so the stored shape is the one every read expects.
     let record: T = serde_json::from_value(Value::Object(record))?;
-    tx.object_store(store_name(kind))?
-        .put(&record)
-        .serde()?
-        .await?;
+    sent(
+        tx.object_store(store_name(kind))?
+            .put(super::to_js(&record)?)
+            .primitive()?,
+    );
     Ok(())
 }
 
@@ -195,20 +218,22 @@ impl LocalTx for IdbTx<'_> {
     }
 
     async fn put_copy(&mut self, copy: &ServerCopy) -> Result<(), StoreError> {
-        self.tx
-            .object_store(SYNCED)?
-            .put(&SyncedRow::from_copy(copy)?)
-            .serde()?
-            .await?;
+        sent(
+            self.tx
+                .object_store(SYNCED)?
+                .put(super::to_js(&SyncedRow::from_copy(copy)?)?)
+                .primitive()?,
+        );
         Ok(())
     }
 
     async fn delete_copy(&mut self, id: Id) -> Result<(), StoreError> {
-        self.tx
-            .object_store(SYNCED)?
-            .delete::<JsValue, _>(id_key(id))
-            .primitive()?
-            .await?;
+        sent(
+            self.tx
+                .object_store(SYNCED)?
+                .delete::<JsValue, _>(id_key(id))
+                .primitive()?,
+        );
         Ok(())
     }
 
@@ -255,11 +280,12 @@ impl LocalTx for IdbTx<'_> {
     }
 
     async fn delete_view(&mut self, kind: RecordKind, id: Id) -> Result<(), StoreError> {
-        self.tx
-            .object_store(store_name(kind))?
-            .delete::<JsValue, _>(id_key(id))
-            .primitive()?
-            .await?;
+        sent(
+            self.tx
+                .object_store(store_name(kind))?
+                .delete::<JsValue, _>(id_key(id))
+                .primitive()?,
+        );
         Ok(())
     }
 
@@ -272,12 +298,33 @@ impl LocalTx for IdbTx<'_> {
             .with_query::<JsValue, _>(id_key(id))
             .primitive()?
             .await?;
-        let mut entries = decode_rows::<OutboxRow>(rows)?
-            .into_iter()
-            .map(OutboxEntry::try_from)
+        pending_entries(rows)
+    }
+
+    async fn pending_of(
+        &mut self,
+        ids: &[Id],
+    ) -> Result<BTreeMap<Id, Vec<OutboxEntry>>, StoreError> {
+        // Every request is made before the first answer is awaited: one wait for the page.
+        let outbox = self.tx.object_store(OUTBOX)?;
+        let index = outbox.index("by_record")?;
+        let requests = ids
+            .iter()
+            .map(|&id| {
+                index
+                    .get_all::<JsValue>()
+                    .with_query::<JsValue, _>(id_key(id))
+                    .primitive()
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        entries.sort_by_key(|e| e.mutation.seq);
-        Ok(entries)
+        let mut found = BTreeMap::new();
+        for (&id, request) in ids.iter().zip(requests) {
+            let entries = pending_entries(request.await?)?;
+            if !entries.is_empty() {
+                found.insert(id, entries);
+            }
+        }
+        Ok(found)
     }
 
     async fn outbox_after(
@@ -305,11 +352,12 @@ impl LocalTx for IdbTx<'_> {
     }
 
     async fn delete_outbox_through(&mut self, seq: u64) -> Result<(), StoreError> {
-        self.tx
-            .object_store(OUTBOX)?
-            .delete::<JsValue, _>(KeyRange::UpperBound(seq_key(seq), false))
-            .primitive()?
-            .await?;
+        sent(
+            self.tx
+                .object_store(OUTBOX)?
+                .delete::<JsValue, _>(KeyRange::UpperBound(seq_key(seq), false))
+                .primitive()?,
+        );
         Ok(())
     }
 

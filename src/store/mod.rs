@@ -351,6 +351,59 @@ impl Store {
         })
     }
 
+    /// Up to `limit` leads in id order after `after` (from the first when `None`),
+    /// tombstones included: the lead book is read in such chunks, each its own short
+    /// transaction, so the page stays responsive while a large book loads.
+    pub async fn leads_after(&self, after: Option<Id>, limit: u32) -> Result<Vec<Lead>> {
+        let tx = self.db.transaction(LEADS).build()?;
+        let store = tx.object_store(LEADS)?;
+        let rows = match after {
+            Some(id) => {
+                store
+                    .get_all::<JsValue>()
+                    .with_query::<JsValue, _>(KeyRange::LowerBound(
+                        JsValue::from_str(&id.to_string()),
+                        true,
+                    ))
+                    .with_limit(limit)
+                    .primitive()?
+                    .await?
+            }
+            None => {
+                store
+                    .get_all::<JsValue>()
+                    .with_limit(limit)
+                    .primitive()?
+                    .await?
+            }
+        };
+        decode_rows(rows)
+    }
+
+    /// The leads with these ids as they are now (`None`: gone from the device), read in one
+    /// transaction with every request made before the first answer is awaited.
+    pub async fn leads_by_id(&self, ids: &[Id]) -> Result<Vec<(Id, Option<Lead>)>> {
+        let tx = self.db.transaction(LEADS).build()?;
+        let store = tx.object_store(LEADS)?;
+        let requests = ids
+            .iter()
+            .map(|id| {
+                store
+                    .get::<JsValue, _, _>(JsValue::from_str(&id.to_string()))
+                    .primitive()
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut found = Vec::with_capacity(ids.len());
+        for (&id, request) in ids.iter().zip(requests) {
+            let lead = match request.await? {
+                Some(row) if !row.is_undefined() => Some(from_js(&row)?),
+                _ => None,
+            };
+            found.push((id, lead));
+        }
+        Ok(found)
+    }
+
     /// One lead by id, tombstones included.
     pub async fn lead(&self, id: Id) -> Result<Option<Lead>> {
         self.get(LEADS, id).await
@@ -493,15 +546,34 @@ fn prefix_range(id: Id) -> KeyRange<JsValue> {
     KeyRange::Bound(lower.into(), false, upper.into(), true)
 }
 
-/// Rows read as JS values (queries over key ranges built in JS), deserialized.
+/// Rows read as JS values, deserialized through JSON: the browser's `JSON.stringify` of
+/// all of them at once, then serde_json. One crossing out of JavaScript per read instead of
+/// one per field of every row (serde-wasm-bindgen): for 5,000 leads in a release build,
+/// 50–58 ms against 85–99 ms. Every row we store is plain JSON data (strings, numbers,
+/// booleans, arrays, objects; absent or null for none), so nothing is lost on the way.
 fn decode_rows<T: serde::de::DeserializeOwned>(
     rows: impl Iterator<Item = std::result::Result<JsValue, indexed_db_futures::error::Error>>,
 ) -> Result<Vec<T>> {
-    rows.map(|row| {
-        let value = row.map_err(StoreError::from_db)?;
-        serde_wasm_bindgen::from_value(value).map_err(|e| StoreError::Data(e.to_string()))
-    })
-    .collect()
+    let all = js_sys::Array::new();
+    for row in rows {
+        all.push(&row.map_err(StoreError::from_db)?);
+    }
+    from_js(&all)
+}
+
+/// A stored value read back through JSON (see [`decode_rows`]).
+pub(crate) fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue) -> Result<T> {
+    let text = js_sys::JSON::stringify(value)
+        .map_err(|_| StoreError::Data("a stored value is not JSON".into()))?;
+    Ok(serde_json::from_str(&String::from(text))?)
+}
+
+/// A value to store, built through JSON: serde_json, then the browser's `JSON.parse` (one
+/// crossing into JavaScript instead of one per field; 47–59 ms against 86 ms for 5,000
+/// leads). `None` becomes `null`, which IndexedDB's indices skip like a missing property.
+pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue> {
+    let text = serde_json::to_string(value)?;
+    js_sys::JSON::parse(&text).map_err(|_| StoreError::Data("a value did not become JSON".into()))
 }
 
 async fn read_all<T: serde::de::DeserializeOwned>(

@@ -14,10 +14,12 @@
 pub mod api;
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
-use domain::PullRequest;
+use domain::{Id, PullRequest, RecordKind};
 use js_sys::{Function, Object, Promise, Reflect};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -110,12 +112,19 @@ pub fn start(state: AppState) {
     if let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) {
         let on_message =
             Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-                if event.data().as_string().as_deref() == Some(SIGNED_OUT) {
+                let message = event.data().as_string().unwrap_or_default();
+                if message == SIGNED_OUT {
                     // Another tab is deleting the database: let go of it and start over.
                     state.close_and_restart();
                 } else {
+                    // The records another tab wrote, or (a plain "changed") everything.
+                    let touched: Option<Vec<(RecordKind, Id)>> =
+                        serde_json::from_str(&message).ok();
                     spawn_local(async move {
-                        let _ = state.reload().await;
+                        let _ = match touched {
+                            Some(touched) => state.refresh(&touched).await,
+                            None => state.reload().await,
+                        };
                     });
                 }
             });
@@ -130,7 +139,15 @@ const CHANGED: &str = "changed";
 const SIGNED_OUT: &str = "signed_out";
 
 /// Tells the other tabs that the local data changed.
-pub fn announce() {
+pub fn announce(touched: &[(RecordKind, Id)]) {
+    match serde_json::to_string(touched) {
+        Ok(list) => post(&list),
+        Err(_) => post(CHANGED),
+    }
+}
+
+/// Tells the other tabs that everything may have changed (the server went back).
+pub fn announce_all() {
     post(CHANGED);
 }
 
@@ -294,6 +311,14 @@ fn backoff(failures: u32) -> Duration {
     Duration::from_millis((exp.min(MAX_BACKOFF_MS) * jitter) as u64)
 }
 
+/// Runs `step` as a state machine of its own behind a pointer. The steps of a run
+/// (IndexedDB transactions, HTTP calls, their serde) were all inlined into `sync_once`'s
+/// future, some of them several times (53 KB, the largest function of the app); behind `dyn`
+/// each is compiled once and called.
+fn boxed<'a, T>(step: impl Future<Output = T> + 'a) -> Pin<Box<dyn Future<Output = T> + 'a>> {
+    Box::pin(step)
+}
+
 /// Push, resolutions, pull. Returns whether local data changed.
 async fn sync_once(state: AppState) -> Result<bool, RunError> {
     let Some(store) = state.open_store() else {
@@ -307,14 +332,17 @@ async fn sync_once(state: AppState) -> Result<bool, RunError> {
     };
     state.sync.set(SyncStatus::Syncing);
     let mut changed = false;
+    let mut touched = Vec::new();
+    let mut recovered = false;
     for round in 0..=MAX_RECOVERIES {
-        push_all(&store).await?;
-        send_resolutions(&store).await?;
-        let (pulled, went_back) = pull_all(&store, client_id).await?;
+        boxed(push_all(&store)).await?;
+        boxed(send_resolutions(&store)).await?;
+        let (pulled, went_back) = boxed(pull_all(&store, client_id, &mut touched)).await?;
         changed |= pulled;
         if !went_back {
             break;
         }
+        recovered = true;
         if round == MAX_RECOVERIES {
             return Err(RunError::Api(ApiError::Refused {
                 status: 200,
@@ -322,17 +350,23 @@ async fn sync_once(state: AppState) -> Result<bool, RunError> {
             }));
         }
     }
-    refresh_team(state, &store).await?;
+    boxed(refresh_team(state, &store)).await?;
     if changed {
-        // Only then are the screens read again (here and in the other tabs); a quiet
-        // periodic run just moves "last synced".
-        state.reload().await?;
-        announce();
+        // Only then do the screens show the records again (here and in the other tabs): the
+        // ones the pull touched, or everything after the server went back; a quiet periodic
+        // run just moves "last synced".
+        if recovered {
+            boxed(state.reload()).await?;
+            announce_all();
+        } else {
+            boxed(state.refresh(&touched)).await?;
+            announce(&touched);
+        }
         platform::mark("fb:sync-applied");
     } else {
         state
             .last_synced
-            .set(store.sync_state().await?.last_synced_ms);
+            .set(boxed(store.sync_state()).await?.last_synced_ms);
     }
     Ok(changed)
 }
@@ -344,26 +378,23 @@ const MAX_RECOVERIES: u32 = 2;
 /// server or a proxy in front of it takes less than it said); one entry refused alone is
 /// refused on the device with a note, and the rest goes on.
 async fn push_all(store: &Store) -> Result<(), RunError> {
-    let mut limits = api::push_limits().await;
+    let mut limits = boxed(api::push_limits()).await;
     let mut gaps = 0;
     let mut recoveries = 0;
     loop {
-        let (request, sent) = match store.next_push(limits).await? {
+        let (request, sent) = match boxed(store.next_push(limits)).await? {
             NextPush::Done => return Ok(()),
             NextPush::TooLarge(entry) => {
-                store
-                    .refuse_too_large(&entry, limits, platform::now_ms())
-                    .await?;
+                boxed(store.refuse_too_large(&entry, limits, platform::now_ms())).await?;
                 continue;
             }
             NextPush::Send { request, sent } => (request, sent),
         };
         let last_sent = sent.last().map_or(0, |e| e.mutation.seq);
-        match api::push(&request).await {
+        match boxed(api::push(&request)).await {
             Ok(response) => {
-                let outcome = store
-                    .record_push(&sent, &response, platform::now_ms())
-                    .await?;
+                let outcome =
+                    boxed(store.record_push(&sent, &response, platform::now_ms())).await?;
                 match outcome {
                     PushApplied::ServerWentBack if recoveries < MAX_RECOVERIES => {
                         recoveries += 1;
@@ -388,11 +419,7 @@ async fn push_all(store: &Store) -> Result<(), RunError> {
                     };
                 }
                 match sent.as_slice() {
-                    [one] => {
-                        store
-                            .refuse_too_large(one, limits, platform::now_ms())
-                            .await?
-                    }
+                    [one] => boxed(store.refuse_too_large(one, limits, platform::now_ms())).await?,
                     _ => limits.max_push_mutations = (sent.len() as u32 / 2).max(1),
                 }
             }
@@ -400,7 +427,7 @@ async fn push_all(store: &Store) -> Result<(), RunError> {
             // where it stands, a few times at most.
             Err(ApiError::Gap { expected }) if gaps < 3 => {
                 gaps += 1;
-                if store.record_gap(expected).await? == PushApplied::ServerWentBack {
+                if boxed(store.record_gap(expected)).await? == PushApplied::ServerWentBack {
                     recoveries += 1;
                 }
             }
@@ -422,21 +449,21 @@ async fn refresh_team(state: AppState, store: &Store) -> Result<(), RunError> {
     if TEAM_ASKED.with(|asked| asked.get()) {
         return Ok(());
     }
-    let Ok(team) = api::team().await else {
+    let Ok(team) = boxed(api::team()).await else {
         return Ok(());
     };
     TEAM_ASKED.with(|asked| asked.set(true));
     if state.team.with_untracked(|known| *known != team) {
-        store.set_team(&team).await?;
+        boxed(store.set_team(&team)).await?;
         state.team.set(team);
     }
     Ok(())
 }
 
 async fn send_resolutions(store: &Store) -> Result<(), RunError> {
-    for id in store.sync_state().await?.resolved {
-        match api::resolve_conflict(id).await {
-            Ok(()) | Err(ApiError::NotFound) => store.resolution_sent(id).await?,
+    for id in boxed(store.sync_state()).await?.resolved {
+        match boxed(api::resolve_conflict(id)).await {
+            Ok(()) | Err(ApiError::NotFound) => boxed(store.resolution_sent(id)).await?,
             Err(err) => return Err(err.into()),
         }
     }
@@ -444,21 +471,44 @@ async fn send_resolutions(store: &Store) -> Result<(), RunError> {
 }
 
 /// Pulls page by page from the stored cursor. Returns whether anything changed, and whether
-/// a page showed that the server went back (then the run pushes and pulls again).
-async fn pull_all(store: &Store, client_id: domain::Id) -> Result<(bool, bool), RunError> {
+/// a page showed that the server went back (then the run pushes and pulls again). The
+/// records each page rewrote or removed are added to `touched`.
+async fn pull_all(
+    store: &Store,
+    client_id: Id,
+    touched: &mut Vec<(RecordKind, Id)>,
+) -> Result<(bool, bool), RunError> {
     let mut changed = false;
-    let state = store.sync_state().await?;
+    let state = boxed(store.sync_state()).await?;
     let (mut cursor, mut seen) = (state.cursor, state.seen);
+    let request = |cursor, seen| PullRequest {
+        client_id,
+        cursor,
+        limit: PULL_PAGE,
+        seen,
+    };
+    let mut page = boxed(api::pull(&request(cursor, seen))).await?;
     loop {
-        let request = PullRequest {
-            client_id,
-            cursor,
-            limit: PULL_PAGE,
-            seen,
+        // The next page is asked for while this one is written: the server's answer and
+        // IndexedDB's work overlap. The request carries what this page moves the cursor and
+        // mark to, which is what a next request would carry after it; when the page is
+        // not applied (stale, the server went back) the answer is dropped unused.
+        let (next_cursor, next_seen) = (page.cursor.or(cursor), page.mark.or(seen));
+        let next = async {
+            if page.more {
+                Some(boxed(api::pull(&request(next_cursor, next_seen))).await)
+            } else {
+                None
+            }
         };
-        let page = api::pull(&request).await?;
-        let applied = store.apply_pull(cursor, &page, platform::now_ms()).await?;
+        let (applied, next) = futures::future::join(
+            boxed(store.apply_pull(cursor, &page, platform::now_ms())),
+            next,
+        )
+        .await;
+        let applied = applied?;
         changed |= applied.records > 0 || applied.dropped > 0;
+        touched.extend(applied.touched);
         if applied.stale {
             // Another tab moved the cursor meanwhile (no Web Locks): its run pulls on.
             return Ok((changed, false));
@@ -466,11 +516,11 @@ async fn pull_all(store: &Store, client_id: domain::Id) -> Result<(bool, bool), 
         if applied.server_went_back {
             return Ok((true, true));
         }
-        if !page.more {
+        let Some(next) = next else {
             return Ok((changed, false));
-        }
+        };
         // What `apply_pull` kept: the page's cursor and mark, where it had them.
-        cursor = page.cursor.or(cursor);
-        seen = page.mark.or(seen);
+        (cursor, seen) = (next_cursor, next_seen);
+        page = next?;
     }
 }

@@ -118,3 +118,18 @@ export const test = base.extend<{ user: Login }>({
 });
 
 export { expect };
+
+// Chooses a lead in a form's lead picker (a search box with a list of matches): types the
+// name, then taps the match labelled `label` ("name · company").
+export async function pickLead(page: Page, input: string, label: string): Promise<void> {
+  const box = page.locator(input);
+  await box.fill(label.split(' · ')[0]);
+  await page.getByRole('option', { name: label, exact: true }).click();
+  await expect(box).toHaveValue(label);
+}
+
+// Opens the inline new lead of the visit form's lead picker.
+export async function pickNewLead(page: Page, input: string): Promise<void> {
+  await page.locator(input).click();
+  await page.getByRole('option', { name: /New lead|新客户/ }).click();
+}

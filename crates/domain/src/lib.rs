@@ -113,6 +113,7 @@ pub mod deal;
 pub mod error;
 pub mod id;
 pub mod lead;
+pub mod lead_index;
 pub mod replica;
 pub mod search;
 pub mod sync;
@@ -130,8 +131,10 @@ pub use deal::{deals_total, Deal, DealDraft, DealStatus};
 pub use error::{FieldError, Invalid, ValidationErrors};
 pub use id::Id;
 pub use lead::{agenda, Agenda, ContactLink, Grade, Intent, Lead, LeadDraft, Source, Stage};
+pub use lead_index::{Found, LeadIndex};
 pub use search::{
-    fold, pinyin_initials, run_query, search_text, LeadQuery, LeadSort, PINYIN_BOUNDARIES,
+    fold, initials_with, pinyin_initial, pinyin_initials, run_query, search_text, LeadQuery,
+    LeadSort, PINYIN_BOUNDARIES,
 };
 pub use sync::{
     clamp_stamp, field_values, is_server_managed, is_supported_protocol, materialize,

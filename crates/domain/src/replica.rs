@@ -239,6 +239,21 @@ pub trait LocalTx {
 
     /// The outbox entries of one record, in number order.
     async fn pending(&mut self, id: Id) -> Result<Vec<OutboxEntry>, Self::Error>;
+    /// The outbox entries of each of `ids` that has any, in number order. A store whose
+    /// reads each wait for an answer (IndexedDB) asks for all of them before awaiting any.
+    async fn pending_of(
+        &mut self,
+        ids: &[Id],
+    ) -> Result<BTreeMap<Id, Vec<OutboxEntry>>, Self::Error> {
+        let mut found = BTreeMap::new();
+        for &id in ids {
+            let entries = self.pending(id).await?;
+            if !entries.is_empty() {
+                found.insert(id, entries);
+            }
+        }
+        Ok(found)
+    }
     /// The outbox entries numbered after `after`, in number order, at most `limit`.
     async fn outbox_after(
         &mut self,
@@ -475,7 +490,19 @@ pub async fn save<T: LocalTx>(
 pub async fn rebuild<T: LocalTx>(tx: &mut T, kind: RecordKind, id: Id) -> Result<bool, T::Error> {
     let copy = tx.copy(id).await?;
     let pending = tx.pending(id).await?;
-    match view_of(copy.as_ref(), &pending, id) {
+    rebuild_from(tx, kind, id, copy.as_ref(), &pending).await
+}
+
+/// [`rebuild`] with the copy and the pending entries already read (a pull page reads them
+/// for all its records at once).
+async fn rebuild_from<T: LocalTx>(
+    tx: &mut T,
+    kind: RecordKind,
+    id: Id,
+    copy: Option<&ServerCopy>,
+    pending: &[OutboxEntry],
+) -> Result<bool, T::Error> {
+    match view_of(copy, pending, id) {
         Some(view) => {
             tx.put_view(kind, view).await?;
             Ok(true)
@@ -765,10 +792,12 @@ fn start_full_pull(state: &mut SyncState) {
 }
 
 /// What one pull page changed on the device.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PullApplied {
     /// Records written or removed.
     pub records: usize,
+    /// Every record whose view was rewritten or removed, for the screens to show again.
+    pub touched: Vec<(RecordKind, Id)>,
     /// Outbox entries dropped because the server's copy now carries them.
     pub dropped: usize,
     /// The page showed that the server went back, or that it no longer remembers as far
@@ -821,17 +850,22 @@ pub async fn apply_pull<T: LocalTx>(
     }
 
     let mut touched: BTreeMap<Id, RecordKind> = BTreeMap::new();
+    // The copies this page wrote, so rebuilding their views does not read them back.
+    let mut written: BTreeMap<Id, ServerCopy> = BTreeMap::new();
     for change in &page.changes {
         let copy = ServerCopy::from_change(change, page.last_applied, state.generation)?;
         tx.put_copy(&copy).await?;
         touched.insert(change.id, change.kind);
+        written.insert(change.id, copy);
     }
     let mut removed: BTreeSet<Id> = BTreeSet::new();
     for gone in &page.removed {
         tx.delete_view(gone.kind, gone.id).await?;
         tx.delete_copy(gone.id).await?;
         touched.remove(&gone.id);
+        written.remove(&gone.id);
         removed.insert(gone.id);
+        applied.touched.push((gone.kind, gone.id));
         applied.records += 1;
     }
 
@@ -856,6 +890,7 @@ pub async fn apply_pull<T: LocalTx>(
                 tx.delete_copy(id).await?;
                 if tx.pending(id).await?.is_empty() {
                     tx.delete_view(kind, id).await?;
+                    applied.touched.push((kind, id));
                     applied.records += 1;
                 } else {
                     touched.insert(id, kind);
@@ -866,8 +901,16 @@ pub async fn apply_pull<T: LocalTx>(
         state.last_synced_ms = Some(now_ms);
     }
 
+    let ids: Vec<Id> = touched.keys().copied().collect();
+    let mut pending = tx.pending_of(&ids).await?;
     for (id, kind) in touched {
-        if rebuild(tx, kind, id).await? {
+        let copy = match written.remove(&id) {
+            Some(copy) => Some(copy),
+            None => tx.copy(id).await?,
+        };
+        let entries = pending.remove(&id).unwrap_or_default();
+        if rebuild_from(tx, kind, id, copy.as_ref(), &entries).await? {
+            applied.touched.push((kind, id));
             applied.records += 1;
         }
     }
@@ -1210,6 +1253,28 @@ mod tests {
         };
         run(save(rep, &[edit], 40, || unreachable!())).unwrap();
         rep.outbox.values().last().unwrap().clone()
+    }
+
+    #[test]
+    fn a_pull_page_says_which_records_it_rewrote_or_removed() {
+        let mut rep = device();
+        let record = to_object(&lead(1, "Li")).unwrap();
+        let mut page = page_with(&record, 3, &[], 0);
+        page.removed.push(crate::RecordRef {
+            kind: RecordKind::Visit,
+            id: id(9),
+        });
+        let applied = run(apply_pull(&mut rep, None, &page, 10)).unwrap();
+        assert_eq!(
+            applied.touched,
+            vec![(RecordKind::Visit, id(9)), (RecordKind::Lead, id(1))]
+        );
+        assert_eq!(applied.records, 2);
+        // A page with nothing in it touches nothing.
+        let mut empty = page_with(&record, 3, &[], 0);
+        empty.changes.clear();
+        let applied = run(apply_pull(&mut rep, None, &empty, 20)).unwrap();
+        assert!(applied.touched.is_empty());
     }
 
     #[test]

@@ -60,15 +60,25 @@ pub const PINYIN_BOUNDARIES: [(char, char); 23] = [
 /// Each CJK ideograph maps to the initial of the last boundary that does not sort after
 /// it; ASCII letters and digits pass through in lower case; everything else is skipped.
 pub fn pinyin_initials(name: &str, cmp: impl Fn(char, char) -> Ordering) -> String {
+    initials_with(name, |ch| pinyin_initial(ch, &cmp))
+}
+
+/// The pinyin initial of one CJK ideograph: the initial of the last boundary that does not
+/// sort after it (five comparisons: the boundaries are in collation order).
+pub fn pinyin_initial(ch: char, cmp: impl Fn(char, char) -> Ordering) -> Option<char> {
+    let after =
+        PINYIN_BOUNDARIES.partition_point(|(boundary, _)| cmp(*boundary, ch) != Ordering::Greater);
+    after.checked_sub(1).map(|i| PINYIN_BOUNDARIES[i].1)
+}
+
+/// [`pinyin_initials`] with the initial of each ideograph from `initial` (a caller that
+/// remembers each character's initial asks the collator once per character, not per name).
+pub fn initials_with(name: &str, mut initial: impl FnMut(char) -> Option<char>) -> String {
     let mut out = String::new();
     for ch in name.chars().map(half_width) {
         if ('\u{4E00}'..='\u{9FFF}').contains(&ch) {
-            let initial = PINYIN_BOUNDARIES
-                .iter()
-                .rev()
-                .find(|(boundary, _)| cmp(*boundary, ch) != Ordering::Greater);
-            if let Some((_, letter)) = initial {
-                out.push(*letter);
+            if let Some(letter) = initial(ch) {
+                out.push(letter);
             }
         } else if ch.is_ascii_alphanumeric() {
             out.push(ch.to_ascii_lowercase());
@@ -152,37 +162,57 @@ fn smaller_first<T: Ord>(a: Option<T>, b: Option<T>) -> Ordering {
     }
 }
 
-/// The non-deleted leads matching `q`, sorted. Each lead comes with its haystack from
-/// [`search_text`]; every whitespace-separated word of `q.text`, folded, must occur in it.
-pub fn run_query<'a>(leads: &'a [(Lead, String)], q: &LeadQuery) -> Vec<&'a Lead> {
-    let words: Vec<String> = q
-        .text
-        .split(|c: char| half_width(c).is_whitespace())
-        .map(fold)
-        .filter(|w| !w.is_empty())
-        .collect();
-    let tag = q
-        .tag
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_lowercase);
-    let mut found: Vec<&Lead> = leads
-        .iter()
-        .filter(|(lead, haystack)| {
-            !lead.deleted
-                && q.stage.is_none_or(|s| lead.stage == s)
-                && q.grade.is_none_or(|g| lead.grade == g)
-                && q.source.is_none_or(|s| lead.source == s)
-                && tag
-                    .as_ref()
-                    .is_none_or(|tag| lead.tags.iter().any(|t| t.to_lowercase() == *tag))
-                && words.iter().all(|w| haystack.contains(w.as_str()))
-        })
-        .map(|(lead, _)| lead)
-        .collect();
-    found.sort_by(|a, b| {
-        let primary = match q.sort {
+/// A [`LeadQuery`] made ready to test leads against: its words folded, its tag trimmed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Prepared {
+    /// Every word of the text, folded; all must occur in a lead's haystack.
+    pub words: Vec<String>,
+    tag: Option<String>,
+    stage: Option<Stage>,
+    grade: Option<Grade>,
+    source: Option<Source>,
+    sort: LeadSort,
+}
+
+impl Prepared {
+    /// Folds the words and trims the tag of `q`.
+    pub fn new(q: &LeadQuery) -> Prepared {
+        Prepared {
+            words: q
+                .text
+                .split(|c: char| half_width(c).is_whitespace())
+                .map(fold)
+                .filter(|w| !w.is_empty())
+                .collect(),
+            tag: q
+                .tag
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_lowercase),
+            stage: q.stage,
+            grade: q.grade,
+            source: q.source,
+            sort: q.sort,
+        }
+    }
+
+    /// Whether `lead` (not deleted) with its `haystack` from [`search_text`] matches.
+    pub fn matches(&self, lead: &Lead, haystack: &str) -> bool {
+        !lead.deleted
+            && self.stage.is_none_or(|s| lead.stage == s)
+            && self.grade.is_none_or(|g| lead.grade == g)
+            && self.source.is_none_or(|s| lead.source == s)
+            && self
+                .tag
+                .as_ref()
+                .is_none_or(|tag| lead.tags.iter().any(|t| t.to_lowercase() == *tag))
+            && self.words.iter().all(|w| haystack.contains(w.as_str()))
+    }
+
+    /// The list's order for this query's sort; ties by name, then id.
+    pub fn compare(&self, a: &Lead, b: &Lead) -> Ordering {
+        let primary = match self.sort {
             LeadSort::NextFollowUp => smaller_first(a.next_follow_up, b.next_follow_up),
             LeadSort::Updated => b.updated_at.cmp(&a.updated_at),
             LeadSort::Value => larger_first(
@@ -192,7 +222,23 @@ pub fn run_query<'a>(leads: &'a [(Lead, String)], q: &LeadQuery) -> Vec<&'a Lead
             LeadSort::Name => Ordering::Equal,
         };
         primary.then_with(|| by_name(a, b))
-    });
+    }
+}
+
+/// The non-deleted leads matching `q`, sorted. Each lead comes with its haystack from
+/// [`search_text`]; every whitespace-separated word of `q.text`, folded, must occur in it.
+///
+/// A scan of every lead: the app searches through [`crate::LeadIndex`], which reads only
+/// the leads holding the query's rarest character; this is the reference it is tested
+/// against.
+pub fn run_query<'a>(leads: &'a [(Lead, String)], q: &LeadQuery) -> Vec<&'a Lead> {
+    let prepared = Prepared::new(q);
+    let mut found: Vec<&Lead> = leads
+        .iter()
+        .filter(|(lead, haystack)| prepared.matches(lead, haystack))
+        .map(|(lead, _)| lead)
+        .collect();
+    found.sort_by(|a, b| prepared.compare(a, b));
     found
 }
 

@@ -2,7 +2,9 @@
 //!
 //! Randomness comes only from the operating system's generator. Hashing and verifying run on
 //! tokio's blocking pool: one argon2id call takes tens of milliseconds of CPU and 19 MiB, and
-//! on an async worker thread it would stall every other request on that thread.
+//! on an async worker thread it would stall every other request on that thread. At most one
+//! call per core runs at a time ([`HASHING`]): more could not finish sooner, and each holds
+//! 19 MiB, so a burst of logins would otherwise take 19 MiB apiece (14 at once: 280 MB).
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -13,6 +15,8 @@ use domain::id::Id;
 use rand::rngs::SysRng;
 use rand::TryRng as _;
 use sha2::{Digest as _, Sha256};
+use std::sync::{Arc, LazyLock};
+use tokio::sync::Semaphore;
 
 /// Why a secret could not be made or checked. Never shown to a client.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +35,28 @@ pub enum SecretError {
     Task(#[from] tokio::task::JoinError),
 }
 
+/// Turns to hash or verify: one per core.
+static HASHING: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    Arc::new(Semaphore::new(cores))
+});
+
+/// Runs one argon2 call on the blocking pool when a turn is free.
+async fn with_turn<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, SecretError> + Send + 'static,
+) -> Result<T, SecretError> {
+    // The turn goes with the work, so a request given up while its hash runs does not free
+    // a turn early. The semaphore is never closed, so acquiring cannot fail; were it
+    // closed, the work would run without a turn.
+    let turn = Arc::clone(&HASHING).acquire_owned().await.ok();
+    tokio::task::spawn_blocking(move || {
+        let result = work();
+        drop(turn);
+        result
+    })
+    .await?
+}
+
 /// argon2id with OWASP's minimum: 19 MiB of memory, 2 passes, 1 lane.
 fn argon2() -> Result<Argon2<'static>, SecretError> {
     let params =
@@ -40,26 +66,26 @@ fn argon2() -> Result<Argon2<'static>, SecretError> {
 
 /// Hashes a password with a fresh random salt; returns the PHC string to store.
 pub async fn hash_password(password: String) -> Result<String, SecretError> {
-    tokio::task::spawn_blocking(move || {
+    with_turn(move || {
         let hash = argon2()?
             .hash_password(password.as_bytes())
             .map_err(|error| SecretError::Hash(error.to_string()))?;
         Ok(hash.to_string())
     })
-    .await?
+    .await
 }
 
 /// Whether `password` matches the stored PHC string. The parameters stored with the hash are
 /// used, so raising them later keeps old hashes valid.
 pub async fn verify_password(password: String, stored: String) -> Result<bool, SecretError> {
-    tokio::task::spawn_blocking(move || {
+    with_turn(move || {
         let parsed = PasswordHash::new(&stored)
             .map_err(|error| SecretError::StoredHash(error.to_string()))?;
         Ok(argon2()?
             .verify_password(password.as_bytes(), &parsed)
             .is_ok())
     })
-    .await?
+    .await
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {

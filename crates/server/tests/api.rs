@@ -26,7 +26,7 @@ use fieldbook_server::config::HttpSettings;
 use fieldbook_server::http::{app, AppState};
 use fieldbook_server::storage::postgres::PostgresStorage;
 use fieldbook_server::storage::sqlite::SqliteStorage;
-use fieldbook_server::storage::{PoolSize, Role, Storage};
+use fieldbook_server::storage::{PoolSize, PushOutcome, Role, Storage};
 use http_body_util::BodyExt as _;
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -2673,5 +2673,182 @@ async fn demo_seeds_a_team_once_and_each_person_sees_their_share() {
         assert_eq!(kinds["demo.rep2"], (3, 3, 1));
         // The manager sees the whole team.
         assert_eq!(kinds["demo.manager"], (8, 8, 2));
+    }
+}
+
+/// A whole pull from no cursor, page by page.
+async fn pull_all(server: &Server, device: &Device, limit: u32) -> Vec<RecordChange> {
+    let mut changes = Vec::new();
+    let mut cursor = None;
+    loop {
+        let answer = server.pull_raw(device, cursor, limit).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        let page: PullResponse = serde_json::from_slice(&answer.body).unwrap();
+        changes.extend(page.changes);
+        cursor = page.cursor;
+        if !page.more {
+            return changes;
+        }
+    }
+}
+
+#[tokio::test]
+async fn sync_a_batch_that_names_a_record_twice_and_mixes_create_edit_and_trash() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut a = server.device("rep_a", &pw["rep_a"], 1).await;
+        let mut boss = server.device("boss", &pw["boss"], 2).await;
+        let (lead, gone, visit) = (test_id(1), test_id(2), test_id(3));
+        let now = server.now_ms();
+        // One batch: a lead created then edited twice, another created then trashed, a
+        // visit on the first created then edited.
+        let batch = vec![
+            a.mutation(lead, now, &new_lead("李伟")),
+            a.mutation(lead, now + 1, &[("name", json!("李伟伟"), None)]),
+            a.mutation(gone, now + 1, &new_lead("王芳")),
+            a.mutation_of(
+                RecordKind::Visit,
+                visit,
+                now + 2,
+                &unseen(&new_visit(visit, lead, "初次拜访")),
+            ),
+            a.mutation(gone, now + 3, &[("deleted", json!(true), None)]),
+            a.mutation_of(
+                RecordKind::Visit,
+                visit,
+                now + 4,
+                &[("notes", json!("改过"), None)],
+            ),
+            a.mutation(lead, now + 5, &[("company", json!("华南机械"), None)]),
+        ];
+        let answer = server.push(&a, batch).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+        assert_eq!(answer.last_applied, 7);
+        let pulled = server.pull(&a, None).await;
+        assert_eq!(pulled.changes.len(), 3);
+        let version = pulled.changes[0].version;
+        for change in &pulled.changes {
+            assert_eq!(change.version, version, "one batch, one version");
+            assert!(change.field_versions.values().all(|&v| v == version));
+        }
+        let lead_now = change_of(&pulled, lead).unwrap();
+        assert_eq!(lead_now.record["name"], "李伟伟");
+        assert_eq!(lead_now.record["company"], "华南机械");
+        assert_eq!(lead_now.record["phones"], json!(["13800138000"]));
+        assert_eq!(change_of(&pulled, gone).unwrap().record["deleted"], true);
+        let visit_now = change_of(&pulled, visit).unwrap();
+        assert_eq!(visit_now.record["notes"], "改过");
+        assert_eq!(visit_now.record["lead_id"], lead.to_string());
+
+        // The manager edits the name without having seen it (a conflict, logged once) and
+        // the company on top of what they saw, in one batch on the same record; a third
+        // mutation of the batch is invalid and refused alone.
+        let seen = lead_now.field_versions["company"];
+        let batch = vec![
+            boss.mutation(lead, now - 10, &[("name", json!("老李"), None)]),
+            boss.mutation(lead, now + 6, &[("company", json!("华北机械"), Some(seen))]),
+            boss.mutation(lead, now + 7, &[("name", json!(""), None)]),
+        ];
+        let answer = server.push(&boss, batch).await;
+        assert_eq!(answer.rejected.len(), 1, "{:?}", answer.rejected);
+        assert_eq!(answer.rejected[0].seq, 3);
+        let after = server.pull(&a, pulled.cursor).await;
+        assert_eq!(after.changes.len(), 1);
+        let lead_after = &after.changes[0];
+        assert_eq!(lead_after.record["name"], "李伟伟");
+        assert_eq!(lead_after.record["company"], "华北机械");
+        assert_eq!(lead_after.conflicts.len(), 1, "{:?}", lead_after.conflicts);
+        assert_eq!(lead_after.conflicts[0].lost_value, "老李");
+        assert_eq!(lead_after.conflicts[0].field, "name");
+    }
+}
+
+#[tokio::test]
+async fn sync_a_batch_larger_than_the_bound_parameter_limit_and_its_reassignment() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut a = server.device("rep_a", &pw["rep_a"], 1).await;
+        let mut boss = server.device("boss", &pw["boss"], 2).await;
+        let b = server.device("rep_b", &pw["rep_b"], 3).await;
+        let rep_a = server
+            .storage
+            .user_by_login("rep_a")
+            .await
+            .unwrap()
+            .unwrap();
+        let rep_b = user_id(&server, "rep_b").await;
+        let now = server.now_ms();
+        let lead = Id::from_parts(1_700_000_000_000, [0xee; 10]);
+        // 600 visits of ~20 fields: 12,000 field rows, past 32,766 parameters at 6 a row.
+        let mut mutations = vec![a.mutation(lead, now, &new_lead("李伟"))];
+        let visits: Vec<Id> = (0..600u32)
+            .map(|n| {
+                let mut random = [0u8; 10];
+                random[..4].copy_from_slice(&n.to_be_bytes());
+                Id::from_parts(1_700_000_000_001, random)
+            })
+            .collect();
+        for &visit in &visits {
+            mutations.push(a.mutation_of(
+                RecordKind::Visit,
+                visit,
+                now,
+                &unseen(&new_visit(visit, lead, "拜访")),
+            ));
+        }
+        let request = PushRequest {
+            client_id: a.client,
+            protocol: PROTOCOL_VERSION,
+            mutations,
+            resume_after: None,
+            known_applied: 0,
+        };
+        let outcome = server
+            .storage
+            .push(&rep_a.user, &request, now)
+            .await
+            .unwrap();
+        let PushOutcome::Applied(answer) = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+        assert_eq!(answer.last_applied, 601);
+        let all = pull_all(&server, &a, 200).await;
+        assert_eq!(all.len(), 601);
+        assert!(all
+            .iter()
+            .filter(|change| change.kind == RecordKind::Visit)
+            .all(|change| change.record["notes"] == "拜访"));
+
+        // The manager logs one more visit and gives the lead to B in one batch: both the
+        // stored visits and the one just written in the batch move with it.
+        let late = test_id(50);
+        let batch = vec![
+            boss.mutation_of(
+                RecordKind::Visit,
+                late,
+                now + 1,
+                &unseen(&new_visit(late, lead, "经理陪访")),
+            ),
+            boss.mutation(lead, now + 2, &[("owner", json!(rep_b), None)]),
+            boss.mutation_of(
+                RecordKind::Visit,
+                late,
+                now + 3,
+                &[("outcome", json!("报价"), None)],
+            ),
+        ];
+        let answer = server.push(&boss, batch).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+        let moved = pull_all(&server, &b, 500).await;
+        assert_eq!(moved.len(), 602);
+        assert!(moved.iter().all(|change| change.record["owner"] == rep_b));
+        let late_now = moved.iter().find(|change| change.id == late).unwrap();
+        assert_eq!(late_now.record["outcome"], "报价");
+        assert!(pull_all(&server, &a, 500).await.is_empty());
     }
 }

@@ -17,18 +17,15 @@ use sqlx::{Connection, Row, SqlSafeStr};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
-use std::collections::BTreeMap;
-
 use domain::{
-    Conflict, Cursor, FieldState, Id, PullRequest, PullResponse, PushRequest, RecordKind,
-    RecordRef, Rejection, Stamp,
+    Conflict, Cursor, Id, PullRequest, PullResponse, PushRequest, RecordRef, Rejection, Stamp,
 };
 use sqlx::{Postgres, Transaction};
 
 use super::sync::{
-    self, json_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
-    version_to, ConflictColumns, FeedRow, PurgeReport, Removal, ResolveOutcome, StoredRecord,
-    SyncTx,
+    self, fields_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
+    version_to, ConflictColumns, FeedRow, FieldRow, PurgeReport, RecordRow, Removal,
+    ResolveOutcome, StoredRecord, SyncTx,
 };
 use super::{
     lock_end, parse_role, writer_turn, Backend, LockPolicy, LoginThrottle, PoolSize, PushOutcome,
@@ -57,6 +54,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "lead history and purge",
         include_str!("../../migrations/postgres/0004_lead_history_and_purge.sql"),
+    ),
+    (
+        5,
+        "set-based sync",
+        include_str!("../../migrations/postgres/0005_set_based_sync.sql"),
     ),
 ];
 
@@ -553,21 +555,31 @@ impl SyncTx for PgSync {
         version: u64,
         rejections: &[Rejection],
     ) -> Result<(), StorageError> {
-        for rejection in rejections {
-            sqlx::query(
-                "INSERT INTO rejections (client_id, seq, record_id, reason_json, at_version)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (client_id, seq) DO UPDATE SET record_id = excluded.record_id,
-                     reason_json = excluded.reason_json, at_version = excluded.at_version",
-            )
-            .bind(client.as_uuid())
-            .bind(version_to(rejection.seq)?)
-            .bind(rejection.record_id.as_uuid())
-            .bind(reason_to(&rejection.reason)?)
-            .bind(version_to(version)?)
-            .execute(&mut *self.0)
-            .await?;
+        if rejections.is_empty() {
+            return Ok(());
         }
+        let mut seqs = Vec::with_capacity(rejections.len());
+        let mut records = Vec::with_capacity(rejections.len());
+        let mut reasons = Vec::with_capacity(rejections.len());
+        for rejection in rejections {
+            seqs.push(version_to(rejection.seq)?);
+            records.push(*rejection.record_id.as_uuid());
+            reasons.push(reason_to(&rejection.reason)?);
+        }
+        sqlx::query(
+            "INSERT INTO rejections (client_id, seq, record_id, reason_json, at_version)
+             SELECT $1, w.seq, w.record_id, w.reason_json, $2
+             FROM unnest($3::int8[], $4::uuid[], $5::text[]) AS w (seq, record_id, reason_json)
+             ON CONFLICT (client_id, seq) DO UPDATE SET record_id = excluded.record_id,
+                 reason_json = excluded.reason_json, at_version = excluded.at_version",
+        )
+        .bind(client.as_uuid())
+        .bind(version_to(version)?)
+        .bind(seqs)
+        .bind(records)
+        .bind(reasons)
+        .execute(&mut *self.0)
+        .await?;
         Ok(())
     }
 
@@ -597,42 +609,39 @@ impl SyncTx for PgSync {
             .collect()
     }
 
-    async fn record(
+    async fn records(
         &mut self,
-        kind: RecordKind,
-        id: Id,
-    ) -> Result<Option<StoredRecord>, StorageError> {
-        let Some(row) =
-            sqlx::query("SELECT owner_id, team_id FROM records WHERE kind = $1 AND id = $2")
-                .bind(kind.as_str())
-                .bind(id.as_uuid())
-                .fetch_optional(&mut *self.0)
-                .await?
-        else {
-            return Ok(None);
-        };
+        records: &[RecordRef],
+    ) -> Result<Vec<(RecordRef, StoredRecord)>, StorageError> {
+        let (kinds, ids) = refs_arrays(records);
+        // Each record's fields come aggregated into one JSON array, so a record is one row
+        // to fetch, not one per field.
         let rows = sqlx::query(
-            "SELECT field, value_json, stamp, version FROM fields
-             WHERE kind = $1 AND record_id = $2",
+            "SELECT r.kind, r.id, r.owner_id, r.team_id,
+                 (SELECT COALESCE(json_agg(json_build_array(f.field, f.value_json, f.stamp,
+                      f.version)), '[]')::text
+                  FROM fields f WHERE f.kind = r.kind AND f.record_id = r.id) AS fields
+             FROM unnest($1::text[], $2::uuid[]) AS w (kind, id)
+                 JOIN records r ON r.kind = w.kind AND r.id = w.id",
         )
-        .bind(kind.as_str())
-        .bind(id.as_uuid())
+        .bind(&kinds)
+        .bind(&ids)
         .fetch_all(&mut *self.0)
         .await?;
-        let mut fields = BTreeMap::new();
-        for row in rows {
-            let state = FieldState {
-                value: json_from(&row.try_get::<String, _>("value_json")?)?,
-                stamp: stamp_from(&row.try_get::<String, _>("stamp")?)?,
-                version: version_from(row.try_get("version")?)?,
-            };
-            fields.insert(row.try_get("field")?, state);
-        }
-        Ok(Some(StoredRecord {
-            owner: row.try_get("owner_id")?,
-            team: row.try_get("team_id")?,
-            fields,
-        }))
+        rows.iter()
+            .map(|row| {
+                let record = RecordRef {
+                    kind: kind_from(&row.try_get::<String, _>("kind")?)?,
+                    id: Id::from_uuid(row.try_get("id")?),
+                };
+                let stored = StoredRecord {
+                    owner: row.try_get("owner_id")?,
+                    team: row.try_get("team_id")?,
+                    fields: fields_from(&row.try_get::<String, _>("fields")?)?,
+                };
+                Ok((record, stored))
+            })
+            .collect()
     }
 
     async fn user(&mut self, id: Uuid) -> Result<Option<User>, StorageError> {
@@ -644,97 +653,148 @@ impl SyncTx for PgSync {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn save_record(
-        &mut self,
-        record: RecordRef,
-        owner: Uuid,
-        team: Option<Uuid>,
-        version: u64,
-        deleted: bool,
-    ) -> Result<(), StorageError> {
+    async fn save_records(&mut self, rows: &[RecordRow]) -> Result<(), StorageError> {
+        let mut kinds = Vec::with_capacity(rows.len());
+        let mut ids = Vec::with_capacity(rows.len());
+        let mut owners = Vec::with_capacity(rows.len());
+        let mut teams = Vec::with_capacity(rows.len());
+        let mut versions = Vec::with_capacity(rows.len());
+        let mut deleted = Vec::with_capacity(rows.len());
+        for row in rows {
+            kinds.push(row.record.kind.as_str());
+            ids.push(*row.record.id.as_uuid());
+            owners.push(row.owner);
+            teams.push(row.team);
+            versions.push(version_to(row.version)?);
+            deleted.push(row.deleted);
+        }
+        // One statement with one array per column, whatever the batch's size.
         sqlx::query(
             "INSERT INTO records (kind, id, owner_id, team_id, version, deleted)
-             VALUES ($1, $2, $3, $4, $5, $6)
+             SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int8[],
+                 $6::bool[])
              ON CONFLICT (kind, id) DO UPDATE SET owner_id = excluded.owner_id,
                  team_id = excluded.team_id, version = excluded.version,
                  deleted = excluded.deleted",
         )
-        .bind(record.kind.as_str())
-        .bind(record.id.as_uuid())
-        .bind(owner)
-        .bind(team)
-        .bind(version_to(version)?)
+        .bind(kinds)
+        .bind(ids)
+        .bind(owners)
+        .bind(teams)
+        .bind(versions)
         .bind(deleted)
         .execute(&mut *self.0)
         .await?;
         Ok(())
     }
 
-    async fn save_fields(
-        &mut self,
-        record: RecordRef,
-        fields: &BTreeMap<String, FieldState>,
-    ) -> Result<(), StorageError> {
-        for (field, state) in fields {
-            sqlx::query(
-                "INSERT INTO fields (kind, record_id, field, value_json, stamp, version)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (kind, record_id, field) DO UPDATE SET
-                     value_json = excluded.value_json, stamp = excluded.stamp,
-                     version = excluded.version",
-            )
-            .bind(record.kind.as_str())
-            .bind(record.id.as_uuid())
-            .bind(field)
-            .bind(json_to(&state.value))
-            .bind(state.stamp.to_string())
-            .bind(version_to(state.version)?)
-            .execute(&mut *self.0)
-            .await?;
+    async fn save_fields(&mut self, fields: &[FieldRow<'_>]) -> Result<(), StorageError> {
+        let mut kinds = Vec::with_capacity(fields.len());
+        let mut ids = Vec::with_capacity(fields.len());
+        let mut names = Vec::with_capacity(fields.len());
+        let mut values = Vec::with_capacity(fields.len());
+        let mut stamps = Vec::with_capacity(fields.len());
+        let mut versions = Vec::with_capacity(fields.len());
+        for row in fields {
+            kinds.push(row.record.kind.as_str());
+            ids.push(*row.record.id.as_uuid());
+            names.push(row.field);
+            values.push(json_to(&row.state.value));
+            stamps.push(row.state.stamp.to_string());
+            versions.push(version_to(row.state.version)?);
         }
-        Ok(())
-    }
-
-    async fn insert_conflict(
-        &mut self,
-        conflict: &Conflict,
-        lost_by: Uuid,
-    ) -> Result<(), StorageError> {
         sqlx::query(
-            "INSERT INTO conflicts (id, kind, record_id, field, lost_value_json, lost_stamp,
-                 lost_by, kept_value_json, kept_stamp, at_version, resolved)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO fields (kind, record_id, field, value_json, stamp, version)
+             SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                 $6::int8[])
+             ON CONFLICT (kind, record_id, field) DO UPDATE SET
+                 value_json = excluded.value_json, stamp = excluded.stamp,
+                 version = excluded.version",
         )
-        .bind(conflict.id.as_uuid())
-        .bind(conflict.kind.as_str())
-        .bind(conflict.record_id.as_uuid())
-        .bind(&conflict.field)
-        .bind(json_to(&conflict.lost_value))
-        .bind(conflict.lost_stamp.to_string())
-        .bind(lost_by)
-        .bind(json_to(&conflict.kept_value))
-        .bind(conflict.kept_stamp.to_string())
-        .bind(version_to(conflict.at_version)?)
-        .bind(conflict.resolved)
+        .bind(kinds)
+        .bind(ids)
+        .bind(names)
+        .bind(values)
+        .bind(stamps)
+        .bind(versions)
         .execute(&mut *self.0)
         .await?;
         Ok(())
     }
 
-    async fn insert_visibility_change(
+    async fn insert_conflicts(
         &mut self,
-        version: u64,
-        record: RecordRef,
-        user: Uuid,
+        conflicts: &[(Conflict, Uuid)],
     ) -> Result<(), StorageError> {
+        let mut ids = Vec::with_capacity(conflicts.len());
+        let mut kinds = Vec::with_capacity(conflicts.len());
+        let mut records = Vec::with_capacity(conflicts.len());
+        let mut fields = Vec::with_capacity(conflicts.len());
+        let mut lost_values = Vec::with_capacity(conflicts.len());
+        let mut lost_stamps = Vec::with_capacity(conflicts.len());
+        let mut lost_bys = Vec::with_capacity(conflicts.len());
+        let mut kept_values = Vec::with_capacity(conflicts.len());
+        let mut kept_stamps = Vec::with_capacity(conflicts.len());
+        let mut versions = Vec::with_capacity(conflicts.len());
+        let mut resolved = Vec::with_capacity(conflicts.len());
+        for (conflict, lost_by) in conflicts {
+            ids.push(*conflict.id.as_uuid());
+            kinds.push(conflict.kind.as_str());
+            records.push(*conflict.record_id.as_uuid());
+            fields.push(conflict.field.as_str());
+            lost_values.push(json_to(&conflict.lost_value));
+            lost_stamps.push(conflict.lost_stamp.to_string());
+            lost_bys.push(*lost_by);
+            kept_values.push(json_to(&conflict.kept_value));
+            kept_stamps.push(conflict.kept_stamp.to_string());
+            versions.push(version_to(conflict.at_version)?);
+            resolved.push(conflict.resolved);
+        }
+        sqlx::query(
+            "INSERT INTO conflicts (id, kind, record_id, field, lost_value_json, lost_stamp,
+                 lost_by, kept_value_json, kept_stamp, at_version, resolved)
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[],
+                 $6::text[], $7::uuid[], $8::text[], $9::text[], $10::int8[], $11::bool[])",
+        )
+        .bind(ids)
+        .bind(kinds)
+        .bind(records)
+        .bind(fields)
+        .bind(lost_values)
+        .bind(lost_stamps)
+        .bind(lost_bys)
+        .bind(kept_values)
+        .bind(kept_stamps)
+        .bind(versions)
+        .bind(resolved)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_visibility_changes(
+        &mut self,
+        changes: &[(u64, RecordRef, Uuid)],
+    ) -> Result<(), StorageError> {
+        let mut versions = Vec::with_capacity(changes.len());
+        let mut kinds = Vec::with_capacity(changes.len());
+        let mut records = Vec::with_capacity(changes.len());
+        let mut users = Vec::with_capacity(changes.len());
+        for (version, record, user) in changes {
+            versions.push(version_to(*version)?);
+            kinds.push(record.kind.as_str());
+            records.push(*record.id.as_uuid());
+            users.push(*user);
+        }
         sqlx::query(
             "INSERT INTO visibility_changes (version, kind, record_id, user_id)
-             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+             SELECT * FROM unnest($1::int8[], $2::text[], $3::uuid[], $4::uuid[])
+             ON CONFLICT DO NOTHING",
         )
-        .bind(version_to(version)?)
-        .bind(record.kind.as_str())
-        .bind(record.id.as_uuid())
-        .bind(user)
+        .bind(versions)
+        .bind(kinds)
+        .bind(records)
+        .bind(users)
         .execute(&mut *self.0)
         .await?;
         Ok(())
@@ -758,9 +818,20 @@ impl SyncTx for PgSync {
             None => (0, "", Uuid::nil()),
         };
         let rows = sqlx::query(
-            r#"SELECT kind, id, version FROM records
-             WHERE (version, kind COLLATE "C", id) > ($1, $2 COLLATE "C", $3)
-               AND (owner_id = $4 OR ($5 AND team_id = $6))
+            // Two range scans, each on its index (records_owner_feed, records_team_feed) from
+            // the cursor on and stopped at the limit; a manager's own records in the team
+            // come from both, and UNION keeps them once.
+            r#"SELECT kind, id, version FROM (
+                 (SELECT kind, id, version FROM records
+                  WHERE owner_id = $4
+                    AND (version, kind COLLATE "C", id) > ($1, $2 COLLATE "C", $3)
+                  ORDER BY version, kind COLLATE "C", id LIMIT $7)
+                 UNION
+                 (SELECT kind, id, version FROM records
+                  WHERE $5 AND team_id = $6
+                    AND (version, kind COLLATE "C", id) > ($1, $2 COLLATE "C", $3)
+                  ORDER BY version, kind COLLATE "C", id LIMIT $7)
+             ) AS page
              ORDER BY version, kind COLLATE "C", id
              LIMIT $7"#,
         )
@@ -784,14 +855,17 @@ impl SyncTx for PgSync {
             .collect()
     }
 
-    async fn conflicts(&mut self, kind: RecordKind, id: Id) -> Result<Vec<Conflict>, StorageError> {
+    async fn conflicts(&mut self, records: &[RecordRef]) -> Result<Vec<Conflict>, StorageError> {
+        let (kinds, ids) = refs_arrays(records);
         let rows = sqlx::query(
-            "SELECT id, kind, record_id, field, lost_value_json, lost_stamp, lost_by,
-                 kept_value_json, kept_stamp, at_version, resolved
-             FROM conflicts WHERE kind = $1 AND record_id = $2 ORDER BY at_version, id",
+            "SELECT c.id, c.kind, c.record_id, c.field, c.lost_value_json, c.lost_stamp,
+                 c.lost_by, c.kept_value_json, c.kept_stamp, c.at_version, c.resolved
+             FROM unnest($1::text[], $2::uuid[]) AS w (kind, id)
+                 JOIN conflicts c ON c.kind = w.kind AND c.record_id = w.id
+             ORDER BY c.at_version, c.id",
         )
-        .bind(kind.as_str())
-        .bind(id.as_uuid())
+        .bind(kinds)
+        .bind(ids)
         .fetch_all(&mut *self.0)
         .await?;
         rows.iter()
@@ -1068,6 +1142,14 @@ impl SyncTx for PgSync {
 }
 
 /// The server's time `ms` (Unix milliseconds) as a `timestamptz` value.
+/// Records as two parallel arrays (kinds, ids) for `unnest`.
+fn refs_arrays(records: &[RecordRef]) -> (Vec<&'static str>, Vec<Uuid>) {
+    records
+        .iter()
+        .map(|record| (record.kind.as_str(), *record.id.as_uuid()))
+        .unzip()
+}
+
 fn time_of(ms: i64) -> Result<DateTime<Utc>, StorageError> {
     DateTime::from_timestamp_millis(ms)
         .ok_or_else(|| StorageError::Corrupt(format!("time out of range: {ms}")))

@@ -20,24 +20,22 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlSafeStr};
 use uuid::Uuid;
 
-use std::collections::BTreeMap;
-
 use domain::{
-    Conflict, Cursor, FieldState, Id, PullRequest, PullResponse, PushRequest, RecordKind,
-    RecordRef, Rejection, Stamp,
+    Conflict, Cursor, Id, PullRequest, PullResponse, PushRequest, RecordRef, Rejection, Stamp,
 };
 use sqlx::{Sqlite, Transaction};
 use tokio::sync::Semaphore;
 
 use super::sync::{
-    self, json_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
-    version_to, ConflictColumns, FeedRow, PurgeReport, Removal, ResolveOutcome, StoredRecord,
-    SyncTx,
+    self, fields_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
+    version_to, ConflictColumns, FeedRow, FieldRow, PurgeReport, RecordRow, Removal,
+    ResolveOutcome, StoredRecord, SyncTx,
 };
 use super::{
     lock_end, parse_role, writer_turn, Backend, LockPolicy, LoginThrottle, PoolSize, PushOutcome,
     Role, Session, Storage, StorageError, Team, User, UserCredentials,
 };
+use serde_json::{json, Value};
 
 /// The database file's name inside `--data-dir`.
 pub const FILE_NAME: &str = "fieldbook.sqlite3";
@@ -66,6 +64,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "lead history and purge",
         include_str!("../../migrations/sqlite/0004_lead_history_and_purge.sql"),
+    ),
+    (
+        5,
+        "set-based sync",
+        include_str!("../../migrations/sqlite/0005_set_based_sync.sql"),
     ),
 ];
 
@@ -494,6 +497,16 @@ fn parse_id(raw: &str) -> Result<Id, StorageError> {
     Ok(Id::from_uuid(parse_uuid(raw)?))
 }
 
+/// Records as one JSON parameter, `[[kind, id], …]`, for `json_each`: a set of any size
+/// in one bound parameter.
+fn refs_json(records: &[RecordRef]) -> String {
+    let pairs = records
+        .iter()
+        .map(|record| json!([record.kind.as_str(), record.id.to_string()]))
+        .collect();
+    Value::Array(pairs).to_string()
+}
+
 #[async_trait]
 impl SyncTx for SqliteSync {
     async fn bump_version(&mut self) -> Result<u64, StorageError> {
@@ -550,21 +563,30 @@ impl SyncTx for SqliteSync {
         version: u64,
         rejections: &[Rejection],
     ) -> Result<(), StorageError> {
-        for rejection in rejections {
-            sqlx::query(
-                "INSERT INTO rejections (client_id, seq, record_id, reason_json, at_version)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (client_id, seq) DO UPDATE SET record_id = excluded.record_id,
-                     reason_json = excluded.reason_json, at_version = excluded.at_version",
-            )
-            .bind(client.to_string())
-            .bind(version_to(rejection.seq)?)
-            .bind(rejection.record_id.to_string())
-            .bind(reason_to(&rejection.reason)?)
-            .bind(version_to(version)?)
-            .execute(&mut *self.0)
-            .await?;
+        if rejections.is_empty() {
+            return Ok(());
         }
+        let rows = rejections
+            .iter()
+            .map(|rejection| {
+                Ok(json!([
+                    version_to(rejection.seq)?,
+                    rejection.record_id.to_string(),
+                    reason_to(&rejection.reason)?,
+                ]))
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        sqlx::query(
+            "INSERT INTO rejections (client_id, seq, record_id, reason_json, at_version)
+             SELECT ?1, value ->> 0, value ->> 1, value ->> 2, ?2 FROM json_each(?3) WHERE true
+             ON CONFLICT (client_id, seq) DO UPDATE SET record_id = excluded.record_id,
+                 reason_json = excluded.reason_json, at_version = excluded.at_version",
+        )
+        .bind(client.to_string())
+        .bind(version_to(version)?)
+        .bind(Value::Array(rows).to_string())
+        .execute(&mut *self.0)
+        .await?;
         Ok(())
     }
 
@@ -594,43 +616,38 @@ impl SyncTx for SqliteSync {
             .collect()
     }
 
-    async fn record(
+    async fn records(
         &mut self,
-        kind: RecordKind,
-        id: Id,
-    ) -> Result<Option<StoredRecord>, StorageError> {
-        let Some(row) =
-            sqlx::query("SELECT owner_id, team_id FROM records WHERE kind = ?1 AND id = ?2")
-                .bind(kind.as_str())
-                .bind(id.to_string())
-                .fetch_optional(&mut *self.0)
-                .await?
-        else {
-            return Ok(None);
-        };
-        let team: Option<String> = row.try_get("team_id")?;
+        records: &[RecordRef],
+    ) -> Result<Vec<(RecordRef, StoredRecord)>, StorageError> {
+        // The ids drive the join (CROSS JOIN keeps json_each outside), each one a primary
+        // key lookup; each record's fields come aggregated into one JSON array, so a record
+        // is one row to fetch, not one per field.
         let rows = sqlx::query(
-            "SELECT field, value_json, stamp, version FROM fields
-             WHERE kind = ?1 AND record_id = ?2",
+            "SELECT r.kind, r.id, r.owner_id, r.team_id,
+                 (SELECT json_group_array(json_array(f.field, f.value_json, f.stamp, f.version))
+                  FROM fields f WHERE f.kind = r.kind AND f.record_id = r.id) AS fields
+             FROM json_each(?1) AS w CROSS JOIN records r
+                 ON r.kind = w.value ->> 0 AND r.id = w.value ->> 1",
         )
-        .bind(kind.as_str())
-        .bind(id.to_string())
+        .bind(refs_json(records))
         .fetch_all(&mut *self.0)
         .await?;
-        let mut fields = BTreeMap::new();
-        for row in rows {
-            let state = FieldState {
-                value: json_from(&row.try_get::<String, _>("value_json")?)?,
-                stamp: stamp_from(&row.try_get::<String, _>("stamp")?)?,
-                version: version_from(row.try_get("version")?)?,
-            };
-            fields.insert(row.try_get("field")?, state);
-        }
-        Ok(Some(StoredRecord {
-            owner: parse_uuid(&row.try_get::<String, _>("owner_id")?)?,
-            team: team.as_deref().map(parse_uuid).transpose()?,
-            fields,
-        }))
+        rows.iter()
+            .map(|row| {
+                let record = RecordRef {
+                    kind: kind_from(&row.try_get::<String, _>("kind")?)?,
+                    id: parse_id(&row.try_get::<String, _>("id")?)?,
+                };
+                let team: Option<String> = row.try_get("team_id")?;
+                let stored = StoredRecord {
+                    owner: parse_uuid(&row.try_get::<String, _>("owner_id")?)?,
+                    team: team.as_deref().map(parse_uuid).transpose()?,
+                    fields: fields_from(&row.try_get::<String, _>("fields")?)?,
+                };
+                Ok((record, stored))
+            })
+            .collect()
     }
 
     async fn user(&mut self, id: Uuid) -> Result<Option<User>, StorageError> {
@@ -642,97 +659,120 @@ impl SyncTx for SqliteSync {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn save_record(
-        &mut self,
-        record: RecordRef,
-        owner: Uuid,
-        team: Option<Uuid>,
-        version: u64,
-        deleted: bool,
-    ) -> Result<(), StorageError> {
+    async fn save_records(&mut self, rows: &[RecordRow]) -> Result<(), StorageError> {
+        let rows = rows
+            .iter()
+            .map(|row| {
+                Ok(json!([
+                    row.record.kind.as_str(),
+                    row.record.id.to_string(),
+                    row.owner.to_string(),
+                    row.team.map(|team| team.to_string()),
+                    version_to(row.version)?,
+                    i64::from(row.deleted),
+                ]))
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        // One parameter (a JSON array of rows) whatever the batch's size: no chunking under
+        // SQLite's bound-parameter limit, and one cached statement.
         sqlx::query(
             "INSERT INTO records (kind, id, owner_id, team_id, version, deleted)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5
+             FROM json_each(?1) WHERE true
              ON CONFLICT (kind, id) DO UPDATE SET owner_id = excluded.owner_id,
                  team_id = excluded.team_id, version = excluded.version,
                  deleted = excluded.deleted",
         )
-        .bind(record.kind.as_str())
-        .bind(record.id.to_string())
-        .bind(owner.to_string())
-        .bind(team.map(|team| team.to_string()))
-        .bind(version_to(version)?)
-        .bind(deleted)
+        .bind(Value::Array(rows).to_string())
         .execute(&mut *self.0)
         .await?;
         Ok(())
     }
 
-    async fn save_fields(
-        &mut self,
-        record: RecordRef,
-        fields: &BTreeMap<String, FieldState>,
-    ) -> Result<(), StorageError> {
-        for (field, state) in fields {
-            sqlx::query(
-                "INSERT INTO fields (kind, record_id, field, value_json, stamp, version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (kind, record_id, field) DO UPDATE SET
-                     value_json = excluded.value_json, stamp = excluded.stamp,
-                     version = excluded.version",
-            )
-            .bind(record.kind.as_str())
-            .bind(record.id.to_string())
-            .bind(field)
-            .bind(json_to(&state.value))
-            .bind(state.stamp.to_string())
-            .bind(version_to(state.version)?)
-            .execute(&mut *self.0)
-            .await?;
-        }
+    async fn save_fields(&mut self, fields: &[FieldRow<'_>]) -> Result<(), StorageError> {
+        let rows = fields
+            .iter()
+            .map(|row| {
+                Ok(json!([
+                    row.record.kind.as_str(),
+                    row.record.id.to_string(),
+                    row.field,
+                    json_to(&row.state.value),
+                    row.state.stamp.to_string(),
+                    version_to(row.state.version)?,
+                ]))
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        sqlx::query(
+            "INSERT INTO fields (kind, record_id, field, value_json, stamp, version)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5
+             FROM json_each(?1) WHERE true
+             ON CONFLICT (kind, record_id, field) DO UPDATE SET
+                 value_json = excluded.value_json, stamp = excluded.stamp,
+                 version = excluded.version",
+        )
+        .bind(Value::Array(rows).to_string())
+        .execute(&mut *self.0)
+        .await?;
         Ok(())
     }
 
-    async fn insert_conflict(
+    async fn insert_conflicts(
         &mut self,
-        conflict: &Conflict,
-        lost_by: Uuid,
+        conflicts: &[(Conflict, Uuid)],
     ) -> Result<(), StorageError> {
+        let rows = conflicts
+            .iter()
+            .map(|(conflict, lost_by)| {
+                Ok(json!([
+                    conflict.id.to_string(),
+                    conflict.kind.as_str(),
+                    conflict.record_id.to_string(),
+                    conflict.field,
+                    json_to(&conflict.lost_value),
+                    conflict.lost_stamp.to_string(),
+                    lost_by.to_string(),
+                    json_to(&conflict.kept_value),
+                    conflict.kept_stamp.to_string(),
+                    version_to(conflict.at_version)?,
+                    i64::from(conflict.resolved),
+                ]))
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
         sqlx::query(
             "INSERT INTO conflicts (id, kind, record_id, field, lost_value_json, lost_stamp,
                  lost_by, kept_value_json, kept_stamp, at_version, resolved)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,
+                 value ->> 5, value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10
+             FROM json_each(?1)",
         )
-        .bind(conflict.id.to_string())
-        .bind(conflict.kind.as_str())
-        .bind(conflict.record_id.to_string())
-        .bind(&conflict.field)
-        .bind(json_to(&conflict.lost_value))
-        .bind(conflict.lost_stamp.to_string())
-        .bind(lost_by.to_string())
-        .bind(json_to(&conflict.kept_value))
-        .bind(conflict.kept_stamp.to_string())
-        .bind(version_to(conflict.at_version)?)
-        .bind(conflict.resolved)
+        .bind(Value::Array(rows).to_string())
         .execute(&mut *self.0)
         .await?;
         Ok(())
     }
 
-    async fn insert_visibility_change(
+    async fn insert_visibility_changes(
         &mut self,
-        version: u64,
-        record: RecordRef,
-        user: Uuid,
+        changes: &[(u64, RecordRef, Uuid)],
     ) -> Result<(), StorageError> {
+        let rows = changes
+            .iter()
+            .map(|(version, record, user)| {
+                Ok(json!([
+                    version_to(*version)?,
+                    record.kind.as_str(),
+                    record.id.to_string(),
+                    user.to_string(),
+                ]))
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
         sqlx::query(
             "INSERT INTO visibility_changes (version, kind, record_id, user_id)
-             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?1)
+             WHERE true ON CONFLICT DO NOTHING",
         )
-        .bind(version_to(version)?)
-        .bind(record.kind.as_str())
-        .bind(record.id.to_string())
-        .bind(user.to_string())
+        .bind(Value::Array(rows).to_string())
         .execute(&mut *self.0)
         .await?;
         Ok(())
@@ -755,9 +795,18 @@ impl SyncTx for SqliteSync {
             None => (0, "", String::new()),
         };
         let rows = sqlx::query(
-            "SELECT kind, id, version FROM records
-             WHERE (version, kind, id) > (?1, ?2, ?3)
-               AND (owner_id = ?4 OR (?5 AND team_id = ?6))
+            // Two range scans, each on its index (records_owner_feed, records_team_feed) from
+            // the cursor on and stopped at the limit; a manager's own records in the team
+            // come from both, and UNION keeps them once.
+            "SELECT kind, id, version FROM (
+                 SELECT kind, id, version FROM records
+                 WHERE owner_id = ?4 AND (version, kind, id) > (?1, ?2, ?3)
+                 ORDER BY version, kind, id LIMIT ?7)
+             UNION
+             SELECT kind, id, version FROM (
+                 SELECT kind, id, version FROM records
+                 WHERE ?5 AND team_id = ?6 AND (version, kind, id) > (?1, ?2, ?3)
+                 ORDER BY version, kind, id LIMIT ?7)
              ORDER BY version, kind, id
              LIMIT ?7",
         )
@@ -781,14 +830,15 @@ impl SyncTx for SqliteSync {
             .collect()
     }
 
-    async fn conflicts(&mut self, kind: RecordKind, id: Id) -> Result<Vec<Conflict>, StorageError> {
+    async fn conflicts(&mut self, records: &[RecordRef]) -> Result<Vec<Conflict>, StorageError> {
         let rows = sqlx::query(
-            "SELECT id, kind, record_id, field, lost_value_json, lost_stamp, lost_by,
-                 kept_value_json, kept_stamp, at_version, resolved
-             FROM conflicts WHERE kind = ?1 AND record_id = ?2 ORDER BY at_version, id",
+            "SELECT c.id, c.kind, c.record_id, c.field, c.lost_value_json, c.lost_stamp,
+                 c.lost_by, c.kept_value_json, c.kept_stamp, c.at_version, c.resolved
+             FROM json_each(?1) AS w CROSS JOIN conflicts c
+                 ON c.kind = w.value ->> 0 AND c.record_id = w.value ->> 1
+             ORDER BY c.kind, c.record_id, c.at_version, c.id",
         )
-        .bind(kind.as_str())
-        .bind(id.to_string())
+        .bind(refs_json(records))
         .fetch_all(&mut *self.0)
         .await?;
         rows.iter()

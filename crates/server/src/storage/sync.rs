@@ -42,7 +42,7 @@
 //! refusals; [`pull`] tells a device whose cursor may have missed a purged tombstone or
 //! removal to pull everything again (`full_resync`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use domain::{
@@ -69,6 +69,32 @@ pub struct StoredRecord {
     pub team: Option<Uuid>,
     /// Every field with its value, stamp and version.
     pub fields: BTreeMap<String, FieldState>,
+}
+
+/// A `records` row as a push writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordRow {
+    /// The record.
+    pub record: RecordRef,
+    /// The owning user.
+    pub owner: Uuid,
+    /// The owning team.
+    pub team: Option<Uuid>,
+    /// The version of its last change.
+    pub version: u64,
+    /// Whether it is a tombstone.
+    pub deleted: bool,
+}
+
+/// A `fields` row as a push writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldRow<'a> {
+    /// The record.
+    pub record: RecordRef,
+    /// The field's name.
+    pub field: &'a str,
+    /// Its value, stamp and version.
+    pub state: &'a FieldState,
 }
 
 /// One row of the change feed: a record and its place in it.
@@ -132,46 +158,46 @@ pub trait SyncTx: Send {
         to: u64,
     ) -> Result<Vec<Rejection>, StorageError>;
 
+    /// The stored records among `records` (those not stored are left out), each with all
+    /// its fields: one query for the `records` rows and one for their fields, whatever the
+    /// number of records.
+    async fn records(
+        &mut self,
+        records: &[RecordRef],
+    ) -> Result<Vec<(RecordRef, StoredRecord)>, StorageError>;
+
     /// A record with all its fields.
     async fn record(
         &mut self,
         kind: RecordKind,
         id: Id,
-    ) -> Result<Option<StoredRecord>, StorageError>;
+    ) -> Result<Option<StoredRecord>, StorageError> {
+        let found = self.records(&[RecordRef { kind, id }]).await?;
+        Ok(found.into_iter().next().map(|(_, stored)| stored))
+    }
 
     /// A user by id.
     async fn user(&mut self, id: Uuid) -> Result<Option<User>, StorageError>;
 
-    /// Inserts or updates the `records` row.
-    async fn save_record(
+    /// Inserts or updates `records` rows, in one statement (per chunk, when a backend has
+    /// to split). No record appears twice.
+    async fn save_records(&mut self, rows: &[RecordRow]) -> Result<(), StorageError>;
+
+    /// Inserts or replaces fields of records whose `records` rows exist, in one statement
+    /// (per chunk). No (record, field) appears twice.
+    async fn save_fields(&mut self, fields: &[FieldRow<'_>]) -> Result<(), StorageError>;
+
+    /// Adds conflict log entries, each with the user whose value lost.
+    async fn insert_conflicts(
         &mut self,
-        record: RecordRef,
-        owner: Uuid,
-        team: Option<Uuid>,
-        version: u64,
-        deleted: bool,
+        conflicts: &[(Conflict, Uuid)],
     ) -> Result<(), StorageError>;
 
-    /// Inserts or replaces fields of a record whose `records` row exists.
-    async fn save_fields(
+    /// Records that each user stopped seeing each record at each version (a row already
+    /// there is kept).
+    async fn insert_visibility_changes(
         &mut self,
-        record: RecordRef,
-        fields: &BTreeMap<String, FieldState>,
-    ) -> Result<(), StorageError>;
-
-    /// Adds a conflict log entry.
-    async fn insert_conflict(
-        &mut self,
-        conflict: &Conflict,
-        lost_by: Uuid,
-    ) -> Result<(), StorageError>;
-
-    /// Records that `user` stopped seeing `record` at `version`.
-    async fn insert_visibility_change(
-        &mut self,
-        version: u64,
-        record: RecordRef,
-        user: Uuid,
+        changes: &[(u64, RecordRef, Uuid)],
     ) -> Result<(), StorageError>;
 
     /// Up to `limit` records past `after` (all when `None`) that `user` may see by
@@ -183,8 +209,8 @@ pub trait SyncTx: Send {
         limit: u32,
     ) -> Result<Vec<FeedRow>, StorageError>;
 
-    /// Every conflict logged on a record, oldest first.
-    async fn conflicts(&mut self, kind: RecordKind, id: Id) -> Result<Vec<Conflict>, StorageError>;
+    /// Every conflict logged on `records`, by record and oldest first.
+    async fn conflicts(&mut self, records: &[RecordRef]) -> Result<Vec<Conflict>, StorageError>;
 
     /// The records `user` was removed from after `version`, each once.
     async fn removals(&mut self, user: Uuid, version: u64) -> Result<Vec<Removal>, StorageError>;
@@ -351,6 +377,32 @@ pub async fn push<T: SyncTx + ?Sized>(
     }
     let mut last_applied = stored_last_applied;
     let mut rejected = Vec::new();
+    // Every record the batch names (and every lead its visits and deals name), read at once.
+    let mut batch = Batch::default();
+    let named = request
+        .mutations
+        .iter()
+        .filter(|mutation| mutation.seq > stored_last_applied)
+        .flat_map(|mutation| {
+            let record = RecordRef {
+                kind: mutation.kind,
+                id: mutation.record_id,
+            };
+            let lead = mutation
+                .kind
+                .is_lead_history()
+                .then(|| mutation.fields.get("lead_id"))
+                .flatten()
+                .and_then(|write| write.value.as_str())
+                .and_then(|raw| Id::parse(raw).ok())
+                .map(|id| RecordRef {
+                    kind: RecordKind::Lead,
+                    id,
+                });
+            std::iter::once(record).chain(lead)
+        })
+        .collect();
+    batch.read(tx, named).await?;
     // Numbers applied by an earlier push: their refusals are answered again. (A number
     // repeated within this batch is skipped without a second mention.)
     let mut retried = Vec::new();
@@ -376,7 +428,7 @@ pub async fn push<T: SyncTx + ?Sized>(
             now_ms,
             version,
         };
-        if let Err(reason) = step.apply(tx).await? {
+        if let Err(reason) = step.apply(tx, &mut batch).await? {
             rejected.push(Rejection {
                 seq: mutation.seq,
                 record_id: mutation.record_id,
@@ -385,6 +437,7 @@ pub async fn push<T: SyncTx + ?Sized>(
         }
         last_applied = mutation.seq;
     }
+    batch.flush(tx).await?;
     tx.save_client(client, user.id, last_applied).await?;
     tx.insert_rejections(client, version, &rejected).await?;
     let mut answer = repeated_rejections(tx, client, &retried).await?;
@@ -424,6 +477,7 @@ impl Step<'_> {
     async fn apply<T: SyncTx + ?Sized>(
         &self,
         tx: &mut T,
+        batch: &mut Batch,
     ) -> Result<Result<(), RejectReason>, StorageError> {
         let Step {
             user,
@@ -446,7 +500,7 @@ impl Step<'_> {
         };
         // `server_writes` are the server-managed fields this mutation sets (all of them for
         // a new record, `owner` for a reassignment); `base` is what the merge starts from.
-        let stored = tx.record(record.kind, record.id).await?;
+        let stored = batch.record(tx, record).await?;
         let is_new = stored.is_none();
         let (base, owner, team, mut server_writes) = match stored {
             Some(stored) => {
@@ -506,8 +560,12 @@ impl Step<'_> {
         }
         let mut team = team;
         if let Some(lead) = named_lead(record.kind, &base, &writes, is_new) {
-            let Some(lead) = tx
-                .record(RecordKind::Lead, lead)
+            let lead = RecordRef {
+                kind: RecordKind::Lead,
+                id: lead,
+            };
+            let Some(lead) = batch
+                .record(tx, lead)
                 .await?
                 .filter(|lead| can_write(user, lead.owner, lead.team))
             else {
@@ -528,8 +586,7 @@ impl Step<'_> {
                     writes.insert(field.to_string(), state);
                 }
                 if !is_new && new_owner != lead.owner {
-                    tx.insert_visibility_change(version, record, new_owner)
-                        .await?;
+                    batch.removal(version, record, new_owner);
                 }
                 new_owner = lead.owner;
                 team = lead.team;
@@ -545,9 +602,14 @@ impl Step<'_> {
             .unwrap_or(false);
         // A logged conflict alone also moves the record in the feed, so the other person's
         // devices pull the conflict.
-        tx.save_record(record, new_owner, team, version, deleted)
-            .await?;
-        tx.save_fields(record, &writes).await?;
+        let row = RecordRow {
+            record,
+            owner: new_owner,
+            team,
+            version,
+            deleted,
+        };
+        batch.save(row, &writes);
         for lost in merge.lost {
             let lost_by = if lost.lost_by_incoming {
                 user.id
@@ -567,12 +629,12 @@ impl Step<'_> {
                 Some(Id::from_uuid(lost_by)),
                 version,
             );
-            tx.insert_conflict(&conflict, lost_by).await?;
+            batch.conflicts.push((conflict, lost_by));
         }
         if new_owner != owner {
-            tx.insert_visibility_change(version, record, owner).await?;
+            batch.removal(version, record, owner);
             if record.kind == RecordKind::Lead {
-                move_history(tx, record.id, new_owner, team, stamp, version).await?;
+                move_history(tx, batch, record.id, new_owner, team, stamp, version).await?;
             }
         }
         Ok(Ok(()))
@@ -651,14 +713,19 @@ fn named_lead(
 /// `logged_by` stays as it was. Records already with that owner and team are left alone.
 async fn move_history<T: SyncTx + ?Sized>(
     tx: &mut T,
+    batch: &mut Batch,
     lead: Id,
     owner: Uuid,
     team: Option<Uuid>,
     stamp: Stamp,
     version: u64,
 ) -> Result<(), StorageError> {
-    for entry in tx.lead_history(lead).await? {
-        let Some(stored) = tx.record(entry.kind, entry.id).await? else {
+    // The history is found by its stored `lead_id` fields: the batch's writes go first.
+    batch.flush(tx).await?;
+    let history = tx.lead_history(lead).await?;
+    batch.read(tx, history.clone()).await?;
+    for entry in history {
+        let Some(stored) = batch.record(tx, entry).await? else {
             continue;
         };
         if stored.owner == owner && stored.team == team {
@@ -680,14 +747,137 @@ async fn move_history<T: SyncTx + ?Sized>(
             .get("deleted")
             .and_then(|state| state.value.as_bool())
             .unwrap_or(false);
-        tx.save_record(entry, owner, team, version, deleted).await?;
-        tx.save_fields(entry, &writes).await?;
+        let row = RecordRow {
+            record: entry,
+            owner,
+            team,
+            version,
+            deleted,
+        };
+        batch.save(row, &writes);
         if stored.owner != owner {
-            tx.insert_visibility_change(version, entry, stored.owner)
-                .await?;
+            batch.removal(version, entry, stored.owner);
         }
     }
     Ok(())
+}
+
+/// What a push has read and is about to write, so a batch reads each record once and
+/// writes each table with one statement ([`Batch::flush`]).
+///
+/// Reads go through [`Batch::record`], which answers from what the batch has read and
+/// written so far: a later mutation of the batch sees an earlier one's writes exactly as if
+/// they had been written, so applying the batch here and flushing at the end stores what
+/// writing after every mutation would.
+#[derive(Default)]
+struct Batch {
+    /// Every record read, as the batch has left it (`None`: not stored).
+    seen: HashMap<RecordRef, Option<StoredRecord>>,
+    /// `records` rows to write.
+    records: BTreeMap<RecordRef, RecordRow>,
+    /// `fields` rows to write.
+    fields: BTreeMap<(RecordRef, String), FieldState>,
+    /// Conflict log entries to add, each with the user whose value lost.
+    conflicts: Vec<(Conflict, Uuid)>,
+    /// `visibility_changes` rows to add.
+    removals: BTreeSet<(u64, RecordRef, Uuid)>,
+}
+
+impl Batch {
+    /// Reads those of `records` the batch has not read yet, with one [`SyncTx::records`].
+    async fn read<T: SyncTx + ?Sized>(
+        &mut self,
+        tx: &mut T,
+        records: Vec<RecordRef>,
+    ) -> Result<(), StorageError> {
+        let wanted: Vec<RecordRef> = records
+            .into_iter()
+            .filter(|record| !self.seen.contains_key(record))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        for (record, stored) in tx.records(&wanted).await? {
+            self.seen.insert(record, Some(stored));
+        }
+        for record in wanted {
+            self.seen.entry(record).or_insert(None);
+        }
+        Ok(())
+    }
+
+    /// A record as the batch has left it so far.
+    async fn record<T: SyncTx + ?Sized>(
+        &mut self,
+        tx: &mut T,
+        record: RecordRef,
+    ) -> Result<Option<StoredRecord>, StorageError> {
+        if !self.seen.contains_key(&record) {
+            self.read(tx, vec![record]).await?;
+        }
+        Ok(self.seen.get(&record).cloned().flatten())
+    }
+
+    /// Writes a record's `records` row and the fields in `writes`.
+    fn save(&mut self, row: RecordRow, writes: &BTreeMap<String, FieldState>) {
+        self.records.insert(row.record, row);
+        for (field, state) in writes {
+            self.fields
+                .insert((row.record, field.clone()), state.clone());
+        }
+        let seen = self.seen.entry(row.record).or_insert(None);
+        match seen {
+            Some(stored) => {
+                stored.owner = row.owner;
+                stored.team = row.team;
+                stored.fields.extend(writes.clone());
+            }
+            None => {
+                *seen = Some(StoredRecord {
+                    owner: row.owner,
+                    team: row.team,
+                    fields: writes.clone(),
+                });
+            }
+        }
+    }
+
+    /// Notes that `user` stopped seeing `record` at `version`.
+    fn removal(&mut self, version: u64, record: RecordRef, user: Uuid) {
+        self.removals.insert((version, record, user));
+    }
+
+    /// Writes what the batch holds, one statement per table (records first: the other
+    /// tables name them); what it has read stays.
+    async fn flush<T: SyncTx + ?Sized>(&mut self, tx: &mut T) -> Result<(), StorageError> {
+        let records: Vec<RecordRow> = std::mem::take(&mut self.records).into_values().collect();
+        if !records.is_empty() {
+            tx.save_records(&records).await?;
+        }
+        let fields = std::mem::take(&mut self.fields);
+        if !fields.is_empty() {
+            let rows: Vec<FieldRow<'_>> = fields
+                .iter()
+                .map(|((record, field), state)| FieldRow {
+                    record: *record,
+                    field,
+                    state,
+                })
+                .collect();
+            tx.save_fields(&rows).await?;
+        }
+        let conflicts = std::mem::take(&mut self.conflicts);
+        if !conflicts.is_empty() {
+            tx.insert_conflicts(&conflicts).await?;
+        }
+        let removals: Vec<_> = std::mem::take(&mut self.removals).into_iter().collect();
+        if !removals.is_empty() {
+            tx.insert_visibility_changes(&removals).await?;
+        }
+        Ok(())
+    }
 }
 
 /// A conflict's id: a UUIDv7 at the server's time whose random part is a hash of the
@@ -796,14 +986,37 @@ pub async fn pull<T: SyncTx + ?Sized>(
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
 
+    // The page's fields and conflicts, one query each.
+    let page: Vec<RecordRef> = rows
+        .iter()
+        .map(|row| RecordRef {
+            kind: row.kind,
+            id: row.id,
+        })
+        .collect();
+    let mut stored: HashMap<RecordRef, StoredRecord> = if page.is_empty() {
+        HashMap::new()
+    } else {
+        tx.records(&page).await?.into_iter().collect()
+    };
+    let mut logged: HashMap<RecordRef, Vec<Conflict>> = HashMap::new();
+    if !page.is_empty() {
+        for conflict in tx.conflicts(&page).await? {
+            let record = RecordRef {
+                kind: conflict.kind,
+                id: conflict.record_id,
+            };
+            logged.entry(record).or_default().push(conflict);
+        }
+    }
     let mut changes = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let stored = tx
-            .record(row.kind, row.id)
-            .await?
-            .ok_or(StorageError::NotFound("record"))?;
-        let conflicts = tx.conflicts(row.kind, row.id).await?;
-        let mut change = RecordChange::build(row.kind, row.id, &stored.fields, conflicts)
+    for (row, record) in rows.iter().zip(&page) {
+        let fields = stored
+            .remove(record)
+            .ok_or(StorageError::NotFound("record"))?
+            .fields;
+        let conflicts = logged.remove(record).unwrap_or_default();
+        let mut change = RecordChange::build(row.kind, row.id, &fields, conflicts)
             .map_err(|error| StorageError::Corrupt(format!("{} {}: {error}", row.kind, row.id)))?;
         // A record whose only change was a logged conflict sits in the feed at that
         // conflict's version, past its fields' versions.
@@ -952,6 +1165,23 @@ pub(crate) fn stamp_from(raw: &str) -> Result<Stamp, StorageError> {
 /// Reads a stored JSON value.
 pub(crate) fn json_from(raw: &str) -> Result<Value, StorageError> {
     serde_json::from_str(raw).map_err(|error| StorageError::Corrupt(format!("bad JSON: {error}")))
+}
+
+/// A record's fields as the backends aggregate them in SQL: a JSON array of
+/// `[field, value_json, stamp, version]`, one per `fields` row.
+pub(crate) fn fields_from(raw: &str) -> Result<BTreeMap<String, FieldState>, StorageError> {
+    let rows: Vec<(String, String, String, i64)> = serde_json::from_str(raw)
+        .map_err(|error| StorageError::Corrupt(format!("bad fields: {error}")))?;
+    rows.into_iter()
+        .map(|(field, value, stamp, version)| {
+            let state = FieldState {
+                value: json_from(&value)?,
+                stamp: stamp_from(&stamp)?,
+                version: version_from(version)?,
+            };
+            Ok((field, state))
+        })
+        .collect()
 }
 
 /// A JSON value as stored.
