@@ -320,15 +320,15 @@ async fn a_version_1_database_upgrades_without_losing_data() {
             .unwrap();
         tx.object_store("leads")
             .unwrap()
-            .put(&old_lead)
-            .serde()
+            .put(as_earlier_versions_wrote(&old_lead))
+            .primitive()
             .unwrap()
             .await
             .unwrap();
         tx.object_store("visits")
             .unwrap()
-            .put(&old_visit)
-            .serde()
+            .put(as_earlier_versions_wrote(&old_visit))
+            .primitive()
             .unwrap()
             .await
             .unwrap();
@@ -759,4 +759,12 @@ fn remembered_initials_are_the_collators() {
         assert_eq!(collator.initials(name), fresh);
     }
     assert_eq!(collator.initials("王小明"), "wxm");
+}
+
+/// A record as earlier versions of the app stored it: through serde-wasm-bindgen, maps as
+/// objects (indexed_db_futures' serde path).
+fn as_earlier_versions_wrote<T: serde::Serialize>(value: &T) -> wasm_bindgen::JsValue {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true))
+        .unwrap()
 }

@@ -10,7 +10,7 @@ use crate::components::lead_picker::LeadPicker;
 use crate::i18n::use_i18n;
 use crate::platform;
 use crate::routes::lead_detail::BookLoading;
-use crate::routes::{query_lead, route_id, trash_action};
+use crate::routes::{query_lead, reading, route_id, trash_action};
 use crate::state::use_app;
 use crate::store::{Change, Edit};
 
@@ -22,7 +22,7 @@ pub fn DealFormPage() -> impl IntoView {
         None => view! { <DealForm existing=None preselected/> }.into_any(),
         // The deal is read from IndexedDB once; the form then keeps what it showed.
         Some(id) => {
-            let found = LocalResource::new(move || async move {
+            let found = reading(move || async move {
                 match state.store() {
                     Ok(store) => store.deal(id).await.ok().flatten(),
                     Err(_) => None,

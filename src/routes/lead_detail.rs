@@ -10,7 +10,7 @@ use crate::components::sync_notes::RecordNotices;
 use crate::i18n::{fill, use_i18n};
 use crate::platform;
 use crate::routes::not_found::LeadNotFound;
-use crate::routes::route_id;
+use crate::routes::{reading, route_id};
 use crate::state::use_app;
 use crate::store::Change;
 
@@ -67,7 +67,7 @@ fn LeadView(lead: Lead) -> impl IntoView {
     let state = use_app();
     let lead_id = lead.id;
     // The lead's visits and deals from IndexedDB's indices, asked again after each change.
-    let records = LocalResource::new(move || {
+    let records = reading(move || {
         state.revision.track();
         records_of(state, lead_id)
     });

@@ -30,6 +30,32 @@ pub fn query_lead() -> Option<Id> {
     use_query_map().with_untracked(|q| q.get("lead").and_then(|raw| Id::parse(&raw).ok()))
 }
 
+/// The answer of an IndexedDB read that `read` starts, read again whenever a signal `read`
+/// tracks (before its first await) changes; `None` until the first answer. An answer to a
+/// read that a newer one superseded is dropped. (A signal and an effect: lighter in the
+/// download than leptos' async resources.)
+pub fn reading<T, F, Fut>(read: F) -> RwSignal<Option<T>>
+where
+    T: Send + Sync + 'static,
+    F: Fn() -> Fut + 'static,
+    Fut: std::future::Future<Output = T> + 'static,
+{
+    let answer = RwSignal::new(None);
+    let latest = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let pending = read();
+        let serial = latest.get_value().wrapping_add(1);
+        latest.set_value(serial);
+        spawn_local(async move {
+            let found = pending.await;
+            if latest.try_get_value() == Some(serial) {
+                answer.try_set(Some(found));
+            }
+        });
+    });
+    answer
+}
+
 /// The delete action of a form for a record that belongs to a lead (a visit, a deal): moves it
 /// to the trash, then opens the lead, whose page shows the undo. `None` for a new record.
 pub fn trash_action<T>(

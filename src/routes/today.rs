@@ -12,6 +12,7 @@ use crate::components::pwa::InstallHint;
 use crate::components::LeadRow;
 use crate::i18n::{count, use_i18n};
 use crate::platform;
+use crate::routes::reading;
 use crate::state::{use_app, AppState};
 use crate::store::StoreError;
 
@@ -83,7 +84,7 @@ pub fn Today() -> impl IntoView {
     let state = use_app();
     let today = platform::today();
     // Asked again after every change of a record (a save here, a pull, another tab).
-    let read = LocalResource::new(move || {
+    let read = reading(move || {
         state.revision.track();
         read_agenda(state, today)
     });

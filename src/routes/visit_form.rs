@@ -17,7 +17,7 @@ use crate::i18n::{fill, use_i18n};
 use crate::platform;
 use crate::routes::lead_detail::BookLoading;
 use crate::routes::lead_form::new_lead_draft;
-use crate::routes::{query_lead, route_id, trash_action};
+use crate::routes::{query_lead, reading, route_id, trash_action};
 use crate::state::use_app;
 use crate::store::{Change, Edit};
 use domain::replica::EditSession;
@@ -30,7 +30,7 @@ pub fn VisitFormPage() -> impl IntoView {
         None => view! { <VisitForm existing=None preselected/> }.into_any(),
         // The visit is read from IndexedDB once; the form then keeps what it showed.
         Some(id) => {
-            let found = LocalResource::new(move || async move {
+            let found = reading(move || async move {
                 match state.store() {
                     Ok(store) => store.visit(id).await.ok().flatten(),
                     Err(_) => None,

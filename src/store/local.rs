@@ -130,10 +130,9 @@ async fn put_meta<T: Serialize>(
 ) -> Result<(), StoreError> {
     sent(
         tx.object_store(META)?
-            .put(value)
-            .with_key(key)
-            .without_key_type()
-            .serde()?,
+            .put(super::to_js(value)?)
+            .with_key(JsValue::from_str(key))
+            .primitive()?,
     );
     Ok(())
 }
@@ -160,11 +159,8 @@ async fn get_typed<T: domain::Record>(
     kind: RecordKind,
     id: Id,
 ) -> Result<Option<Map<String, Value>>, StoreError> {
-    let found: Option<T> = tx
-        .object_store(store_name(kind))?
-        .get(id.to_string())
-        .serde()?
-        .await?;
+    let found: Option<T> =
+        super::get_json(&tx.object_store(store_name(kind))?, &id.to_string()).await?;
     match found.map(|r| serde_json::to_value(&r)).transpose()? {
         Some(Value::Object(map)) => Ok(Some(map)),
         Some(_) => Err(StoreError::Data(format!("record {id} is not an object"))),
@@ -191,7 +187,7 @@ impl LocalTx for IdbTx<'_> {
     type Error = StoreError;
 
     async fn device(&mut self) -> Result<Option<DeviceState>, StoreError> {
-        Ok(self.tx.object_store(META)?.get(DEVICE_KEY).serde()?.await?)
+        super::get_json(&self.tx.object_store(META)?, DEVICE_KEY).await
     }
 
     async fn put_device(&mut self, device: &DeviceState) -> Result<(), StoreError> {
@@ -199,7 +195,8 @@ impl LocalTx for IdbTx<'_> {
     }
 
     async fn sync_state(&mut self) -> Result<SyncState, StoreError> {
-        let found: Option<SyncState> = self.tx.object_store(META)?.get(SYNC_KEY).serde()?.await?;
+        let found: Option<SyncState> =
+            super::get_json(&self.tx.object_store(META)?, SYNC_KEY).await?;
         Ok(found.unwrap_or_default())
     }
 
@@ -208,12 +205,8 @@ impl LocalTx for IdbTx<'_> {
     }
 
     async fn copy(&mut self, id: Id) -> Result<Option<ServerCopy>, StoreError> {
-        let row: Option<SyncedRow> = self
-            .tx
-            .object_store(SYNCED)?
-            .get(id.to_string())
-            .serde()?
-            .await?;
+        let row: Option<SyncedRow> =
+            super::get_json(&self.tx.object_store(SYNCED)?, &id.to_string()).await?;
         row.map(|r| r.to_copy()).transpose()
     }
 
@@ -345,8 +338,8 @@ impl LocalTx for IdbTx<'_> {
         // wrong fails the whole save instead of silently replacing an unsent edit.
         self.tx
             .object_store(OUTBOX)?
-            .add(&OutboxRow::try_from(entry)?)
-            .serde()?
+            .add(super::to_js(&OutboxRow::try_from(entry)?)?)
+            .primitive()?
             .await?;
         Ok(())
     }
@@ -375,7 +368,11 @@ impl LocalTx for IdbTx<'_> {
     }
 
     async fn put_rejection(&mut self, note: &RejectionNote) -> Result<(), StoreError> {
-        self.tx.object_store(REJECTIONS)?.put(note).serde()?.await?;
+        self.tx
+            .object_store(REJECTIONS)?
+            .put(super::to_js(note)?)
+            .primitive()?
+            .await?;
         Ok(())
     }
 }

@@ -319,7 +319,7 @@ impl Store {
     /// shows everything) on a device whose storage is full.
     pub async fn device(&self, now_ms: i64) -> Result<DeviceState> {
         let tx = self.db.transaction([META]).build()?;
-        let found: Option<DeviceState> = tx.object_store(META)?.get(DEVICE_KEY).serde()?.await?;
+        let found: Option<DeviceState> = get_json(&tx.object_store(META)?, DEVICE_KEY).await?;
         drop(tx);
         if let Some(device) = found {
             return Ok(device);
@@ -327,13 +327,9 @@ impl Store {
         let tx = self.strict_readwrite(&[META])?;
         let meta = tx.object_store(META)?;
         // Another tab may have created it in between: take theirs.
-        let found: Option<DeviceState> = meta.get(DEVICE_KEY).serde()?.await?;
+        let found: Option<DeviceState> = get_json(&meta, DEVICE_KEY).await?;
         let device = found.unwrap_or_else(|| new_device(now_ms));
-        meta.put(&device)
-            .with_key(DEVICE_KEY)
-            .without_key_type()
-            .serde()?
-            .await?;
+        put_json_at(&meta, DEVICE_KEY, &device).await?;
         commit(tx).await?;
         Ok(device)
     }
@@ -421,8 +417,7 @@ impl Store {
 
     async fn get<T: Record>(&self, store: &str, id: Id) -> Result<Option<T>> {
         let tx = self.db.transaction(store).build()?;
-        let found: Option<T> = tx.object_store(store)?.get(id.to_string()).serde()?.await?;
-        Ok(found)
+        get_json(&tx.object_store(store)?, &id.to_string()).await
     }
 
     /// Leads in one stage (index `by_stage`).
@@ -526,12 +521,7 @@ impl Store {
     #[doc(hidden)]
     pub async fn put_device_for_test(&self, device: &DeviceState) -> Result<()> {
         let tx = self.strict_readwrite(&[META])?;
-        tx.object_store(META)?
-            .put(device)
-            .with_key(DEVICE_KEY)
-            .without_key_type()
-            .serde()?
-            .await?;
+        put_json_at(&tx.object_store(META)?, DEVICE_KEY, device).await?;
         commit(tx).await?;
         Ok(())
     }
@@ -579,8 +569,36 @@ pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue> {
 async fn read_all<T: serde::de::DeserializeOwned>(
     store: &indexed_db_futures::object_store::ObjectStore<'_>,
 ) -> Result<Vec<T>> {
-    let rows = store.get_all().serde()?.await?;
-    rows.map(|row| row.map_err(StoreError::from_db)).collect()
+    decode_rows(store.get_all::<JsValue>().primitive()?.await?)
+}
+
+/// The value stored under `key` (a record's id, or a `meta` name), read through JSON.
+pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
+    store: &indexed_db_futures::object_store::ObjectStore<'_>,
+    key: &str,
+) -> Result<Option<T>> {
+    let found: Option<JsValue> = store
+        .get::<JsValue, _, _>(JsValue::from_str(key))
+        .primitive()?
+        .await?;
+    match found {
+        Some(value) if !value.is_undefined() => Ok(Some(from_js(&value)?)),
+        _ => Ok(None),
+    }
+}
+
+/// Writes `value` under `key` in a store without a key path (`meta`), through JSON.
+pub(crate) async fn put_json_at<T: Serialize>(
+    store: &indexed_db_futures::object_store::ObjectStore<'_>,
+    key: &str,
+    value: &T,
+) -> Result<()> {
+    store
+        .put(to_js(value)?)
+        .with_key(JsValue::from_str(key))
+        .primitive()?
+        .await?;
+    Ok(())
 }
 
 fn new_device(now_ms: i64) -> DeviceState {

@@ -26,8 +26,8 @@ use wasm_bindgen::JsValue;
 
 use super::local::{IdbTx, SyncedRow};
 use super::{
-    commit, decode_rows, read_all, OutboxEntry, Result, Store, DEALS, LEADS, META, OUTBOX,
-    REJECTIONS, SYNCED, VISITS,
+    commit, decode_rows, get_json, put_json_at, read_all, OutboxEntry, Result, Store, DEALS, LEADS,
+    META, OUTBOX, REJECTIONS, SYNCED, VISITS,
 };
 
 const ACCOUNT_KEY: &str = "account";
@@ -54,8 +54,7 @@ impl Store {
     /// The account the device was last signed in as.
     pub async fn account(&self) -> Result<Option<Account>> {
         let tx = self.db.transaction(META).build()?;
-        let found: Option<Account> = tx.object_store(META)?.get(ACCOUNT_KEY).serde()?.await?;
-        Ok(found)
+        get_json(&tx.object_store(META)?, ACCOUNT_KEY).await
     }
 
     /// Remembers who signed in.
@@ -69,7 +68,7 @@ impl Store {
     /// The team as last listed by the server (empty before the first sync).
     pub async fn team(&self) -> Result<Vec<TeamMember>> {
         let tx = self.db.transaction(META).build()?;
-        let found: Option<Vec<TeamMember>> = tx.object_store(META)?.get(TEAM_KEY).serde()?.await?;
+        let found: Option<Vec<TeamMember>> = get_json(&tx.object_store(META)?, TEAM_KEY).await?;
         Ok(found.unwrap_or_default())
     }
 
@@ -180,11 +179,7 @@ impl Store {
     /// The server's field versions of a record, as last pulled (empty when it never was).
     pub async fn field_versions(&self, id: Id) -> Result<BTreeMap<String, u64>> {
         let tx = self.db.transaction(SYNCED).build()?;
-        let row: Option<SyncedRow> = tx
-            .object_store(SYNCED)?
-            .get(id.to_string())
-            .serde()?
-            .await?;
+        let row: Option<SyncedRow> = get_json(&tx.object_store(SYNCED)?, &id.to_string()).await?;
         row.map_or_else(|| Ok(BTreeMap::new()), |r| r.versions())
     }
 
@@ -238,10 +233,5 @@ async fn put_meta<T: Serialize>(
     key: &str,
     value: &T,
 ) -> Result<()> {
-    meta.put(value)
-        .with_key(key)
-        .without_key_type()
-        .serde()?
-        .await?;
-    Ok(())
+    put_json_at(meta, key, value).await
 }
