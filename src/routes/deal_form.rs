@@ -10,24 +10,18 @@ use crate::components::lead_picker::LeadPicker;
 use crate::i18n::use_i18n;
 use crate::platform;
 use crate::routes::lead_detail::BookLoading;
-use crate::routes::{query_lead, reading, route_id, trash_action};
+use crate::routes::{query_lead, route_id, stored_record, trash_action};
 use crate::state::use_app;
 use crate::store::{Change, Edit};
 
 #[component]
 pub fn DealFormPage() -> impl IntoView {
-    let state = use_app();
     let preselected = query_lead();
     match route_id().get_untracked() {
         None => view! { <DealForm existing=None preselected/> }.into_any(),
         // The deal is read from IndexedDB once; the form then keeps what it showed.
         Some(id) => {
-            let found = reading(move || async move {
-                match state.store() {
-                    Ok(store) => store.deal(id).await.ok().flatten(),
-                    Err(_) => None,
-                }
-            });
+            let found = stored_record::<Deal>(id);
             (move || match found.get() {
                 None => view! { <BookLoading/> }.into_any(),
                 Some(existing) => view! { <DealForm existing preselected/> }.into_any(),

@@ -56,6 +56,21 @@ where
     answer
 }
 
+/// The record of kind `T` a form edits, read from IndexedDB once (the form then keeps what
+/// it showed): `None` while it is read, then `Some(None)` when the device has no such record.
+pub fn stored_record<T>(id: Id) -> RwSignal<Option<Option<T>>>
+where
+    T: Record + Send + Sync + 'static,
+{
+    let state = use_app();
+    reading(move || async move {
+        match state.store() {
+            Ok(store) => store.record::<T>(id).await.ok().flatten(),
+            Err(_) => None,
+        }
+    })
+}
+
 /// The delete action of a form for a record that belongs to a lead (a visit, a deal): moves it
 /// to the trash, then opens the lead, whose page shows the undo. `None` for a new record.
 pub fn trash_action<T>(

@@ -17,25 +17,19 @@ use crate::i18n::{fill, use_i18n};
 use crate::platform;
 use crate::routes::lead_detail::BookLoading;
 use crate::routes::lead_form::new_lead_draft;
-use crate::routes::{query_lead, reading, route_id, trash_action};
+use crate::routes::{query_lead, route_id, stored_record, trash_action};
 use crate::state::use_app;
 use crate::store::{Change, Edit};
 use domain::replica::EditSession;
 
 #[component]
 pub fn VisitFormPage() -> impl IntoView {
-    let state = use_app();
     let preselected = query_lead();
     match route_id().get_untracked() {
         None => view! { <VisitForm existing=None preselected/> }.into_any(),
         // The visit is read from IndexedDB once; the form then keeps what it showed.
         Some(id) => {
-            let found = reading(move || async move {
-                match state.store() {
-                    Ok(store) => store.visit(id).await.ok().flatten(),
-                    Err(_) => None,
-                }
-            });
+            let found = stored_record::<Visit>(id);
             (move || match found.get() {
                 None => view! { <BookLoading/> }.into_any(),
                 Some(existing) => view! { <VisitForm existing preselected/> }.into_any(),

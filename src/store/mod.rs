@@ -400,6 +400,11 @@ impl Store {
         Ok(found)
     }
 
+    /// One record of kind `T` by id, tombstones included.
+    pub async fn record<T: Record>(&self, id: Id) -> Result<Option<T>> {
+        self.get(store_name(T::KIND), id).await
+    }
+
     /// One lead by id, tombstones included.
     pub async fn lead(&self, id: Id) -> Result<Option<Lead>> {
         self.get(LEADS, id).await
