@@ -52,7 +52,7 @@ fn DealForm(existing: Option<Deal>, preselected: Option<Id>) -> impl IntoView {
         None => DealDraft {
             lead_id: preselected,
             currency: "CNY".into(),
-            closed_on: platform::today().format("%Y-%m-%d").to_string(),
+            closed_on: platform::today().to_string(),
             status: DealStatus::Won,
             ..DealDraft::default()
         },

@@ -1,6 +1,7 @@
 //! Log a visit 拜访/洽谈记录: pick the lead or create it inline, what happened, and the next
 //! follow-up, which also moves the lead's. Reached in one tap from Today and from a lead.
 
+use chrono::Timelike;
 use domain::{
     apply_visit_to_lead, CheckIn, GeoPoint, Id, LeadDraft, RecordMeta, Stage, ValidationErrors,
     Visit, VisitDraft, VisitKind,
@@ -45,8 +46,10 @@ fn new_visit_draft(lead_id: Option<Id>) -> VisitDraft {
     VisitDraft {
         lead_id,
         kind: VisitKind::InPerson,
-        date: local.format("%Y-%m-%d").to_string(),
-        time: local.format("%H:%M").to_string(),
+        // ISO date and `HH:MM`, what the date and time inputs take (without chrono's
+        // format-string machinery in the download).
+        date: local.date().to_string(),
+        time: format!("{:02}:{:02}", local.hour(), local.minute()),
         ..VisitDraft::default()
     }
 }

@@ -447,7 +447,8 @@ impl Store {
 
     /// Leads whose next follow-up is on or before `day` (index `by_next_follow_up`), oldest first.
     pub async fn leads_due_by(&self, day: chrono::NaiveDate) -> Result<Vec<Lead>> {
-        let upper = JsValue::from_str(&day.format("%Y-%m-%d").to_string());
+        // NaiveDate's Display is ISO 8601, `YYYY-MM-DD`, as the records store it.
+        let upper = JsValue::from_str(&day.to_string());
         self.by_index(
             LEADS,
             "by_next_follow_up",
