@@ -220,7 +220,7 @@ fn StatusBar() -> impl IntoView {
         if waiting > 0 {
             parts.push(count(i.locale(), "net.waiting", waiting));
         } else if let Some(at) = state.last_synced.get() {
-            let when = platform::format_time(at, i.locale().tag());
+            let when = platform::format_time(at, i.locale());
             parts.push(crate::i18n::fill(i.t("sync.synced_at"), when));
         } else if parts.is_empty() {
             parts.push(i.t("net.all_saved").into());

@@ -40,7 +40,7 @@ pub fn LeadRow(lead: Lead) -> impl IntoView {
                     <span class=format!("stage stage-{}", stage.as_str())>{move || i.t(stage.key())}</span>
                     {follow_up.map(|date| view! {
                         <span class="follow-up" class:overdue=overdue class:due=due>
-                            {move || fill(i.t("leads.follow_up"), platform::format_date(date, i.locale().tag()))}
+                            {move || fill(i.t("leads.follow_up"), platform::format_date(date, i.locale()))}
                         </span>
                     })}
                 </span>

@@ -190,7 +190,7 @@ fn LeadView(lead: Lead) -> impl IntoView {
 
             <h2 class="section-title">{move || i.t("lead.details")}</h2>
             <dl class="facts">
-                <Fact label="field.next_follow_up" value=follow_up.map(|d| (move || platform::format_date(d, i.locale().tag())).into_any()) highlight=overdue/>
+                <Fact label="field.next_follow_up" value=follow_up.map(|d| (move || platform::format_date(d, i.locale())).into_any()) highlight=overdue/>
                 <Fact label="field.phones" value=(!lead.phones.is_empty()).then(|| lead.phones.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ").into_any())/>
                 <Fact label="field.wechat" value=(!lead.wechat.is_empty()).then(|| lead.wechat.clone().into_any())/>
                 <Fact label="field.email" value=lead.email.as_ref().map(|e| e.to_string().into_any())/>
@@ -199,7 +199,7 @@ fn LeadView(lead: Lead) -> impl IntoView {
                 <Fact label="field.referred_by" value=referrer.map(|(id, name)| view! { <A href=format!("/leads/{id}")>{name}</A> }.into_any())/>
                 <Fact label="field.intent" value=intent.map(|v| (move || i.t(v.key())).into_any())/>
                 <Fact label="field.expected_value" value=value.map(|m| (move || platform::format_money(&m, i.locale().tag())).into_any())/>
-                <Fact label="field.expected_close" value=expected_close.map(|d| (move || platform::format_date(d, i.locale().tag())).into_any())/>
+                <Fact label="field.expected_close" value=expected_close.map(|d| (move || platform::format_date(d, i.locale())).into_any())/>
                 <Fact label="field.needs" value=(!lead.needs.is_empty()).then(|| lead.needs.clone().into_any())/>
                 <Fact label="field.strategy" value=(!lead.strategy.is_empty()).then(|| lead.strategy.clone().into_any())/>
                 <Fact label="field.tags" value=(!lead.tags.is_empty()).then(|| lead.tags.join(", ").into_any())/>
@@ -291,7 +291,7 @@ fn TimelineEntry(entry: Entry) -> impl IntoView {
                 <li class="entry visit" data-testid="timeline-visit">
                     <div class="entry-head">
                         <span class="entry-kind">{move || i.t(kind.key())}</span>
-                        <time>{move || platform::format_date_time(at, i.locale().tag())}</time>
+                        <time>{move || platform::format_date_time(at, i.locale())}</time>
                         {duration.map(|m| view! { <span class="muted">{move || fill(i.t("visit.minutes"), m)}</span> })}
                         {by}
                         <A href=format!("/visits/{}/edit", v.id) attr:class="link">{move || i.t("lead.edit")}</A>
@@ -319,7 +319,7 @@ fn TimelineEntry(entry: Entry) -> impl IntoView {
                 <li class="entry deal" data-testid="timeline-deal">
                     <div class="entry-head">
                         <span class="entry-kind">{move || i.t(status.key())}</span>
-                        <time>{move || platform::format_date(closed, i.locale().tag())}</time>
+                        <time>{move || platform::format_date(closed, i.locale())}</time>
                         <strong>{move || platform::format_money(&amount, i.locale().tag())}</strong>
                         {by}
                         <A href=format!("/deals/{}/edit", d.id) attr:class="link">{move || i.t("lead.edit")}</A>

@@ -67,7 +67,7 @@ pub fn Settings() -> impl IntoView {
                     })}</dd></div>
                 <div class="fact"><dt>{move || i.t("account.last_synced")}</dt>
                     <dd>{move || match state.last_synced.get() {
-                        Some(ms) => platform::format_date_time(ms, i.locale().tag()),
+                        Some(ms) => platform::format_date_time(ms, i.locale()),
                         None => i.t("account.never").to_string(),
                     }}</dd></div>
             </dl>

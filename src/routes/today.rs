@@ -112,12 +112,24 @@ pub fn Today() -> impl IntoView {
             platform::mark("fb:today");
         }
     });
+    // The book's chunks start once Today shows what it read (or could not read), or when
+    // the rep leaves Today first.
+    Effect::new(move |_| {
+        if read.with(Option::is_some) && !state.first_screen.get_untracked() {
+            state.first_screen.set(true);
+        }
+    });
+    on_cleanup(move || {
+        if !state.first_screen.get_untracked() {
+            state.first_screen.set(true);
+        }
+    });
 
     view! {
         <section class="page today">
             <header class="page-head">
                 <h1>{move || i.t("today.title")}</h1>
-                <p class="subtitle">{move || platform::format_date(today, i.locale().tag())}</p>
+                <p class="subtitle">{move || platform::format_date(today, i.locale())}</p>
             </header>
             <div class="quick-actions">
                 <A href="/new/visit" attr:class="button primary" attr:data-testid="quick-visit">{move || i.t("today.add_visit")}</A>
@@ -169,7 +181,7 @@ pub fn Today() -> impl IntoView {
                                 <li class="visit-row">
                                     <A href=href attr:class="row-link">
                                         <span class="row-main">
-                                            <span class="time">{move || platform::format_time(at, i.locale().tag())}</span>
+                                            <span class="time">{move || platform::format_time(at, i.locale())}</span>
                                             <span class="lead-name">{lead_name.clone()}</span>
                                         </span>
                                         <span class="row-sub">{move || i.t(kind.key())}</span>

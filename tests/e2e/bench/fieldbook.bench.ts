@@ -22,7 +22,7 @@
 // - long tasks: a `PerformanceObserver({type: 'longtask'})` installed before the app starts;
 // - memory: CDP `Performance.getMetrics` JSHeapUsedSize after a forced GC, plus the wasm
 //   linear memory (`window.wasmBindings.fb_wasm_memory_bytes()`), on Today after a cold start.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test, chromium, BrowserContext, Page } from '@playwright/test';
@@ -31,6 +31,8 @@ import launch from '../chromium.cjs';
 const url = process.env.FIELDBOOK_URL ?? 'http://127.0.0.1:8080';
 const out = process.env.BENCH_OUT ?? '';
 const runs = Number(process.env.BENCH_RUNS ?? '1');
+const profileDir = process.env.BENCH_PROFILE ?? '';
+if (profileDir) mkdirSync(profileDir, { recursive: true });
 interface Login {
   login: string;
   password: string;
@@ -307,7 +309,21 @@ test('fieldbook bench', async () => {
       console.log(`bench: run ${run} of ${runs}`);
       let context = await open(dir, false);
       let p = await page(context);
+      // BENCH_PROFILE=DIR: a CPU profile of the first sync too.
+      const syncProfiler = profileDir ? await context.newCDPSession(p) : null;
+      if (syncProfiler) {
+        await syncProfiler.send('Profiler.enable');
+        await syncProfiler.send('Profiler.setSamplingInterval', { interval: 500 });
+        await syncProfiler.send('Profiler.start');
+      }
       const sync = await firstSync(p, user, leads + visits);
+      if (syncProfiler) {
+        const { profile } = await syncProfiler.send('Profiler.stop');
+        const file = path.join(profileDir, `first-sync-${run}.cpuprofile`);
+        writeFileSync(file, JSON.stringify(profile));
+        console.log(`bench: first sync profile in ${file}`);
+        await syncProfiler.detach();
+      }
       const raw = await rawPut(p);
       console.log(`bench: first sync ${Math.round(sync)} ms; raw put of ${raw.rows} rows ${Math.round(raw.elapsed)} ms`);
       record('first_sync', sync, raw.elapsed);
@@ -348,13 +364,33 @@ test('fieldbook bench', async () => {
       await context.close();
       context = await open(dir, true);
       p = await page(context);
+      // BENCH_PROFILE=DIR: a CPU profile of the cold start (open it in Chromium's DevTools).
+      const profiler = profileDir ? await context.newCDPSession(p) : null;
+      if (profiler) {
+        await profiler.send('Profiler.enable');
+        await profiler.send('Profiler.setSamplingInterval', { interval: 200 });
+        await profiler.send('Profiler.start');
+      }
       await p.goto('/', { waitUntil: 'commit' });
       await p.waitForFunction(() => performance.getEntriesByName('fb:today').length > 0, null, {
         timeout: 120_000,
         polling: 50,
       });
+      if (profiler) {
+        const { profile } = await profiler.send('Profiler.stop');
+        const file = path.join(profileDir, `cold-start-${run}.cpuprofile`);
+        writeFileSync(file, JSON.stringify(profile));
+        console.log(`bench: cold start profile in ${file}`);
+      }
       const cold = await p.evaluate(() => performance.getEntriesByName('fb:today')[0].startTime);
       record('cold_start', cold, blank);
+      // Where the cold start goes: before the app's code runs (the wasm fetched from the
+      // worker's cache, compiled and instantiated) and after (IndexedDB reads, first render).
+      const started = await p.evaluate(() => performance.getEntriesByName('fb:start')[0]?.startTime ?? -1);
+      if (started >= 0) {
+        record('cold_start_wasm', started);
+        record('cold_start_app', cold - started);
+      }
 
       // Memory on Today after the cold start, once things settled.
       await p.waitForTimeout(2000);
