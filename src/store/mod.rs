@@ -268,6 +268,25 @@ impl Store {
             .build()?)
     }
 
+    /// A readwrite transaction whose commit need not reach the disk before it completes
+    /// (no flush per commit). Only for writes that can be done again: a pull page writes
+    /// its records and the cursor after them in one transaction, so a commit lost to a
+    /// power cut takes the cursor back with the records, and the next sync pulls that page
+    /// again. (The log keeps commit order: a later strict commit flushes this one too.)
+    fn relaxed_readwrite(
+        &self,
+        stores: &[&str],
+    ) -> Result<indexed_db_futures::transaction::Transaction<'_>> {
+        let mut opts = TransactionOptions::new();
+        opts.set_durability(TransactionDurability::Relaxed);
+        Ok(self
+            .db
+            .transaction(stores)
+            .with_mode(TransactionMode::Readwrite)
+            .with_options(opts)
+            .build()?)
+    }
+
     /// The record stores, for transactions that read or rebuild records.
     const RECORD_STORES: [&'static str; 6] = [LEADS, VISITS, DEALS, OUTBOX, META, SYNCED];
 

@@ -143,7 +143,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<PullApplied> {
         let tx =
-            self.strict_readwrite(&[LEADS, VISITS, DEALS, SYNCED, OUTBOX, META, REJECTIONS])?;
+            self.relaxed_readwrite(&[LEADS, VISITS, DEALS, SYNCED, OUTBOX, META, REJECTIONS])?;
         let applied = replica::apply_pull(&mut IdbTx { tx: &tx }, asked_from, page, now_ms).await?;
         commit(tx).await?;
         Ok(applied)
