@@ -360,26 +360,19 @@ impl AppState {
     /// shows, so it wins), then marks the conflict dealt with.
     pub async fn restore_lost(self, conflict: Conflict) -> Result<(), StoreError> {
         let now = platform::now_ms();
-        let mut fields = std::collections::BTreeMap::new();
-        fields.insert(conflict.field.clone(), conflict.lost_value.clone());
-        fields.insert("updated_at".to_string(), serde_json::Value::from(now));
+        let fields = [
+            (conflict.field.clone(), conflict.lost_value.clone()),
+            ("updated_at".to_string(), serde_json::Value::from(now)),
+        ];
         let missing = || StoreError::Data(format!("record {} is not here", conflict.record_id));
         let store = self.store()?;
         let id = conflict.record_id;
-        let change = match conflict.kind {
-            RecordKind::Lead => {
-                let lead = store.lead(id).await?.ok_or_else(missing)?;
-                Change::Lead(domain::apply_fields(&lead, &fields)?)
-            }
-            RecordKind::Visit => {
-                let visit = store.visit(id).await?.ok_or_else(missing)?;
-                Change::Visit(domain::apply_fields(&visit, &fields)?)
-            }
-            RecordKind::Deal => {
-                let deal = store.deal(id).await?.ok_or_else(missing)?;
-                Change::Deal(domain::apply_fields(&deal, &fields)?)
-            }
-        };
+        let mut record = store
+            .record_object(conflict.kind, id)
+            .await?
+            .ok_or_else(missing)?;
+        record.extend(fields);
+        let change = Change::from_object(conflict.kind, record)?;
         self.save(vec![change]).await?;
         self.resolve_conflict(conflict.id).await
     }

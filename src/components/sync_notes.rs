@@ -1,7 +1,7 @@
 //! What sync has to say about a record, shown on it: same-field conflicts (with one tap to
 //! restore the replaced value) and edits the server refused (with what was typed).
 
-use domain::{Conflict, Id, RecordKind, RejectReason};
+use domain::{Conflict, Id, RejectReason};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
@@ -137,11 +137,7 @@ fn RejectionNotice(note: RejectionNote) -> impl IntoView {
             }
         });
     };
-    let kind = match note.kind {
-        RecordKind::Lead => "lead",
-        RecordKind::Visit => "visit",
-        RecordKind::Deal => "deal",
-    };
+    let kind = note.kind.as_str();
     view! {
         <div class="banner error rejection" role="alert" data-testid="rejection" data-kind=kind>
             <p><strong>{move || i.t("rejected.title")}</strong></p>

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use domain::replica::{DeviceState, LocalTx, OutboxEntry, RejectionNote, ServerCopy, SyncState};
-use domain::{Deal, Id, Lead, RecordKind, Visit};
+use domain::{ForKind, Id, Record, RecordKind};
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::Transaction;
 use indexed_db_futures::KeyRange;
@@ -154,33 +154,27 @@ async fn outbox_rows(
         .collect()
 }
 
-async fn get_typed<T: domain::Record>(
-    tx: &Transaction<'_>,
-    kind: RecordKind,
-    id: Id,
-) -> Result<Option<Map<String, Value>>, StoreError> {
-    let found: Option<T> =
-        super::get_json(&tx.object_store(store_name(kind))?, &id.to_string()).await?;
-    match found.map(|r| serde_json::to_value(&r)).transpose()? {
-        Some(Value::Object(map)) => Ok(Some(map)),
-        Some(_) => Err(StoreError::Data(format!("record {id} is not an object"))),
-        None => Ok(None),
+/// A stored record of a kind known at run time, read through its type (so a row an older
+/// version wrote comes back in today's shape) as a JSON object.
+pub(super) struct FromStored(pub(super) JsValue);
+
+impl ForKind for FromStored {
+    type Output = Result<Map<String, Value>, StoreError>;
+    fn run<T: Record>(self) -> Self::Output {
+        let record: T = super::from_js(&self.0)?;
+        Ok(domain::to_object(&record)?)
     }
 }
 
-async fn put_typed<T: domain::Record>(
-    tx: &Transaction<'_>,
-    kind: RecordKind,
-    record: Map<String, Value>,
-) -> Result<(), StoreError> {
-    // Through the typed record, so the stored shape is the one every read expects.
-    let record: T = serde_json::from_value(Value::Object(record))?;
-    sent(
-        tx.object_store(store_name(kind))?
-            .put(super::to_js(&record)?)
-            .primitive()?,
-    );
-    Ok(())
+/// A record of a kind known at run time as it is stored: checked through its type.
+struct ToStored(Map<String, Value>);
+
+impl ForKind for ToStored {
+    type Output = Result<JsValue, StoreError>;
+    fn run<T: Record>(self) -> Self::Output {
+        let record: T = serde_json::from_value(Value::Object(self.0))?;
+        super::to_js(&record)
+    }
 }
 
 impl LocalTx for IdbTx<'_> {
@@ -253,10 +247,15 @@ impl LocalTx for IdbTx<'_> {
         kind: RecordKind,
         id: Id,
     ) -> Result<Option<Map<String, Value>>, StoreError> {
-        match kind {
-            RecordKind::Lead => get_typed::<Lead>(self.tx, kind, id).await,
-            RecordKind::Visit => get_typed::<Visit>(self.tx, kind, id).await,
-            RecordKind::Deal => get_typed::<Deal>(self.tx, kind, id).await,
+        let found: Option<JsValue> = self
+            .tx
+            .object_store(store_name(kind))?
+            .get::<JsValue, _, _>(JsValue::from_str(&id.to_string()))
+            .primitive()?
+            .await?;
+        match found {
+            Some(row) if !row.is_undefined() => kind.with_type(FromStored(row)).map(Some),
+            _ => Ok(None),
         }
     }
 
@@ -265,11 +264,14 @@ impl LocalTx for IdbTx<'_> {
         kind: RecordKind,
         record: Map<String, Value>,
     ) -> Result<(), StoreError> {
-        match kind {
-            RecordKind::Lead => put_typed::<Lead>(self.tx, kind, record).await,
-            RecordKind::Visit => put_typed::<Visit>(self.tx, kind, record).await,
-            RecordKind::Deal => put_typed::<Deal>(self.tx, kind, record).await,
-        }
+        let row = kind.with_type(ToStored(record))?;
+        sent(
+            self.tx
+                .object_store(store_name(kind))?
+                .put(row)
+                .primitive()?,
+        );
+        Ok(())
     }
 
     async fn delete_view(&mut self, kind: RecordKind, id: Id) -> Result<(), StoreError> {

@@ -33,9 +33,9 @@ pub use sync::Account;
 /// The database every signed-in device uses.
 pub const DB_NAME: &str = "fieldbook";
 
-pub(crate) const LEADS: &str = "leads";
-pub(crate) const VISITS: &str = "visits";
-pub(crate) const DEALS: &str = "deals";
+pub(crate) const LEADS: &str = <Lead as Record>::COLLECTION;
+pub(crate) const VISITS: &str = <Visit as Record>::COLLECTION;
+pub(crate) const DEALS: &str = <Deal as Record>::COLLECTION;
 pub(crate) const OUTBOX: &str = "outbox";
 pub(crate) const META: &str = "meta";
 pub(crate) const SYNCED: &str = "synced";
@@ -158,8 +158,8 @@ impl Change {
         })
     }
 
-    /// The record of `kind` a save wrote, typed again.
-    fn from_object(
+    /// A record of `kind` as a JSON object, typed again.
+    pub fn from_object(
         kind: RecordKind,
         record: serde_json::Map<String, serde_json::Value>,
     ) -> Result<Change> {
@@ -198,12 +198,9 @@ pub struct Snapshot {
     pub deals: Vec<Deal>,
 }
 
+/// The IndexedDB store of a kind's records ([`domain::Record::COLLECTION`]).
 pub(crate) fn store_name(kind: RecordKind) -> &'static str {
-    match kind {
-        RecordKind::Lead => LEADS,
-        RecordKind::Visit => VISITS,
-        RecordKind::Deal => DEALS,
-    }
+    kind.collection()
 }
 
 /// An open connection to the local database.
@@ -422,6 +419,25 @@ impl Store {
     /// One record of kind `T` by id, tombstones included.
     pub async fn record<T: Record>(&self, id: Id) -> Result<Option<T>> {
         self.get(store_name(T::KIND), id).await
+    }
+
+    /// One record of a kind known at run time, as a JSON object (tombstones included).
+    pub async fn record_object(
+        &self,
+        kind: RecordKind,
+        id: Id,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
+        let store = store_name(kind);
+        let tx = self.db.transaction(store).build()?;
+        let found: Option<JsValue> = tx
+            .object_store(store)?
+            .get::<JsValue, _, _>(JsValue::from_str(&id.to_string()))
+            .primitive()?
+            .await?;
+        match found {
+            Some(row) if !row.is_undefined() => kind.with_type(local::FromStored(row)).map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// One lead by id, tombstones included.

@@ -25,6 +25,29 @@ choice_enum! {
 }
 
 impl RecordKind {
+    /// Runs `work` with this kind's record type: the one place that turns a kind known
+    /// only at run time into its type. Everything else per kind is read from the type's
+    /// [`Record`] implementation (ARCHITECTURE.md, "Adding a record kind").
+    pub fn with_type<W: ForKind>(self, work: W) -> W::Output {
+        match self {
+            RecordKind::Lead => work.run::<Lead>(),
+            RecordKind::Visit => work.run::<Visit>(),
+            RecordKind::Deal => work.run::<Deal>(),
+        }
+    }
+
+    /// Where a device keeps records of this kind ([`Record::COLLECTION`]).
+    pub fn collection(self) -> &'static str {
+        struct Collection;
+        impl ForKind for Collection {
+            type Output = &'static str;
+            fn run<T: Record>(self) -> &'static str {
+                T::COLLECTION
+            }
+        }
+        self.with_type(Collection)
+    }
+
     /// Whether records of this kind are part of a lead's history: visits and deals, which
     /// name their lead in `lead_id`, record who logged them in `logged_by`, and move to the
     /// lead's new owner when a manager reassigns the lead.
@@ -58,10 +81,21 @@ impl RecordMeta {
     }
 }
 
-/// What the outbox and sync need from every record type.
-pub trait Record: Serialize + DeserializeOwned + Clone {
+/// Work to do with the record type of a [`RecordKind`] known only at run time; see
+/// [`RecordKind::with_type`].
+pub trait ForKind {
+    /// What the work gives back.
+    type Output;
+    /// Does the work with record type `T`.
+    fn run<T: Record>(self) -> Self::Output;
+}
+
+/// What the outbox, sync, validation and the device's store need from every record type.
+pub trait Record: Serialize + DeserializeOwned + Clone + PartialEq {
     /// Which kind this is.
     const KIND: RecordKind;
+    /// Where a device keeps records of this kind: the name of its IndexedDB store.
+    const COLLECTION: &'static str;
     /// The record id.
     fn id(&self) -> Id;
     /// Last edit time, unix ms.
@@ -74,12 +108,19 @@ pub trait Record: Serialize + DeserializeOwned + Clone {
     fn restore(&mut self, now_ms: i64);
     /// The id, owner, team and creation time.
     fn meta(&self) -> RecordMeta;
+    /// A minimal valid record as a JSON object, for validation to tell which field a
+    /// malformed value is in.
+    fn template() -> Map<String, Value>;
+    /// The record read again through its form's parser: validation's round trip (see
+    /// [`crate::validate_record`]).
+    fn reparse(&self) -> Result<Self, crate::ValidationErrors>;
 }
 
 macro_rules! impl_record {
-    ($type:ident) => {
+    ($type:ident, $collection:literal, $template:path, $reparse:path) => {
         impl Record for $type {
             const KIND: RecordKind = RecordKind::$type;
+            const COLLECTION: &'static str = $collection;
 
             fn id(&self) -> Id {
                 self.id
@@ -106,13 +147,36 @@ macro_rules! impl_record {
             fn meta(&self) -> RecordMeta {
                 $type::meta(self)
             }
+
+            fn template() -> Map<String, Value> {
+                $template()
+            }
+
+            fn reparse(&self) -> Result<Self, crate::ValidationErrors> {
+                $reparse(self)
+            }
         }
     };
 }
 
-impl_record!(Lead);
-impl_record!(Visit);
-impl_record!(Deal);
+impl_record!(
+    Lead,
+    "leads",
+    crate::sync::lead_template,
+    crate::sync::reparse_lead
+);
+impl_record!(
+    Visit,
+    "visits",
+    crate::sync::visit_template,
+    crate::sync::reparse_visit
+);
+impl_record!(
+    Deal,
+    "deals",
+    crate::sync::deal_template,
+    crate::sync::reparse_deal
+);
 
 /// Fields that are never part of a change: the id names the record, and `updated_at` is
 /// bookkeeping rather than something a person edited.
@@ -192,6 +256,28 @@ mod tests {
     use crate::lead::tests::{id, lead};
     use crate::{Grade, LeadDraft, Stage};
     use proptest::prelude::*;
+
+    #[test]
+    fn every_kind_runs_with_its_own_type() {
+        struct KindOf;
+        impl ForKind for KindOf {
+            type Output = (RecordKind, &'static str, bool);
+            fn run<T: Record>(self) -> Self::Output {
+                // The template is a record of the type that validation accepts the shape of.
+                let template: Result<T, _> = serde_json::from_value(Value::Object(T::template()));
+                (T::KIND, T::COLLECTION, template.is_ok())
+            }
+        }
+        let mut collections = std::collections::BTreeSet::new();
+        for kind in RecordKind::ALL {
+            let (found, collection, template_reads) = kind.with_type(KindOf);
+            assert_eq!(found, kind);
+            assert_eq!(kind.collection(), collection);
+            assert!(template_reads, "{kind:?}'s template is not a record");
+            assert!(collections.insert(collection), "{collection} used twice");
+        }
+        assert_eq!(RecordKind::Lead.collection(), "leads");
+    }
 
     #[test]
     fn kinds_follow_conventions() {

@@ -121,7 +121,7 @@ pub mod value;
 pub mod visit;
 
 pub use change::{
-    apply_fields, changed_fields, to_object, Mutation, Record, RecordKind, RecordMeta,
+    apply_fields, changed_fields, to_object, ForKind, Mutation, Record, RecordKind, RecordMeta,
 };
 pub use clock::{
     day_bounds_ms, local_datetime, local_to_unix_ms, today_in_offset, Clock, FixedClock, Hlc,

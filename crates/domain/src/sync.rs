@@ -35,7 +35,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::change::to_object;
+use crate::change::{to_object, ForKind};
 use crate::{
     Currency, Deal, DealDraft, Id, Invalid, Lead, LeadDraft, Money, Mutation, Record, RecordKind,
     RecordMeta, Stamp, ValidationErrors, Visit, VisitDraft,
@@ -830,11 +830,14 @@ pub fn materialize_kind(
     kind: RecordKind,
     fields: &BTreeMap<String, FieldState>,
 ) -> Result<Value, serde_json::Error> {
-    match kind {
-        RecordKind::Lead => serde_json::to_value(materialize::<Lead>(fields)?),
-        RecordKind::Visit => serde_json::to_value(materialize::<Visit>(fields)?),
-        RecordKind::Deal => serde_json::to_value(materialize::<Deal>(fields)?),
+    struct Materialize<'a>(&'a BTreeMap<String, FieldState>);
+    impl ForKind for Materialize<'_> {
+        type Output = Result<Value, serde_json::Error>;
+        fn run<T: Record>(self) -> Self::Output {
+            serde_json::to_value(materialize::<T>(self.0)?)
+        }
     }
+    kind.with_type(Materialize(fields))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -867,21 +870,30 @@ const LENIENT_OFFSET_MINUTES: i32 = -720;
 /// [`Invalid::UnknownOption`]; only a client other than the app can send one. An `object`
 /// that is not a JSON object is reported with an empty field name.
 pub fn validate_record(kind: RecordKind, object: &Value) -> Result<(), (String, Invalid)> {
-    match kind {
-        RecordKind::Lead => check_round_trip(object, &lead_template(), |lead: &Lead| {
-            LeadDraft::from_lead(lead).parse(&lead.meta(), lead.updated_at)
-        }),
-        RecordKind::Visit => check_round_trip(object, &visit_template(), |visit: &Visit| {
-            VisitDraft::from_visit(visit, LENIENT_OFFSET_MINUTES).parse(
-                &visit.meta(),
-                visit.updated_at,
-                LENIENT_OFFSET_MINUTES,
-            )
-        }),
-        RecordKind::Deal => check_round_trip(object, &deal_template(), |deal: &Deal| {
-            DealDraft::from_deal(deal).parse(&deal.meta(), deal.updated_at)
-        }),
+    struct Validate<'a>(&'a Value);
+    impl ForKind for Validate<'_> {
+        type Output = Result<(), (String, Invalid)>;
+        fn run<T: Record>(self) -> Self::Output {
+            check_round_trip::<T>(self.0, &T::template(), T::reparse)
+        }
     }
+    kind.with_type(Validate(object))
+}
+
+pub(crate) fn reparse_lead(lead: &Lead) -> Result<Lead, ValidationErrors> {
+    LeadDraft::from_lead(lead).parse(&lead.meta(), lead.updated_at)
+}
+
+pub(crate) fn reparse_visit(visit: &Visit) -> Result<Visit, ValidationErrors> {
+    VisitDraft::from_visit(visit, LENIENT_OFFSET_MINUTES).parse(
+        &visit.meta(),
+        visit.updated_at,
+        LENIENT_OFFSET_MINUTES,
+    )
+}
+
+pub(crate) fn reparse_deal(deal: &Deal) -> Result<Deal, ValidationErrors> {
+    DealDraft::from_deal(deal).parse(&deal.meta(), deal.updated_at)
 }
 
 fn check_round_trip<T: Record + PartialEq>(
@@ -986,15 +998,15 @@ fn nil_id() -> Value {
     Value::String(Id::from_uuid(uuid::Uuid::nil()).to_string())
 }
 
-fn lead_template() -> Map<String, Value> {
+pub(crate) fn lead_template() -> Map<String, Value> {
     template(vec![("name", Value::from("-"))])
 }
 
-fn visit_template() -> Map<String, Value> {
+pub(crate) fn visit_template() -> Map<String, Value> {
     template(vec![("lead_id", nil_id()), ("started_at", Value::from(0))])
 }
 
-fn deal_template() -> Map<String, Value> {
+pub(crate) fn deal_template() -> Map<String, Value> {
     let amount = Money {
         minor: 0,
         currency: Currency::default(),
