@@ -299,6 +299,78 @@ async fn index_queries_answer_what_the_screens_ask() {
     Store::delete(&name).await.unwrap();
 }
 
+/// Today's index holds exactly the leads the domain's agenda rules list, stays right when a
+/// lead is won, trashed or moved, and reads only the rows Today shows.
+#[wasm_bindgen_test]
+async fn todays_agenda_index_follows_the_rules() {
+    let name = unique_db();
+    let store = Store::open(&name).await.unwrap();
+    let today = date("2025-11-24");
+    let mut leads = vec![
+        lead(
+            "甲 overdue oldest",
+            Stage::Prospecting,
+            Grade::A,
+            "2025-11-01",
+        ),
+        lead("乙 overdue", Stage::Negotiation, Grade::B, "2025-11-10"),
+        lead(
+            "丙 overdue newest",
+            Stage::AfterSales,
+            Grade::C,
+            "2025-11-23",
+        ),
+        lead("丁 due", Stage::Presentation, Grade::B, "2025-11-24"),
+        lead("戊 later", Stage::Prospecting, Grade::B, "2025-12-01"),
+        lead("己 no date", Stage::Prospecting, Grade::B, ""),
+        lead("庚 won", Stage::Won, Grade::A, "2025-11-02"),
+        lead("辛 lost today", Stage::Lost, Grade::D, "2025-11-24"),
+    ];
+    let mut trashed = lead("壬 trashed", Stage::Prospecting, Grade::C, "2025-11-03");
+    trashed.mark_deleted(T0);
+    leads.push(trashed);
+    let changes: Vec<Change> = leads.iter().cloned().map(Change::Lead).collect();
+    store.save(&changes, T0).await.unwrap();
+
+    let expected = domain::agenda(&leads, today);
+    let found = store.agenda(today, 2).await.unwrap();
+    assert_eq!(found.overdue_total, expected.overdue.len());
+    assert_eq!(found.overdue_total, 3);
+    // The two oldest, as the rules order them.
+    assert_eq!(
+        ids(&found.overdue),
+        ids(&expected
+            .overdue
+            .iter()
+            .take(2)
+            .map(|l| (*l).clone())
+            .collect::<Vec<_>>())
+    );
+    assert_eq!(ids(&found.due), vec![leads[3].id]);
+    // Read back as the records they are (the index key is not part of the lead).
+    assert_eq!(found.due[0], leads[3]);
+    assert_eq!(
+        store.lead(leads[3].id).await.unwrap(),
+        Some(leads[3].clone())
+    );
+
+    // The overdue lead is won, the due one trashed, the later one moved to today.
+    let mut won = leads[0].clone();
+    won.stage = Stage::Won;
+    let mut gone = leads[3].clone();
+    gone.mark_deleted(T0 + 1);
+    let mut moved = leads[4].clone();
+    moved.next_follow_up = Some(today);
+    let changes = [won, gone, moved.clone()].map(Change::Lead);
+    store.save(&changes, T0 + 1).await.unwrap();
+    let found = store.agenda(today, 30).await.unwrap();
+    assert_eq!(found.overdue_total, 2);
+    assert_eq!(ids(&found.overdue), vec![leads[1].id, leads[2].id]);
+    assert_eq!(ids(&found.due), vec![moved.id]);
+    store.close();
+    Store::delete(&name).await.unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn a_version_1_database_upgrades_without_losing_data() {
     let name = unique_db();
@@ -340,6 +412,18 @@ async fn a_version_1_database_upgrades_without_losing_data() {
     assert_eq!(store.version(), SCHEMA_VERSION);
     let snapshot = store.snapshot().await.unwrap();
     assert_eq!(snapshot.leads, vec![old_lead.clone()]);
+    // Version 4 put the old lead on Today's index (due on the 30th) and left no scratch.
+    let agenda = store.agenda(date("2025-11-30"), 30).await.unwrap();
+    assert_eq!(ids(&agenda.due), vec![old_lead.id]);
+    assert_eq!(
+        store
+            .agenda(date("2025-12-01"), 30)
+            .await
+            .unwrap()
+            .overdue_total,
+        1
+    );
+    assert!(!store.store_names().contains(&"upgrade_scratch".to_string()));
     assert_eq!(snapshot.visits, vec![old_visit.clone()]);
     assert!(snapshot.deals.is_empty());
     // The version-2 indices were built over the records already there.

@@ -4,7 +4,7 @@
 //! Today is the first screen up at start-up however large the book is.
 
 use chrono::NaiveDate;
-use domain::{agenda, Id, Lead, Visit};
+use domain::{Id, Lead, Visit};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -32,16 +32,15 @@ struct Agenda {
 
 async fn read_agenda(state: AppState, today: NaiveDate) -> Result<Agenda, StoreError> {
     let store = state.store()?;
-    let leads = store.leads_due_by(today).await?;
-    let found = agenda(&leads, today);
-    let more_overdue = found.overdue.len().saturating_sub(OVERDUE_SHOWN);
-    let overdue = found
-        .overdue
-        .into_iter()
-        .take(OVERDUE_SHOWN)
-        .cloned()
-        .collect();
-    let due = found.due_today.into_iter().cloned().collect();
+    // The oldest overdue leads and the count of the rest, from an index that holds only
+    // the leads Today may list: the read does not grow with the book or the backlog.
+    let found = store.agenda(today, OVERDUE_SHOWN as u32).await?;
+    let more_overdue = found.overdue_total.saturating_sub(found.overdue.len());
+    let mut overdue = found.overdue;
+    overdue
+        .sort_by(|a, b| (a.next_follow_up, &a.name, a.id).cmp(&(b.next_follow_up, &b.name, b.id)));
+    let mut due = found.due;
+    due.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
     let (start, end) = domain::day_bounds_ms(today, platform::utc_offset_minutes());
     let mut visits: Vec<Visit> = store
         .visits_between(start, end)

@@ -173,7 +173,7 @@ impl ForKind for ToStored {
     type Output = Result<JsValue, StoreError>;
     fn run<T: Record>(self) -> Self::Output {
         let record: T = serde_json::from_value(Value::Object(self.0))?;
-        super::to_js(&record)
+        super::stored_row(&record)
     }
 }
 

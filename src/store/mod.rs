@@ -190,6 +190,17 @@ impl From<Change> for Edit {
     }
 }
 
+/// Today's leads as [`Store::agenda`] reads them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Agenda {
+    /// The oldest overdue leads, oldest first.
+    pub overdue: Vec<Lead>,
+    /// How many leads are overdue in all.
+    pub overdue_total: usize,
+    /// The leads due today, in id order.
+    pub due: Vec<Lead>,
+}
+
 /// Everything on the device, as the screens need it at start-up.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Snapshot {
@@ -249,6 +260,11 @@ impl Store {
     pub fn version(&self) -> u32 {
         // IndexedDB versions are small integers stored as doubles.
         self.db.version() as u32
+    }
+
+    /// The database's object stores, by name.
+    pub fn store_names(&self) -> Vec<String> {
+        self.db.object_store_names().collect()
     }
 
     fn strict_readwrite(
@@ -480,6 +496,39 @@ impl Store {
         .await
     }
 
+    /// What Today lists, from the index `by_agenda` (only leads that still get follow-ups
+    /// have a key there, [`Lead::agenda_on`]): the `overdue_shown` oldest overdue leads
+    /// (index order: date, then id), how many are overdue in all, and the leads due
+    /// `today`. Reads as many leads as it shows, however many are overdue.
+    pub async fn agenda(&self, today: chrono::NaiveDate, overdue_shown: u32) -> Result<Agenda> {
+        let tx = self.db.transaction(LEADS).build()?;
+        let object_store = tx.object_store(LEADS)?;
+        let index = object_store.index("by_agenda")?;
+        let day = || JsValue::from_str(&today.to_string());
+        // All three requests are sent before the first answer is awaited.
+        let total = index
+            .count()
+            .with_query::<JsValue, _>(KeyRange::UpperBound(day(), true))
+            .primitive()?;
+        let overdue = index
+            .get_all::<JsValue>()
+            .with_query::<JsValue, _>(KeyRange::UpperBound(day(), true))
+            .with_limit(overdue_shown)
+            .primitive()?;
+        let due = index
+            .get_all::<JsValue>()
+            .with_query::<JsValue, _>(KeyRange::Only(day()))
+            .primitive()?;
+        let overdue_total = total.await? as usize;
+        let overdue = decode_rows(overdue.await?)?;
+        let due = decode_rows(due.await?)?;
+        Ok(Agenda {
+            overdue,
+            overdue_total,
+            due,
+        })
+    }
+
     /// Leads whose next follow-up is on or before `day` (index `by_next_follow_up`), oldest first.
     pub async fn leads_due_by(&self, day: chrono::NaiveDate) -> Result<Vec<Lead>> {
         // NaiveDate's Display is ISO 8601, `YYYY-MM-DD`, as the records store it.
@@ -605,6 +654,17 @@ pub(crate) fn from_js<T: serde::de::DeserializeOwned>(value: &JsValue) -> Result
 pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue> {
     let text = serde_json::to_string(value)?;
     js_sys::JSON::parse(&text).map_err(|_| StoreError::Data("a value did not become JSON".into()))
+}
+
+/// A record as its store keeps it: the record through JSON ([`to_js`]) with its
+/// [`Record::index_keys`] beside it.
+pub(crate) fn stored_row<T: Record>(record: &T) -> Result<JsValue> {
+    let row = to_js(record)?;
+    for (key, value) in record.index_keys() {
+        js_sys::Reflect::set(&row, &JsValue::from_str(key), &JsValue::from_str(&value))
+            .map_err(|_| StoreError::Data(format!("{key} could not be stored")))?;
+    }
+    Ok(row)
 }
 
 async fn read_all<T: serde::de::DeserializeOwned>(

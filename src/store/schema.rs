@@ -9,7 +9,13 @@ use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::KeyPath;
 
+use domain::Lead;
+use wasm_bindgen::JsValue;
+
 use super::{StoreError, DEALS, LEADS, META, OUTBOX, REJECTIONS, SYNCED, VISITS};
+
+/// A store that exists only inside version 4's upgrade (see [`version_4`]).
+const UPGRADE_SCRATCH: &str = "upgrade_scratch";
 
 /// The schema version this build of the app writes.
 ///
@@ -18,7 +24,10 @@ use super::{StoreError, DEALS, LEADS, META, OUTBOX, REJECTIONS, SYNCED, VISITS};
 /// 3. sync: `synced` (each record as the server last sent it, with field versions and
 ///    conflicts; sparse index of those with open conflicts), `rejections` (mutations the
 ///    server refused), outbox by record.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4. leads by agenda date (`by_agenda` over `agenda_on`, which only leads that still get
+///    follow-ups carry: Today reads the few it lists and counts the rest); the leads that
+///    gain the key are rewritten in the upgrade.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Opens `name` at `version`, running the upgrade steps from whatever version it had.
 ///
@@ -27,10 +36,14 @@ pub const SCHEMA_VERSION: u32 = 3;
 pub async fn open_at_version(name: &str, version: u32) -> Result<Database, StoreError> {
     Database::open(name)
         .with_version(version)
-        .with_on_upgrade_needed(move |event, db| {
+        .with_on_upgrade_needed_fut(move |event, db| async move {
             // Versions are small integers that IndexedDB stores as doubles.
             let old = event.old_version() as u32;
-            upgrade(&db, old, version)
+            upgrade(&db, old, version)?;
+            if old < 4 && version >= 4 {
+                version_4(&db).await?;
+            }
+            Ok(())
         })
         .await
         .map_err(|e| StoreError::Open(e.to_string()))
@@ -125,5 +138,33 @@ fn version_3(db: &Database) -> indexed_db_futures::Result<()> {
     outbox
         .create_index("by_record", KeyPath::from("record_id"))
         .build()?;
+    Ok(())
+}
+
+async fn version_4(db: &Database) -> indexed_db_futures::Result<()> {
+    // indexed_db_futures hands out the upgrade's transaction only through a store created
+    // in it: a scratch store, deleted again at the end of this step, so it never ships.
+    let scratch = db.create_object_store(UPGRADE_SCRATCH).build()?;
+    let leads = scratch.transaction().object_store(LEADS)?;
+    // Only leads with the key are in the index: those Today may list.
+    leads
+        .create_index("by_agenda", KeyPath::from("agenda_on"))
+        .build()?;
+    let rows = leads.get_all::<JsValue>().primitive()?.await?;
+    for row in rows {
+        // A row this version cannot read stays as it is (off Today's list) rather than
+        // failing the upgrade, which would keep the app from opening its data.
+        let Some(lead) = row.ok().and_then(|row| super::from_js::<Lead>(&row).ok()) else {
+            continue;
+        };
+        if lead.agenda_on().is_none() {
+            continue;
+        }
+        if let Ok(stored) = super::stored_row(&lead) {
+            // Sent without awaiting each answer: a failed put aborts the upgrade.
+            drop(leads.put(stored).primitive()?);
+        }
+    }
+    db.delete_object_store(UPGRADE_SCRATCH)?;
     Ok(())
 }

@@ -114,10 +114,13 @@ pub trait Record: Serialize + DeserializeOwned + Clone + PartialEq {
     /// The record read again through its form's parser: validation's round trip (see
     /// [`crate::validate_record`]).
     fn reparse(&self) -> Result<Self, crate::ValidationErrors>;
+    /// Values the device stores beside the record for its indices only (derived from the
+    /// record, never synced, ignored when the record is read back).
+    fn index_keys(&self) -> Vec<(&'static str, String)>;
 }
 
 macro_rules! impl_record {
-    ($type:ident, $collection:literal, $template:path, $reparse:path) => {
+    ($type:ident, $collection:literal, $template:path, $reparse:path, $index_keys:expr) => {
         impl Record for $type {
             const KIND: RecordKind = RecordKind::$type;
             const COLLECTION: &'static str = $collection;
@@ -155,6 +158,11 @@ macro_rules! impl_record {
             fn reparse(&self) -> Result<Self, crate::ValidationErrors> {
                 $reparse(self)
             }
+
+            fn index_keys(&self) -> Vec<(&'static str, String)> {
+                let keys: fn(&$type) -> Vec<(&'static str, String)> = $index_keys;
+                keys(self)
+            }
         }
     };
 }
@@ -163,19 +171,27 @@ impl_record!(
     Lead,
     "leads",
     crate::sync::lead_template,
-    crate::sync::reparse_lead
+    crate::sync::reparse_lead,
+    |lead| {
+        // Today's index: only the leads it may list have the key.
+        lead.agenda_on()
+            .map(|day| vec![("agenda_on", day.to_string())])
+            .unwrap_or_default()
+    }
 );
 impl_record!(
     Visit,
     "visits",
     crate::sync::visit_template,
-    crate::sync::reparse_visit
+    crate::sync::reparse_visit,
+    |_| Vec::new()
 );
 impl_record!(
     Deal,
     "deals",
     crate::sync::deal_template,
-    crate::sync::reparse_deal
+    crate::sync::reparse_deal,
+    |_| Vec::new()
 );
 
 /// Fields that are never part of a change: the id names the record, and `updated_at` is

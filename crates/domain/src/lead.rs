@@ -231,6 +231,14 @@ impl Lead {
         !self.deleted && !matches!(self.stage, Stage::Won | Stage::Lost)
     }
 
+    /// The follow-up date Today lists the lead under: the next follow-up of a lead that
+    /// still gets follow-ups, else none. Overdue is `agenda_on < today`, due is
+    /// `agenda_on == today`; the device stores it beside the lead (see
+    /// [`crate::Record::index_keys`]) so one index holds only the leads Today may list.
+    pub fn agenda_on(&self) -> Option<NaiveDate> {
+        self.next_follow_up.filter(|_| self.follows_up())
+    }
+
     /// Whether the next follow-up was due before `today`.
     pub fn is_overdue(&self, today: NaiveDate) -> bool {
         self.follows_up() && self.next_follow_up.is_some_and(|d| d < today)
@@ -756,5 +764,24 @@ pub(crate) mod tests {
         assert!(leads[1].is_overdue(today) && !leads[1].is_due(today));
         assert!(leads[2].is_due(today) && !leads[2].is_overdue(today));
         assert!(!leads[4].is_overdue(today) && !leads[6].is_overdue(today));
+        // The stored agenda date says the same as the rules, for every lead and day.
+        for lead in &leads {
+            for day in [date(2024, 2, 1), date(2024, 3, 1), today, date(2024, 4, 1)] {
+                assert_eq!(
+                    lead.is_overdue(day),
+                    lead.agenda_on().is_some_and(|d| d < day)
+                );
+                assert_eq!(lead.is_due(day), lead.agenda_on() == Some(day));
+            }
+        }
+        // Won, lost, in the trash, without a date: not on the agenda.
+        for n in [4, 5, 6, 8] {
+            assert_eq!(leads[n].agenda_on(), None, "{}", leads[n].name);
+        }
+        assert_eq!(
+            crate::Record::index_keys(&leads[0]),
+            vec![("agenda_on", "2024-03-04".to_string())]
+        );
+        assert!(crate::Record::index_keys(&leads[4]).is_empty());
     }
 }
