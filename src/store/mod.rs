@@ -267,18 +267,12 @@ impl Store {
         self.db.object_store_names().collect()
     }
 
+    /// A readwrite transaction that completes only once its commit is on disk.
     fn strict_readwrite(
         &self,
         stores: &[&str],
     ) -> Result<indexed_db_futures::transaction::Transaction<'_>> {
-        let mut opts = TransactionOptions::new();
-        opts.set_durability(TransactionDurability::Strict);
-        Ok(self
-            .db
-            .transaction(stores)
-            .with_mode(TransactionMode::Readwrite)
-            .with_options(opts)
-            .build()?)
+        self.readwrite(stores, TransactionDurability::Strict)
     }
 
     /// A readwrite transaction whose commit need not reach the disk before it completes
@@ -290,8 +284,16 @@ impl Store {
         &self,
         stores: &[&str],
     ) -> Result<indexed_db_futures::transaction::Transaction<'_>> {
+        self.readwrite(stores, TransactionDurability::Relaxed)
+    }
+
+    fn readwrite(
+        &self,
+        stores: &[&str],
+        durability: TransactionDurability,
+    ) -> Result<indexed_db_futures::transaction::Transaction<'_>> {
         let mut opts = TransactionOptions::new();
-        opts.set_durability(TransactionDurability::Relaxed);
+        opts.set_durability(durability);
         Ok(self
             .db
             .transaction(stores)
