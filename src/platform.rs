@@ -308,23 +308,10 @@ pub async fn current_position() -> Result<(f64, f64, f64), GeoError> {
 /// Resolves on a later turn of the event loop (a zero timeout), so the browser can paint and
 /// handle input between chunks of long work.
 pub async fn next_tick() {
-    sleep(0).await;
-}
-
-/// Resolves after about `ms` milliseconds (a timeout).
-pub async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(window) = web_sys::window() {
-            let _ =
-                window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms.max(0));
+            let _ = window.set_timeout_with_callback(&resolve);
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
-/// The path of the page's address (`/leads/…`); `/` when it cannot be read.
-pub fn path() -> String {
-    web_sys::window()
-        .and_then(|w| w.location().pathname().ok())
-        .unwrap_or_else(|| "/".to_string())
 }

@@ -49,10 +49,6 @@ pub struct AppState {
     pub book: RwSignal<LeadIndex>,
     /// Whether the book has been read; the screens that list or pick leads wait for it.
     pub book_ready: RwSignal<bool>,
-    /// Whether the first screen has what it shows. Today reads its few rows from IndexedDB's
-    /// indices; the book's chunks wait for that, so they neither queue ahead of Today's reads
-    /// nor block the thread between them. Every other first screen sets it at once.
-    pub first_screen: RwSignal<bool>,
     /// Moves on every change of a record (a save, a pull, another tab): screens that query
     /// IndexedDB for visits or deals ask again.
     pub revision: RwSignal<u64>,
@@ -90,7 +86,6 @@ impl AppState {
             load: RwSignal::new(LoadState::Loading),
             book: RwSignal::new(LeadIndex::new()),
             book_ready: RwSignal::new(false),
-            first_screen: RwSignal::new(platform::path() != "/"),
             revision: RwSignal::new(0),
             waiting: RwSignal::new(0),
             online: RwSignal::new(true),
@@ -118,17 +113,8 @@ impl AppState {
             Ok(()) => {
                 self.load.set(LoadState::Ready);
                 // The first screen asks IndexedDB for what it shows before the book's
-                // chunks queue up behind it (never waiting longer than FIRST_SCREEN_WAIT_MS).
-                if self.account.with_untracked(Option::is_none) {
-                    // The sign-in screen reads nothing.
-                    self.first_screen.set(true);
-                }
-                let mut waited = 0;
+                // chunks queue up behind it.
                 platform::next_tick().await;
-                while !self.first_screen.get_untracked() && waited < FIRST_SCREEN_WAIT_MS {
-                    platform::sleep(FIRST_SCREEN_POLL_MS).await;
-                    waited += FIRST_SCREEN_POLL_MS;
-                }
                 if let Err(err) = self.load_book().await {
                     self.load.set(LoadState::Failed(err));
                     return;
@@ -475,11 +461,6 @@ impl AppState {
 
 /// Leads read per IndexedDB request while the book loads.
 const BOOK_CHUNK: u32 = 500;
-
-/// How long the book waits at most for the first screen (a Today whose read failed or hung
-/// must not keep the book, and the sync after it, from starting), and how often it looks.
-const FIRST_SCREEN_WAIT_MS: i32 = 2_000;
-const FIRST_SCREEN_POLL_MS: i32 = 10;
 
 /// A sync that rewrote more leads than this reads the whole book again instead of each.
 const REREAD_BOOK_AFTER: usize = 2_000;

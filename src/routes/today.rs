@@ -111,19 +111,6 @@ pub fn Today() -> impl IntoView {
             platform::mark("fb:today");
         }
     });
-    // The book's chunks start once Today shows what it read (or could not read), or when
-    // the rep leaves Today first.
-    Effect::new(move |_| {
-        if read.with(Option::is_some) && !state.first_screen.get_untracked() {
-            state.first_screen.set(true);
-        }
-    });
-    on_cleanup(move || {
-        if !state.first_screen.get_untracked() {
-            state.first_screen.set(true);
-        }
-    });
-
     view! {
         <section class="page today">
             <header class="page-head">
