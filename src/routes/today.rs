@@ -34,20 +34,22 @@ async fn read_agenda(state: AppState, today: NaiveDate) -> Result<Agenda, StoreE
     let store = state.store()?;
     // The oldest overdue leads and the count of the rest, from an index that holds only
     // the leads Today may list: the read does not grow with the book or the backlog.
-    let found = store.agenda(today, OVERDUE_SHOWN as u32).await?;
+    // Both reads are asked before either answer is awaited (one wait instead of two
+    // while the book's chunks are read at start-up).
+    let (start, end) = domain::day_bounds_ms(today, platform::utc_offset_minutes());
+    let (found, visits) = futures::future::join(
+        store.agenda(today, OVERDUE_SHOWN as u32),
+        store.visits_between(start, end),
+    )
+    .await;
+    let found = found?;
     let more_overdue = found.overdue_total.saturating_sub(found.overdue.len());
     let mut overdue = found.overdue;
     overdue
         .sort_by(|a, b| (a.next_follow_up, &a.name, a.id).cmp(&(b.next_follow_up, &b.name, b.id)));
     let mut due = found.due;
     due.sort_by(|a, b| (&a.name, a.id).cmp(&(&b.name, b.id)));
-    let (start, end) = domain::day_bounds_ms(today, platform::utc_offset_minutes());
-    let mut visits: Vec<Visit> = store
-        .visits_between(start, end)
-        .await?
-        .into_iter()
-        .filter(|v| !v.deleted)
-        .collect();
+    let mut visits: Vec<Visit> = visits?.into_iter().filter(|v| !v.deleted).collect();
     visits.sort_by_key(|v| v.started_at);
     let mut lead_ids: Vec<Id> = visits.iter().map(|v| v.lead_id).collect();
     lead_ids.sort();
