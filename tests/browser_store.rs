@@ -107,8 +107,8 @@ async fn records_round_trip_through_a_reopened_database() {
     assert_eq!(snapshot.visits, vec![v.clone()]);
     assert_eq!(snapshot.deals, vec![d.clone()]);
     assert_eq!(store.lead(l.id).await.unwrap(), Some(l));
-    assert_eq!(store.visit(v.id).await.unwrap(), Some(v));
-    assert_eq!(store.deal(d.id).await.unwrap(), Some(d));
+    assert_eq!(store.record::<Visit>(v.id).await.unwrap(), Some(v));
+    assert_eq!(store.record::<Deal>(d.id).await.unwrap(), Some(d));
     assert_eq!(store.lead(new_id(T0)).await.unwrap(), None);
     store.close();
     Store::delete(&name).await.unwrap();
@@ -259,9 +259,11 @@ async fn index_queries_answer_what_the_screens_ask() {
     assert_eq!(grade_a.len(), 2);
     assert!(grade_a.iter().all(|l| l.grade == Grade::A));
 
-    // Due by the 24th: Alice (20th) then Bob (24th); Chen later, Dora has no date.
-    let due = store.leads_due_by(date("2025-11-24")).await.unwrap();
-    assert_eq!(ids(&due), vec![a.id, b.id]);
+    // Today's agenda on the 24th: Alice overdue (20th), Bob due; Chen later, Dora no date.
+    let agenda = store.agenda(date("2025-11-24"), 30).await.unwrap();
+    assert_eq!(ids(&agenda.overdue), vec![a.id]);
+    assert_eq!(agenda.overdue_total, 1);
+    assert_eq!(ids(&agenda.due), vec![b.id]);
 
     // A lead's visits come oldest first, and only that lead's.
     assert_eq!(

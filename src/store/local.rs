@@ -247,16 +247,10 @@ impl LocalTx for IdbTx<'_> {
         kind: RecordKind,
         id: Id,
     ) -> Result<Option<Map<String, Value>>, StoreError> {
-        let found: Option<JsValue> = self
-            .tx
-            .object_store(store_name(kind))?
-            .get::<JsValue, _, _>(JsValue::from_str(&id.to_string()))
-            .primitive()?
-            .await?;
-        match found {
-            Some(row) if !row.is_undefined() => kind.with_type(FromStored(row)).map(Some),
-            _ => Ok(None),
-        }
+        super::get_row(&self.tx.object_store(store_name(kind))?, &id.to_string())
+            .await?
+            .map(|row| kind.with_type(FromStored(row)))
+            .transpose()
     }
 
     async fn put_view(

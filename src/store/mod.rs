@@ -447,30 +447,15 @@ impl Store {
     ) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
         let store = store_name(kind);
         let tx = self.db.transaction(store).build()?;
-        let found: Option<JsValue> = tx
-            .object_store(store)?
-            .get::<JsValue, _, _>(JsValue::from_str(&id.to_string()))
-            .primitive()?
-            .await?;
-        match found {
-            Some(row) if !row.is_undefined() => kind.with_type(local::FromStored(row)).map(Some),
-            _ => Ok(None),
-        }
+        get_row(&tx.object_store(store)?, &id.to_string())
+            .await?
+            .map(|row| kind.with_type(local::FromStored(row)))
+            .transpose()
     }
 
     /// One lead by id, tombstones included.
     pub async fn lead(&self, id: Id) -> Result<Option<Lead>> {
         self.get(LEADS, id).await
-    }
-
-    /// One visit by id.
-    pub async fn visit(&self, id: Id) -> Result<Option<Visit>> {
-        self.get(VISITS, id).await
-    }
-
-    /// One deal by id.
-    pub async fn deal(&self, id: Id) -> Result<Option<Deal>> {
-        self.get(DEALS, id).await
     }
 
     async fn get<T: Record>(&self, store: &str, id: Id) -> Result<Option<T>> {
@@ -529,18 +514,6 @@ impl Store {
             overdue_total,
             due,
         })
-    }
-
-    /// Leads whose next follow-up is on or before `day` (index `by_next_follow_up`), oldest first.
-    pub async fn leads_due_by(&self, day: chrono::NaiveDate) -> Result<Vec<Lead>> {
-        // NaiveDate's Display is ISO 8601, `YYYY-MM-DD`, as the records store it.
-        let upper = JsValue::from_str(&day.to_string());
-        self.by_index(
-            LEADS,
-            "by_next_follow_up",
-            KeyRange::UpperBound(upper, false),
-        )
-        .await
     }
 
     /// Leads changed at or after `since_ms` (index `by_updated`, added in schema version 2).
@@ -680,14 +653,22 @@ pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
     store: &indexed_db_futures::object_store::ObjectStore<'_>,
     key: &str,
 ) -> Result<Option<T>> {
+    get_row(store, key)
+        .await?
+        .map(|value| from_js(&value))
+        .transpose()
+}
+
+/// The row stored under `key` as the browser holds it (`None` when there is none).
+pub(crate) async fn get_row(
+    store: &indexed_db_futures::object_store::ObjectStore<'_>,
+    key: &str,
+) -> Result<Option<JsValue>> {
     let found: Option<JsValue> = store
         .get::<JsValue, _, _>(JsValue::from_str(key))
         .primitive()?
         .await?;
-    match found {
-        Some(value) if !value.is_undefined() => Ok(Some(from_js(&value)?)),
-        _ => Ok(None),
-    }
+    Ok(found.filter(|value| !value.is_undefined()))
 }
 
 /// Writes `value` under `key` in a store without a key path (`meta`), through JSON.
