@@ -447,6 +447,7 @@ messages! {
     "today.more_overdue" => "{} more overdue: see all in Leads", "还有 {} 位逾期客户：在客户列表中查看";
     "today.more_overdue_one" => "1 more overdue: see it in Leads", "还有 1 位逾期客户：在客户列表中查看";
     "today.no_visits" => "No visits logged today.", "今天还没有拜访记录。";
+    "today.none_due_today" => "No follow-ups due today.", "今天没有到期的跟进。";
     "today.nothing_due" => "Nothing due. A good day to find new leads.", "今天没有待跟进的客户，可以开发新客户。";
     "today.overdue" => "Overdue follow-ups", "逾期跟进";
     "today.title" => "Today", "今日";

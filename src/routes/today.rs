@@ -99,12 +99,7 @@ pub fn Today() -> impl IntoView {
     let due = move || agenda.with(|a| a.as_ref().map(|a| a.due.clone()).unwrap_or_default());
     let visits = move || agenda.with(|a| a.as_ref().map(|a| a.visits.clone()).unwrap_or_default());
     let more_overdue = move || agenda.with(|a| a.as_ref().map_or(0, |a| a.more_overdue));
-    let any_due = move || {
-        agenda.with(|a| {
-            a.as_ref()
-                .is_some_and(|a| !a.overdue.is_empty() || !a.due.is_empty())
-        })
-    };
+    let any_overdue = move || agenda.with(|a| a.as_ref().is_some_and(|a| !a.overdue.is_empty()));
 
     // `fb:today` for `cargo xtask bench`: once per page load, after the lists first rendered
     // with what IndexedDB holds.
@@ -146,8 +141,14 @@ pub fn Today() -> impl IntoView {
 
             <h2 class="section-title">{move || i.t("today.due")}</h2>
             // While the first read is under way nothing is said ("nothing due" would flash).
-            <Show when=move || any_due() || agenda.with(Option::is_none)
-                fallback=move || view! { <p class="empty">{move || i.t("today.nothing_due")}</p> }>
+            <Show when=move || agenda.with(|a| a.as_ref().is_none_or(|a| !a.due.is_empty()))
+                fallback=move || view! {
+                    <p class="empty" data-testid="nothing-due">{move || if any_overdue() {
+                        i.t("today.none_due_today")
+                    } else {
+                        i.t("today.nothing_due")
+                    }}</p>
+                }>
                 <ul class="list" data-testid="due-list">
                     <For each=due key=|l| (l.id, l.updated_at) let:lead>
                         <LeadRow lead/>

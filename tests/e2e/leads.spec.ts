@@ -80,6 +80,9 @@ test('Today lists overdue follow-ups and the visits logged today', async ({ page
   await page.getByTestId('nav-today').click();
   await expect(page.getByTestId('overdue-list')).toContainText('Overdue Oscar');
   await expect(page.getByTestId('today-visits')).toHaveCount(0);
+  // Nothing due today beside the overdue lead: said in words, not an empty list.
+  await expect(page.getByTestId('due-list')).toHaveCount(0);
+  await expect(page.getByTestId('nothing-due')).toHaveText('No follow-ups due today.');
 
   // One tap from Today to a visit; the visit's follow-up clears the overdue entry.
   await page.getByTestId('quick-visit').click();
