@@ -40,6 +40,7 @@ pub(crate) const OUTBOX: &str = "outbox";
 pub(crate) const META: &str = "meta";
 pub(crate) const SYNCED: &str = "synced";
 pub(crate) const REJECTIONS: &str = "rejections";
+pub(crate) const BLOBS: &str = "blobs";
 
 /// Key of the device record in the `meta` store.
 const DEVICE_KEY: &str = "device";
@@ -132,45 +133,53 @@ impl From<serde_json::Error> for StoreError {
 
 type Result<T> = std::result::Result<T, StoreError>;
 
-/// One record to write in a save.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Change {
-    Lead(Lead),
-    Visit(Visit),
-    Deal(Deal),
-}
-
-impl Change {
-    /// The kind of record.
-    pub fn kind(&self) -> RecordKind {
-        match self {
-            Change::Lead(_) => RecordKind::Lead,
-            Change::Visit(_) => RecordKind::Visit,
-            Change::Deal(_) => RecordKind::Deal,
+/// Declares [`Change`] over every record kind: one line per kind, each variant named as
+/// its [`RecordKind`] and holding that kind's record type.
+macro_rules! changes {
+    ($($kind:ident),+ $(,)?) => {
+        /// One record to write in a save.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Change {
+            $($kind(domain::$kind),)+
         }
-    }
 
-    fn to_object(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
-        Ok(match self {
-            Change::Lead(r) => domain::to_object(r)?,
-            Change::Visit(r) => domain::to_object(r)?,
-            Change::Deal(r) => domain::to_object(r)?,
-        })
-    }
+        impl Change {
+            /// The kind of record.
+            pub fn kind(&self) -> RecordKind {
+                match self {
+                    $(Change::$kind(_) => RecordKind::$kind,)+
+                }
+            }
 
-    /// A record of `kind` as a JSON object, typed again.
-    pub fn from_object(
-        kind: RecordKind,
-        record: serde_json::Map<String, serde_json::Value>,
-    ) -> Result<Change> {
-        let record = serde_json::Value::Object(record);
-        Ok(match kind {
-            RecordKind::Lead => Change::Lead(serde_json::from_value(record)?),
-            RecordKind::Visit => Change::Visit(serde_json::from_value(record)?),
-            RecordKind::Deal => Change::Deal(serde_json::from_value(record)?),
-        })
-    }
+            fn to_object(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
+                Ok(match self {
+                    $(Change::$kind(r) => domain::to_object(r)?,)+
+                })
+            }
+
+            /// A record of `kind` as a JSON object, typed again.
+            pub fn from_object(
+                kind: RecordKind,
+                record: serde_json::Map<String, serde_json::Value>,
+            ) -> Result<Change> {
+                let record = serde_json::Value::Object(record);
+                Ok(match kind {
+                    $(RecordKind::$kind => Change::$kind(serde_json::from_value(record)?),)+
+                })
+            }
+        }
+    };
 }
+
+changes!(
+    Lead,
+    Visit,
+    Deal,
+    TrainingItem,
+    TrainingSession,
+    TrainingRecord,
+    QuizAttempt,
+);
 
 /// A record to save and what the person saw when they opened it ([`Store::edit_session`]);
 /// without a session the change is made on the record as the device holds it now (an
@@ -302,8 +311,15 @@ impl Store {
             .build()?)
     }
 
-    /// The record stores, for transactions that read or rebuild records.
-    const RECORD_STORES: [&'static str; 6] = [LEADS, VISITS, DEALS, OUTBOX, META, SYNCED];
+    /// The record stores, for transactions that read or rebuild records: every kind's
+    /// store, then `extra`.
+    pub(crate) fn record_stores(extra: &[&'static str]) -> Vec<&'static str> {
+        RecordKind::ALL
+            .iter()
+            .map(|kind| kind.collection())
+            .chain(extra.iter().copied())
+            .collect()
+    }
 
     /// Writes `changes` as actions on the records as they are now ([`Store::save_edits`]
     /// without sessions).
@@ -332,7 +348,7 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let tx = self.strict_readwrite(&Self::RECORD_STORES)?;
+        let tx = self.strict_readwrite(&Self::record_stores(&[OUTBOX, META, SYNCED]))?;
         let written = replica::save(&mut local::IdbTx { tx: &tx }, &edits, now_ms, || {
             new_device(now_ms)
         })

@@ -12,7 +12,9 @@ use indexed_db_futures::KeyPath;
 use domain::Lead;
 use wasm_bindgen::JsValue;
 
-use super::{StoreError, DEALS, LEADS, META, OUTBOX, REJECTIONS, SYNCED, VISITS};
+use domain::{QuizAttempt, Record, TrainingItem, TrainingRecord, TrainingSession};
+
+use super::{StoreError, BLOBS, DEALS, LEADS, META, OUTBOX, REJECTIONS, SYNCED, VISITS};
 
 /// A store that exists only inside version 4's upgrade (see [`version_4`]).
 const UPGRADE_SCRATCH: &str = "upgrade_scratch";
@@ -27,7 +29,10 @@ const UPGRADE_SCRATCH: &str = "upgrade_scratch";
 /// 4. leads by agenda date (`by_agenda` over `agenda_on`, which only leads that still get
 ///    follow-ups carry: Today reads the few it lists and counts the rest); the leads that
 ///    gain the key are rewritten in the upgrade.
-pub const SCHEMA_VERSION: u32 = 4;
+/// 5. training: items (by update time), sessions (by start), a person's training records
+///    and quiz attempts (both by `subject`: the item or session), and `blobs` (attachments'
+///    bytes by SHA-256, with a sparse index of those still to upload).
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Opens `name` at `version`, running the upgrade steps from whatever version it had.
 ///
@@ -58,6 +63,9 @@ fn upgrade(db: &Database, old: u32, new: u32) -> indexed_db_futures::Result<()> 
     }
     if old < 3 && new >= 3 {
         version_3(db)?;
+    }
+    if old < 5 && new >= 5 {
+        version_5(db)?;
     }
     Ok(())
 }
@@ -166,5 +174,41 @@ async fn version_4(db: &Database) -> indexed_db_futures::Result<()> {
         }
     }
     db.delete_object_store(UPGRADE_SCRATCH)?;
+    Ok(())
+}
+
+fn version_5(db: &Database) -> indexed_db_futures::Result<()> {
+    let items = db
+        .create_object_store(TrainingItem::COLLECTION)
+        .with_key_path(KeyPath::from("id"))
+        .build()?;
+    items
+        .create_index("by_updated", KeyPath::from("updated_at"))
+        .build()?;
+    let sessions = db
+        .create_object_store(TrainingSession::COLLECTION)
+        .with_key_path(KeyPath::from("id"))
+        .build()?;
+    sessions
+        .create_index("by_start", KeyPath::from("starts_at"))
+        .build()?;
+    // `subject` is stored beside each row (`Record::index_keys`): the item or session.
+    for collection in [TrainingRecord::COLLECTION, QuizAttempt::COLLECTION] {
+        let store = db
+            .create_object_store(collection)
+            .with_key_path(KeyPath::from("id"))
+            .build()?;
+        store
+            .create_index("by_subject", KeyPath::from("subject"))
+            .build()?;
+    }
+    let blobs = db
+        .create_object_store(BLOBS)
+        .with_key_path(KeyPath::from("sha256"))
+        .build()?;
+    // Only blobs still to send carry `pending`.
+    blobs
+        .create_index("by_pending", KeyPath::from("pending"))
+        .build()?;
     Ok(())
 }

@@ -26,8 +26,8 @@ use wasm_bindgen::JsValue;
 
 use super::local::{IdbTx, SyncedRow};
 use super::{
-    commit, decode_rows, get_json, put_json_at, read_all, OutboxEntry, Result, Store, DEALS, LEADS,
-    META, OUTBOX, REJECTIONS, SYNCED, VISITS,
+    commit, decode_rows, get_json, put_json_at, read_all, OutboxEntry, Result, Store, META, OUTBOX,
+    REJECTIONS, SYNCED,
 };
 
 const ACCOUNT_KEY: &str = "account";
@@ -89,7 +89,10 @@ impl Store {
     /// What a person sees of a record as they open it to edit: kept by the form, so its save
     /// writes only what they changed, on top of the versions they saw.
     pub async fn edit_session(&self, kind: RecordKind, id: Id) -> Result<EditSession> {
-        let tx = self.db.transaction(Self::RECORD_STORES).build()?;
+        let tx = self
+            .db
+            .transaction(Self::record_stores(&[OUTBOX, META, SYNCED]))
+            .build()?;
         replica::open_session(&mut IdbTx { tx: &tx }, kind, id).await
     }
 
@@ -143,7 +146,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<PullApplied> {
         let tx =
-            self.relaxed_readwrite(&[LEADS, VISITS, DEALS, SYNCED, OUTBOX, META, REJECTIONS])?;
+            self.relaxed_readwrite(&Self::record_stores(&[SYNCED, OUTBOX, META, REJECTIONS]))?;
         let applied = replica::apply_pull(&mut IdbTx { tx: &tx }, asked_from, page, now_ms).await?;
         commit(tx).await?;
         Ok(applied)

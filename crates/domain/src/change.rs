@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::training::{QuizAttempt, TrainingItem, TrainingRecord, TrainingSession};
 use crate::{Deal, Id, Lead, Stamp, Visit};
 
 choice_enum! {
@@ -21,7 +22,60 @@ choice_enum! {
         Visit => "visit",
         /// A [`Deal`].
         Deal => "deal",
+        /// A [`TrainingItem`].
+        TrainingItem => "training_item",
+        /// A [`TrainingSession`].
+        TrainingSession => "training_session",
+        /// A [`TrainingRecord`].
+        TrainingRecord => "training_record",
+        /// A [`QuizAttempt`].
+        QuizAttempt => "quiz_attempt",
     }
+}
+
+/// Who sees a record, decided by the record itself ([`Record::reach`]); the server keeps it
+/// beside the record and pulls by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reach {
+    /// Its owner and the managers of its team.
+    Owner,
+    /// Everyone in its team.
+    Team,
+    /// Every user.
+    Everyone,
+}
+
+impl Reach {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reach::Owner => "owner",
+            Reach::Team => "team",
+            Reach::Everyone => "everyone",
+        }
+    }
+
+    /// Reads the stored spelling.
+    pub fn parse(raw: &str) -> Option<Reach> {
+        [Reach::Owner, Reach::Team, Reach::Everyone]
+            .into_iter()
+            .find(|reach| reach.as_str() == raw)
+    }
+}
+
+/// Who may create and change records of a kind (besides seeing them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Writers {
+    /// Anyone creates; the owner and the managers of its team change it (and a manager
+    /// may hand it to a rep of the team): leads, visits, deals.
+    OwnerAndManagers,
+    /// Only managers create, and only the managers of its team change it: what a manager
+    /// publishes to others (training items, sessions).
+    Managers,
+    /// Anyone creates, for themselves; only its owner changes it (a manager reads but never
+    /// rewrites a rep's training record or quiz score).
+    OwnerOnly,
 }
 
 impl RecordKind {
@@ -33,6 +87,10 @@ impl RecordKind {
             RecordKind::Lead => work.run::<Lead>(),
             RecordKind::Visit => work.run::<Visit>(),
             RecordKind::Deal => work.run::<Deal>(),
+            RecordKind::TrainingItem => work.run::<TrainingItem>(),
+            RecordKind::TrainingSession => work.run::<TrainingSession>(),
+            RecordKind::TrainingRecord => work.run::<TrainingRecord>(),
+            RecordKind::QuizAttempt => work.run::<QuizAttempt>(),
         }
     }
 
@@ -46,6 +104,18 @@ impl RecordKind {
             }
         }
         self.with_type(Collection)
+    }
+
+    /// Who may create and change records of this kind ([`Record::WRITERS`]).
+    pub fn writers(self) -> Writers {
+        struct W;
+        impl ForKind for W {
+            type Output = Writers;
+            fn run<T: Record>(self) -> Writers {
+                T::WRITERS
+            }
+        }
+        self.with_type(W)
     }
 
     /// Whether records of this kind are part of a lead's history: visits and deals, which
@@ -96,6 +166,12 @@ pub trait Record: Serialize + DeserializeOwned + Clone + PartialEq {
     const KIND: RecordKind;
     /// Where a device keeps records of this kind: the name of its IndexedDB store.
     const COLLECTION: &'static str;
+    /// Who may create and change records of this kind (the server enforces it).
+    const WRITERS: Writers;
+    /// Who sees this record. It may widen (a draft item published to its team, then to
+    /// everyone) but never narrow: the server refuses an edit that would, since the
+    /// readers' devices would keep a copy no removal reaches (withdrawing is the trash).
+    fn reach(&self) -> Reach;
     /// The record id.
     fn id(&self) -> Id;
     /// Last edit time, unix ms.
@@ -120,10 +196,19 @@ pub trait Record: Serialize + DeserializeOwned + Clone + PartialEq {
 }
 
 macro_rules! impl_record {
-    ($type:ident, $collection:literal, $template:path, $reparse:path, $index_keys:expr) => {
+    (
+        $type:ident, $collection:literal, $template:path, $reparse:path, $index_keys:expr,
+        $writers:expr, $reach:expr
+    ) => {
         impl Record for $type {
             const KIND: RecordKind = RecordKind::$type;
             const COLLECTION: &'static str = $collection;
+            const WRITERS: Writers = $writers;
+
+            fn reach(&self) -> Reach {
+                let reach: fn(&$type) -> Reach = $reach;
+                reach(self)
+            }
 
             fn id(&self) -> Id {
                 self.id
@@ -177,21 +262,74 @@ impl_record!(
         lead.agenda_on()
             .map(|day| vec![("agenda_on", day.to_string())])
             .unwrap_or_default()
-    }
+    },
+    Writers::OwnerAndManagers,
+    |_| Reach::Owner
 );
 impl_record!(
     Visit,
     "visits",
     crate::sync::visit_template,
     crate::sync::reparse_visit,
-    |_| Vec::new()
+    |_| Vec::new(),
+    Writers::OwnerAndManagers,
+    |_| Reach::Owner
 );
 impl_record!(
     Deal,
     "deals",
     crate::sync::deal_template,
     crate::sync::reparse_deal,
-    |_| Vec::new()
+    |_| Vec::new(),
+    Writers::OwnerAndManagers,
+    |_| Reach::Owner
+);
+impl_record!(
+    TrainingItem,
+    "training_items",
+    crate::sync::training_item_template,
+    crate::training::reparse_item,
+    |_| Vec::new(),
+    Writers::Managers,
+    |item| match (item.published, item.audience) {
+        (false, _) => Reach::Owner,
+        (true, crate::training::Audience::Team) => Reach::Team,
+        (true, crate::training::Audience::Everyone) => Reach::Everyone,
+    }
+);
+impl_record!(
+    TrainingSession,
+    "training_sessions",
+    crate::sync::training_session_template,
+    crate::training::reparse_session,
+    |_| Vec::new(),
+    Writers::Managers,
+    |_| Reach::Team
+);
+impl_record!(
+    TrainingRecord,
+    "training_records",
+    crate::sync::training_record_template,
+    crate::training::reparse_record,
+    // The reader finds its own record of an item (or session) through this index.
+    |record| {
+        record
+            .item_id
+            .or(record.session_id)
+            .map(|subject| vec![("subject", subject.to_string())])
+            .unwrap_or_default()
+    },
+    Writers::OwnerOnly,
+    |_| Reach::Owner
+);
+impl_record!(
+    QuizAttempt,
+    "quiz_attempts",
+    crate::sync::quiz_attempt_template,
+    crate::training::reparse_attempt,
+    |attempt| vec![("subject", attempt.item_id.to_string())],
+    Writers::OwnerOnly,
+    |_| Reach::Owner
 );
 
 /// Fields that are never part of a change: the id names the record, and `updated_at` is

@@ -60,12 +60,27 @@ pub enum Invalid {
     /// A choice that is not one of the known options.
     #[error("unknown option")]
     UnknownOption,
+    /// A quiz question without a prompt, options or a right answer, or a pass mark above
+    /// 100.
+    #[error("the quiz is incomplete")]
+    Quiz,
+    /// A rating outside 1 to 5.
+    #[error("a rating is 1 to 5")]
+    Rating,
+    /// An attachment of a type that is not allowed, too large, or badly named.
+    #[error("the attachment is not allowed")]
+    Attachment,
+    /// An edit that would take a record away from people who already have it (a published
+    /// item made a draft again, or published to fewer people): their devices would keep
+    /// it. Withdrawing is moving it to the trash.
+    #[error("published material cannot be taken back from its readers")]
+    Narrowed,
 }
 
 impl Invalid {
     /// Every reason that carries no data, i.e. all but `TooLong`. The translation tests and
     /// the server's error mapping iterate over it: a new reason belongs here too.
-    pub const WITHOUT_DATA: [Invalid; 15] = [
+    pub const WITHOUT_DATA: [Invalid; 19] = [
         Invalid::Required,
         Invalid::Phone,
         Invalid::Email,
@@ -81,6 +96,10 @@ impl Invalid {
         Invalid::Tag,
         Invalid::Id,
         Invalid::UnknownOption,
+        Invalid::Quiz,
+        Invalid::Rating,
+        Invalid::Attachment,
+        Invalid::Narrowed,
     ];
 
     /// The stable message key the UI translates, e.g. `"error.required"`.
@@ -102,6 +121,10 @@ impl Invalid {
             Invalid::Tag => "error.tag",
             Invalid::Id => "error.id",
             Invalid::UnknownOption => "error.unknown_option",
+            Invalid::Quiz => "error.quiz",
+            Invalid::Rating => "error.rating",
+            Invalid::Attachment => "error.attachment",
+            Invalid::Narrowed => "error.narrowed",
         }
     }
 }

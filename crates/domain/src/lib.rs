@@ -11,6 +11,8 @@
 //! - [`error`]: why input was refused, as translatable message keys.
 //! - [`value`]: phone, email, money, dates, tags, locations, bounded text.
 //! - [`lead`], [`visit`], [`deal`]: the records, their form drafts and their rules.
+//! - [`training`]: training items, quizzes and their scoring, sessions, and each person's
+//!   training record and quiz attempts.
 //! - [`search`]: folding, pinyin initials and the lead list query.
 //! - [`change`]: the record trait, field-level diffs and outbox mutations.
 //! - [`sync`]: the push/pull protocol types and the per-field merge rules the server
@@ -117,11 +119,13 @@ pub mod lead_index;
 pub mod replica;
 pub mod search;
 pub mod sync;
+pub mod training;
 pub mod value;
 pub mod visit;
 
 pub use change::{
-    apply_fields, changed_fields, to_object, ForKind, Mutation, Record, RecordKind, RecordMeta,
+    apply_fields, changed_fields, to_object, ForKind, Mutation, Reach, Record, RecordKind,
+    RecordMeta, Writers,
 };
 pub use clock::{
     day_bounds_ms, local_datetime, local_to_unix_ms, today_in_offset, Clock, FixedClock, Hlc,
@@ -138,11 +142,16 @@ pub use search::{
 };
 pub use sync::{
     clamp_stamp, field_values, is_server_managed, is_supported_protocol, materialize,
-    materialize_kind, merge_field, merge_record, meta_fields, validate_record, Conflict, Cursor,
-    CursorError, FieldMerge, FieldOutcome, FieldState, FieldWrite, LostWrite, PullRequest,
+    materialize_kind, merge_field, merge_record, meta_fields, reach_of, validate_record, Conflict,
+    Cursor, CursorError, FieldMerge, FieldOutcome, FieldState, FieldWrite, LostWrite, PullRequest,
     PullResponse, PushLimits, PushMutation, PushRequest, PushResponse, RecordChange, RecordMerge,
     RecordRef, RejectReason, Rejection, TeamMember, VersionMark, MAX_CLOCK_AHEAD_MS,
     PROTOCOL_VERSION, SERVER_MANAGED,
+};
+pub use training::{
+    progress, Assignment, Attachment, Audience, ItemDraft, ItemKind, Progress, Question,
+    QuestionKind, Quiz, QuizAttempt, Score, SessionDraft, SessionMethod, Sha256, TrainingItem,
+    TrainingRecord, TrainingSession,
 };
 pub use value::{
     format_date, format_plain, join_tags, optional_text, parse_amount, parse_date,

@@ -840,6 +840,19 @@ pub fn materialize_kind(
     kind.with_type(Materialize(fields))
 }
 
+/// Who sees a record of `kind` whose fields are `object` ([`Record::reach`]), for the
+/// server, which holds records as fields.
+pub fn reach_of(kind: RecordKind, object: &Value) -> Result<crate::Reach, serde_json::Error> {
+    struct ReachOf<'a>(&'a Value);
+    impl ForKind for ReachOf<'_> {
+        type Output = Result<crate::Reach, serde_json::Error>;
+        fn run<T: Record>(self) -> Self::Output {
+            Ok(T::deserialize(self.0)?.reach())
+        }
+    }
+    kind.with_type(ReachOf(object))
+}
+
 // ---------------------------------------------------------------------------------------
 // Validation on the server.
 // ---------------------------------------------------------------------------------------
@@ -979,7 +992,13 @@ fn field_reason(field: &str) -> Invalid {
         "expected_close" | "next_follow_up" | "closed_on" => Invalid::Date,
         "started_at" | "created_at" | "updated_at" => Invalid::DateTime,
         "duration_min" => Invalid::Duration,
-        "id" | "lead_id" | "referred_by" | "owner" | "team" | "materials" | "photos" => Invalid::Id,
+        "id" | "lead_id" | "referred_by" | "owner" | "team" | "materials" | "photos"
+        | "item_id" | "session_id" | "items" | "invited" | "attended" | "assigned" => Invalid::Id,
+        "quiz" | "answers" | "percent" => Invalid::Quiz,
+        "rating" | "usefulness" => Invalid::Rating,
+        "attachments" => Invalid::Attachment,
+        "starts_at" | "opened_at" | "completed_at" | "confirmed_at" | "published_at"
+        | "submitted_at" => Invalid::DateTime,
         _ => Invalid::UnknownOption,
     }
 }
@@ -1000,6 +1019,25 @@ fn nil_id() -> Value {
 
 pub(crate) fn lead_template() -> Map<String, Value> {
     template(vec![("name", Value::from("-"))])
+}
+
+pub(crate) fn training_item_template() -> Map<String, Value> {
+    template(vec![("title", Value::from("-"))])
+}
+
+pub(crate) fn training_session_template() -> Map<String, Value> {
+    template(vec![
+        ("title", Value::from("-")),
+        ("starts_at", Value::from(0)),
+    ])
+}
+
+pub(crate) fn training_record_template() -> Map<String, Value> {
+    template(vec![("item_id", nil_id())])
+}
+
+pub(crate) fn quiz_attempt_template() -> Map<String, Value> {
+    template(vec![("item_id", nil_id())])
 }
 
 pub(crate) fn visit_template() -> Map<String, Value> {

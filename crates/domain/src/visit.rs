@@ -207,7 +207,7 @@ fn parse_time(raw: &str) -> Result<NaiveTime, Invalid> {
     time.ok_or(Invalid::DateTime)
 }
 
-fn parse_duration(raw: &str) -> Result<Option<u32>, Invalid> {
+pub(crate) fn parse_duration(raw: &str) -> Result<Option<u32>, Invalid> {
     let text: String = raw.trim().chars().map(half_width).collect();
     if text.is_empty() {
         return Ok(None);

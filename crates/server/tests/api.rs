@@ -725,9 +725,10 @@ async fn static_files_are_cached_by_kind_and_routes_fall_back_to_the_app() {
 // ---------------------------------------------------------------------------------------
 
 use domain::{
-    changed_fields, Cursor, DealDraft, FieldWrite, Id, Invalid, PullResponse, PushLimits,
-    PushMutation, PushRequest, PushResponse, RecordChange, RecordKind, RecordMeta, RejectReason,
-    Stamp, TeamMember, VersionMark, VisitDraft, PROTOCOL_VERSION,
+    changed_fields, Cursor, DealDraft, FieldWrite, Id, Invalid, ItemDraft, ItemKind, PullResponse,
+    PushLimits, PushMutation, PushRequest, PushResponse, QuizAttempt, RecordChange, RecordKind,
+    RecordMeta, RejectReason, SessionDraft, SessionMethod, Stamp, TeamMember, TrainingRecord,
+    VersionMark, VisitDraft, PROTOCOL_VERSION,
 };
 
 const YEAR_MS: i64 = 365 * 86_400_000;
@@ -1433,6 +1434,332 @@ fn unseen(fields: &[(String, Value)]) -> Vec<(&str, Value, Option<u64>)> {
         .iter()
         .map(|(field, value)| (field.as_str(), value.clone(), None))
         .collect()
+}
+
+/// The fields of a new draft training item `id` titled `title`.
+fn new_item(id: Id, title: &str) -> Vec<(String, Value)> {
+    let item = ItemDraft {
+        title: title.into(),
+        kind: ItemKind::Script,
+        body: "## 开场\n\n先问需求，再谈价格。".into(),
+        tags: "谈判".into(),
+        ..ItemDraft::default()
+    }
+    .parse(&RecordMeta::new(id, 1_741_000_000_000), 1_741_000_000_000)
+    .unwrap();
+    changed_fields(None, &item).unwrap().into_iter().collect()
+}
+
+/// The ids of the records in a pull.
+fn ids_in(pull: &PullResponse) -> Vec<Id> {
+    pull.changes.iter().map(|change| change.id).collect()
+}
+
+/// The base a device would send for `field` of `record`, as `pull` delivered it.
+fn base_in(pull: &PullResponse, record: Id, field: &str) -> Option<u64> {
+    change_of(pull, record).and_then(|change| change.field_versions.get(field).copied())
+}
+
+#[tokio::test]
+async fn sync_training_items_reach_their_audience_and_only_their_managers_write_them() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let boss_w_password = server.add_user("boss_w", Role::Manager, Some("west")).await;
+        let mut boss = server.device("boss", &pw["boss"], 1).await;
+        let mut a = server.device("rep_a", &pw["rep_a"], 2).await;
+        let b = server.device("rep_b", &pw["rep_b"], 3).await;
+        let w = server.device("rep_w", &pw["rep_w"], 4).await;
+        let mut boss_w = server.device("boss_w", &boss_w_password, 5).await;
+        let item = test_id(1);
+        let now = server.now_ms();
+
+        // A rep cannot create an item.
+        let forged = a.mutation_of(
+            RecordKind::TrainingItem,
+            test_id(2),
+            now,
+            &unseen(&new_item(test_id(2), "自己写的")),
+        );
+        let answer = server.push(&a, vec![forged]).await;
+        assert_eq!(answer.rejected[0].reason, RejectReason::Forbidden);
+
+        // A manager's draft reaches no rep, not even in the team.
+        let draft = boss.mutation_of(
+            RecordKind::TrainingItem,
+            item,
+            now,
+            &unseen(&new_item(item, "报价话术")),
+        );
+        let answer = server.push(&boss, vec![draft]).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+        let before_publish = server.pull(&a, None).await;
+        assert!(ids_in(&before_publish).is_empty());
+        let at_boss = server.pull(&boss, None).await;
+        assert_eq!(ids_in(&at_boss), [item]);
+        // Nor can a rep edit it by knowing its id.
+        let edit = a.mutation_of(
+            RecordKind::TrainingItem,
+            item,
+            now + 1,
+            &[("title", json!("改"), base_in(&at_boss, item, "title"))],
+        );
+        assert_eq!(
+            server.push(&a, vec![edit]).await.rejected[0].reason,
+            RejectReason::Forbidden
+        );
+
+        // Published to the team: both reps of the team get it (a device that already
+        // pulled, from its cursor), the other team does not, not even its manager.
+        let publish = [
+            (
+                "published",
+                json!(true),
+                base_in(&at_boss, item, "published"),
+            ),
+            ("version", json!(1), base_in(&at_boss, item, "version")),
+            (
+                "published_at",
+                json!(now + 2),
+                base_in(&at_boss, item, "published_at"),
+            ),
+        ];
+        let published = boss.mutation_of(RecordKind::TrainingItem, item, now + 2, &publish);
+        let answer = server.push(&boss, vec![published]).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+        let a_pull = server.pull(&a, before_publish.cursor).await;
+        assert_eq!(ids_in(&a_pull), [item]);
+        assert_eq!(change_of(&a_pull, item).unwrap().record["published"], true);
+        assert_eq!(ids_in(&server.pull(&b, None).await), [item]);
+        assert!(ids_in(&server.pull(&w, None).await).is_empty());
+        assert!(ids_in(&server.pull(&boss_w, None).await).is_empty());
+
+        // Published stays published: a draft again, or a narrower audience, is refused
+        // (the readers' devices would keep it); withdrawing is the trash.
+        let at_boss = server.pull(&boss, None).await;
+        let unpublish = boss.mutation_of(
+            RecordKind::TrainingItem,
+            item,
+            now + 3,
+            &[
+                (
+                    "published",
+                    json!(false),
+                    base_in(&at_boss, item, "published"),
+                ),
+                ("version", json!(0), base_in(&at_boss, item, "version")),
+                (
+                    "published_at",
+                    Value::Null,
+                    base_in(&at_boss, item, "published_at"),
+                ),
+            ],
+        );
+        let answer = server.push(&boss, vec![unpublish]).await;
+        assert_eq!(
+            answer.rejected[0].reason,
+            RejectReason::invalid("published", Invalid::Narrowed)
+        );
+        // A rep still cannot edit it, now that they see it.
+        let edit = a.mutation_of(
+            RecordKind::TrainingItem,
+            item,
+            now + 3,
+            &[("title", json!("改"), base_in(&a_pull, item, "title"))],
+        );
+        assert_eq!(
+            server.push(&a, vec![edit]).await.rejected[0].reason,
+            RejectReason::Forbidden
+        );
+
+        // To everyone: the other team reads it too, and its manager still cannot edit it.
+        let widen = boss.mutation_of(
+            RecordKind::TrainingItem,
+            item,
+            now + 4,
+            &[(
+                "audience",
+                json!("everyone"),
+                base_in(&at_boss, item, "audience"),
+            )],
+        );
+        assert!(server.push(&boss, vec![widen]).await.rejected.is_empty());
+        assert_eq!(ids_in(&server.pull(&w, None).await), [item]);
+        let w_pull = server.pull(&boss_w, None).await;
+        assert_eq!(ids_in(&w_pull), [item]);
+        let edit = boss_w.mutation_of(
+            RecordKind::TrainingItem,
+            item,
+            now + 5,
+            &[("title", json!("改"), base_in(&w_pull, item, "title"))],
+        );
+        assert_eq!(
+            server.push(&boss_w, vec![edit]).await.rejected[0].reason,
+            RejectReason::Forbidden
+        );
+        let at_boss = server.pull(&boss, None).await;
+        let narrow = boss.mutation_of(
+            RecordKind::TrainingItem,
+            item,
+            now + 6,
+            &[(
+                "audience",
+                json!("team"),
+                base_in(&at_boss, item, "audience"),
+            )],
+        );
+        assert_eq!(
+            server.push(&boss, vec![narrow]).await.rejected[0].reason,
+            RejectReason::invalid("audience", Invalid::Narrowed)
+        );
+        // The author's reassigning it to a rep is refused: items stay their author's.
+        let rep_a = user_id(&server, "rep_a").await;
+        let hand_over = boss.mutation_of(
+            RecordKind::TrainingItem,
+            item,
+            now + 7,
+            &[("owner", json!(rep_a), base_in(&at_boss, item, "owner"))],
+        );
+        assert_eq!(
+            server.push(&boss, vec![hand_over]).await.rejected[0].reason,
+            RejectReason::Forbidden
+        );
+    }
+}
+
+#[tokio::test]
+async fn sync_training_records_reach_their_person_and_manager_and_sessions_the_team() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut boss = server.device("boss", &pw["boss"], 1).await;
+        let mut a = server.device("rep_a", &pw["rep_a"], 2).await;
+        let mut b = server.device("rep_b", &pw["rep_b"], 3).await;
+        let w = server.device("rep_w", &pw["rep_w"], 4).await;
+        let (item, record, attempt, session) = (test_id(1), test_id(2), test_id(3), test_id(4));
+        let now = server.now_ms();
+
+        // A's progress on an item and a quiz attempt: A's own.
+        let meta = RecordMeta::new(record, now);
+        let mut progress = TrainingRecord::for_item(&meta, item);
+        progress.opened_at = Some(now);
+        progress.read_version = 1;
+        progress.completed_at = Some(now);
+        progress.rating = Some(5);
+        progress.comment = "很实用".into();
+        let progress: Vec<(String, Value)> = changed_fields(None, &progress)
+            .unwrap()
+            .into_iter()
+            .collect();
+        let taken = QuizAttempt {
+            id: attempt,
+            item_id: item,
+            item_version: 1,
+            answers: vec![vec![0], vec![1, 2]],
+            percent: 75,
+            passed: true,
+            submitted_at: now,
+            owner: None,
+            team: None,
+            created_at: now,
+            updated_at: now,
+            deleted: false,
+        };
+        let taken: Vec<(String, Value)> =
+            changed_fields(None, &taken).unwrap().into_iter().collect();
+        let mine = vec![
+            a.mutation_of(RecordKind::TrainingRecord, record, now, &unseen(&progress)),
+            a.mutation_of(RecordKind::QuizAttempt, attempt, now, &unseen(&taken)),
+        ];
+        let answer = server.push(&a, mine).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+
+        // The manager sees both; the other rep and the other team see neither.
+        let at_boss = server.pull(&boss, None).await;
+        assert_eq!(
+            ids_in(&at_boss),
+            [attempt, record],
+            "in (version, kind, id) order"
+        );
+        assert_eq!(change_of(&at_boss, attempt).unwrap().record["percent"], 75);
+        assert!(ids_in(&server.pull(&b, None).await).is_empty());
+        assert!(ids_in(&server.pull(&w, None).await).is_empty());
+        // The manager reads a score but never rewrites it, nor hands it to someone else.
+        let rep_b = user_id(&server, "rep_b").await;
+        let rewrites = vec![
+            boss.mutation_of(
+                RecordKind::QuizAttempt,
+                attempt,
+                now + 1,
+                &[("percent", json!(100), base_in(&at_boss, attempt, "percent"))],
+            ),
+            boss.mutation_of(
+                RecordKind::TrainingRecord,
+                record,
+                now + 1,
+                &[("owner", json!(rep_b), base_in(&at_boss, record, "owner"))],
+            ),
+        ];
+        let answer = server.push(&boss, rewrites).await;
+        let reasons: Vec<_> = answer.rejected.iter().map(|r| r.reason.clone()).collect();
+        assert_eq!(reasons, [RejectReason::Forbidden, RejectReason::Forbidden]);
+
+        // A session reaches the whole team; reps cannot schedule or change one.
+        let scheduled = SessionDraft {
+            title: "价格谈判角色扮演".into(),
+            date: "2026-12-10".into(),
+            time: "14:30".into(),
+            place: "3 楼会议室".into(),
+            method: SessionMethod::RolePlay,
+            items: vec![item],
+            invited: vec![Id::parse(&rep_b).unwrap()],
+            ..SessionDraft::default()
+        }
+        .parse(&RecordMeta::new(session, now), now, 480)
+        .unwrap();
+        let scheduled: Vec<(String, Value)> = changed_fields(None, &scheduled)
+            .unwrap()
+            .into_iter()
+            .collect();
+        let by_rep = b.mutation_of(
+            RecordKind::TrainingSession,
+            test_id(5),
+            now,
+            &unseen(&scheduled),
+        );
+        assert_eq!(
+            server.push(&b, vec![by_rep]).await.rejected[0].reason,
+            RejectReason::Forbidden
+        );
+        let by_boss = boss.mutation_of(
+            RecordKind::TrainingSession,
+            session,
+            now,
+            &unseen(&scheduled),
+        );
+        assert!(server.push(&boss, vec![by_boss]).await.rejected.is_empty());
+        for device in [&a, &b] {
+            assert!(ids_in(&server.pull(device, None).await).contains(&session));
+        }
+        assert!(ids_in(&server.pull(&w, None).await).is_empty());
+        let at_b = server.pull(&b, None).await;
+        let attend = b.mutation_of(
+            RecordKind::TrainingSession,
+            session,
+            now + 2,
+            &[(
+                "attended",
+                json!([rep_b]),
+                base_in(&at_b, session, "attended"),
+            )],
+        );
+        assert_eq!(
+            server.push(&b, vec![attend]).await.rejected[0].reason,
+            RejectReason::Forbidden
+        );
+    }
 }
 
 #[tokio::test]

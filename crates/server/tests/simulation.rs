@@ -717,6 +717,7 @@ impl World {
                 RecordKind::Lead => to_map(&trashed(from_map::<Lead>(old.clone()), restore, now)),
                 RecordKind::Visit => to_map(&trashed(from_map::<Visit>(old.clone()), restore, now)),
                 RecordKind::Deal => to_map(&trashed(from_map::<Deal>(old.clone()), restore, now)),
+                other => unreachable!("the simulation does not generate {other:?} records"),
             };
         }
         match kind {
@@ -771,6 +772,7 @@ impl World {
                 new.deleted = old.deleted;
                 to_map(&new)
             }
+            other => unreachable!("the simulation does not generate {other:?} records"),
         }
     }
 
@@ -2012,6 +2014,7 @@ fn owner_rule(record: &ReplayRecord, records: &BTreeMap<Id, ReplayRecord>) -> us
             .lead
             .and_then(|lead| records.get(&lead))
             .map_or(record.owner, |lead| lead.owner),
+        other => unreachable!("the simulation does not generate {other:?} records"),
     }
 }
 
@@ -2095,6 +2098,7 @@ fn fields(kind: RecordKind) -> &'static [&'static str] {
         RecordKind::Lead => &FIELDS,
         RecordKind::Visit => &VISIT_FIELDS,
         RecordKind::Deal => &DEAL_FIELDS,
+        other => unreachable!("the simulation does not generate {other:?} records"),
     }
 }
 
@@ -2104,6 +2108,7 @@ fn form_fields(kind: RecordKind) -> &'static [&'static str] {
         RecordKind::Lead => &FIELDS,
         RecordKind::Visit => &VISIT_FIELDS[..VISIT_FIELDS.len() - 1],
         RecordKind::Deal => &DEAL_FIELDS[..DEAL_FIELDS.len() - 1],
+        other => unreachable!("the simulation does not generate {other:?} records"),
     }
 }
 

@@ -23,8 +23,8 @@ use domain::{
 use sqlx::{Postgres, Transaction};
 
 use super::sync::{
-    self, fields_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
-    version_to, ConflictColumns, FeedRow, FieldRow, PurgeReport, RecordRow, Removal,
+    self, fields_from, json_to, kind_from, reach_from, reason_from, reason_to, stamp_from,
+    version_from, version_to, ConflictColumns, FeedRow, FieldRow, PurgeReport, RecordRow, Removal,
     ResolveOutcome, StoredRecord, SyncTx,
 };
 use super::{
@@ -59,6 +59,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "set-based sync",
         include_str!("../../migrations/postgres/0005_set_based_sync.sql"),
+    ),
+    (
+        6,
+        "reach",
+        include_str!("../../migrations/postgres/0006_reach.sql"),
     ),
 ];
 
@@ -617,7 +622,7 @@ impl SyncTx for PgSync {
         // Each record's fields come aggregated into one JSON array, so a record is one row
         // to fetch, not one per field.
         let rows = sqlx::query(
-            "SELECT r.kind, r.id, r.owner_id, r.team_id,
+            "SELECT r.kind, r.id, r.owner_id, r.team_id, r.reach,
                  (SELECT COALESCE(json_agg(json_build_array(f.field, f.value_json, f.stamp,
                       f.version)), '[]')::text
                   FROM fields f WHERE f.kind = r.kind AND f.record_id = r.id) AS fields
@@ -637,6 +642,7 @@ impl SyncTx for PgSync {
                 let stored = StoredRecord {
                     owner: row.try_get("owner_id")?,
                     team: row.try_get("team_id")?,
+                    reach: reach_from(&row.try_get::<String, _>("reach")?)?,
                     fields: fields_from(&row.try_get::<String, _>("fields")?)?,
                 };
                 Ok((record, stored))
@@ -660,6 +666,7 @@ impl SyncTx for PgSync {
         let mut teams = Vec::with_capacity(rows.len());
         let mut versions = Vec::with_capacity(rows.len());
         let mut deleted = Vec::with_capacity(rows.len());
+        let mut reaches = Vec::with_capacity(rows.len());
         for row in rows {
             kinds.push(row.record.kind.as_str());
             ids.push(*row.record.id.as_uuid());
@@ -667,15 +674,16 @@ impl SyncTx for PgSync {
             teams.push(row.team);
             versions.push(version_to(row.version)?);
             deleted.push(row.deleted);
+            reaches.push(row.reach.as_str());
         }
         // One statement with one array per column, whatever the batch's size.
         sqlx::query(
-            "INSERT INTO records (kind, id, owner_id, team_id, version, deleted)
+            "INSERT INTO records (kind, id, owner_id, team_id, version, deleted, reach)
              SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int8[],
-                 $6::bool[])
+                 $6::bool[], $7::text[])
              ON CONFLICT (kind, id) DO UPDATE SET owner_id = excluded.owner_id,
                  team_id = excluded.team_id, version = excluded.version,
-                 deleted = excluded.deleted",
+                 deleted = excluded.deleted, reach = excluded.reach",
         )
         .bind(kinds)
         .bind(ids)
@@ -683,6 +691,7 @@ impl SyncTx for PgSync {
         .bind(teams)
         .bind(versions)
         .bind(deleted)
+        .bind(reaches)
         .execute(&mut *self.0)
         .await?;
         Ok(())
@@ -818,9 +827,10 @@ impl SyncTx for PgSync {
             None => (0, "", Uuid::nil()),
         };
         let rows = sqlx::query(
-            // Two range scans, each on its index (records_owner_feed, records_team_feed) from
-            // the cursor on and stopped at the limit; a manager's own records in the team
-            // come from both, and UNION keeps them once.
+            // Four range scans, each on its index from the cursor on and stopped at the
+            // limit: own records (records_owner_feed), a manager's team (records_team_feed),
+            // the team's shared records (records_team_reach_feed) and everyone's
+            // (records_everyone_feed); a record found by two comes once (UNION).
             r#"SELECT kind, id, version FROM (
                  (SELECT kind, id, version FROM records
                   WHERE owner_id = $4
@@ -829,6 +839,16 @@ impl SyncTx for PgSync {
                  UNION
                  (SELECT kind, id, version FROM records
                   WHERE $5 AND team_id = $6
+                    AND (version, kind COLLATE "C", id) > ($1, $2 COLLATE "C", $3)
+                  ORDER BY version, kind COLLATE "C", id LIMIT $7)
+                 UNION
+                 (SELECT kind, id, version FROM records
+                  WHERE reach = 'team' AND team_id = $6
+                    AND (version, kind COLLATE "C", id) > ($1, $2 COLLATE "C", $3)
+                  ORDER BY version, kind COLLATE "C", id LIMIT $7)
+                 UNION
+                 (SELECT kind, id, version FROM records
+                  WHERE reach = 'everyone'
                     AND (version, kind COLLATE "C", id) > ($1, $2 COLLATE "C", $3)
                   ORDER BY version, kind COLLATE "C", id LIMIT $7)
              ) AS page
@@ -890,7 +910,7 @@ impl SyncTx for PgSync {
 
     async fn removals(&mut self, user: Uuid, version: u64) -> Result<Vec<Removal>, StorageError> {
         let rows = sqlx::query(
-            "SELECT DISTINCT r.kind, r.id, r.owner_id, r.team_id
+            "SELECT DISTINCT r.kind, r.id, r.owner_id, r.team_id, r.reach
              FROM visibility_changes v JOIN records r ON r.kind = v.kind AND r.id = v.record_id
              WHERE v.user_id = $1 AND v.version > $2
              ORDER BY r.kind, r.id",
@@ -908,6 +928,7 @@ impl SyncTx for PgSync {
                     },
                     owner: row.try_get("owner_id")?,
                     team: row.try_get("team_id")?,
+                    reach: reach_from(&row.try_get::<String, _>("reach")?)?,
                 })
             })
             .collect()

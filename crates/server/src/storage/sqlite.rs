@@ -27,8 +27,8 @@ use sqlx::{Sqlite, Transaction};
 use tokio::sync::Semaphore;
 
 use super::sync::{
-    self, fields_from, json_to, kind_from, reason_from, reason_to, stamp_from, version_from,
-    version_to, ConflictColumns, FeedRow, FieldRow, PurgeReport, RecordRow, Removal,
+    self, fields_from, json_to, kind_from, reach_from, reason_from, reason_to, stamp_from,
+    version_from, version_to, ConflictColumns, FeedRow, FieldRow, PurgeReport, RecordRow, Removal,
     ResolveOutcome, StoredRecord, SyncTx,
 };
 use super::{
@@ -69,6 +69,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "set-based sync",
         include_str!("../../migrations/sqlite/0005_set_based_sync.sql"),
+    ),
+    (
+        6,
+        "reach",
+        include_str!("../../migrations/sqlite/0006_reach.sql"),
     ),
 ];
 
@@ -624,7 +629,7 @@ impl SyncTx for SqliteSync {
         // key lookup; each record's fields come aggregated into one JSON array, so a record
         // is one row to fetch, not one per field.
         let rows = sqlx::query(
-            "SELECT r.kind, r.id, r.owner_id, r.team_id,
+            "SELECT r.kind, r.id, r.owner_id, r.team_id, r.reach,
                  (SELECT json_group_array(json_array(f.field, f.value_json, f.stamp, f.version))
                   FROM fields f WHERE f.kind = r.kind AND f.record_id = r.id) AS fields
              FROM json_each(?1) AS w CROSS JOIN records r
@@ -643,6 +648,7 @@ impl SyncTx for SqliteSync {
                 let stored = StoredRecord {
                     owner: parse_uuid(&row.try_get::<String, _>("owner_id")?)?,
                     team: team.as_deref().map(parse_uuid).transpose()?,
+                    reach: reach_from(&row.try_get::<String, _>("reach")?)?,
                     fields: fields_from(&row.try_get::<String, _>("fields")?)?,
                 };
                 Ok((record, stored))
@@ -670,18 +676,20 @@ impl SyncTx for SqliteSync {
                     row.team.map(|team| team.to_string()),
                     version_to(row.version)?,
                     i64::from(row.deleted),
+                    row.reach.as_str(),
                 ]))
             })
             .collect::<Result<Vec<_>, StorageError>>()?;
         // One parameter (a JSON array of rows) whatever the batch's size: no chunking under
         // SQLite's bound-parameter limit, and one cached statement.
         sqlx::query(
-            "INSERT INTO records (kind, id, owner_id, team_id, version, deleted)
-             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5
+            "INSERT INTO records (kind, id, owner_id, team_id, version, deleted, reach)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+                 value ->> 6
              FROM json_each(?1) WHERE true
              ON CONFLICT (kind, id) DO UPDATE SET owner_id = excluded.owner_id,
                  team_id = excluded.team_id, version = excluded.version,
-                 deleted = excluded.deleted",
+                 deleted = excluded.deleted, reach = excluded.reach",
         )
         .bind(Value::Array(rows).to_string())
         .execute(&mut *self.0)
@@ -795,9 +803,10 @@ impl SyncTx for SqliteSync {
             None => (0, "", String::new()),
         };
         let rows = sqlx::query(
-            // Two range scans, each on its index (records_owner_feed, records_team_feed) from
-            // the cursor on and stopped at the limit; a manager's own records in the team
-            // come from both, and UNION keeps them once.
+            // Four range scans, each on its index from the cursor on and stopped at the
+            // limit: own records (records_owner_feed), a manager's team (records_team_feed),
+            // the team's shared records (records_team_reach_feed) and everyone's
+            // (records_everyone_feed); a record found by two comes once (UNION).
             "SELECT kind, id, version FROM (
                  SELECT kind, id, version FROM records
                  WHERE owner_id = ?4 AND (version, kind, id) > (?1, ?2, ?3)
@@ -806,6 +815,16 @@ impl SyncTx for SqliteSync {
              SELECT kind, id, version FROM (
                  SELECT kind, id, version FROM records
                  WHERE ?5 AND team_id = ?6 AND (version, kind, id) > (?1, ?2, ?3)
+                 ORDER BY version, kind, id LIMIT ?7)
+             UNION
+             SELECT kind, id, version FROM (
+                 SELECT kind, id, version FROM records
+                 WHERE reach = 'team' AND team_id = ?6 AND (version, kind, id) > (?1, ?2, ?3)
+                 ORDER BY version, kind, id LIMIT ?7)
+             UNION
+             SELECT kind, id, version FROM (
+                 SELECT kind, id, version FROM records
+                 WHERE reach = 'everyone' AND (version, kind, id) > (?1, ?2, ?3)
                  ORDER BY version, kind, id LIMIT ?7)
              ORDER BY version, kind, id
              LIMIT ?7",
@@ -863,7 +882,7 @@ impl SyncTx for SqliteSync {
 
     async fn removals(&mut self, user: Uuid, version: u64) -> Result<Vec<Removal>, StorageError> {
         let rows = sqlx::query(
-            "SELECT DISTINCT r.kind, r.id, r.owner_id, r.team_id
+            "SELECT DISTINCT r.kind, r.id, r.owner_id, r.team_id, r.reach
              FROM visibility_changes v JOIN records r ON r.kind = v.kind AND r.id = v.record_id
              WHERE v.user_id = ?1 AND v.version > ?2
              ORDER BY r.kind, r.id",
@@ -882,6 +901,7 @@ impl SyncTx for SqliteSync {
                     },
                     owner: parse_uuid(&row.try_get::<String, _>("owner_id")?)?,
                     team: team.as_deref().map(parse_uuid).transpose()?,
+                    reach: reach_from(&row.try_get::<String, _>("reach")?)?,
                 })
             })
             .collect()

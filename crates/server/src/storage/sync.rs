@@ -46,9 +46,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use domain::{
-    field_values, merge_record, meta_fields, validate_record, Conflict, Cursor, FieldState, Id,
-    Invalid, PullRequest, PullResponse, PushMutation, PushRequest, PushResponse, RecordChange,
-    RecordKind, RecordMeta, RecordRef, RejectReason, Rejection, Stamp, VersionMark,
+    field_values, merge_record, meta_fields, reach_of, validate_record, Conflict, Cursor,
+    FieldState, Id, Invalid, PullRequest, PullResponse, PushMutation, PushRequest, PushResponse,
+    Reach, RecordChange, RecordKind, RecordMeta, RecordRef, RejectReason, Rejection, Stamp,
+    VersionMark, Writers,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -60,13 +61,15 @@ use super::{PushOutcome, Role, StorageError, User};
 /// The most records one pull answers with; a request asks for `1..=MAX_PULL_LIMIT`.
 pub const MAX_PULL_LIMIT: u32 = 500;
 
-/// A record as stored: who owns it and its fields.
+/// A record as stored: who owns it, who else sees it, and its fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredRecord {
     /// The owning user.
     pub owner: Uuid,
     /// The owning team.
     pub team: Option<Uuid>,
+    /// Who else sees it.
+    pub reach: Reach,
     /// Every field with its value, stamp and version.
     pub fields: BTreeMap<String, FieldState>,
 }
@@ -80,6 +83,8 @@ pub struct RecordRow {
     pub owner: Uuid,
     /// The owning team.
     pub team: Option<Uuid>,
+    /// Who else sees it.
+    pub reach: Reach,
     /// The version of its last change.
     pub version: u64,
     /// Whether it is a tombstone.
@@ -118,6 +123,8 @@ pub struct Removal {
     pub owner: Uuid,
     /// Its team now.
     pub team: Option<Uuid>,
+    /// Who else sees it now.
+    pub reach: Reach,
 }
 
 /// The SQL behind push and pull, on one open transaction. Implemented by each backend.
@@ -318,7 +325,7 @@ pub async fn resolve_conflict<T: SyncTx + ?Sized>(
     let writable = tx
         .record(record.kind, record.id)
         .await?
-        .is_some_and(|stored| can_write(user, stored.owner, stored.team));
+        .is_some_and(|stored| can_write(user, record.kind, stored.owner, stored.team));
     if !writable {
         return Ok(ResolveOutcome::NotFound);
     }
@@ -330,19 +337,45 @@ pub async fn resolve_conflict<T: SyncTx + ?Sized>(
     Ok(ResolveOutcome::Resolved)
 }
 
-/// Whether `user` may see (pull) a record owned by `owner` in `team`: their own records,
-/// and for a manager the team's. Admins see no records.
-pub fn can_see(user: &User, owner: Uuid, team: Option<Uuid>) -> bool {
+/// Whether `user` may see (pull) a record owned by `owner` in `team` that reaches `reach`:
+/// their own records, for a manager the team's, a team's shared records to its members and
+/// everyone's to all. Admins see no records.
+pub fn can_see(user: &User, owner: Uuid, team: Option<Uuid>, reach: Reach) -> bool {
+    let in_team = team.is_some() && team == user.team_id;
     match user.role {
         Role::Admin => false,
-        Role::Rep => owner == user.id,
-        Role::Manager => owner == user.id || (team.is_some() && team == user.team_id),
+        Role::Rep | Role::Manager if owner == user.id => true,
+        Role::Manager if in_team => true,
+        Role::Rep | Role::Manager => match reach {
+            Reach::Owner => false,
+            Reach::Team => in_team,
+            Reach::Everyone => true,
+        },
     }
 }
 
-/// Whether `user` may write a stored record: exactly the records they may see.
-pub fn can_write(user: &User, owner: Uuid, team: Option<Uuid>) -> bool {
-    can_see(user, owner, team)
+/// Whether `user` may change a stored record of `kind` owned by `owner` in `team`, as the
+/// kind's [`Writers`] say. Seeing is not enough: a rep reads a published item and never
+/// edits it, and a manager reads a rep's quiz scores and never rewrites them.
+pub fn can_write(user: &User, kind: RecordKind, owner: Uuid, team: Option<Uuid>) -> bool {
+    let manages = user.role == Role::Manager && team.is_some() && team == user.team_id;
+    match user.role {
+        Role::Admin => false,
+        Role::Rep | Role::Manager => match kind.writers() {
+            Writers::OwnerAndManagers => owner == user.id || manages,
+            Writers::Managers => user.role == Role::Manager && (owner == user.id || manages),
+            Writers::OwnerOnly => owner == user.id,
+        },
+    }
+}
+
+/// Whether `user` may create a record of `kind`.
+pub fn can_create(user: &User, kind: RecordKind) -> bool {
+    match user.role {
+        Role::Admin => false,
+        Role::Rep => kind.writers() != Writers::Managers,
+        Role::Manager => true,
+    }
 }
 
 /// Applies `request` for `user` on `tx` (see the module docs). The caller commits only on
@@ -502,15 +535,21 @@ impl Step<'_> {
         // a new record, `owner` for a reassignment); `base` is what the merge starts from.
         let stored = batch.record(tx, record).await?;
         let is_new = stored.is_none();
-        let (base, owner, team, mut server_writes) = match stored {
+        let (base, owner, team, reach_before, mut server_writes) = match stored {
             Some(stored) => {
-                if !can_write(user, stored.owner, stored.team) {
+                if !can_write(user, record.kind, stored.owner, stored.team) {
                     return Ok(Err(RejectReason::Forbidden));
                 }
-                (stored.fields, stored.owner, stored.team, BTreeMap::new())
+                let StoredRecord {
+                    owner,
+                    team,
+                    reach,
+                    fields,
+                } = stored;
+                (fields, owner, team, reach, BTreeMap::new())
             }
             None => {
-                if user.role == Role::Admin {
+                if !can_create(user, record.kind) {
                     return Ok(Err(RejectReason::Forbidden));
                 }
                 // The client cannot choose who owns what it creates.
@@ -529,7 +568,7 @@ impl Step<'_> {
                     };
                     fields.insert("logged_by".to_string(), state);
                 }
-                (fields.clone(), user.id, user.team_id, fields)
+                (fields.clone(), user.id, user.team_id, Reach::Owner, fields)
             }
         };
 
@@ -555,8 +594,20 @@ impl Step<'_> {
         writes.extend(merge.writes.clone());
         let mut merged = base.clone();
         merged.extend(writes.clone());
-        if let Err((field, reason)) = validate_record(record.kind, &field_values(&merged)) {
+        let values = field_values(&merged);
+        if let Err((field, reason)) = validate_record(record.kind, &values) {
             return Ok(Err(RejectReason::invalid(field, reason)));
+        }
+        // Validation has read the record as its type, so this cannot fail on good data.
+        let reach = reach_of(record.kind, &values)
+            .map_err(|error| StorageError::Corrupt(format!("{record:?}: {error}")))?;
+        if reach < reach_before {
+            let field = if writes.contains_key("published") {
+                "published"
+            } else {
+                "audience"
+            };
+            return Ok(Err(RejectReason::invalid(field, Invalid::Narrowed)));
         }
         let mut team = team;
         if let Some(lead) = named_lead(record.kind, &base, &writes, is_new) {
@@ -567,7 +618,7 @@ impl Step<'_> {
             let Some(lead) = batch
                 .record(tx, lead)
                 .await?
-                .filter(|lead| can_write(user, lead.owner, lead.team))
+                .filter(|lead| can_write(user, RecordKind::Lead, lead.owner, lead.team))
             else {
                 return Ok(Err(RejectReason::Forbidden));
             };
@@ -606,6 +657,7 @@ impl Step<'_> {
             record,
             owner: new_owner,
             team,
+            reach,
             version,
             deleted,
         };
@@ -663,6 +715,11 @@ impl Step<'_> {
         let target = *target.as_uuid();
         if target == owner {
             return Ok(Ok(None));
+        }
+        // Only what a rep owns and a manager oversees changes hands; an item or session
+        // stays its author's, and a training record is its person's.
+        if self.mutation.kind.writers() != Writers::OwnerAndManagers {
+            return Ok(Err(RejectReason::Forbidden));
         }
         let user = self.user;
         let manages = user.role == Role::Manager && user.team_id.is_some() && team == user.team_id;
@@ -751,6 +808,7 @@ async fn move_history<T: SyncTx + ?Sized>(
             record: entry,
             owner,
             team,
+            reach: stored.reach,
             version,
             deleted,
         };
@@ -832,12 +890,14 @@ impl Batch {
             Some(stored) => {
                 stored.owner = row.owner;
                 stored.team = row.team;
+                stored.reach = row.reach;
                 stored.fields.extend(writes.clone());
             }
             None => {
                 *seen = Some(StoredRecord {
                     owner: row.owner,
                     team: row.team,
+                    reach: row.reach,
                     fields: writes.clone(),
                 });
             }
@@ -1035,7 +1095,7 @@ pub async fn pull<T: SyncTx + ?Sized>(
     let mut removed = Vec::new();
     if let Some(after) = request.cursor {
         for removal in tx.removals(user.id, after.version).await? {
-            if !can_see(user, removal.owner, removal.team) {
+            if !can_see(user, removal.owner, removal.team, removal.reach) {
                 removed.push(removal.record);
             }
         }
@@ -1152,6 +1212,10 @@ pub(crate) fn version_to(version: u64) -> Result<i64, StorageError> {
 }
 
 /// Reads a stored record kind.
+pub(crate) fn reach_from(raw: &str) -> Result<Reach, StorageError> {
+    Reach::parse(raw).ok_or_else(|| StorageError::Corrupt(format!("unknown reach {raw:?}")))
+}
+
 pub(crate) fn kind_from(raw: &str) -> Result<RecordKind, StorageError> {
     raw.parse()
         .map_err(|_| StorageError::Corrupt(format!("unknown record kind: {raw}")))
@@ -1256,19 +1320,60 @@ mod tests {
         let me = Uuid::from_u128(1);
         let other = Uuid::from_u128(2);
         let team = Some(Uuid::from_u128(10));
+        let elsewhere = Some(Uuid::from_u128(11));
+        let own = Reach::Owner;
         let rep = user(Role::Rep, Some(10));
-        assert!(can_see(&rep, me, team));
-        assert!(!can_see(&rep, other, team));
+        assert!(can_see(&rep, me, team, own));
+        assert!(!can_see(&rep, other, team, own));
+        assert!(can_see(&rep, other, team, Reach::Team));
+        assert!(!can_see(&rep, other, elsewhere, Reach::Team));
+        assert!(!can_see(&rep, other, None, Reach::Team));
+        assert!(can_see(&rep, other, elsewhere, Reach::Everyone));
         let manager = user(Role::Manager, Some(10));
-        assert!(can_see(&manager, other, team));
-        assert!(!can_see(&manager, other, Some(Uuid::from_u128(11))));
-        assert!(!can_see(&manager, other, None));
+        assert!(can_see(&manager, other, team, own));
+        assert!(!can_see(&manager, other, elsewhere, own));
+        assert!(!can_see(&manager, other, None, own));
+        assert!(can_see(&manager, other, elsewhere, Reach::Everyone));
         let lone_manager = user(Role::Manager, None);
-        assert!(!can_see(&lone_manager, other, None));
-        assert!(can_see(&lone_manager, me, None));
+        assert!(!can_see(&lone_manager, other, None, own));
+        assert!(!can_see(&lone_manager, other, None, Reach::Team));
+        assert!(can_see(&lone_manager, me, None, own));
         let admin = user(Role::Admin, Some(10));
-        assert!(!can_see(&admin, me, team));
-        assert!(!can_write(&admin, me, team));
+        assert!(!can_see(&admin, me, team, own));
+        assert!(!can_see(&admin, me, team, Reach::Everyone));
+        assert!(!can_write(&admin, RecordKind::Lead, me, team));
+    }
+
+    #[test]
+    fn writing_follows_the_kind() {
+        let me = Uuid::from_u128(1);
+        let other = Uuid::from_u128(2);
+        let team = Some(Uuid::from_u128(10));
+        let rep = user(Role::Rep, Some(10));
+        let manager = user(Role::Manager, Some(10));
+        let other_manager = user(Role::Manager, Some(11));
+        // Leads: the owner and the team's managers.
+        assert!(can_write(&rep, RecordKind::Lead, me, team));
+        assert!(can_write(&manager, RecordKind::Lead, other, team));
+        assert!(!can_write(&other_manager, RecordKind::Lead, other, team));
+        // Items and sessions: managers only, even a rep who owns one somehow.
+        for kind in [RecordKind::TrainingItem, RecordKind::TrainingSession] {
+            assert!(!can_create(&rep, kind));
+            assert!(can_create(&manager, kind));
+            assert!(!can_write(&rep, kind, me, team));
+            assert!(can_write(&manager, kind, other, team));
+            assert!(!can_write(&other_manager, kind, other, team));
+        }
+        // A person's training records and attempts: only theirs.
+        for kind in [RecordKind::TrainingRecord, RecordKind::QuizAttempt] {
+            assert!(can_create(&rep, kind));
+            assert!(can_write(&rep, kind, me, team));
+            assert!(!can_write(&manager, kind, other, team));
+        }
+        let admin = user(Role::Admin, Some(10));
+        assert!(RecordKind::ALL
+            .iter()
+            .all(|&kind| !can_create(&admin, kind)));
     }
 
     #[test]

@@ -1,0 +1,1413 @@
+//! Training (培训): the material managers publish, the quizzes in it, the sessions they
+//! schedule (培训计划) and what each person did with them (培训档案).
+//!
+//! Four record kinds, each syncing like a lead (outbox, push/pull, per-field merge):
+//! - [`TrainingItem`] (培训资料): a manual, product sheet, case study, sales script (话术),
+//!   checklist or quiz, written in Markdown by a manager, with its attachments, audience,
+//!   assignment and — once published — a version that grows with each republication.
+//! - [`TrainingSession`] (培训计划): a scheduled session with its invitees, attendance and
+//!   the manager's 总结复盘 note.
+//! - [`TrainingRecord`]: one person's progress on one item or session — opened, done,
+//!   confirmed, and their evaluation (培训评估). Written only by that person; a device
+//!   keeps one per item or session, and a person with two devices may hold two, which
+//!   [`progress`] folds together (so two devices never conflict over "opened").
+//! - [`QuizAttempt`]: one submitted quiz, never edited, so every attempt is kept.
+//!
+//! Who may see and write them is part of each kind ([`crate::Record::reach`],
+//! [`crate::Record::WRITERS`]); the server enforces it.
+
+use std::collections::BTreeSet;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+use crate::lead::limits::{LONG, NOTES};
+use crate::value::{format_date, half_width};
+use crate::{
+    join_tags, local_datetime, local_to_unix_ms, optional_text, parse_date, parse_optional_date,
+    parse_tags, required_text, Id, Invalid, RecordMeta, ValidationErrors,
+};
+
+choice_enum! {
+    /// What a training item is.
+    #[derive(Default)]
+    pub enum ItemKind in "item_kind" {
+        /// 培训手册: a manual.
+        #[default]
+        Manual => "manual",
+        /// 产品资料: a product sheet.
+        ProductSheet => "product_sheet",
+        /// 案例分析: a case study.
+        CaseStudy => "case_study",
+        /// 话术: a sales script.
+        Script => "script",
+        /// 检查清单: a checklist.
+        Checklist => "checklist",
+        /// 测验: a quiz (its body introduces the questions).
+        Quiz => "quiz",
+    }
+}
+
+choice_enum! {
+    /// Who a published item reaches.
+    #[derive(Default)]
+    pub enum Audience in "audience" {
+        /// The author's team.
+        #[default]
+        Team => "team",
+        /// Every user of the server.
+        Everyone => "everyone",
+    }
+}
+
+choice_enum! {
+    /// How a quiz question is answered.
+    #[derive(Default)]
+    pub enum QuestionKind in "question_kind" {
+        /// 单选题: exactly one option is right.
+        #[default]
+        Single => "single",
+        /// 多选题: one or more options are right; partial answers earn partial credit.
+        Multiple => "multiple",
+        /// 判断题: true or false (the options are "true" then "false").
+        TrueFalse => "true_false",
+    }
+}
+
+choice_enum! {
+    /// How a session teaches (培训方法).
+    #[derive(Default)]
+    pub enum SessionMethod in "session_method" {
+        /// 课堂讲授: classroom.
+        #[default]
+        Classroom => "classroom",
+        /// 案例研讨: case study.
+        CaseStudy => "case_study",
+        /// 角色扮演: role play.
+        RolePlay => "role_play",
+        /// 线上培训: online.
+        Online => "online",
+    }
+}
+
+/// Limits of training records, in characters unless said otherwise.
+pub mod limits {
+    /// A title.
+    pub const TITLE: usize = 200;
+    /// An item's Markdown body.
+    pub const BODY: usize = 60_000;
+    /// A quiz's questions.
+    pub const QUESTIONS: usize = 50;
+    /// A question's options.
+    pub const OPTIONS: usize = 8;
+    /// A question's prompt.
+    pub const PROMPT: usize = 1_000;
+    /// An option's text.
+    pub const OPTION: usize = 300;
+    /// An item's attachments.
+    pub const ATTACHMENTS: usize = 20;
+    /// An attachment's file name.
+    pub const FILE_NAME: usize = 200;
+    /// The largest attachment any server may accept, in bytes; a server states its own
+    /// (smaller or equal) limit in `/api/health`.
+    pub const MAX_ATTACHMENT_BYTES: u64 = 50 * 1024 * 1024;
+    /// People an item is assigned to, or a session invites.
+    pub const PEOPLE: usize = 500;
+    /// Items a session covers.
+    pub const SESSION_ITEMS: usize = 50;
+}
+
+/// The file types an attachment may have: images a browser shows and PDFs.
+pub const ATTACHMENT_TYPES: [&str; 5] = [
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "image/gif",
+    "application/pdf",
+];
+
+/// A SHA-256 digest as 64 lowercase hex digits: how an attachment's bytes are named, so the
+/// same bytes travel and are stored once.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Sha256(String);
+
+impl Sha256 {
+    /// Reads a digest, accepting upper-case hex and writing it lower-case.
+    pub fn parse(raw: &str) -> Result<Sha256, Invalid> {
+        let hex = raw.trim();
+        if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(Sha256(hex.to_ascii_lowercase()))
+        } else {
+            Err(Invalid::Attachment)
+        }
+    }
+
+    /// The digest from its 32 bytes.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Sha256 {
+        use std::fmt::Write as _;
+        let mut hex = String::with_capacity(64);
+        for byte in bytes {
+            // Writing to a String cannot fail.
+            let _ = write!(hex, "{byte:02x}");
+        }
+        Sha256(hex)
+    }
+
+    /// The 64 hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Sha256 {
+    type Error = Invalid;
+    fn try_from(raw: String) -> Result<Self, Invalid> {
+        let parsed = Sha256::parse(&raw)?;
+        // Only the normal spelling is stored, so every device compares the same text.
+        if parsed.0 == raw {
+            Ok(parsed)
+        } else {
+            Err(Invalid::Attachment)
+        }
+    }
+}
+
+impl From<Sha256> for String {
+    fn from(sha: Sha256) -> String {
+        sha.0
+    }
+}
+
+impl std::fmt::Display for Sha256 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A file attached to an item: its bytes travel in their own requests, named by digest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The bytes' SHA-256.
+    pub sha256: Sha256,
+    /// The file name as the author's device had it.
+    pub name: String,
+    /// One of [`ATTACHMENT_TYPES`].
+    pub mime: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl Attachment {
+    /// Checks the name, type and size.
+    pub fn check(&self) -> Result<(), Invalid> {
+        let name_ok = !self.name.trim().is_empty()
+            && self.name.trim() == self.name
+            && self.name.chars().count() <= limits::FILE_NAME
+            && !self.name.chars().any(char::is_control);
+        let type_ok = ATTACHMENT_TYPES.contains(&self.mime.as_str());
+        let size_ok = (1..=limits::MAX_ATTACHMENT_BYTES).contains(&self.size);
+        if name_ok && type_ok && size_ok {
+            Ok(())
+        } else {
+            Err(Invalid::Attachment)
+        }
+    }
+
+    /// Whether the browser shows it as an image (else it is a PDF).
+    pub fn is_image(&self) -> bool {
+        self.mime.starts_with("image/")
+    }
+}
+
+/// One quiz question.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Question {
+    /// How it is answered.
+    #[serde(default)]
+    pub kind: QuestionKind,
+    /// The question.
+    pub prompt: String,
+    /// The options, in the order shown.
+    pub options: Vec<String>,
+    /// The indices of the right options, ascending.
+    pub correct: Vec<u8>,
+    /// Shown after submitting: why the answer is what it is.
+    #[serde(default)]
+    pub explanation: String,
+}
+
+impl Question {
+    fn check(&self) -> Result<(), Invalid> {
+        let text_ok = |text: &str, max: usize| {
+            !text.trim().is_empty() && text.trim() == text && text.chars().count() <= max
+        };
+        let prompt_ok = text_ok(&self.prompt, limits::PROMPT);
+        let explanation_ok =
+            self.explanation.trim() == self.explanation && self.explanation.chars().count() <= LONG;
+        let options_ok = (2..=limits::OPTIONS).contains(&self.options.len())
+            && self.options.iter().all(|o| text_ok(o, limits::OPTION));
+        let ascending = self.correct.windows(2).all(|pair| pair[0] < pair[1]);
+        let in_range = self
+            .correct
+            .iter()
+            .all(|&index| usize::from(index) < self.options.len());
+        let count_ok = match self.kind {
+            QuestionKind::Single => self.correct.len() == 1,
+            QuestionKind::TrueFalse => self.correct.len() == 1 && self.options.len() == 2,
+            QuestionKind::Multiple => !self.correct.is_empty(),
+        };
+        if prompt_ok && explanation_ok && options_ok && ascending && in_range && count_ok {
+            Ok(())
+        } else {
+            Err(Invalid::Quiz)
+        }
+    }
+
+    /// The credit, between 0 and 1, for choosing `chosen` (option indices, any order).
+    ///
+    /// Single choice and true/false: 1 for the right option alone, else 0. Multiple
+    /// choice gives partial credit: each right option chosen counts +1, each wrong option
+    /// chosen −1, divided by the number of right options and never below 0 — so choosing
+    /// everything earns nothing, and half the right options with no wrong one earn half.
+    pub fn credit(&self, chosen: &[u8]) -> f64 {
+        let chosen: BTreeSet<u8> = chosen
+            .iter()
+            .copied()
+            .filter(|&index| usize::from(index) < self.options.len())
+            .collect();
+        let correct: BTreeSet<u8> = self.correct.iter().copied().collect();
+        match self.kind {
+            QuestionKind::Single | QuestionKind::TrueFalse => {
+                if chosen == correct {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            QuestionKind::Multiple => {
+                if correct.is_empty() {
+                    return 0.0;
+                }
+                let right = chosen.intersection(&correct).count() as f64;
+                let wrong = chosen.difference(&correct).count() as f64;
+                ((right - wrong) / correct.len() as f64).max(0.0)
+            }
+        }
+    }
+}
+
+/// A quiz: questions and the score needed to pass.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quiz {
+    /// The percentage needed to pass, 0–100.
+    pub pass_mark: u8,
+    /// The questions, in order.
+    pub questions: Vec<Question>,
+}
+
+/// How a set of answers scored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Score {
+    /// Percentage, 0–100, rounded to the nearest whole number.
+    pub percent: u8,
+    /// Whether `percent` reaches the pass mark.
+    pub passed: bool,
+    /// Per question, the credit earned (0 to 1).
+    pub credits: Vec<f64>,
+}
+
+impl Quiz {
+    /// Checks the pass mark and every question.
+    pub fn check(&self) -> Result<(), Invalid> {
+        if self.pass_mark > 100
+            || self.questions.is_empty()
+            || self.questions.len() > limits::QUESTIONS
+        {
+            return Err(Invalid::Quiz);
+        }
+        self.questions.iter().try_for_each(Question::check)
+    }
+
+    /// Scores `answers` (per question, the chosen option indices; missing answers count
+    /// as unanswered). The percentage is the mean credit, rounded half up.
+    pub fn score(&self, answers: &[Vec<u8>]) -> Score {
+        let credits: Vec<f64> = self
+            .questions
+            .iter()
+            .enumerate()
+            .map(|(n, question)| question.credit(answers.get(n).map_or(&[][..], Vec::as_slice)))
+            .collect();
+        let percent = if credits.is_empty() {
+            0
+        } else {
+            let mean = credits.iter().sum::<f64>() / credits.len() as f64;
+            // In 0..=100 by construction.
+            (mean * 100.0 + 0.5).floor().clamp(0.0, 100.0) as u8
+        };
+        Score {
+            percent,
+            passed: percent >= self.pass_mark,
+            credits,
+        }
+    }
+}
+
+/// Who an item is assigned to (besides being readable by its whole audience).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    /// Everyone in the author's team.
+    #[serde(default)]
+    pub whole_team: bool,
+    /// Chosen people, by user id.
+    #[serde(default)]
+    pub people: Vec<Id>,
+    /// By when.
+    #[serde(default)]
+    pub due_on: Option<NaiveDate>,
+}
+
+impl Assignment {
+    /// Whether `user` (a member of the item's team when `in_team`) is assigned.
+    pub fn includes(&self, user: Id, in_team: bool) -> bool {
+        (self.whole_team && in_team) || self.people.contains(&user)
+    }
+
+    /// Whether anyone is assigned.
+    pub fn is_empty(&self) -> bool {
+        !self.whole_team && self.people.is_empty()
+    }
+}
+
+/// Training material (培训资料).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainingItem {
+    /// The record id.
+    pub id: Id,
+    /// The title.
+    pub title: String,
+    /// What it is.
+    #[serde(default)]
+    pub kind: ItemKind,
+    /// The text, in Markdown (rendered without raw HTML; images name attachments).
+    #[serde(default)]
+    pub body: String,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Who it reaches once published.
+    #[serde(default)]
+    pub audience: Audience,
+    /// Whether it has been published; a published item stays published (withdrawing it
+    /// is moving it to the trash, which reaches every reader).
+    #[serde(default)]
+    pub published: bool,
+    /// 0 while a draft; 1 when first published, one more at each republication that
+    /// readers should notice ("updated since you read it").
+    #[serde(default)]
+    pub version: u32,
+    /// When the current version was published, unix ms.
+    #[serde(default)]
+    pub published_at: Option<i64>,
+    /// The questions, for a quiz (and optionally any other kind).
+    #[serde(default)]
+    pub quiz: Option<Quiz>,
+    /// Images and PDFs.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    /// Who must read it, and by when.
+    #[serde(default)]
+    pub assigned: Assignment,
+    /// The author.
+    #[serde(default)]
+    pub owner: Option<Id>,
+    /// The author's team.
+    #[serde(default)]
+    pub team: Option<Id>,
+    /// Creation time, unix ms.
+    #[serde(default)]
+    pub created_at: i64,
+    /// Last edit time, unix ms.
+    #[serde(default)]
+    pub updated_at: i64,
+    /// Tombstone.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+impl TrainingItem {
+    /// The id, owner, team and creation time.
+    pub fn meta(&self) -> RecordMeta {
+        RecordMeta {
+            id: self.id,
+            owner: self.owner,
+            team: self.team,
+            created_at: self.created_at,
+        }
+    }
+
+    /// The item published now: first publication, or a new version readers are told of.
+    pub fn publish(&self, now_ms: i64) -> TrainingItem {
+        let mut next = self.clone();
+        next.published = true;
+        next.version = self.version.saturating_add(1);
+        next.published_at = Some(now_ms);
+        next.updated_at = now_ms;
+        next
+    }
+
+    /// Whether the item is past its due date for someone who has not finished it.
+    pub fn is_overdue(&self, today: NaiveDate) -> bool {
+        self.assigned.due_on.is_some_and(|due| due < today)
+    }
+}
+
+/// What the item editor holds.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ItemDraft {
+    /// Title (required).
+    pub title: String,
+    /// Kind.
+    pub kind: ItemKind,
+    /// Markdown body.
+    pub body: String,
+    /// Tags as typed.
+    pub tags: String,
+    /// Audience.
+    pub audience: Audience,
+    /// The quiz, edited as structure (questions are added and removed, not typed as text).
+    pub quiz: Option<Quiz>,
+    /// Attachments, added by picking files.
+    pub attachments: Vec<Attachment>,
+    /// Assigned to the whole team.
+    pub assign_team: bool,
+    /// Assigned to these people.
+    pub assign_people: Vec<Id>,
+    /// Due date, `YYYY-MM-DD` or empty.
+    pub due_on: String,
+    /// Publication state, carried through (publishing is [`TrainingItem::publish`]).
+    pub published: bool,
+    /// Version, carried through.
+    pub version: u32,
+    /// Publication time, carried through.
+    pub published_at: Option<i64>,
+}
+
+impl ItemDraft {
+    /// The form for editing `item`; parsing it unchanged gives the item back.
+    pub fn from_item(item: &TrainingItem) -> ItemDraft {
+        ItemDraft {
+            title: item.title.clone(),
+            kind: item.kind,
+            body: item.body.clone(),
+            tags: join_tags(&item.tags),
+            audience: item.audience,
+            quiz: item.quiz.clone(),
+            attachments: item.attachments.clone(),
+            assign_team: item.assigned.whole_team,
+            assign_people: item.assigned.people.clone(),
+            due_on: item.assigned.due_on.map(format_date).unwrap_or_default(),
+            published: item.published,
+            version: item.version,
+            published_at: item.published_at,
+        }
+    }
+
+    /// Turns the form into an item, reporting every invalid field at once.
+    pub fn parse(&self, meta: &RecordMeta, now_ms: i64) -> Result<TrainingItem, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let title = errors.check("title", required_text(&self.title, limits::TITLE));
+        let body = errors.check("body", optional_text(&self.body, limits::BODY));
+        let tags = errors.check("tags", parse_tags(&self.tags));
+        let due_on = errors.check("assigned", parse_optional_date(&self.due_on));
+        match &self.quiz {
+            Some(quiz) => {
+                if let Err(reason) = quiz.check() {
+                    errors.push("quiz", reason);
+                }
+            }
+            None if self.kind == ItemKind::Quiz => errors.push("quiz", Invalid::Quiz),
+            None => {}
+        }
+        let attachments_ok = self.attachments.len() <= limits::ATTACHMENTS
+            && self.attachments.iter().all(|a| a.check().is_ok())
+            && distinct(self.attachments.iter().map(|a| &a.sha256));
+        if !attachments_ok {
+            errors.push("attachments", Invalid::Attachment);
+        }
+        if self.assign_people.len() > limits::PEOPLE || !distinct(self.assign_people.iter()) {
+            errors.push("assigned", Invalid::Id);
+        }
+        // Published exactly when it has a version and a publication time.
+        let consistent =
+            self.published == (self.version > 0) && self.published == self.published_at.is_some();
+        if !consistent {
+            errors.push("published", Invalid::UnknownOption);
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(TrainingItem {
+            id: meta.id,
+            title,
+            kind: self.kind,
+            body,
+            tags,
+            audience: self.audience,
+            published: self.published,
+            version: self.version,
+            published_at: self.published_at,
+            quiz: self.quiz.clone(),
+            attachments: self.attachments.clone(),
+            assigned: Assignment {
+                whole_team: self.assign_team,
+                people: self.assign_people.clone(),
+                due_on,
+            },
+            owner: meta.owner,
+            team: meta.team,
+            created_at: meta.created_at,
+            updated_at: now_ms,
+            deleted: false,
+        })
+    }
+}
+
+fn distinct<T: Ord>(values: impl Iterator<Item = T>) -> bool {
+    let mut seen = BTreeSet::new();
+    values.into_iter().all(|value| seen.insert(value))
+}
+
+/// A scheduled training session (培训计划).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainingSession {
+    /// The record id.
+    pub id: Id,
+    /// The title.
+    pub title: String,
+    /// When it starts, unix ms.
+    pub starts_at: i64,
+    /// How long, in minutes.
+    #[serde(default)]
+    pub duration_min: Option<u32>,
+    /// Where (a room, an address) or the online meeting's link.
+    #[serde(default)]
+    pub place: String,
+    /// How it teaches.
+    #[serde(default)]
+    pub method: SessionMethod,
+    /// The training items it covers.
+    #[serde(default)]
+    pub items: Vec<Id>,
+    /// Who is invited.
+    #[serde(default)]
+    pub invited: Vec<Id>,
+    /// Who attended, marked by the manager.
+    #[serde(default)]
+    pub attended: Vec<Id>,
+    /// The agenda, in Markdown.
+    #[serde(default)]
+    pub agenda: String,
+    /// The manager's 总结复盘 (review) after the session.
+    #[serde(default)]
+    pub review: String,
+    /// The organiser.
+    #[serde(default)]
+    pub owner: Option<Id>,
+    /// The organiser's team (every member sees the session).
+    #[serde(default)]
+    pub team: Option<Id>,
+    /// Creation time, unix ms.
+    #[serde(default)]
+    pub created_at: i64,
+    /// Last edit time, unix ms.
+    #[serde(default)]
+    pub updated_at: i64,
+    /// Tombstone.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+impl TrainingSession {
+    /// The id, owner, team and creation time.
+    pub fn meta(&self) -> RecordMeta {
+        RecordMeta {
+            id: self.id,
+            owner: self.owner,
+            team: self.team,
+            created_at: self.created_at,
+        }
+    }
+
+    /// When it ends (start + duration, or the start when no duration is given), unix ms.
+    pub fn ends_at(&self) -> i64 {
+        let minutes = i64::from(self.duration_min.unwrap_or(0));
+        self.starts_at
+            .saturating_add(minutes.saturating_mul(60_000))
+    }
+}
+
+/// What the session form holds.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct SessionDraft {
+    /// Title (required).
+    pub title: String,
+    /// Date, `YYYY-MM-DD` (required).
+    pub date: String,
+    /// Time, `HH:MM` (required).
+    pub time: String,
+    /// Duration in minutes, or empty.
+    pub duration_min: String,
+    /// Place or link.
+    pub place: String,
+    /// Method.
+    pub method: SessionMethod,
+    /// Items covered.
+    pub items: Vec<Id>,
+    /// Invited people.
+    pub invited: Vec<Id>,
+    /// Attendance.
+    pub attended: Vec<Id>,
+    /// Agenda.
+    pub agenda: String,
+    /// Review.
+    pub review: String,
+}
+
+impl SessionDraft {
+    /// The form for editing `session`, its time shown in the zone `utc_offset_minutes`
+    /// east of UTC.
+    pub fn from_session(session: &TrainingSession, utc_offset_minutes: i32) -> SessionDraft {
+        let local = local_datetime(session.starts_at, utc_offset_minutes);
+        SessionDraft {
+            title: session.title.clone(),
+            date: format_date(local.date()),
+            time: local.time().format("%H:%M:%S").to_string(),
+            duration_min: session
+                .duration_min
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+            place: session.place.clone(),
+            method: session.method,
+            items: session.items.clone(),
+            invited: session.invited.clone(),
+            attended: session.attended.clone(),
+            agenda: session.agenda.clone(),
+            review: session.review.clone(),
+        }
+    }
+
+    /// Turns the form into a session, reporting every invalid field at once.
+    pub fn parse(
+        &self,
+        meta: &RecordMeta,
+        now_ms: i64,
+        utc_offset_minutes: i32,
+    ) -> Result<TrainingSession, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let title = errors.check("title", required_text(&self.title, limits::TITLE));
+        let starts = match (parse_date(&self.date), parse_clock(&self.time)) {
+            (Ok(date), Ok(time)) => Some(NaiveDateTime::new(date, time)),
+            (Err(reason), _) | (_, Err(reason)) => {
+                errors.push("starts_at", reason);
+                None
+            }
+        };
+        let duration_min = errors.check(
+            "duration_min",
+            crate::visit::parse_duration(&self.duration_min),
+        );
+        let place = errors.check(
+            "place",
+            optional_text(&self.place, crate::lead::limits::ADDRESS),
+        );
+        let agenda = errors.check("agenda", optional_text(&self.agenda, NOTES));
+        let review = errors.check("review", optional_text(&self.review, NOTES));
+        if self.items.len() > limits::SESSION_ITEMS || !distinct(self.items.iter()) {
+            errors.push("items", Invalid::Id);
+        }
+        for (field, people) in [("invited", &self.invited), ("attended", &self.attended)] {
+            if people.len() > limits::PEOPLE || !distinct(people.iter()) {
+                errors.push(field, Invalid::Id);
+            }
+        }
+        let (Some(starts), true) = (starts, errors.is_empty()) else {
+            return Err(errors);
+        };
+        Ok(TrainingSession {
+            id: meta.id,
+            title,
+            starts_at: local_to_unix_ms(starts, utc_offset_minutes),
+            duration_min,
+            place,
+            method: self.method,
+            items: self.items.clone(),
+            invited: self.invited.clone(),
+            attended: self.attended.clone(),
+            agenda,
+            review,
+            owner: meta.owner,
+            team: meta.team,
+            created_at: meta.created_at,
+            updated_at: now_ms,
+            deleted: false,
+        })
+    }
+}
+
+fn parse_clock(raw: &str) -> Result<chrono::NaiveTime, Invalid> {
+    let text: String = raw.trim().chars().map(half_width).collect();
+    if text.is_empty() {
+        return Err(Invalid::Required);
+    }
+    chrono::NaiveTime::parse_from_str(&text, "%H:%M:%S")
+        .or_else(|_| chrono::NaiveTime::parse_from_str(&text, "%H:%M"))
+        .map_err(|_| Invalid::DateTime)
+}
+
+/// One person's progress on one item or one session (培训档案), and their evaluation of it
+/// (培训评估). Exactly one of `item_id` and `session_id` is set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrainingRecord {
+    /// The record id.
+    pub id: Id,
+    /// The item, for reading progress.
+    #[serde(default)]
+    pub item_id: Option<Id>,
+    /// The session, for confirmation and evaluation.
+    #[serde(default)]
+    pub session_id: Option<Id>,
+    /// When the item was first opened, unix ms.
+    #[serde(default)]
+    pub opened_at: Option<i64>,
+    /// The item version last read (0: never opened).
+    #[serde(default)]
+    pub read_version: u32,
+    /// When marked as done, unix ms.
+    #[serde(default)]
+    pub completed_at: Option<i64>,
+    /// When the person confirmed they will attend the session, unix ms.
+    #[serde(default)]
+    pub confirmed_at: Option<i64>,
+    /// Overall rating, 1–5.
+    #[serde(default)]
+    pub rating: Option<u8>,
+    /// How useful for the job, 1–5 (a session's questionnaire).
+    #[serde(default)]
+    pub usefulness: Option<u8>,
+    /// Comment.
+    #[serde(default)]
+    pub comment: String,
+    /// The person.
+    #[serde(default)]
+    pub owner: Option<Id>,
+    /// Their team.
+    #[serde(default)]
+    pub team: Option<Id>,
+    /// Creation time, unix ms.
+    #[serde(default)]
+    pub created_at: i64,
+    /// Last edit time, unix ms.
+    #[serde(default)]
+    pub updated_at: i64,
+    /// Tombstone.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+impl TrainingRecord {
+    /// The id, owner, team and creation time.
+    pub fn meta(&self) -> RecordMeta {
+        RecordMeta {
+            id: self.id,
+            owner: self.owner,
+            team: self.team,
+            created_at: self.created_at,
+        }
+    }
+
+    /// A new record of progress on an item.
+    pub fn for_item(meta: &RecordMeta, item: Id) -> TrainingRecord {
+        TrainingRecord::new(meta, Some(item), None)
+    }
+
+    /// A new record of attendance at a session.
+    pub fn for_session(meta: &RecordMeta, session: Id) -> TrainingRecord {
+        TrainingRecord::new(meta, None, Some(session))
+    }
+
+    fn new(meta: &RecordMeta, item_id: Option<Id>, session_id: Option<Id>) -> TrainingRecord {
+        TrainingRecord {
+            id: meta.id,
+            item_id,
+            session_id,
+            opened_at: None,
+            read_version: 0,
+            completed_at: None,
+            confirmed_at: None,
+            rating: None,
+            usefulness: None,
+            comment: String::new(),
+            owner: meta.owner,
+            team: meta.team,
+            created_at: meta.created_at,
+            updated_at: meta.created_at,
+            deleted: false,
+        }
+    }
+
+    /// Checks what no form types: one subject, ratings 1–5, the comment's length.
+    pub fn check(&self) -> Result<TrainingRecord, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        if self.item_id.is_some() == self.session_id.is_some() {
+            errors.push("item_id", Invalid::Required);
+        }
+        for (field, rating) in [("rating", self.rating), ("usefulness", self.usefulness)] {
+            if rating.is_some_and(|r| !(1..=5).contains(&r)) {
+                errors.push(field, Invalid::Rating);
+            }
+        }
+        if let Err(reason) = optional_text(&self.comment, LONG) {
+            errors.push("comment", reason);
+        } else if self.comment.trim() != self.comment {
+            errors.push("comment", Invalid::UnknownOption);
+        }
+        if errors.is_empty() {
+            Ok(self.clone())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// One submitted quiz. Never edited: each attempt is its own record, so every attempt is
+/// kept and two devices never conflict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuizAttempt {
+    /// The record id.
+    pub id: Id,
+    /// The quiz's item.
+    pub item_id: Id,
+    /// The item's version when taken.
+    #[serde(default)]
+    pub item_version: u32,
+    /// Per question, the chosen option indices.
+    #[serde(default)]
+    pub answers: Vec<Vec<u8>>,
+    /// The score, 0–100, computed on the device ([`Quiz::score`]).
+    #[serde(default)]
+    pub percent: u8,
+    /// Whether it reached the pass mark.
+    #[serde(default)]
+    pub passed: bool,
+    /// When submitted, unix ms.
+    #[serde(default)]
+    pub submitted_at: i64,
+    /// The person.
+    #[serde(default)]
+    pub owner: Option<Id>,
+    /// Their team.
+    #[serde(default)]
+    pub team: Option<Id>,
+    /// Creation time, unix ms.
+    #[serde(default)]
+    pub created_at: i64,
+    /// Last edit time, unix ms.
+    #[serde(default)]
+    pub updated_at: i64,
+    /// Tombstone.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+impl QuizAttempt {
+    /// The id, owner, team and creation time.
+    pub fn meta(&self) -> RecordMeta {
+        RecordMeta {
+            id: self.id,
+            owner: self.owner,
+            team: self.team,
+            created_at: self.created_at,
+        }
+    }
+
+    /// Scores `answers` to `item`'s quiz and records the attempt; `None` when the item has
+    /// no quiz.
+    pub fn take(
+        meta: &RecordMeta,
+        item: &TrainingItem,
+        answers: Vec<Vec<u8>>,
+        now_ms: i64,
+    ) -> Option<QuizAttempt> {
+        // One spelling of each answer: the indices ascending, each once.
+        let answers: Vec<Vec<u8>> = answers
+            .into_iter()
+            .map(|chosen| {
+                chosen
+                    .into_iter()
+                    .collect::<BTreeSet<u8>>()
+                    .into_iter()
+                    .collect()
+            })
+            .collect();
+        let score = item.quiz.as_ref()?.score(&answers);
+        Some(QuizAttempt {
+            id: meta.id,
+            item_id: item.id,
+            item_version: item.version,
+            answers,
+            percent: score.percent,
+            passed: score.passed,
+            submitted_at: now_ms,
+            owner: meta.owner,
+            team: meta.team,
+            created_at: meta.created_at,
+            updated_at: now_ms,
+            deleted: false,
+        })
+    }
+
+    /// Checks the bounds (the score itself is the device's: the server does not hold the
+    /// quiz's answers in the same transaction, and a person could only cheat themselves).
+    pub fn check(&self) -> Result<QuizAttempt, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        if self.percent > 100 {
+            errors.push("percent", Invalid::Quiz);
+        }
+        let answers_ok = self.answers.len() <= limits::QUESTIONS
+            && self.answers.iter().all(|chosen| {
+                chosen.len() <= limits::OPTIONS
+                    && chosen.iter().all(|&i| usize::from(i) < limits::OPTIONS)
+                    && chosen.windows(2).all(|pair| pair[0] < pair[1])
+            });
+        if !answers_ok {
+            errors.push("answers", Invalid::Quiz);
+        }
+        if errors.is_empty() {
+            Ok(self.clone())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// One person's progress on one item, folded from their records and attempts (a person
+/// with two devices may have two records for the item).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// First opened, unix ms.
+    pub opened_at: Option<i64>,
+    /// The newest version read.
+    pub read_version: u32,
+    /// First marked done, unix ms.
+    pub completed_at: Option<i64>,
+    /// The latest rating given.
+    pub rating: Option<u8>,
+    /// The latest comment given.
+    pub comment: String,
+    /// Attempts taken.
+    pub attempts: usize,
+    /// The best score.
+    pub best_percent: Option<u8>,
+    /// Whether any attempt passed.
+    pub passed: bool,
+}
+
+impl Progress {
+    /// Whether the item was updated since the person last read it.
+    pub fn updated_since_read(&self, item: &TrainingItem) -> bool {
+        self.opened_at.is_some() && item.version > self.read_version
+    }
+
+    /// Whether the person has finished the item: marked done, and passed its quiz if it
+    /// has one.
+    pub fn is_done(&self, item: &TrainingItem) -> bool {
+        self.completed_at.is_some() && (item.quiz.is_none() || self.passed)
+    }
+}
+
+/// The progress of one person on `item` from their `records` and `attempts` (others'
+/// and other items' are ignored; trashed ones too).
+pub fn progress<'a>(
+    item: Id,
+    person: Option<Id>,
+    records: impl IntoIterator<Item = &'a TrainingRecord>,
+    attempts: impl IntoIterator<Item = &'a QuizAttempt>,
+) -> Progress {
+    let mut progress = Progress::default();
+    let mut latest_evaluation = i64::MIN;
+    for record in records {
+        if record.deleted || record.item_id != Some(item) || record.owner != person {
+            continue;
+        }
+        progress.opened_at = earliest(progress.opened_at, record.opened_at);
+        progress.read_version = progress.read_version.max(record.read_version);
+        progress.completed_at = earliest(progress.completed_at, record.completed_at);
+        if record.rating.is_some() && record.updated_at >= latest_evaluation {
+            latest_evaluation = record.updated_at;
+            progress.rating = record.rating;
+            progress.comment = record.comment.clone();
+        }
+    }
+    for attempt in attempts {
+        if attempt.deleted || attempt.item_id != item || attempt.owner != person {
+            continue;
+        }
+        progress.attempts += 1;
+        progress.best_percent = progress.best_percent.max(Some(attempt.percent));
+        progress.passed |= attempt.passed;
+    }
+    progress
+}
+
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+pub(crate) fn reparse_item(item: &TrainingItem) -> Result<TrainingItem, ValidationErrors> {
+    ItemDraft::from_item(item).parse(&item.meta(), item.updated_at)
+}
+
+/// The zone the server reads session times in: any zone gives the same instant back, as
+/// long as the draft is written and read in the same one.
+const UTC: i32 = 0;
+
+pub(crate) fn reparse_session(
+    session: &TrainingSession,
+) -> Result<TrainingSession, ValidationErrors> {
+    SessionDraft::from_session(session, UTC).parse(&session.meta(), session.updated_at, UTC)
+}
+
+pub(crate) fn reparse_record(record: &TrainingRecord) -> Result<TrainingRecord, ValidationErrors> {
+    record.check()
+}
+
+pub(crate) fn reparse_attempt(attempt: &QuizAttempt) -> Result<QuizAttempt, ValidationErrors> {
+    attempt.check()
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use crate::lead::tests::id;
+    use proptest::prelude::*;
+
+    fn question(kind: QuestionKind, options: usize, correct: &[u8]) -> Question {
+        Question {
+            kind,
+            prompt: "Which?".into(),
+            options: (0..options).map(|n| format!("option {n}")).collect(),
+            correct: correct.to_vec(),
+            explanation: "Because.".into(),
+        }
+    }
+
+    fn quiz(pass_mark: u8) -> Quiz {
+        Quiz {
+            pass_mark,
+            questions: vec![
+                question(QuestionKind::Single, 4, &[2]),
+                question(QuestionKind::Multiple, 4, &[0, 1]),
+                question(QuestionKind::TrueFalse, 2, &[1]),
+            ],
+        }
+    }
+
+    #[test]
+    fn choices_follow_conventions() {
+        assert_choice_enum!(ItemKind, "item_kind");
+        assert_choice_enum!(Audience, "audience");
+        assert_choice_enum!(QuestionKind, "question_kind");
+        assert_choice_enum!(SessionMethod, "session_method");
+    }
+
+    #[test]
+    fn single_choice_and_true_false_score_all_or_nothing() {
+        let single = question(QuestionKind::Single, 4, &[2]);
+        assert_eq!(single.credit(&[2]), 1.0);
+        assert_eq!(single.credit(&[1]), 0.0);
+        assert_eq!(single.credit(&[2, 1]), 0.0, "two options for one answer");
+        assert_eq!(single.credit(&[]), 0.0);
+        let true_false = question(QuestionKind::TrueFalse, 2, &[1]);
+        assert_eq!(true_false.credit(&[1]), 1.0);
+        assert_eq!(true_false.credit(&[0]), 0.0);
+        assert_eq!(
+            true_false.credit(&[9]),
+            0.0,
+            "an index past the options is ignored"
+        );
+    }
+
+    #[test]
+    fn multiple_choice_earns_partial_credit() {
+        let multiple = question(QuestionKind::Multiple, 5, &[0, 2, 4]);
+        assert_eq!(multiple.credit(&[0, 2, 4]), 1.0);
+        assert_eq!(multiple.credit(&[4, 0, 2]), 1.0, "order does not matter");
+        assert!((multiple.credit(&[0, 2]) - 2.0 / 3.0).abs() < 1e-9);
+        assert!((multiple.credit(&[0, 2, 4, 1]) - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(multiple.credit(&[0, 1, 2, 3, 4]), 1.0 / 3.0);
+        assert_eq!(multiple.credit(&[1, 3]), 0.0, "never below zero");
+        assert_eq!(
+            multiple.credit(&[0, 0, 0]),
+            1.0 / 3.0,
+            "a repeated index counts once"
+        );
+    }
+
+    #[test]
+    fn score_rounds_and_applies_the_pass_mark() {
+        let quiz = quiz(70);
+        let all_right = quiz.score(&[vec![2], vec![0, 1], vec![1]]);
+        assert_eq!((all_right.percent, all_right.passed), (100, true));
+        // 1 + 0.5 + 1 = 2.5 of 3 = 83.33…%.
+        let partial = quiz.score(&[vec![2], vec![0], vec![1]]);
+        assert_eq!((partial.percent, partial.passed), (83, true));
+        assert_eq!(partial.credits, vec![1.0, 0.5, 1.0]);
+        // 2 of 3 = 66.67% rounds to 67, under 70.
+        let failed = quiz.score(&[vec![2], vec![3], vec![1]]);
+        assert_eq!((failed.percent, failed.passed), (67, false));
+        let unanswered = quiz.score(&[]);
+        assert_eq!((unanswered.percent, unanswered.passed), (0, false));
+        // Exactly at the pass mark passes.
+        let at_mark = Quiz {
+            pass_mark: 67,
+            ..quiz.clone()
+        }
+        .score(&[vec![2], vec![3], vec![1]]);
+        assert!(at_mark.passed);
+        assert!(
+            Quiz {
+                pass_mark: 0,
+                ..quiz
+            }
+            .score(&[])
+            .passed
+        );
+    }
+
+    #[test]
+    fn quizzes_are_checked() {
+        assert_eq!(quiz(70).check(), Ok(()));
+        assert_eq!(quiz(101).check(), Err(Invalid::Quiz));
+        let broken = [
+            question(QuestionKind::Single, 4, &[0, 1]),
+            question(QuestionKind::Single, 4, &[4]),
+            question(QuestionKind::Multiple, 4, &[]),
+            question(QuestionKind::Multiple, 4, &[2, 1]),
+            question(QuestionKind::TrueFalse, 3, &[0]),
+            question(QuestionKind::Single, 1, &[0]),
+            question(QuestionKind::Single, 9, &[0]),
+            Question {
+                prompt: " ".into(),
+                ..question(QuestionKind::Single, 2, &[0])
+            },
+        ];
+        for question in broken {
+            let quiz = Quiz {
+                pass_mark: 50,
+                questions: vec![question.clone()],
+            };
+            assert_eq!(quiz.check(), Err(Invalid::Quiz), "{question:?}");
+        }
+        let empty = Quiz {
+            pass_mark: 50,
+            questions: vec![],
+        };
+        assert_eq!(empty.check(), Err(Invalid::Quiz));
+    }
+
+    proptest! {
+        #[test]
+        fn a_score_is_a_percentage_and_right_answers_pass(
+            chosen in prop::collection::vec(prop::collection::vec(0u8..6, 0..6), 0..5),
+            pass_mark in 0u8..=100,
+        ) {
+            let quiz = Quiz { pass_mark, ..quiz(0) };
+            let score = quiz.score(&chosen);
+            prop_assert!(score.percent <= 100);
+            prop_assert!(score.credits.iter().all(|c| (0.0..=1.0).contains(c)));
+            prop_assert_eq!(score.passed, score.percent >= pass_mark);
+            let right: Vec<Vec<u8>> =
+                quiz.questions.iter().map(|q| q.correct.clone()).collect();
+            prop_assert_eq!(quiz.score(&right).percent, 100);
+        }
+    }
+
+    fn item() -> TrainingItem {
+        let meta = RecordMeta {
+            id: id(1),
+            owner: Some(id(50)),
+            team: Some(id(60)),
+            created_at: 1_000,
+        };
+        let draft = ItemDraft {
+            title: "报价话术".into(),
+            kind: ItemKind::Script,
+            body: "## 开场\n\n先问需求。".into(),
+            tags: "谈判, price".into(),
+            quiz: Some(quiz(60)),
+            attachments: vec![Attachment {
+                sha256: Sha256::from_bytes(&[7; 32]),
+                name: "chart.png".into(),
+                mime: "image/png".into(),
+                size: 1_234,
+            }],
+            assign_team: true,
+            due_on: "2026-12-31".into(),
+            ..ItemDraft::default()
+        };
+        draft.parse(&meta, 2_000).unwrap()
+    }
+
+    #[test]
+    fn an_item_round_trips_through_its_form_and_validation() {
+        let item = item();
+        assert_eq!(reparse_item(&item), Ok(item.clone()));
+        let published = item.publish(5_000).publish(6_000);
+        assert_eq!(
+            (published.version, published.published_at),
+            (2, Some(6_000))
+        );
+        assert_eq!(reparse_item(&published), Ok(published.clone()));
+        let value = serde_json::to_value(&published).unwrap();
+        assert_eq!(
+            crate::validate_record(crate::RecordKind::TrainingItem, &value),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn an_item_refuses_what_no_editor_writes() {
+        let check = |edit: &dyn Fn(&mut TrainingItem)| {
+            let mut item = item();
+            edit(&mut item);
+            let value = serde_json::to_value(&item).unwrap();
+            crate::validate_record(crate::RecordKind::TrainingItem, &value).map_err(|e| e.0)
+        };
+        assert_eq!(check(&|i| i.title.clear()), Err("title".into()));
+        assert_eq!(check(&|i| i.published = true), Err("published".into()));
+        assert_eq!(check(&|i| i.quiz = None), Ok(()));
+        assert_eq!(
+            check(&|i| {
+                i.kind = ItemKind::Quiz;
+                i.quiz = None;
+            }),
+            Err("quiz".into())
+        );
+        assert_eq!(
+            check(&|i| i.attachments[0].mime = "text/html".into()),
+            Err("attachments".into())
+        );
+        assert_eq!(
+            check(&|i| i.attachments.push(i.attachments[0].clone())),
+            Err("attachments".into())
+        );
+        assert_eq!(
+            check(&|i| i.assigned.people = vec![id(3), id(3)]),
+            Err("assigned".into())
+        );
+        let upper = serde_json::json!("AB".repeat(32));
+        assert!(serde_json::from_value::<Sha256>(upper).is_err());
+        assert_eq!(
+            Sha256::parse(&"AB".repeat(32)).unwrap().as_str(),
+            "ab".repeat(32)
+        );
+    }
+
+    #[test]
+    fn a_session_round_trips_in_any_zone() {
+        let meta = RecordMeta::new(id(2), 1_000);
+        let draft = SessionDraft {
+            title: "价格谈判角色扮演".into(),
+            date: "2026-12-10".into(),
+            time: "14:30".into(),
+            duration_min: "90".into(),
+            place: "3 楼会议室".into(),
+            method: SessionMethod::RolePlay,
+            items: vec![id(1)],
+            invited: vec![id(51), id(52)],
+            ..SessionDraft::default()
+        };
+        let session = draft.parse(&meta, 2_000, 480).unwrap();
+        assert_eq!(session.ends_at() - session.starts_at, 90 * 60_000);
+        assert_eq!(reparse_session(&session), Ok(session.clone()));
+        let shown = SessionDraft::from_session(&session, 480);
+        assert_eq!(shown.date, "2026-12-10");
+        assert!(shown.time.starts_with("14:30"));
+        let mut bad = draft.clone();
+        bad.time = "25:00".into();
+        bad.invited = vec![id(5), id(5)];
+        let errors = bad.parse(&meta, 2_000, 480).unwrap_err();
+        assert_eq!(errors.get("starts_at"), Some(Invalid::DateTime));
+        assert_eq!(errors.get("invited"), Some(Invalid::Id));
+    }
+
+    #[test]
+    fn progress_folds_two_devices_and_every_attempt() {
+        let item = item().publish(3_000);
+        let me = Some(id(51));
+        let meta = |n: u8| RecordMeta {
+            id: id(n),
+            owner: me,
+            team: Some(id(60)),
+            created_at: 0,
+        };
+        let mut phone = TrainingRecord::for_item(&meta(10), item.id);
+        phone.opened_at = Some(4_000);
+        phone.read_version = 1;
+        let mut laptop = TrainingRecord::for_item(&meta(11), item.id);
+        laptop.opened_at = Some(3_500);
+        laptop.completed_at = Some(9_000);
+        laptop.rating = Some(4);
+        laptop.comment = "有用".into();
+        laptop.updated_at = 9_000;
+        let mut someone_else = laptop.clone();
+        someone_else.owner = Some(id(52));
+        someone_else.rating = Some(1);
+        someone_else.updated_at = 10_000;
+        let failed = QuizAttempt::take(&meta(20), &item, vec![vec![0]], 5_000).unwrap();
+        let passed =
+            QuizAttempt::take(&meta(21), &item, vec![vec![2], vec![0, 1], vec![1]], 6_000).unwrap();
+        assert!(!failed.passed && passed.passed);
+        let records = [phone, laptop, someone_else];
+        let progress = progress(item.id, me, &records, &[failed.clone(), passed]);
+        assert_eq!(progress.opened_at, Some(3_500));
+        assert_eq!(progress.completed_at, Some(9_000));
+        assert_eq!(progress.read_version, 1);
+        assert_eq!(
+            (progress.rating, progress.comment.as_str()),
+            (Some(4), "有用")
+        );
+        assert_eq!((progress.attempts, progress.best_percent), (2, Some(100)));
+        assert!(progress.is_done(&item));
+        assert!(!progress.updated_since_read(&item));
+        assert!(progress.updated_since_read(&item.publish(20_000)));
+        let only_failed = super::progress(item.id, me, &records, &[failed]);
+        assert!(!only_failed.is_done(&item), "a quiz item needs a pass");
+    }
+
+    #[test]
+    fn records_and_attempts_are_checked() {
+        let meta = RecordMeta::new(id(3), 0);
+        let mut record = TrainingRecord::for_item(&meta, id(1));
+        assert!(record.check().is_ok());
+        record.rating = Some(6);
+        record.session_id = Some(id(2));
+        let errors = record.check().unwrap_err();
+        assert_eq!(errors.get("rating"), Some(Invalid::Rating));
+        assert_eq!(errors.get("item_id"), Some(Invalid::Required));
+        let mut attempt = QuizAttempt::take(&meta, &item(), vec![vec![3, 1, 1]], 0).unwrap();
+        assert_eq!(attempt.answers, vec![vec![1, 3]]);
+        assert!(attempt.check().is_ok());
+        attempt.answers = vec![vec![3, 1]];
+        assert_eq!(
+            attempt.check().unwrap_err().get("answers"),
+            Some(Invalid::Quiz)
+        );
+    }
+}
