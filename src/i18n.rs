@@ -370,6 +370,7 @@ messages! {
     "login.submit" => "Sign in", "登录";
     "login.title" => "Sign in to Fieldbook", "登录 Fieldbook";
     "login.working" => "Signing in…", "正在登录…";
+    "markdown.image_missing" => "Image not downloaded to this device yet", "图片尚未下载到本机";
     "nav.back" => "Back", "返回";
     "nav.leads" => "Leads", "客户";
     "nav.main" => "Main", "主导航";

@@ -43,6 +43,7 @@ fn run_steps(workspace: &Workspace, options: TestOptions, steps: &mut Steps) -> 
         workspace.run(
             &Cmd::new("cargo")
                 .args(["clippy", "-p", "fieldbook", "-p", "fieldbook-domain"])
+                .args(["-p", "fieldbook-markdown"])
                 .args(["--target", WASM_TARGET, "--all-targets"])
                 .args(["--", "-D", "warnings"]),
         )
