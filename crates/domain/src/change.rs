@@ -193,12 +193,31 @@ pub trait Record: Serialize + DeserializeOwned + Clone + PartialEq {
     /// Values the device stores beside the record for its indices only (derived from the
     /// record, never synced, ignored when the record is read back).
     fn index_keys(&self) -> Vec<(&'static str, String)>;
+    /// The attachments (files moved in their own requests, by digest) the record names.
+    fn attachments(&self) -> Vec<&crate::Sha256> {
+        Vec::new()
+    }
 }
 
 macro_rules! impl_record {
     (
         $type:ident, $collection:literal, $template:path, $reparse:path, $index_keys:expr,
         $writers:expr, $reach:expr
+    ) => {
+        impl_record!(
+            $type,
+            $collection,
+            $template,
+            $reparse,
+            $index_keys,
+            $writers,
+            $reach,
+            |_| Vec::new()
+        );
+    };
+    (
+        $type:ident, $collection:literal, $template:path, $reparse:path, $index_keys:expr,
+        $writers:expr, $reach:expr, $attachments:expr
     ) => {
         impl Record for $type {
             const KIND: RecordKind = RecordKind::$type;
@@ -208,6 +227,11 @@ macro_rules! impl_record {
             fn reach(&self) -> Reach {
                 let reach: fn(&$type) -> Reach = $reach;
                 reach(self)
+            }
+
+            fn attachments(&self) -> Vec<&crate::Sha256> {
+                let attachments: fn(&$type) -> Vec<&crate::Sha256> = $attachments;
+                attachments(self)
             }
 
             fn id(&self) -> Id {
@@ -295,7 +319,8 @@ impl_record!(
         (false, _) => Reach::Owner,
         (true, crate::training::Audience::Team) => Reach::Team,
         (true, crate::training::Audience::Everyone) => Reach::Everyone,
-    }
+    },
+    |item| item.attachments.iter().map(|a| &a.sha256).collect()
 );
 impl_record!(
     TrainingSession,

@@ -853,6 +853,23 @@ pub fn reach_of(kind: RecordKind, object: &Value) -> Result<crate::Reach, serde_
     kind.with_type(ReachOf(object))
 }
 
+/// The attachments a record of `kind` whose fields are `object` names
+/// ([`Record::attachments`]), for the server, which holds records as fields.
+pub fn attachments_of(
+    kind: RecordKind,
+    object: &Value,
+) -> Result<Vec<crate::Sha256>, serde_json::Error> {
+    struct AttachmentsOf<'a>(&'a Value);
+    impl ForKind for AttachmentsOf<'_> {
+        type Output = Result<Vec<crate::Sha256>, serde_json::Error>;
+        fn run<T: Record>(self) -> Self::Output {
+            let record = T::deserialize(self.0)?;
+            Ok(record.attachments().into_iter().cloned().collect())
+        }
+    }
+    kind.with_type(AttachmentsOf(object))
+}
+
 // ---------------------------------------------------------------------------------------
 // Validation on the server.
 // ---------------------------------------------------------------------------------------

@@ -1279,6 +1279,17 @@ mod tests {
             crate::validate_record(crate::RecordKind::TrainingItem, &value),
             Ok(())
         );
+        let named = crate::attachments_of(crate::RecordKind::TrainingItem, &value).unwrap();
+        assert_eq!(named, vec![Sha256::from_bytes(&[7; 32])]);
+        assert_eq!(
+            crate::reach_of(crate::RecordKind::TrainingItem, &value).unwrap(),
+            crate::Reach::Team
+        );
+        let draft = serde_json::to_value(item.clone()).unwrap();
+        assert_eq!(
+            crate::reach_of(crate::RecordKind::TrainingItem, &draft).unwrap(),
+            crate::Reach::Owner
+        );
     }
 
     #[test]
