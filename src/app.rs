@@ -14,8 +14,19 @@ use crate::components::sync_notes::SyncNoticeBanner;
 use crate::i18n::{count, use_i18n, Locale};
 use crate::platform;
 use crate::routes::{
-    deal_form::DealFormPage, lead_detail::LeadDetail, lead_form::LeadFormPage, leads::Leads,
-    not_found::NotFound, settings::Settings, sign_in::SignIn, today::Today,
+    deal_form::DealFormPage,
+    lead_detail::LeadDetail,
+    lead_form::LeadFormPage,
+    leads::Leads,
+    not_found::NotFound,
+    settings::Settings,
+    sign_in::SignIn,
+    today::Today,
+    training::Library,
+    training_archive::Archive,
+    training_editor::ItemEditorPage,
+    training_item::ItemReader,
+    training_session::{SessionEditorPage, SessionPage},
     visit_form::VisitFormPage,
 };
 use crate::state::{use_app, AppState, LoadState};
@@ -97,6 +108,15 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/visits/:id/edit") view=VisitFormPage/>
             <Route path=path!("/new/deal") view=DealFormPage/>
             <Route path=path!("/deals/:id/edit") view=DealFormPage/>
+            <Route path=path!("/training") view=Library/>
+            <Route path=path!("/training/:id") view=ItemReader/>
+            <Route path=path!("/training/:id/edit") view=ItemEditorPage/>
+            <Route path=path!("/new/training") view=ItemEditorPage/>
+            <Route path=path!("/sessions/:id") view=SessionPage/>
+            <Route path=path!("/sessions/:id/edit") view=SessionEditorPage/>
+            <Route path=path!("/new/session") view=SessionEditorPage/>
+            <Route path=path!("/archive") view=Archive/>
+            <Route path=path!("/archive/:id") view=Archive/>
             <Route path=path!("/settings") view=Settings/>
             <Route path=path!("/signin") view=SignIn/>
         </Routes>
@@ -178,6 +198,10 @@ fn NavBar() -> impl IntoView {
             <A href="/new/visit" attr:class="tab primary" attr:data-testid="nav-visit">
                 <span class="icon" aria-hidden="true">"+"</span>
                 <span>{move || i.t("nav.visit")}</span>
+            </A>
+            <A href="/training" attr:class="tab" attr:data-testid="nav-training">
+                <span class="icon" aria-hidden="true">"❏"</span>
+                <span>{move || i.t("nav.training")}</span>
             </A>
             <A href="/settings" attr:class="tab" attr:data-testid="nav-settings">
                 <span class="icon" aria-hidden="true">"⚙"</span>

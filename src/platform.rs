@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 
 use crate::i18n::Locale;
 use domain::{Clock, Id};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// The browser's wall clock (`Date.now()`).
 #[derive(Clone, Copy, Debug, Default)]
@@ -314,4 +314,27 @@ pub async fn next_tick() {
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// The SHA-256 of `blob`'s bytes, by the browser's `crypto.subtle` (no hashing code in the
+/// download). `None` where the browser offers no digest (an insecure origin).
+pub async fn sha256_of(blob: &web_sys::Blob) -> Option<domain::Sha256> {
+    let subtle = web_sys::window()?.crypto().ok()?.subtle();
+    let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer())
+        .await
+        .ok()?;
+    let buffer: js_sys::ArrayBuffer = buffer.dyn_into().ok()?;
+    let digest = subtle
+        .digest_with_str_and_buffer_source("SHA-256", &buffer)
+        .ok()?;
+    let digest = wasm_bindgen_futures::JsFuture::from(digest).await.ok()?;
+    let bytes = js_sys::Uint8Array::new(&digest).to_vec();
+    let bytes: [u8; 32] = bytes.try_into().ok()?;
+    Some(domain::Sha256::from_bytes(&bytes))
+}
+
+/// A `blob:` URL for showing `blob` in the page (an image, a PDF opened in a new tab).
+/// The page keeps it until it unloads: a reader opens a few attachments, not thousands.
+pub fn object_url(blob: &web_sys::Blob) -> Option<String> {
+    web_sys::Url::create_object_url_with_blob(blob).ok()
 }

@@ -37,7 +37,11 @@ choice!(
     domain::Intent,
     domain::VisitKind,
     domain::DealStatus,
-    domain::LeadSort
+    domain::LeadSort,
+    domain::ItemKind,
+    domain::Audience,
+    domain::QuestionKind,
+    domain::SessionMethod
 );
 
 fn control_id(prefix: &str, field: &str) -> String {

@@ -8,6 +8,11 @@ pub mod not_found;
 pub mod settings;
 pub mod sign_in;
 pub mod today;
+pub mod training;
+pub mod training_archive;
+pub mod training_editor;
+pub mod training_item;
+pub mod training_session;
 pub mod visit_form;
 
 use domain::{Id, Record};

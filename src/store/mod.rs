@@ -6,9 +6,11 @@
 //! entries, so a crash leaves either both or neither. Deletes are tombstones (`deleted: true`),
 //! which sync like any other field.
 
+mod blobs;
 mod local;
 mod schema;
 mod sync;
+mod training;
 
 use std::collections::BTreeMap;
 
@@ -21,6 +23,7 @@ use indexed_db_futures::KeyRange;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
+pub use blobs::BlobInfo;
 pub use domain::replica::{
     DeviceState, NextPush, OutboxEntry, PullApplied, PushApplied, RejectionNote, SyncNotice,
     SyncState,
@@ -29,6 +32,7 @@ pub use domain::PushLimits;
 pub use domain::TeamMember;
 pub use schema::{open_at_version, SCHEMA_VERSION};
 pub use sync::Account;
+pub use training::TrainingBook;
 
 /// The database every signed-in device uses.
 pub const DB_NAME: &str = "fieldbook";

@@ -149,9 +149,10 @@ pub use sync::{
     VersionMark, MAX_CLOCK_AHEAD_MS, PROTOCOL_VERSION, SERVER_MANAGED,
 };
 pub use training::{
-    progress, Assignment, Attachment, Audience, ItemDraft, ItemKind, Progress, Question,
-    QuestionKind, Quiz, QuizAttempt, Score, SessionDraft, SessionMethod, Sha256, TrainingItem,
-    TrainingRecord, TrainingSession,
+    csv, csv_field, item_search_text, library, progress, team_matrix, Assignment, Attachment,
+    Audience, ItemDraft, ItemKind, LibraryEntry, LibraryQuery, MatrixCell, Progress, Question,
+    QuestionKind, Quiz, QuizAttempt, Reader, Score, SessionDraft, SessionMethod, Sha256,
+    TrainingItem, TrainingRecord, TrainingSession,
 };
 pub use value::{
     format_date, format_plain, join_tags, optional_text, parse_amount, parse_date,

@@ -939,6 +939,27 @@ impl QuizAttempt {
         answers: Vec<Vec<u8>>,
         now_ms: i64,
     ) -> Option<QuizAttempt> {
+        let quiz = item.quiz.as_ref()?;
+        Some(QuizAttempt::of_quiz(
+            meta,
+            item.id,
+            item.version,
+            quiz,
+            answers,
+            now_ms,
+        ))
+    }
+
+    /// Scores `answers` to `quiz` (of item `item_id` at `item_version`) and records the
+    /// attempt.
+    pub fn of_quiz(
+        meta: &RecordMeta,
+        item_id: Id,
+        item_version: u32,
+        quiz: &Quiz,
+        answers: Vec<Vec<u8>>,
+        now_ms: i64,
+    ) -> QuizAttempt {
         // One spelling of each answer: the indices ascending, each once.
         let answers: Vec<Vec<u8>> = answers
             .into_iter()
@@ -950,11 +971,11 @@ impl QuizAttempt {
                     .collect()
             })
             .collect();
-        let score = item.quiz.as_ref()?.score(&answers);
-        Some(QuizAttempt {
+        let score = quiz.score(&answers);
+        QuizAttempt {
             id: meta.id,
-            item_id: item.id,
-            item_version: item.version,
+            item_id,
+            item_version,
             answers,
             percent: score.percent,
             passed: score.passed,
@@ -964,7 +985,7 @@ impl QuizAttempt {
             created_at: meta.created_at,
             updated_at: now_ms,
             deleted: false,
-        })
+        }
     }
 
     /// Checks the bounds (the score itself is the device's: the server does not hold the
@@ -1065,6 +1086,215 @@ fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }
+}
+
+/// What the library shows: the text typed (title, tags, body; pinyin initials of the title
+/// through the caller's haystack), and the filters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LibraryQuery {
+    /// Words that must all occur.
+    pub text: String,
+    /// Only this kind.
+    pub kind: Option<ItemKind>,
+    /// Only items with this tag (any case).
+    pub tag: Option<String>,
+    /// Only items assigned to the reader.
+    pub assigned_to_me: bool,
+    /// Only items the reader has not finished.
+    pub not_done: bool,
+}
+
+/// The folded text a library search looks in: title, tags, kind-independent body text, and
+/// `initials` (the title's pinyin initials, which need the browser's collator).
+pub fn item_search_text(item: &TrainingItem, initials: &str) -> String {
+    let mut text = crate::fold(&item.title);
+    for tag in &item.tags {
+        text.push('\u{1}');
+        text.push_str(&crate::fold(tag));
+    }
+    text.push('\u{1}');
+    text.push_str(initials);
+    text.push('\u{1}');
+    text.push_str(&crate::fold(&item.body));
+    text
+}
+
+/// One row of the library.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LibraryEntry<'a> {
+    /// The item.
+    pub item: &'a TrainingItem,
+    /// The reader's progress on it.
+    pub progress: Progress,
+    /// Whether it is assigned to the reader.
+    pub assigned: bool,
+    /// Assigned, not finished and past its due date.
+    pub overdue: bool,
+}
+
+impl LibraryEntry<'_> {
+    /// Whether the reader has finished it.
+    pub fn done(&self) -> bool {
+        self.progress.is_done(self.item)
+    }
+}
+
+/// Who reads: the person and their team.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reader {
+    /// The person.
+    pub id: Id,
+    /// Their team.
+    pub team: Option<Id>,
+}
+
+impl Reader {
+    /// Whether `item` is assigned to this reader.
+    pub fn is_assigned(&self, item: &TrainingItem) -> bool {
+        let in_team = self.team.is_some() && self.team == item.team;
+        item.assigned.includes(self.id, in_team)
+    }
+}
+
+/// The library for `reader` under `query`: live items (drafts only reach their authors'
+/// managers), each with the reader's progress. Assigned and unfinished first (overdue, then
+/// by due date), then the newest published; `haystack` gives an item's search text
+/// ([`item_search_text`]).
+pub fn library<'a>(
+    items: &'a [TrainingItem],
+    records: &[TrainingRecord],
+    attempts: &[QuizAttempt],
+    reader: Reader,
+    today: NaiveDate,
+    query: &LibraryQuery,
+    haystack: impl Fn(&TrainingItem) -> String,
+) -> Vec<LibraryEntry<'a>> {
+    let words: Vec<String> = query
+        .text
+        .split(|c: char| half_width(c).is_whitespace())
+        .map(crate::fold)
+        .filter(|w| !w.is_empty())
+        .collect();
+    let tag = query
+        .tag
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_lowercase);
+    let mut entries: Vec<LibraryEntry<'a>> = items
+        .iter()
+        .filter(|item| !item.deleted)
+        .filter(|item| query.kind.is_none_or(|kind| item.kind == kind))
+        .filter(|item| {
+            tag.as_ref()
+                .is_none_or(|tag| item.tags.iter().any(|t| t.to_lowercase() == *tag))
+        })
+        .filter(|item| {
+            if words.is_empty() {
+                return true;
+            }
+            let text = haystack(item);
+            words.iter().all(|w| text.contains(w.as_str()))
+        })
+        .map(|item| {
+            let progress = progress(item.id, Some(reader.id), records, attempts);
+            let assigned = reader.is_assigned(item);
+            let overdue = assigned && !progress.is_done(item) && item.is_overdue(today);
+            LibraryEntry {
+                item,
+                progress,
+                assigned,
+                overdue,
+            }
+        })
+        .filter(|entry| !query.assigned_to_me || entry.assigned)
+        .filter(|entry| !query.not_done || !entry.done())
+        .collect();
+    entries.sort_by(|a, b| {
+        // Work still to do (assigned, not finished) sorts first: `false` before `true`.
+        let to_do = |e: &LibraryEntry<'_>| !e.assigned || e.done();
+        to_do(a)
+            .cmp(&to_do(b))
+            .then(b.overdue.cmp(&a.overdue))
+            .then_with(|| {
+                let due = |e: &LibraryEntry<'_>| e.item.assigned.due_on.unwrap_or(NaiveDate::MAX);
+                due(a).cmp(&due(b))
+            })
+            .then(b.item.published_at.cmp(&a.item.published_at))
+            .then_with(|| a.item.title.cmp(&b.item.title))
+            .then(a.item.id.cmp(&b.item.id))
+    });
+    entries
+}
+
+/// One cell of the team matrix: a person's progress on an assigned item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatrixCell {
+    /// Opened at least once.
+    pub opened: bool,
+    /// Finished ([`Progress::is_done`]).
+    pub done: bool,
+    /// Best quiz score, if any attempt.
+    pub best_percent: Option<u8>,
+    /// Passed the quiz (`None` when the item has no quiz).
+    pub passed: Option<bool>,
+    /// Whether the item is assigned to this person.
+    pub assigned: bool,
+}
+
+/// The team matrix (people × items): for each person, for each item, the cell.
+pub fn team_matrix(
+    items: &[&TrainingItem],
+    people: &[Reader],
+    records: &[TrainingRecord],
+    attempts: &[QuizAttempt],
+) -> Vec<Vec<MatrixCell>> {
+    people
+        .iter()
+        .map(|person| {
+            items
+                .iter()
+                .map(|item| {
+                    let progress = progress(item.id, Some(person.id), records, attempts);
+                    MatrixCell {
+                        opened: progress.opened_at.is_some(),
+                        done: progress.is_done(item),
+                        best_percent: progress.best_percent,
+                        passed: item.quiz.as_ref().map(|_| progress.passed),
+                        assigned: person.is_assigned(item),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Text as one CSV field: quoted when it holds a comma, quote or line break (quotes
+/// doubled), and a leading `=`, `+`, `-` or `@` neutralised with an apostrophe so a
+/// spreadsheet never runs it as a formula.
+pub fn csv_field(text: &str) -> String {
+    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+/// Rows as a CSV file Excel opens correctly in both languages: a UTF-8 byte order mark
+/// (without it Excel reads UTF-8 Chinese as mojibake), CRLF line ends.
+pub fn csv(rows: &[Vec<String>]) -> String {
+    let mut out = String::from("\u{feff}");
+    for row in rows {
+        let line: Vec<String> = row.iter().map(|field| csv_field(field)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
 }
 
 pub(crate) fn reparse_item(item: &TrainingItem) -> Result<TrainingItem, ValidationErrors> {
@@ -1420,5 +1650,156 @@ mod tests {
             attempt.check().unwrap_err().get("answers"),
             Some(Invalid::Quiz)
         );
+    }
+
+    #[test]
+    fn the_library_filters_searches_and_puts_assigned_work_first() {
+        let me = Reader {
+            id: id(51),
+            team: Some(id(60)),
+        };
+        let mut assigned = item().publish(5_000);
+        assigned.id = id(10);
+        assigned.title = "报价话术".into();
+        let mut overdue = assigned.clone();
+        overdue.id = id(11);
+        overdue.title = "拜访清单".into();
+        overdue.kind = ItemKind::Checklist;
+        overdue.quiz = None;
+        overdue.assigned.due_on = Some(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
+        let mut other = assigned.clone();
+        other.id = id(12);
+        other.title = "Product sheet X200".into();
+        other.kind = ItemKind::ProductSheet;
+        other.tags = vec!["X200".into()];
+        other.assigned = Assignment::default();
+        other.published_at = Some(9_000);
+        let mut gone = other.clone();
+        gone.id = id(13);
+        gone.deleted = true;
+        let items = vec![other.clone(), assigned.clone(), overdue.clone(), gone];
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+        let hay = |item: &TrainingItem| item_search_text(item, "");
+        let all = library(&items, &[], &[], me, today, &LibraryQuery::default(), hay);
+        let order: Vec<Id> = all.iter().map(|e| e.item.id).collect();
+        assert_eq!(
+            order,
+            [id(11), id(10), id(12)],
+            "overdue, assigned, the rest"
+        );
+        assert!(all[0].overdue && all[0].assigned && !all[2].assigned);
+
+        let by = |query: LibraryQuery| -> Vec<Id> {
+            library(&items, &[], &[], me, today, &query, hay)
+                .iter()
+                .map(|e| e.item.id)
+                .collect()
+        };
+        let text = |t: &str| LibraryQuery {
+            text: t.into(),
+            ..LibraryQuery::default()
+        };
+        assert_eq!(by(text("x200")), [id(12)]);
+        assert_eq!(by(text("ｘ２００")), [id(12)], "full-width folds");
+        assert_eq!(
+            by(text("先问需求")),
+            [id(11), id(10), id(12)],
+            "the body is searched"
+        );
+        let kind = LibraryQuery {
+            kind: Some(ItemKind::Checklist),
+            ..LibraryQuery::default()
+        };
+        assert_eq!(by(kind), [id(11)]);
+        let tag = LibraryQuery {
+            tag: Some(" x200 ".into()),
+            ..LibraryQuery::default()
+        };
+        assert_eq!(by(tag), [id(12)]);
+        let mine = LibraryQuery {
+            assigned_to_me: true,
+            ..LibraryQuery::default()
+        };
+        assert_eq!(by(mine), [id(11), id(10)]);
+        // Done: marked done (and the quiz passed, for an item with one).
+        let meta = RecordMeta {
+            id: id(30),
+            owner: Some(me.id),
+            team: me.team,
+            created_at: 0,
+        };
+        let mut read = TrainingRecord::for_item(&meta, id(11));
+        read.completed_at = Some(6_000);
+        let not_done = LibraryQuery {
+            not_done: true,
+            ..LibraryQuery::default()
+        };
+        let left: Vec<Id> = library(&items, &[read], &[], me, today, &not_done, hay)
+            .iter()
+            .map(|e| e.item.id)
+            .collect();
+        assert_eq!(left, [id(10), id(12)]);
+        // Someone in another team is not assigned by a whole-team assignment.
+        let stranger = Reader {
+            id: id(70),
+            team: Some(id(61)),
+        };
+        assert!(!stranger.is_assigned(&assigned));
+    }
+
+    #[test]
+    fn the_team_matrix_shows_each_persons_progress() {
+        let item = item().publish(5_000);
+        let rep = |n: u8| Reader {
+            id: id(n),
+            team: Some(id(60)),
+        };
+        let meta = RecordMeta {
+            id: id(40),
+            owner: Some(id(51)),
+            team: Some(id(60)),
+            created_at: 0,
+        };
+        let mut record = TrainingRecord::for_item(&meta, item.id);
+        record.opened_at = Some(1);
+        record.completed_at = Some(2);
+        let attempt =
+            QuizAttempt::take(&meta, &item, vec![vec![2], vec![0, 1], vec![1]], 3).unwrap();
+        let matrix = team_matrix(&[&item], &[rep(51), rep(52)], &[record], &[attempt]);
+        assert_eq!(
+            matrix[0][0],
+            MatrixCell {
+                opened: true,
+                done: true,
+                best_percent: Some(100),
+                passed: Some(true),
+                assigned: true,
+            }
+        );
+        assert_eq!(
+            matrix[1][0],
+            MatrixCell {
+                opened: false,
+                done: false,
+                best_percent: None,
+                passed: Some(false),
+                assigned: true,
+            }
+        );
+    }
+
+    #[test]
+    fn csv_is_quoted_guarded_and_opens_in_excel() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(csv_field("-1"), "'-1");
+        let file = csv(&[
+            vec!["姓名".into(), "得分".into()],
+            vec!["王小明".into(), "85".into()],
+        ]);
+        assert_eq!(file, "\u{feff}姓名,得分\r\n王小明,85\r\n");
     }
 }
