@@ -471,7 +471,10 @@ messages! {
     "today.none_due_today" => "No follow-ups due today.", "今天没有到期的跟进。";
     "today.nothing_due" => "Nothing due. A good day to find new leads.", "今天没有待跟进的客户，可以开发新客户。";
     "today.overdue" => "Overdue follow-ups", "逾期跟进";
+    "today.session_confirmed" => "You're attending", "已确认参加";
+    "today.session_invited" => "Invited", "已邀请";
     "today.title" => "Today", "今日";
+    "today.training" => "Training to do", "待完成培训";
     "today.visits" => "Today's visits", "今日拜访";
     "training.answer_is" => "Answer: {}", "正确答案：{}";
     "training.assigned" => "Assigned", "已指派";
@@ -527,9 +530,13 @@ messages! {
     "update.reload" => "Reload to update", "重新加载以更新";
     "visit.deleted" => "Visit moved to the trash.", "拜访记录已移入回收站。";
     "visit.edit_title" => "Edit visit", "编辑拜访";
+    "visit.material_missing" => "(item not on this device)", "（本机没有此资料）";
+    "visit.materials" => "Materials shown", "洽谈资料";
+    "visit.materials_search" => "Find training material", "查找培训资料";
     "visit.minutes" => "{} min", "{} 分钟";
     "visit.moves_follow_up" => "The lead's next follow-up moves to this date.", "客户的下次跟进日期将改为此日期。";
     "visit.new_lead" => "New lead", "新客户";
+    "visit.no_materials" => "No training material on this device yet.", "本机还没有培训资料。";
     "visit.saved" => "Visit logged.", "拜访已记录。";
     "visit.title" => "Log a visit", "记录拜访";
     "visit_kind.demo" => "Demo", "产品演示";

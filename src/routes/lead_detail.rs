@@ -1,6 +1,6 @@
 //! Lead detail: contact buttons, the lead's facts, and a timeline of its visits and deals.
 
-use domain::{ContactLink, Deal, Lead, Record, Visit};
+use domain::{ContactLink, Deal, Id, Lead, Record, Visit};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
@@ -75,6 +75,7 @@ fn LeadView(lead: Lead) -> impl IntoView {
         Some(Ok(found)) => found,
         _ => Default::default(),
     });
+    let materials = crate::routes::training::item_titles();
     let timeline = Memo::new(move |_| {
         records.with(|(visits, deals)| {
             let mut entries: Vec<Entry> = visits
@@ -216,7 +217,7 @@ fn LeadView(lead: Lead) -> impl IntoView {
                         Entry::Visit(v) => (v.id, v.updated_at),
                         Entry::Deal(d) => (d.id, d.updated_at),
                     } let:entry>
-                        <TimelineEntry entry/>
+                        <TimelineEntry entry materials/>
                     </For>
                 </ol>
             </Show>
@@ -268,7 +269,10 @@ fn logged_by(logged_by: Option<domain::Id>) -> Option<impl IntoView> {
 }
 
 #[component]
-fn TimelineEntry(entry: Entry) -> impl IntoView {
+fn TimelineEntry(
+    entry: Entry,
+    materials: Memo<std::collections::HashMap<Id, String>>,
+) -> impl IntoView {
     let i = use_i18n();
     match entry {
         Entry::Visit(v) => {
@@ -306,6 +310,20 @@ fn TimelineEntry(entry: Entry) -> impl IntoView {
                     {texts.into_iter().map(|(key, text)| view! {
                         <p class="entry-text"><span class="muted">{move || i.t(key)}": "</span>{text}</p>
                     }).collect_view()}
+                    {(!v.materials.is_empty()).then(|| {
+                        let shown = v.materials.clone();
+                        view! {
+                            <p class="entry-text" data-testid="timeline-materials">
+                                <span class="muted">{move || i.t("visit.materials")}": "</span>
+                                {shown.into_iter().enumerate().map(|(n, id)| view! {
+                                    {(n > 0).then_some("、")}
+                                    <A href=format!("/training/{id}")>
+                                        {move || materials.with(|m| m.get(&id).cloned()).unwrap_or_else(|| i.t("visit.material_missing").to_string())}
+                                    </A>
+                                }).collect_view()}
+                            </p>
+                        }
+                    })}
                 </li>
             }
             .into_any()

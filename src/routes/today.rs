@@ -13,6 +13,7 @@ use crate::components::LeadRow;
 use crate::i18n::{count, use_i18n};
 use crate::platform;
 use crate::routes::reading;
+use crate::routes::training::TrainingToday;
 use crate::state::{use_app, AppState};
 use crate::store::StoreError;
 
@@ -181,6 +182,7 @@ pub fn Today() -> impl IntoView {
                     </For>
                 </ul>
             </Show>
+            <TrainingToday/>
         </section>
     }
 }

@@ -324,3 +324,170 @@ fn SessionRow(session: TrainingSession) -> impl IntoView {
         </li>
     }
 }
+
+/// Training on Today: the reader's assigned items not yet done (overdue flagged) and the
+/// sessions they are invited to. Shows nothing when there is nothing to do.
+#[component]
+pub fn TrainingToday() -> impl IntoView {
+    let i = use_i18n();
+    let state = use_app();
+    let book = training_book();
+    let today = platform::today();
+    let lists = Memo::new(move |_| {
+        let me = reader(&state)?;
+        let now = platform::now_ms();
+        book.with(|b| {
+            let b = b.as_ref()?;
+            let (work, sessions) = domain::training_today(
+                &b.items,
+                &b.sessions,
+                &b.records,
+                &b.attempts,
+                me,
+                today,
+                now,
+            );
+            let work: Vec<(TrainingItem, bool)> = work
+                .into_iter()
+                .map(|entry| (entry.item.clone(), entry.overdue))
+                .collect();
+            let sessions: Vec<(TrainingSession, bool)> = sessions
+                .into_iter()
+                .map(|s| {
+                    let confirmed = b
+                        .record_of_session(me.id, s.id)
+                        .is_some_and(|r| r.confirmed_at.is_some());
+                    (s.clone(), confirmed)
+                })
+                .collect();
+            Some((work, sessions))
+        })
+    });
+    let work = move || lists.with(|l| l.as_ref().map(|l| l.0.clone()).unwrap_or_default());
+    let sessions = move || lists.with(|l| l.as_ref().map(|l| l.1.clone()).unwrap_or_default());
+    view! {
+        <Show when=move || !work().is_empty() || !sessions().is_empty()>
+            <h2 class="section-title">{move || i.t("today.training")}</h2>
+            <ul class="list" data-testid="today-training">
+                <For each=work key=|(item, overdue)| (item.id, item.updated_at, *overdue) let:entry>
+                    {
+                        let (item, overdue) = entry;
+                        let href = format!("/training/{}", item.id);
+                        let due = item.assigned.due_on;
+                        let kind = item.kind;
+                        view! {
+                            <li class="row" data-testid="today-item">
+                                <A href=href attr:class="row-link">
+                                    <span class="row-main">
+                                        <span class="row-title">{item.title.clone()}</span>
+                                        <span class="row-sub">{move || i.t(kind.key())}</span>
+                                    </span>
+                                    <span class="row-badges">
+                                        {overdue.then(|| view! { <span class="badge overdue">{move || i.t("training.overdue")}</span> })}
+                                        {due.map(|due| view! {
+                                            <span class="badge">{move || crate::i18n::fill(i.t("training.due_on"), i.locale().date(due))}</span>
+                                        })}
+                                    </span>
+                                </A>
+                            </li>
+                        }
+                    }
+                </For>
+                <For each=sessions key=|(s, confirmed)| (s.id, s.updated_at, *confirmed) let:entry>
+                    {
+                        let (session, confirmed) = entry;
+                        let href = format!("/sessions/{}", session.id);
+                        let starts = session.starts_at;
+                        view! {
+                            <li class="row" data-testid="today-session">
+                                <A href=href attr:class="row-link">
+                                    <span class="row-main">
+                                        <span class="row-title">{session.title.clone()}</span>
+                                        <span class="row-sub">{move || platform::format_date_time(starts, i.locale())}
+                                            {(!session.place.is_empty()).then(|| format!(" · {}", session.place))}</span>
+                                    </span>
+                                    <span class="row-badges">
+                                        <span class="badge">{move || i.t(if confirmed { "today.session_confirmed" } else { "today.session_invited" })}</span>
+                                    </span>
+                                </A>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+        </Show>
+    }
+}
+
+/// 洽谈资料: the training items shown on a visit, picked from the published library (a
+/// search box narrows the list; the picked ones stay listed first).
+#[component]
+pub fn MaterialsPicker(
+    selected: Signal<Vec<domain::Id>>,
+    on_toggle: Callback<domain::Id>,
+) -> impl IntoView {
+    let i = use_i18n();
+    let state = use_app();
+    let book = training_book();
+    let filter = RwSignal::new(String::new());
+    let choices = Memo::new(move |_| {
+        let collator = state.collator();
+        let words: Vec<String> = filter.with(|f| f.split_whitespace().map(domain::fold).collect());
+        let picked = selected.get();
+        let mut items: Vec<(domain::Id, String, bool)> = book.with(|b| {
+            b.iter()
+                .flat_map(|b| b.items.iter())
+                .filter(|item| !item.deleted && item.published)
+                .filter(|item| {
+                    picked.contains(&item.id) || {
+                        let text = domain::item_search_text(item, &collator.initials(&item.title));
+                        words.iter().all(|w| text.contains(w.as_str()))
+                    }
+                })
+                .map(|item| (item.id, item.title.clone(), picked.contains(&item.id)))
+                .collect()
+        });
+        items.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.1.cmp(&b.1)));
+        items.truncate(30);
+        items
+    });
+    view! {
+        <fieldset class="materials" data-testid="materials">
+            <legend>{move || i.t("visit.materials")}</legend>
+            <Show when=move || book.with(|b| b.as_ref().is_some_and(|b| b.items.iter().any(|i| i.published && !i.deleted)))
+                fallback=move || view! { <p class="hint">{move || i.t("visit.no_materials")}</p> }>
+                <label for="materials-search" class="visually-hidden">{move || i.t("visit.materials_search")}</label>
+                <input id="materials-search" type="search" autocomplete="off" data-testid="materials-search"
+                    placeholder=move || i.t("visit.materials_search")
+                    prop:value=move || filter.get()
+                    on:input=move |ev| filter.set(event_target_value(&ev))/>
+                <For each=move || choices.get() key=|c| c.clone() let:choice>
+                    {
+                        let (id, title, picked) = choice;
+                        let control = format!("material-{id}");
+                        view! {
+                            <div class="option">
+                                <input type="checkbox" id=control.clone() data-testid="material-option"
+                                    prop:checked=picked on:change=move |_| on_toggle.run(id)/>
+                                <label for=control>{title}</label>
+                            </div>
+                        }
+                    }
+                </For>
+            </Show>
+        </fieldset>
+    }
+}
+
+/// The titles of every training item on the device by id (a visit's materials name them).
+pub fn item_titles() -> Memo<std::collections::HashMap<domain::Id, String>> {
+    let book = training_book();
+    Memo::new(move |_| {
+        book.with(|b| {
+            b.iter()
+                .flat_map(|b| b.items.iter())
+                .map(|item| (item.id, item.title.clone()))
+                .collect()
+        })
+    })
+}

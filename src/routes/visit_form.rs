@@ -18,6 +18,7 @@ use crate::i18n::{fill, use_i18n};
 use crate::platform;
 use crate::routes::lead_detail::BookLoading;
 use crate::routes::lead_form::new_lead_draft;
+use crate::routes::training::MaterialsPicker;
 use crate::routes::{query_lead, route_id, stored_record, trash_action};
 use crate::state::use_app;
 use crate::store::{Change, Edit};
@@ -253,6 +254,14 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>) -> impl IntoView 
                 <TextField draft get=|d| &d.next_follow_up set=|d| &mut d.next_follow_up
                     label="field.next_follow_up" field="next_follow_up" errors kind="date" prefix="v"
                     hint="visit.moves_follow_up"/>
+                <MaterialsPicker selected=Signal::derive(move || draft.with(|d| d.materials.clone()))
+                    on_toggle=Callback::new(move |id: Id| draft.update(|d| {
+                        if d.materials.contains(&id) {
+                            d.materials.retain(|m| *m != id);
+                        } else {
+                            d.materials.push(id);
+                        }
+                    }))/>
                 <FormActions saving on_delete/>
             </form>
         </section>

@@ -148,6 +148,7 @@ pub use sync::{
     PushResponse, RecordChange, RecordMerge, RecordRef, RejectReason, Rejection, TeamMember,
     VersionMark, MAX_CLOCK_AHEAD_MS, PROTOCOL_VERSION, SERVER_MANAGED,
 };
+pub use training::training_today;
 pub use training::{
     csv, csv_field, item_search_text, library, progress, team_matrix, Assignment, Attachment,
     Audience, ItemDraft, ItemKind, LibraryEntry, LibraryQuery, MatrixCell, Progress, Question,

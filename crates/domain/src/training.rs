@@ -1227,6 +1227,36 @@ pub fn library<'a>(
     entries
 }
 
+/// What Today shows of training: the reader's assigned, unfinished items (overdue first,
+/// then by due date) and the sessions they are invited to that have not ended, soonest first.
+pub fn training_today<'a>(
+    items: &'a [TrainingItem],
+    sessions: &'a [TrainingSession],
+    records: &[TrainingRecord],
+    attempts: &[QuizAttempt],
+    reader: Reader,
+    today: NaiveDate,
+    now_ms: i64,
+) -> (Vec<LibraryEntry<'a>>, Vec<&'a TrainingSession>) {
+    let query = LibraryQuery {
+        assigned_to_me: true,
+        not_done: true,
+        ..LibraryQuery::default()
+    };
+    let work = library(items, records, attempts, reader, today, &query, |_| {
+        String::new()
+    })
+    .into_iter()
+    .filter(|entry| entry.item.published)
+    .collect();
+    let mut ahead: Vec<&TrainingSession> = sessions
+        .iter()
+        .filter(|s| !s.deleted && s.invited.contains(&reader.id) && s.ends_at() >= now_ms)
+        .collect();
+    ahead.sort_by_key(|s| (s.starts_at, s.id));
+    (work, ahead)
+}
+
 /// One cell of the team matrix: a person's progress on an assigned item.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MatrixCell {
@@ -1801,5 +1831,67 @@ mod tests {
             vec!["王小明".into(), "85".into()],
         ]);
         assert_eq!(file, "\u{feff}姓名,得分\r\n王小明,85\r\n");
+    }
+
+    #[test]
+    fn today_lists_assigned_unfinished_items_and_sessions_ahead() {
+        let me = Reader {
+            id: id(51),
+            team: Some(id(60)),
+        };
+        let mut assigned = item().publish(5_000);
+        assigned.quiz = None;
+        let mut draft = item();
+        draft.id = id(9);
+        let meta = RecordMeta {
+            id: id(2),
+            owner: Some(id(50)),
+            team: Some(id(60)),
+            created_at: 0,
+        };
+        let session = |n: u8, starts_at: i64, invited: Vec<Id>| TrainingSession {
+            id: id(n),
+            starts_at,
+            duration_min: Some(60),
+            invited,
+            ..SessionDraft {
+                title: "培训".into(),
+                date: "2026-12-10".into(),
+                time: "14:30".into(),
+                ..SessionDraft::default()
+            }
+            .parse(&meta, 0, 0)
+            .unwrap()
+        };
+        let hour = 3_600_000;
+        let now = 100 * hour;
+        let sessions = vec![
+            session(20, now + 5 * hour, vec![me.id]),
+            session(21, now + 2 * hour, vec![me.id]),
+            session(22, now - 3 * hour, vec![me.id]),
+            session(23, now + hour, vec![id(52)]),
+            session(24, now - 30 * 60_000, vec![me.id]),
+        ];
+        let items = vec![assigned.clone(), draft];
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+        let (work, ahead) = training_today(&items, &sessions, &[], &[], me, today, now);
+        assert_eq!(work.len(), 1, "drafts never show");
+        assert_eq!(work[0].item.id, assigned.id);
+        let ids: Vec<Id> = ahead.iter().map(|s| s.id).collect();
+        assert_eq!(
+            ids,
+            [id(24), id(21), id(20)],
+            "under way, then soonest; not others'"
+        );
+        let rec_meta = RecordMeta {
+            id: id(3),
+            owner: Some(me.id),
+            team: me.team,
+            created_at: 0,
+        };
+        let mut done = TrainingRecord::for_item(&rec_meta, assigned.id);
+        done.completed_at = Some(1);
+        let (work, _) = training_today(&items, &sessions, &[done], &[], me, today, now);
+        assert!(work.is_empty(), "finished work leaves Today");
     }
 }
