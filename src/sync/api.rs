@@ -206,22 +206,132 @@ fn bad_body(err: serde_json::Error) -> ApiError {
     }
 }
 
-/// One request; returns the status, the body text and any `Retry-After` seconds.
+/// Where an attachment's upload stands on the server.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+pub struct UploadState {
+    /// How many bytes of this user's upload the server holds.
+    #[serde(default)]
+    pub offset: u64,
+    /// Whether the server has the whole file from this user: nothing to send.
+    #[serde(default)]
+    pub complete: bool,
+}
+
+/// How far this user's upload of `sha256` got (0 when it never started).
+pub async fn upload_state(sha256: &str) -> Result<UploadState, ApiError> {
+    let path = format!("/api/attachments/{sha256}/upload");
+    let (status, text, retry_after) = send("GET", &path, None).await?;
+    if !(200..300).contains(&status) {
+        return Err(refusal(status, &text, retry_after));
+    }
+    decode(status, &text)
+}
+
+/// Sends one chunk of an attachment at `offset` of its `size` bytes. A 409 says where the
+/// server's copy really ends (`ApiError::Gap { expected: offset }`), so the caller resumes
+/// from there.
+pub async fn upload_chunk(
+    sha256: &str,
+    offset: u64,
+    size: u64,
+    mime: &str,
+    chunk: &web_sys::Blob,
+) -> Result<UploadState, ApiError> {
+    let path = format!(
+        "/api/attachments/{sha256}?offset={offset}&size={size}&mime={}",
+        js_sys::encode_uri_component(mime)
+    );
+    let (status, text, retry_after) = fetch(
+        "PUT",
+        &path,
+        Some((chunk.as_ref(), "application/octet-stream")),
+    )
+    .await?;
+    if status == 409 {
+        let at: Option<UploadState> = serde_json::from_str(&text).ok();
+        return Err(ApiError::Gap {
+            expected: at.map_or(0, |at| at.offset),
+        });
+    }
+    if !(200..300).contains(&status) {
+        return Err(refusal(status, &text, retry_after));
+    }
+    decode(status, &text)
+}
+
+/// An attachment's bytes, when this user may have them.
+pub async fn download(sha256: &str) -> Result<web_sys::Blob, ApiError> {
+    let window = web_sys::window().ok_or(ApiError::Offline)?;
+    let init = RequestInit::new();
+    init.set_method("GET");
+    init.set_credentials(RequestCredentials::SameOrigin);
+    let path = format!("/api/attachments/{sha256}");
+    let request = Request::new_with_str_and_init(&path, &init).map_err(|_| ApiError::Offline)?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|_| ApiError::Offline)?
+        .dyn_into()
+        .map_err(|_| ApiError::Offline)?;
+    let status = response.status();
+    if !(200..300).contains(&status) {
+        return Err(refusal(status, "", None));
+    }
+    let blob = JsFuture::from(response.blob().map_err(|_| ApiError::Offline)?)
+        .await
+        .map_err(|_| ApiError::Offline)?;
+    blob.dyn_into().map_err(|_| ApiError::Offline)
+}
+
+/// The largest attachment the server takes, as `/api/health` states it (10 MiB when it
+/// does not say).
+pub async fn max_attachment_bytes() -> u64 {
+    #[derive(Deserialize)]
+    struct Health {
+        #[serde(default)]
+        max_attachment_bytes: Option<u64>,
+    }
+    const FALLBACK: u64 = 10 * 1024 * 1024;
+    match send("GET", "/api/health", None).await {
+        Ok((200, text, _)) => serde_json::from_str::<Health>(&text)
+            .ok()
+            .and_then(|h| h.max_attachment_bytes)
+            .unwrap_or(FALLBACK),
+        _ => FALLBACK,
+    }
+}
+
+/// One request with a JSON body (or none); returns the status, the body text and any
+/// `Retry-After` seconds.
 async fn send(
     method: &str,
     path: &str,
     body: Option<String>,
+) -> Result<(u16, String, Option<u64>), ApiError> {
+    match body {
+        Some(body) => {
+            let body = JsValue::from_str(&body);
+            fetch(method, path, Some((&body, "application/json"))).await
+        }
+        None => fetch(method, path, None).await,
+    }
+}
+
+/// One request with a body of the given content type, or none.
+async fn fetch(
+    method: &str,
+    path: &str,
+    body: Option<(&JsValue, &str)>,
 ) -> Result<(u16, String, Option<u64>), ApiError> {
     let window = web_sys::window().ok_or(ApiError::Offline)?;
     let init = RequestInit::new();
     init.set_method(method);
     init.set_credentials(RequestCredentials::SameOrigin);
     let headers = Headers::new().map_err(|_| ApiError::Offline)?;
-    if let Some(body) = body {
+    if let Some((body, content_type)) = body {
         headers
-            .set("Content-Type", "application/json")
+            .set("Content-Type", content_type)
             .map_err(|_| ApiError::Offline)?;
-        init.set_body(&JsValue::from_str(&body));
+        init.set_body(body);
     }
     init.set_headers(&headers);
     let controller = AbortController::new().ok();

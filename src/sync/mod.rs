@@ -12,6 +12,7 @@
 //! drops, on the last page, the outbox entries the server applied (see `store::sync`).
 
 pub mod api;
+mod attachments;
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -68,6 +69,15 @@ enum RunError {
 impl From<ApiError> for RunError {
     fn from(err: ApiError) -> Self {
         RunError::Api(err)
+    }
+}
+
+impl From<attachments::AttachmentError> for RunError {
+    fn from(err: attachments::AttachmentError) -> Self {
+        match err {
+            attachments::AttachmentError::Api(err) => RunError::Api(err),
+            attachments::AttachmentError::Store(err) => RunError::Store(err),
+        }
     }
 }
 
@@ -334,6 +344,8 @@ async fn sync_once(state: AppState) -> Result<bool, RunError> {
     let mut changed = false;
     let mut touched = Vec::new();
     let mut recovered = false;
+    // Files first, in their own requests: the records naming them follow in the push.
+    boxed(attachments::send_pending(&store)).await?;
     for round in 0..=MAX_RECOVERIES {
         boxed(push_all(&store)).await?;
         boxed(send_resolutions(&store)).await?;
@@ -349,6 +361,10 @@ async fn sync_once(state: AppState) -> Result<bool, RunError> {
                 key: "server keeps going back".into(),
             }));
         }
+    }
+    // The files of the training items now on the device, so they read offline.
+    if boxed(attachments::fetch_missing(&store)).await? {
+        changed = true;
     }
     boxed(refresh_team(state, &store)).await?;
     if changed {
