@@ -445,6 +445,9 @@ async fn a_version_1_database_upgrades_without_losing_data() {
         ids(&store.deals_of_lead(old_lead.id).await.unwrap()),
         vec![d.id]
     );
+    // Version 5's training stores work on the upgraded database too.
+    assert!(store.store_names().contains(&"training_items".to_string()));
+    assert!(store.training().await.unwrap().items.is_empty());
     store.close();
     Store::delete(&name).await.unwrap();
 }
@@ -853,4 +856,157 @@ fn as_earlier_versions_wrote<T: serde::Serialize>(value: &T) -> wasm_bindgen::Js
     value
         .serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true))
         .unwrap()
+}
+
+fn training_item(title: &str) -> domain::TrainingItem {
+    domain::ItemDraft {
+        title: title.into(),
+        kind: domain::ItemKind::Script,
+        body: "## 开场\n\n先问需求。".into(),
+        assign_team: true,
+        ..domain::ItemDraft::default()
+    }
+    .parse(&meta(T0), T0)
+    .unwrap()
+    .publish(T0)
+}
+
+#[wasm_bindgen_test]
+async fn training_records_save_and_read_back_with_their_outbox_entries() {
+    let name = unique_db();
+    let store = Store::open(&name).await.unwrap();
+    let item = training_item("报价话术");
+    let me = RecordMeta {
+        owner: Some(new_id(T0)),
+        ..meta(T0)
+    };
+    let mut record = domain::TrainingRecord::for_item(&me, item.id);
+    record.opened_at = Some(T0);
+    record.read_version = 1;
+    let quiz = domain::Quiz {
+        pass_mark: 50,
+        questions: vec![domain::Question {
+            kind: domain::QuestionKind::TrueFalse,
+            prompt: "先报价再问需求？".into(),
+            options: vec!["对".into(), "错".into()],
+            correct: vec![1],
+            explanation: "先问需求。".into(),
+        }],
+    };
+    let attempt =
+        domain::QuizAttempt::of_quiz(&meta(T0 + 1), item.id, 1, &quiz, vec![vec![1]], T0 + 1);
+    assert!(attempt.passed);
+    let written = store
+        .save(
+            &[
+                Change::TrainingItem(item.clone()),
+                Change::TrainingRecord(record.clone()),
+                Change::QuizAttempt(attempt.clone()),
+            ],
+            T0 + 2,
+        )
+        .await
+        .unwrap();
+    let kinds: Vec<RecordKind> = written.iter().map(|m| m.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            RecordKind::TrainingItem,
+            RecordKind::TrainingRecord,
+            RecordKind::QuizAttempt
+        ]
+    );
+    let book = store.training().await.unwrap();
+    assert_eq!(book.items, vec![item.clone()]);
+    assert_eq!(book.records, vec![record.clone()]);
+    assert_eq!(book.attempts, vec![attempt]);
+    assert_eq!(
+        book.record_of_item(me.owner.unwrap(), item.id),
+        Some(&record)
+    );
+    // The subject index holds the item id beside the record.
+    let tx = store_raw(&name).await;
+    let count = tx
+        .transaction("training_records")
+        .build()
+        .unwrap()
+        .object_store("training_records")
+        .unwrap()
+        .index("by_subject")
+        .unwrap()
+        .count()
+        .with_query::<wasm_bindgen::JsValue, _>(wasm_bindgen::JsValue::from_str(
+            &item.id.to_string(),
+        ))
+        .primitive()
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+    tx.close();
+    store.close();
+    Store::delete(&name).await.unwrap();
+}
+
+async fn store_raw(name: &str) -> indexed_db_futures::database::Database {
+    open_at_version(name, SCHEMA_VERSION).await.unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn attachment_bytes_are_kept_as_blobs_until_sent() {
+    let name = unique_db();
+    let store = Store::open(&name).await.unwrap();
+    let bytes = js_sys::Uint8Array::from(&b"\x89PNG fake image bytes"[..]);
+    let parts = js_sys::Array::of1(&bytes);
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
+    let sha = fieldbook::platform::sha256_of(&blob).await.unwrap();
+    // The browser's digest, the same for the same bytes, and SHA-256's (the empty input's
+    // well-known digest).
+    assert_eq!(sha.as_str().len(), 64);
+    let again = fieldbook::platform::sha256_of(&blob).await.unwrap();
+    assert_eq!(sha, again);
+    let empty = web_sys::Blob::new().unwrap();
+    assert_eq!(
+        fieldbook::platform::sha256_of(&empty)
+            .await
+            .unwrap()
+            .as_str(),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+
+    store
+        .put_blob(&sha, "image/png", &blob, true)
+        .await
+        .unwrap();
+    let pending = store.pending_blobs().await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].sha256, sha);
+    assert_eq!(pending[0].mime, "image/png");
+    assert_eq!(pending[0].size, blob.size() as u64);
+    let other = domain::Sha256::from_bytes(&[1; 32]);
+    assert_eq!(
+        store
+            .blobs_held(&[sha.clone(), other.clone()])
+            .await
+            .unwrap(),
+        vec![true, false]
+    );
+    let back = store.blob(&sha).await.unwrap().unwrap();
+    assert_eq!(back.size(), blob.size());
+    assert!(store.blob(&other).await.unwrap().is_none());
+
+    store.blob_sent(&sha).await.unwrap();
+    assert!(store.pending_blobs().await.unwrap().is_empty());
+    assert!(
+        store.blob(&sha).await.unwrap().is_some(),
+        "sent bytes stay on the device"
+    );
+    // Bytes that came from the server are never pending.
+    store
+        .put_blob(&other, "application/pdf", &blob, false)
+        .await
+        .unwrap();
+    assert!(store.pending_blobs().await.unwrap().is_empty());
+    store.close();
+    Store::delete(&name).await.unwrap();
 }
