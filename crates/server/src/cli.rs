@@ -165,8 +165,8 @@ pub struct ServeArgs {
     /// The purge horizon.
     #[command(flatten)]
     pub purge: PurgeArgs,
-    /// Seed a demo team (a manager, two reps, sample customers in Chinese and English)
-    /// unless it exists, and print its logins.
+    /// Seed a demo team (a manager, two reps, sample customers in Chinese and English, a
+    /// training library) unless it exists, and print its logins.
     #[arg(long)]
     pub demo: bool,
 }

@@ -2970,6 +2970,10 @@ async fn demo_seeds_a_team_once_and_each_person_sees_their_share() {
                 .clone()
         };
         let mut kinds = std::collections::BTreeMap::new();
+        let mut users = std::collections::BTreeMap::new();
+        let mut sessions = Vec::new();
+        let now = server.clock_now().timestamp_millis();
+        let due = domain::today_in_offset(now, 480) + TimeDelta::days(7);
         for (n, login) in ["demo.rep1", "demo.rep2", "demo.manager"]
             .iter()
             .enumerate()
@@ -2978,6 +2982,49 @@ async fn demo_seeds_a_team_once_and_each_person_sees_their_share() {
             let pulled = server.pull(&device, None).await;
             assert!(!pulled.more);
             let count = |kind: RecordKind| pulled.changes.iter().filter(|c| c.kind == kind).count();
+            let account = server.storage.user_by_login(login).await.unwrap().unwrap();
+            users.insert(*login, Id::from_uuid(account.user.id));
+            // Everyone in the team reads the manager's library: ten published items (four
+            // pieces of material and a quiz, each in Chinese and in English) and a session.
+            let items: Vec<domain::TrainingItem> = pulled
+                .changes
+                .iter()
+                .filter(|c| c.kind == RecordKind::TrainingItem)
+                .map(|c| serde_json::from_value(c.record.clone()).unwrap())
+                .collect();
+            assert_eq!(items.len(), 10, "{login}");
+            for item in &items {
+                assert!(item.published && item.version == 1, "{}", item.title);
+                assert_eq!(item.published_at, Some(now));
+                assert_eq!(item.audience, domain::Audience::Team);
+            }
+            let quizzes: Vec<&domain::Quiz> =
+                items.iter().filter_map(|i| i.quiz.as_ref()).collect();
+            assert_eq!(quizzes.len(), 2);
+            assert!(quizzes.iter().all(|quiz| quiz.check().is_ok()));
+            assert!(items
+                .iter()
+                .filter(|i| i.quiz.is_some())
+                .all(|i| i.kind == ItemKind::Quiz));
+            let mut assigned: Vec<&str> = items
+                .iter()
+                .filter(|i| i.assigned.whole_team && i.assigned.due_on == Some(due))
+                .map(|i| i.title.as_str())
+                .collect();
+            assigned.sort();
+            assert_eq!(assigned, ["测验：销售流程与价格谈判", "销售流程六阶段"]);
+            let session: Vec<domain::TrainingSession> = pulled
+                .changes
+                .iter()
+                .filter(|c| c.kind == RecordKind::TrainingSession)
+                .map(|c| serde_json::from_value(c.record.clone()).unwrap())
+                .collect();
+            assert_eq!(session.len(), 1, "{login}");
+            assert!(session[0]
+                .items
+                .iter()
+                .all(|covered| items.iter().any(|i| i.id == *covered)));
+            sessions.push(session[0].clone());
             kinds.insert(
                 *login,
                 (
@@ -3000,6 +3047,14 @@ async fn demo_seeds_a_team_once_and_each_person_sees_their_share() {
         assert_eq!(kinds["demo.rep2"], (3, 3, 1));
         // The manager sees the whole team.
         assert_eq!(kinds["demo.manager"], (8, 8, 2));
+        // One session, the same for everyone, inviting both reps.
+        assert!(sessions.windows(2).all(|pair| pair[0] == pair[1]));
+        assert_eq!(
+            sessions[0].invited,
+            [users["demo.rep1"], users["demo.rep2"]]
+        );
+        assert_eq!(sessions[0].method, SessionMethod::RolePlay);
+        assert_eq!(sessions[0].owner, Some(users["demo.manager"]));
     }
 }
 

@@ -1,10 +1,14 @@
 //! `serve --demo`: a team to try Fieldbook with — a sales manager and two reps, each rep with
-//! a book of leads (Chinese and English), visits and deals dated around today.
+//! a book of leads (Chinese and English), visits and deals dated around today, and the
+//! manager's training library ([`training`]): material in both languages published to the
+//! team, a quiz, and a role-play session.
 //!
-//! The records go in through the real sync push, as a device of each rep, so they are exactly
-//! what a rep's phone would have sent: validated by the forms' parsers, stamped, versioned,
-//! visible to the rep and the manager. Seeding runs once: a database that already has the
-//! demo team is left alone.
+//! The records go in through the real sync push, as a device of each rep (and one of the
+//! manager for the library), so they are exactly what a phone would have sent: validated by
+//! the forms' parsers, stamped, versioned, visible to whom they reach. Seeding runs once: a
+//! database that already has the demo team is left alone.
+
+mod training;
 
 use std::collections::BTreeMap;
 
@@ -46,6 +50,14 @@ pub enum DemoError {
     /// The push of the sample records was refused.
     #[error("the server refused the demo data")]
     Refused,
+    /// A file of the training library does not read (a bug in `demo/training/`).
+    #[error("demo training content {file} is malformed: {detail}")]
+    Content {
+        /// The file.
+        file: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
 }
 
 /// A created login and its one-time password.
@@ -241,6 +253,7 @@ pub async fn seed(storage: &dyn Storage, now: DateTime<Utc>) -> Result<Vec<DemoL
     ];
     let mut logins = Vec::new();
     let mut reps = Vec::new();
+    let mut managers = Vec::new();
     for (login, name, role) in people {
         let (user, password) = accounts::add_user(
             storage,
@@ -259,12 +272,17 @@ pub async fn seed(storage: &dyn Storage, now: DateTime<Utc>) -> Result<Vec<DemoL
             role,
             password,
         });
-        if role == Role::Rep {
-            reps.push(user);
+        match role {
+            Role::Rep => reps.push(user),
+            Role::Manager => managers.push(user),
+            Role::Admin => {}
         }
     }
     for (user, book) in reps.iter().zip([BOOK_ONE, BOOK_TWO]) {
         push_book(storage, user, book, now).await?;
+    }
+    for manager in &managers {
+        push_library(storage, manager, &reps, now).await?;
     }
     Ok(logins)
 }
@@ -290,8 +308,6 @@ async fn push_book(
             .format("%Y-%m-%d")
             .to_string()
     };
-    let client = Id::from_uuid(secrets::new_id(now)?);
-    let mut hlc = Hlc::new(client);
     let mut pushes = Vec::new();
     for lead in book {
         let lead_id = Id::from_uuid(secrets::new_id(now)?);
@@ -348,6 +364,38 @@ async fn push_book(
             pushes.push(created(&record)?);
         }
     }
+    push_as(storage, user, pushes, now).await
+}
+
+/// Sends the training library as the first mutations of a manager's seeding device.
+async fn push_library(
+    storage: &dyn Storage,
+    manager: &User,
+    reps: &[User],
+    now: DateTime<Utc>,
+) -> Result<(), DemoError> {
+    let invited: Vec<Id> = reps.iter().map(|rep| Id::from_uuid(rep.id)).collect();
+    let library = training::library(now.timestamp_millis(), &invited, || {
+        Ok(Id::from_uuid(secrets::new_id(now)?))
+    })?;
+    let mut pushes = Vec::new();
+    for (_, item) in &library.items {
+        pushes.push(created(item)?);
+    }
+    pushes.push(created(&library.session)?);
+    push_as(storage, manager, pushes, now).await
+}
+
+/// Pushes `pushes` for `user` as the first mutations of a new device, in one request.
+async fn push_as(
+    storage: &dyn Storage,
+    user: &User,
+    pushes: Vec<(RecordKind, Id, BTreeMap<String, serde_json::Value>)>,
+    now: DateTime<Utc>,
+) -> Result<(), DemoError> {
+    let now_ms = now.timestamp_millis();
+    let client = Id::from_uuid(secrets::new_id(now)?);
+    let mut hlc = Hlc::new(client);
     let request = PushRequest {
         client_id: client,
         protocol: PROTOCOL_VERSION,
