@@ -143,10 +143,10 @@ pub use search::{
 pub use sync::{
     attachments_of, clamp_stamp, field_values, is_server_managed, is_supported_protocol,
     materialize, materialize_kind, merge_field, merge_record, meta_fields, reach_of,
-    validate_record, Conflict, Cursor, CursorError, FieldMerge, FieldOutcome, FieldState,
-    FieldWrite, LostWrite, PullRequest, PullResponse, PushLimits, PushMutation, PushRequest,
-    PushResponse, RecordChange, RecordMerge, RecordRef, RejectReason, Rejection, TeamMember,
-    VersionMark, MAX_CLOCK_AHEAD_MS, PROTOCOL_VERSION, SERVER_MANAGED,
+    validate_record, AttachmentLimits, Conflict, Cursor, CursorError, FieldMerge, FieldOutcome,
+    FieldState, FieldWrite, LostWrite, PullRequest, PullResponse, PushLimits, PushMutation,
+    PushRequest, PushResponse, RecordChange, RecordMerge, RecordRef, RejectReason, Rejection,
+    TeamMember, VersionMark, MAX_CLOCK_AHEAD_MS, PROTOCOL_VERSION, SERVER_MANAGED,
 };
 pub use training::training_today;
 pub use training::{

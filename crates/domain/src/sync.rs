@@ -172,6 +172,20 @@ pub struct PushLimits {
     pub max_push_mutations: u32,
 }
 
+/// The largest attachment the server takes, which a device checks before it uploads: an
+/// upload whose declared size is over it is refused whole (413) and nothing is stored.
+///
+/// `/api/health` carries it as `max_attachment_bytes`; the body of a 413 answer to an upload
+/// as `max_bytes` (next to `"error": "attachment_too_large"`). This struct reads both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentLimits {
+    /// The largest attachment the server takes, in bytes, at most
+    /// [`crate::training::limits::MAX_ATTACHMENT_BYTES`]. `None` when the server does not
+    /// say: it predates attachments and takes none, so the device keeps its files.
+    #[serde(default, alias = "max_bytes")]
+    pub max_attachment_bytes: Option<u64>,
+}
+
 /// A mutation the server refused. It still counts as applied, or the device would be stuck
 /// resending it; the device shows the reason on the record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1976,6 +1990,43 @@ mod tests {
         assert_eq!(
             serde_json::from_value::<PushLimits>(refusal).unwrap(),
             limits
+        );
+    }
+
+    #[test]
+    fn attachment_limits_read_from_the_health_answer_a_413_and_an_older_server() {
+        let limits = AttachmentLimits {
+            max_attachment_bytes: Some(10_485_760),
+        };
+        round_trip(&limits);
+        let health = serde_json::json!({
+            "status": "ok",
+            "max_push_bytes": 1_048_576,
+            "max_push_mutations": 500,
+            "max_attachment_bytes": 10_485_760,
+        });
+        assert_eq!(
+            serde_json::from_value::<AttachmentLimits>(health).unwrap(),
+            limits
+        );
+        let refusal = serde_json::json!({
+            "error": "attachment_too_large",
+            "message": "The file is too large.",
+            "max_bytes": 10_485_760,
+        });
+        assert_eq!(
+            serde_json::from_value::<AttachmentLimits>(refusal).unwrap(),
+            limits
+        );
+        // A server from before attachments states no limit, and its health still parses.
+        let older = serde_json::json!({
+            "status": "ok",
+            "max_push_bytes": 1_048_576,
+            "max_push_mutations": 500,
+        });
+        assert_eq!(
+            serde_json::from_value::<AttachmentLimits>(older).unwrap(),
+            AttachmentLimits::default()
         );
     }
 

@@ -14,8 +14,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::accounts::{self, NewUser};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{
-    default_dist, Database, HttpSettings, DEFAULT_MAX_PUSH_MUTATIONS, DEFAULT_PURGE_AFTER_DAYS,
-    PURGE_EVERY,
+    default_dist, Database, HttpSettings, DEFAULT_MAX_ATTACHMENT_BYTES, DEFAULT_MAX_PUSH_MUTATIONS,
+    DEFAULT_PURGE_AFTER_DAYS, PURGE_EVERY,
 };
 use crate::http::{app, AppState};
 use crate::storage::sync::PurgeReport;
@@ -127,7 +127,8 @@ pub enum UserCommand {
 /// Where the data is; shared by every command.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// Folder for the SQLite database (used when no --database-url is given).
+    /// Folder for the SQLite database (used when no --database-url is given) and, with
+    /// either database, for the attachments' bytes.
     #[arg(long, env = "FIELDBOOK_DATA_DIR", default_value = ".fieldbook-data")]
     pub data_dir: PathBuf,
     /// PostgreSQL instead of SQLite: postgres://user:password@host:port/database.
@@ -162,6 +163,16 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub max_push_mutations: u32,
+    /// The largest attachment (image or PDF) the server takes, in bytes; an upload declaring
+    /// more is refused (413) with the limit, and /api/health tells devices. At most 50 MiB.
+    #[arg(
+        long,
+        env = "FIELDBOOK_MAX_ATTACHMENT_BYTES",
+        default_value_t = DEFAULT_MAX_ATTACHMENT_BYTES,
+        value_parser = clap::value_parser!(u64)
+            .range(1..=domain::training::limits::MAX_ATTACHMENT_BYTES)
+    )]
+    pub max_attachment_bytes: u64,
     /// The purge horizon.
     #[command(flatten)]
     pub purge: PurgeArgs,
@@ -397,9 +408,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         }
     }
 
-    let mut settings = HttpSettings::new(args.dist.unwrap_or_else(default_dist));
+    let mut settings = HttpSettings::new(
+        args.dist.unwrap_or_else(default_dist),
+        args.database.data_dir.clone(),
+    );
     settings.secure_cookies = args.secure_cookies;
     settings.max_push_mutations = args.max_push_mutations;
+    settings.max_attachment_bytes = args.max_attachment_bytes;
     if !settings.dist.join("index.html").is_file() {
         tracing::warn!(dist = %settings.dist.display(), "no index.html: build the app first (cargo xtask build)");
     }
@@ -469,6 +484,20 @@ mod tests {
         };
         assert_eq!(args.max_push_mutations, 50);
         assert!(Cli::try_parse_from(["fieldbook-server", "--max-push-mutations", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_attachment_limit_defaults_to_10_mib_and_stays_under_the_domains() {
+        let cli = Cli::try_parse_from(["fieldbook-server"]).unwrap();
+        assert_eq!(cli.serve.max_attachment_bytes, 10 * 1024 * 1024);
+        let cli =
+            Cli::try_parse_from(["fieldbook-server", "--max-attachment-bytes", "1000"]).unwrap();
+        assert_eq!(cli.serve.max_attachment_bytes, 1000);
+        let over = (domain::training::limits::MAX_ATTACHMENT_BYTES + 1).to_string();
+        assert!(
+            Cli::try_parse_from(["fieldbook-server", "--max-attachment-bytes", &over]).is_err()
+        );
+        assert!(Cli::try_parse_from(["fieldbook-server", "--max-attachment-bytes", "0"]).is_err());
     }
 
     #[test]

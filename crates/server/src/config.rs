@@ -1,5 +1,6 @@
 //! Server settings that are not command-line syntax: which database to open, where the built
-//! app is, and the HTTP policy (cookies, session length, body limit).
+//! app and the attachments are, and the HTTP policy (cookies, session length, body limit,
+//! the largest attachment).
 //!
 //! `cli` turns flags and environment variables into these types; tests build them directly.
 
@@ -7,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use domain::PushLimits;
+use domain::training::limits::MAX_ATTACHMENT_BYTES;
+use domain::{AttachmentLimits, PushLimits};
 
 use crate::storage::postgres::PostgresStorage;
 use crate::storage::sqlite::SqliteStorage;
@@ -77,6 +79,9 @@ impl Database {
 pub struct HttpSettings {
     /// The built app (`trunk build` output) served outside `/api`.
     pub dist: PathBuf,
+    /// The data directory (`--data-dir`): attachments' bytes live in its `attachments`
+    /// folder, whichever database holds the rest.
+    pub data_dir: PathBuf,
     /// Always mark the session cookie `Secure` (also done per request behind an https proxy).
     pub secure_cookies: bool,
     /// How long a sign-in lasts. Long, because reps work offline for days and an expired
@@ -87,17 +92,35 @@ pub struct HttpSettings {
     pub body_limit: usize,
     /// The most mutations one push may carry; more is answered 413 with the limits.
     pub max_push_mutations: u32,
+    /// The largest attachment an upload may declare, in bytes; more is answered 413 and
+    /// nothing is stored. Read through [`HttpSettings::attachment_limit`], which caps it.
+    pub max_attachment_bytes: u64,
 }
 
 impl HttpSettings {
-    /// Defaults for serving `dist`.
-    pub fn new(dist: PathBuf) -> HttpSettings {
+    /// Defaults for serving `dist`, keeping attachments under `data_dir`.
+    pub fn new(dist: PathBuf, data_dir: PathBuf) -> HttpSettings {
         HttpSettings {
             dist,
+            data_dir,
             secure_cookies: false,
             session_ttl: TimeDelta::days(30),
             body_limit: 1024 * 1024,
             max_push_mutations: DEFAULT_MAX_PUSH_MUTATIONS,
+            max_attachment_bytes: DEFAULT_MAX_ATTACHMENT_BYTES,
+        }
+    }
+
+    /// The largest attachment this server takes, never over what the domain allows any
+    /// server (devices validate attachments against that).
+    pub fn attachment_limit(&self) -> u64 {
+        self.max_attachment_bytes.min(MAX_ATTACHMENT_BYTES)
+    }
+
+    /// The attachment limit as devices learn it (`/api/health`, the body of a 413).
+    pub fn attachment_limits(&self) -> AttachmentLimits {
+        AttachmentLimits {
+            max_attachment_bytes: Some(self.attachment_limit()),
         }
     }
 
@@ -121,6 +144,10 @@ pub const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60 *
 /// The default `--max-push-mutations`: above the app's batches of 200, low enough that one
 /// push stays a short transaction.
 pub const DEFAULT_MAX_PUSH_MUTATIONS: u32 = 500;
+
+/// The default `--max-attachment-bytes` (10 MiB): a phone photo or a product sheet, while a
+/// slow mobile link still finishes one in a few minutes of 512 KiB chunks.
+pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
 
 /// The default `--dist`: the repository's `dist/` when this binary runs from a checkout
 /// (`cargo run` from any folder), else `./dist`.
@@ -157,5 +184,17 @@ mod tests {
             Database::Postgres { .. }
         ));
         assert!(Database::choose(dir, Some("mysql://h/db")).is_err());
+    }
+
+    #[test]
+    fn the_attachment_limit_never_exceeds_the_domains() {
+        let mut settings = HttpSettings::new(PathBuf::from("dist"), PathBuf::from("data"));
+        assert_eq!(settings.attachment_limit(), 10_485_760);
+        settings.max_attachment_bytes = u64::MAX;
+        assert_eq!(settings.attachment_limit(), MAX_ATTACHMENT_BYTES);
+        assert_eq!(
+            settings.attachment_limits().max_attachment_bytes,
+            Some(MAX_ATTACHMENT_BYTES)
+        );
     }
 }

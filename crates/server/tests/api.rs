@@ -62,6 +62,16 @@ impl TestDb {
         self.dir.path().join("dist")
     }
 
+    /// The data directory (the SQLite file's folder too, on SQLite).
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A server's settings: this test's `dist/` and data directory.
+    fn settings(&self) -> HttpSettings {
+        HttpSettings::new(self.dist(), self.data_dir())
+    }
+
     /// A storage with a pool of `size`, and that pool, so a test can take its connections.
     async fn open_sized(&self, size: PoolSize) -> (Arc<dyn Storage>, TestPool) {
         match &self.target {
@@ -148,7 +158,7 @@ struct Server {
 }
 
 async fn start(db: &TestDb) -> Server {
-    start_with(db, HttpSettings::new(db.dist())).await
+    start_with(db, db.settings()).await
 }
 
 async fn start_with(db: &TestDb, settings: HttpSettings) -> Server {
@@ -294,6 +304,7 @@ async fn health_reports_ok_version_and_backend() {
                 "database": db.name,
                 "max_push_bytes": 1024 * 1024,
                 "max_push_mutations": 500,
+                "max_attachment_bytes": 10 * 1024 * 1024,
             })
         );
     }
@@ -369,7 +380,7 @@ async fn the_cookie_is_secure_when_configured_or_behind_an_https_proxy() {
         assert_eq!(answer.status, StatusCode::OK);
         assert!(answer.header("set-cookie").unwrap().ends_with("; Secure"));
 
-        let mut settings = HttpSettings::new(db.dist());
+        let mut settings = db.settings();
         settings.secure_cookies = true;
         let secure = start_with(&db, settings).await;
         let answer = secure.login("li", &password).await;
@@ -437,7 +448,7 @@ async fn failed_logins_lock_the_account_in_the_database() {
         assert_eq!(server.failures("sun").await, 5);
 
         // A second server on the same database sees the same lock: it is not in memory.
-        let other = start_on(&db, HttpSettings::new(db.dist()), server.clock.clone()).await;
+        let other = start_on(&db, db.settings(), server.clock.clone()).await;
         let answer = other.login("sun", &password).await;
         assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
 
@@ -632,10 +643,14 @@ async fn openapi_lists_the_endpoints_and_schemas() {
         "/api/sync/pull",
         "/api/sync/conflicts/{id}/resolve",
         "/api/team",
+        "/api/attachments/{sha256}",
+        "/api/attachments/{sha256}/upload",
         "/api/openapi.json",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
+    let attachment = &doc["paths"]["/api/attachments/{sha256}"];
+    assert!(attachment["get"].is_object() && attachment["put"].is_object());
     for schema in [
         "Health",
         "LoginRequest",
@@ -649,6 +664,9 @@ async fn openapi_lists_the_endpoints_and_schemas() {
         "PullRequest",
         "PullResponse",
         "TeamMember",
+        "UploadState",
+        "AttachmentTooLargeBody",
+        "OffsetMismatchBody",
     ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),
@@ -2147,7 +2165,7 @@ async fn sync_invalid_malformed_unknown_and_oversized_pushes_change_nothing() {
 async fn sync_a_push_over_either_limit_is_413_with_the_limits_and_changes_nothing() {
     for db in backends() {
         eprintln!("backend: {}", db.name);
-        let mut settings = HttpSettings::new(db.dist());
+        let mut settings = db.settings();
         settings.body_limit = 8 * 1024;
         settings.max_push_mutations = 3;
         let server = start_with(&db, settings).await;
@@ -2763,11 +2781,7 @@ async fn sync_a_full_pool_answers_503_with_retry_after_and_writes_nothing() {
             acquire_timeout: std::time::Duration::from_millis(300),
         };
         let (storage, pool) = db.open_sized(size).await;
-        let server = serve(
-            storage,
-            HttpSettings::new(db.dist()),
-            ManualClock::new(Utc::now()),
-        );
+        let server = serve(storage, db.settings(), ManualClock::new(Utc::now()));
         let pw = sync_team(&server).await;
         let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
         let create = phone.mutation(test_id(1), server.now_ms(), &new_lead("李伟"));
@@ -2801,11 +2815,7 @@ async fn sync_pushes_waiting_for_their_turn_leave_connections_to_pulls() {
     for db in backends() {
         eprintln!("backend: {}", db.name);
         let (storage, _pool) = db.open_sized(PoolSize::new(4)).await;
-        let server = Arc::new(serve(
-            storage,
-            HttpSettings::new(db.dist()),
-            ManualClock::new(Utc::now()),
-        ));
+        let server = Arc::new(serve(storage, db.settings(), ManualClock::new(Utc::now())));
         let pw = sync_team(&server).await;
         let boss = server.device("boss", &pw["boss"], 9).await;
         let mut devices = Vec::new();
@@ -3232,5 +3242,679 @@ async fn sync_a_batch_larger_than_the_bound_parameter_limit_and_its_reassignment
         let late_now = moved.iter().find(|change| change.id == late).unwrap();
         assert_eq!(late_now.record["outcome"], "报价");
         assert!(pull_all(&server, &a, 500).await.is_empty());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Attachments: bytes uploaded in chunks, stored once, read by who may see their records.
+// ---------------------------------------------------------------------------------------
+
+use domain::{Attachment, Audience, Sha256};
+use sha2::Digest as _;
+
+/// A file's digest, as the app computes it.
+fn sha_of(bytes: &[u8]) -> Sha256 {
+    let digest: [u8; 32] = sha2::Sha256::digest(bytes).into();
+    Sha256::from_bytes(&digest)
+}
+
+/// `len` bytes that differ from file to file by `seed`.
+fn file_bytes(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|n| (n % 251) as u8 ^ seed.wrapping_mul(31))
+        .collect()
+}
+
+/// Every file under `dir`, recursively (none when it does not exist).
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+const CHUNK: usize = 512 * 1024;
+
+impl Server {
+    /// `PUT /api/attachments/{sha}?offset=…&size=…&mime=…` with `bytes` as the chunk.
+    async fn put_chunk(
+        &self,
+        cookie: &str,
+        sha: &Sha256,
+        offset: usize,
+        size: usize,
+        mime: &str,
+        bytes: &[u8],
+    ) -> Answer {
+        let path = format!("/api/attachments/{sha}?offset={offset}&size={size}&mime={mime}");
+        let request = Request::put(path)
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .header(header::COOKIE, cookie)
+            .body(Body::from(bytes.to_vec()))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Uploads `bytes` whole in chunks of [`CHUNK`]; expects a 201 at the end.
+    async fn upload(&self, cookie: &str, bytes: &[u8], mime: &str) -> Sha256 {
+        let sha = sha_of(bytes);
+        for (n, chunk) in bytes.chunks(CHUNK).enumerate() {
+            let answer = self
+                .put_chunk(cookie, &sha, n * CHUNK, bytes.len(), mime, chunk)
+                .await;
+            let last = (n + 1) * CHUNK >= bytes.len();
+            let expected = if last {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            assert_eq!(
+                answer.status,
+                expected,
+                "{}",
+                String::from_utf8_lossy(&answer.body)
+            );
+        }
+        sha
+    }
+
+    /// `GET /api/attachments/{sha}/upload`'s answer, expecting a 200.
+    async fn upload_state(&self, cookie: &str, sha: &Sha256) -> Value {
+        let answer = self
+            .get(&format!("/api/attachments/{sha}/upload"), Some(cookie))
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        answer.json()
+    }
+
+    /// `GET /api/attachments/{sha}` as the holder of `cookie`.
+    async fn attachment(&self, cookie: Option<&str>, sha: &Sha256) -> Answer {
+        self.get(&format!("/api/attachments/{sha}"), cookie).await
+    }
+}
+
+/// The stored attachments (not the partial uploads) under a data directory.
+fn stored_attachments(db: &TestDb) -> Vec<PathBuf> {
+    let root = db.data_dir().join("attachments");
+    files_under(&root)
+        .into_iter()
+        .filter(|path| !path.starts_with(root.join("partial")))
+        .collect()
+}
+
+#[tokio::test]
+async fn attachments_upload_in_chunks_resume_after_an_interruption_and_read_back() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let boss = server.device("boss", &pw["boss"], 1).await;
+        let health = server.get("/api/health", None).await.json();
+        assert_eq!(health["max_attachment_bytes"], 10 * 1024 * 1024);
+        assert_eq!(
+            serde_json::from_value::<domain::AttachmentLimits>(health)
+                .unwrap()
+                .max_attachment_bytes,
+            Some(10 * 1024 * 1024)
+        );
+
+        // 512 KiB, then 1 MiB (the largest chunk), then the rest.
+        let bytes = file_bytes(2 * 1024 * 1024 + 1000, 1);
+        let size = bytes.len();
+        let sha = sha_of(&bytes);
+        let cookie = boss.cookie.as_str();
+        assert_eq!(
+            server.upload_state(cookie, &sha).await,
+            json!({ "offset": 0, "complete": false })
+        );
+        let first = server
+            .put_chunk(cookie, &sha, 0, size, "image/png", &bytes[..CHUNK])
+            .await;
+        assert_eq!(first.status, StatusCode::OK);
+        assert_eq!(first.json(), json!({ "offset": CHUNK, "complete": false }));
+
+        // The connection drops here; the device asks where to resume.
+        assert_eq!(
+            server.upload_state(cookie, &sha).await,
+            json!({ "offset": CHUNK, "complete": false })
+        );
+        // A chunk sent again, or one skipping ahead, is told where the upload really ends.
+        for wrong in [0, 2 * CHUNK] {
+            let answer = server
+                .put_chunk(cookie, &sha, wrong, size, "image/png", &bytes[..100])
+                .await;
+            assert_eq!(answer.status, StatusCode::CONFLICT);
+            assert_eq!(answer.json()["error"], "offset_mismatch");
+            assert_eq!(answer.json()["offset"], CHUNK);
+        }
+        // Over 1 MiB in one chunk is refused without being read.
+        let too_big = server
+            .put_chunk(
+                cookie,
+                &sha,
+                CHUNK,
+                size,
+                "image/png",
+                &bytes[CHUNK..CHUNK + 1024 * 1024 + 1],
+            )
+            .await;
+        assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(too_big.json()["error"], "payload_too_large");
+        // A chunk running past the declared size, a type outside the list and a missing
+        // parameter store nothing either.
+        let past = server
+            .put_chunk(
+                cookie,
+                &sha,
+                CHUNK,
+                CHUNK + 10,
+                "image/png",
+                &bytes[CHUNK..CHUNK + 11],
+            )
+            .await;
+        assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let html = server
+            .put_chunk(
+                cookie,
+                &sha,
+                CHUNK,
+                size,
+                "text/html",
+                &bytes[CHUNK..CHUNK + 10],
+            )
+            .await;
+        assert_eq!(html.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(html.json()["error"], "unsupported_attachment_type");
+        let request = Request::put(format!("/api/attachments/{sha}?offset={CHUNK}"))
+            .header(header::COOKIE, cookie)
+            .body(Body::from(bytes[CHUNK..CHUNK + 10].to_vec()))
+            .unwrap();
+        let missing = server.send(request).await;
+        assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+        assert_eq!(missing.json()["error"], "invalid_query");
+        assert_eq!(server.upload_state(cookie, &sha).await["offset"], CHUNK);
+
+        let second_end = CHUNK + 1024 * 1024;
+        let second = server
+            .put_chunk(
+                cookie,
+                &sha,
+                CHUNK,
+                size,
+                "image/png",
+                &bytes[CHUNK..second_end],
+            )
+            .await;
+        assert_eq!(
+            second.json(),
+            json!({ "offset": second_end, "complete": false })
+        );
+        assert!(stored_attachments(&db).is_empty());
+        let last = server
+            .put_chunk(
+                cookie,
+                &sha,
+                second_end,
+                size,
+                "image/png",
+                &bytes[second_end..],
+            )
+            .await;
+        assert_eq!(last.status, StatusCode::CREATED);
+        assert_eq!(last.json()["complete"], true);
+        assert_eq!(
+            server.upload_state(cookie, &sha).await,
+            json!({ "offset": size, "complete": true })
+        );
+        // The file sits under its digest, and no partial upload is left.
+        let stored = stored_attachments(&db);
+        let sha_text = sha.as_str();
+        let expected = db
+            .data_dir()
+            .join("attachments")
+            .join(&sha_text[..2])
+            .join(sha_text);
+        assert_eq!(stored, [expected]);
+        assert!(files_under(&db.data_dir().join("attachments/partial")).is_empty());
+        // A retried last chunk (its answer lost) finds the work done.
+        let retry = server
+            .put_chunk(
+                cookie,
+                &sha,
+                second_end,
+                size,
+                "image/png",
+                &bytes[second_end..],
+            )
+            .await;
+        assert_eq!(retry.status, StatusCode::OK);
+        assert_eq!(retry.json()["complete"], true);
+
+        let read = server.attachment(Some(cookie), &sha).await;
+        assert_eq!(read.status, StatusCode::OK);
+        assert!(read.body == bytes, "the bytes read back differ");
+        assert_eq!(read.header("content-type"), Some("image/png"));
+        assert_eq!(
+            read.header("content-length"),
+            Some(size.to_string().as_str())
+        );
+        assert_eq!(
+            read.header("cache-control"),
+            Some("private, max-age=31536000, immutable")
+        );
+        assert_eq!(read.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(read.header("content-disposition"), Some("inline"));
+
+        // A path that is not a digest names nothing; an admin uploads nothing.
+        let upper = sha_text.to_ascii_uppercase();
+        for path in [
+            "/api/attachments/not-a-digest".to_string(),
+            format!("/api/attachments/{upper}"),
+            "/api/attachments/abc/upload".to_string(),
+        ] {
+            let answer = server.get(&path, Some(cookie)).await;
+            assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
+            assert_eq!(answer.json()["error"], "not_found");
+        }
+        let root = server.device("root", &pw["root"], 9).await;
+        let answer = server
+            .put_chunk(&root.cookie, &sha, 0, size, "image/png", &bytes[..10])
+            .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    }
+}
+
+#[tokio::test]
+async fn attachments_over_the_limit_are_refused_and_nothing_is_stored() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let mut settings = db.settings();
+        settings.max_attachment_bytes = 1000;
+        let server = start_with(&db, settings).await;
+        let pw = sync_team(&server).await;
+        let boss = server.device("boss", &pw["boss"], 1).await;
+        let health = server.get("/api/health", None).await.json();
+        assert_eq!(health["max_attachment_bytes"], 1000);
+
+        let bytes = file_bytes(1001, 2);
+        let sha = sha_of(&bytes);
+        let answer = server
+            .put_chunk(
+                &boss.cookie,
+                &sha,
+                0,
+                bytes.len(),
+                "application/pdf",
+                &bytes,
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+        let body = answer.json();
+        assert_eq!(body["error"], "attachment_too_large");
+        assert_eq!(body["max_bytes"], 1000);
+        assert!(body["message"].is_string());
+        let limits: domain::AttachmentLimits = serde_json::from_value(body).unwrap();
+        assert_eq!(limits.max_attachment_bytes, Some(1000));
+        // Not even a first chunk of it is kept.
+        let first = server
+            .put_chunk(
+                &boss.cookie,
+                &sha,
+                0,
+                bytes.len(),
+                "application/pdf",
+                &bytes[..10],
+            )
+            .await;
+        assert_eq!(first.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+        assert_eq!(
+            server.upload_state(&boss.cookie, &sha).await,
+            json!({ "offset": 0, "complete": false })
+        );
+        assert!(files_under(&db.data_dir().join("attachments")).is_empty());
+        let read = server.attachment(Some(&boss.cookie), &sha).await;
+        assert_eq!(read.status, StatusCode::NOT_FOUND);
+
+        // At the limit it goes through.
+        let fits = file_bytes(1000, 2);
+        server.upload(&boss.cookie, &fits, "application/pdf").await;
+        assert_eq!(stored_attachments(&db).len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn attachments_whose_bytes_do_not_match_their_digest_are_dropped() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let boss = server.device("boss", &pw["boss"], 1).await;
+        let promised = file_bytes(CHUNK + 500, 3);
+        let sent = file_bytes(CHUNK + 500, 4);
+        let sha = sha_of(&promised);
+        let size = sent.len();
+
+        let first = server
+            .put_chunk(&boss.cookie, &sha, 0, size, "image/jpeg", &sent[..CHUNK])
+            .await;
+        assert_eq!(first.status, StatusCode::OK);
+        let last = server
+            .put_chunk(
+                &boss.cookie,
+                &sha,
+                CHUNK,
+                size,
+                "image/jpeg",
+                &sent[CHUNK..],
+            )
+            .await;
+        assert_eq!(last.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(last.json()["error"], "hash_mismatch");
+
+        // Nothing is kept: no file, no partial upload, no row.
+        assert!(files_under(&db.data_dir().join("attachments")).is_empty());
+        assert_eq!(
+            server.upload_state(&boss.cookie, &sha).await,
+            json!({ "offset": 0, "complete": false })
+        );
+        assert_eq!(
+            server.attachment(Some(&boss.cookie), &sha).await.status,
+            StatusCode::NOT_FOUND
+        );
+        // The right bytes then go through from the start.
+        server.upload(&boss.cookie, &promised, "image/jpeg").await;
+        let read = server.attachment(Some(&boss.cookie), &sha).await;
+        assert!(read.body == promised);
+    }
+}
+
+#[tokio::test]
+async fn attachments_uploaded_by_two_users_are_stored_once() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let boss = server.device("boss", &pw["boss"], 1).await;
+        let a = server.device("rep_a", &pw["rep_a"], 2).await;
+        let b = server.device("rep_b", &pw["rep_b"], 3).await;
+        let bytes = file_bytes(CHUNK + 123, 5);
+        let sha = sha_of(&bytes);
+        let size = bytes.len();
+
+        // Both start; each upload is their own.
+        for (device, end) in [(&boss, CHUNK), (&a, 1000)] {
+            let answer = server
+                .put_chunk(&device.cookie, &sha, 0, size, "image/webp", &bytes[..end])
+                .await;
+            assert_eq!(answer.status, StatusCode::OK);
+        }
+        assert_eq!(
+            server.upload_state(&boss.cookie, &sha).await["offset"],
+            CHUNK
+        );
+        assert_eq!(server.upload_state(&a.cookie, &sha).await["offset"], 1000);
+
+        let done = server
+            .put_chunk(
+                &boss.cookie,
+                &sha,
+                CHUNK,
+                size,
+                "image/webp",
+                &bytes[CHUNK..],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::CREATED);
+        // The second uploader still sends all of it: the file is theirs only once they
+        // have shown they hold it.
+        assert_eq!(
+            server.upload_state(&a.cookie, &sha).await,
+            json!({ "offset": 1000, "complete": false })
+        );
+        let done = server
+            .put_chunk(&a.cookie, &sha, 1000, size, "image/webp", &bytes[1000..])
+            .await;
+        assert_eq!(done.status, StatusCode::CREATED);
+
+        assert_eq!(stored_attachments(&db).len(), 1);
+        assert!(files_under(&db.data_dir().join("attachments/partial")).is_empty());
+        for device in [&boss, &a] {
+            let read = server.attachment(Some(&device.cookie), &sha).await;
+            assert_eq!(read.status, StatusCode::OK);
+            assert!(read.body == bytes);
+        }
+        // A colleague who neither uploaded it nor sees a record naming it cannot read it.
+        assert_eq!(
+            server.attachment(Some(&b.cookie), &sha).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+}
+
+/// The fields of a new training item `id` with `attachments`, published to `audience`.
+fn new_item_with(
+    id: Id,
+    title: &str,
+    attachments: Vec<Attachment>,
+    audience: Audience,
+    published_at: Option<i64>,
+) -> Vec<(String, Value)> {
+    let item = ItemDraft {
+        title: title.into(),
+        kind: ItemKind::ProductSheet,
+        body: "见附件。".into(),
+        audience,
+        attachments,
+        published: published_at.is_some(),
+        version: u32::from(published_at.is_some()),
+        published_at,
+        ..ItemDraft::default()
+    }
+    .parse(&RecordMeta::new(id, 1_741_000_000_000), 1_741_000_000_000)
+    .unwrap();
+    changed_fields(None, &item).unwrap().into_iter().collect()
+}
+
+#[tokio::test]
+async fn attachments_are_read_only_by_who_may_see_a_record_naming_them() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let boss_w_password = server.add_user("boss_w", Role::Manager, Some("west")).await;
+        let mut boss = server.device("boss", &pw["boss"], 1).await;
+        let a = server.device("rep_a", &pw["rep_a"], 2).await;
+        let w = server.device("rep_w", &pw["rep_w"], 4).await;
+        let mut boss_w = server.device("boss_w", &boss_w_password, 5).await;
+        let root = server.device("root", &pw["root"], 6).await;
+        let now = server.now_ms();
+
+        // The manager of east uploads a photo and publishes an item naming it to the team.
+        let photo = file_bytes(3000, 6);
+        let sha = server.upload(&boss.cookie, &photo, "image/png").await;
+        let attachment = Attachment {
+            sha256: sha.clone(),
+            name: "展台.png".into(),
+            mime: "image/png".into(),
+            size: 3000,
+        };
+        let item = test_id(1);
+        let create = boss.mutation_of(
+            RecordKind::TrainingItem,
+            item,
+            now,
+            &unseen(&new_item_with(
+                item,
+                "展台布置",
+                vec![attachment.clone()],
+                Audience::Team,
+                Some(now),
+            )),
+        );
+        let answer = server.push(&boss, vec![create]).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+
+        // East reads it; west, the admin and an unknown digest get one and the same 404.
+        let read = server.attachment(Some(&a.cookie), &sha).await;
+        assert_eq!(read.status, StatusCode::OK);
+        assert!(read.body == photo);
+        let refused = server.attachment(Some(&w.cookie), &sha).await;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND);
+        let unknown = server
+            .attachment(Some(&w.cookie), &sha_of(b"never uploaded"))
+            .await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+        assert_eq!(refused.json(), unknown.json());
+        assert_eq!(refused.json()["error"], "not_found");
+        for device in [&boss_w, &root] {
+            let answer = server.attachment(Some(&device.cookie), &sha).await;
+            assert_eq!(answer.status, StatusCode::NOT_FOUND);
+        }
+        let anonymous = server.attachment(None, &sha).await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            server
+                .get(&format!("/api/attachments/{sha}/upload"), None)
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+
+        // The manager of west names the digest in items of their own without ever having
+        // had the bytes: a draft, then published to west. Knowing a hash is not having the
+        // file, so neither they nor their rep can read it.
+        let copy = test_id(2);
+        let draft = boss_w.mutation_of(
+            RecordKind::TrainingItem,
+            copy,
+            now,
+            &unseen(&new_item_with(
+                copy,
+                "抄来的",
+                vec![attachment.clone()],
+                Audience::Team,
+                None,
+            )),
+        );
+        let answer = server.push(&boss_w, vec![draft]).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+        for device in [&boss_w, &w] {
+            let answer = server.attachment(Some(&device.cookie), &sha).await;
+            assert_eq!(answer.status, StatusCode::NOT_FOUND);
+        }
+        let at_boss_w = server.pull(&boss_w, None).await;
+        let publish = boss_w.mutation_of(
+            RecordKind::TrainingItem,
+            copy,
+            now + 1,
+            &[
+                (
+                    "published",
+                    json!(true),
+                    base_in(&at_boss_w, copy, "published"),
+                ),
+                ("version", json!(1), base_in(&at_boss_w, copy, "version")),
+                (
+                    "published_at",
+                    json!(now + 1),
+                    base_in(&at_boss_w, copy, "published_at"),
+                ),
+            ],
+        );
+        let answer = server.push(&boss_w, vec![publish]).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+        assert_eq!(ids_in(&server.pull(&w, None).await), [copy]);
+        for device in [&boss_w, &w] {
+            let answer = server.attachment(Some(&device.cookie), &sha).await;
+            assert_eq!(answer.status, StatusCode::NOT_FOUND);
+        }
+
+        // Published to everyone, the east item lends its photo to west too.
+        let at_boss = server.pull(&boss, None).await;
+        let widen = boss.mutation_of(
+            RecordKind::TrainingItem,
+            item,
+            now + 2,
+            &[(
+                "audience",
+                json!("everyone"),
+                base_in(&at_boss, item, "audience"),
+            )],
+        );
+        assert!(server.push(&boss, vec![widen]).await.rejected.is_empty());
+        for device in [&w, &boss_w, &a] {
+            let answer = server.attachment(Some(&device.cookie), &sha).await;
+            assert_eq!(answer.status, StatusCode::OK);
+        }
+        assert_eq!(
+            server.attachment(Some(&root.cookie), &sha).await.status,
+            StatusCode::NOT_FOUND
+        );
+
+        // Once the item no longer names it, only its uploader reads it; named again, it
+        // is readable again; in the trash, it lends nothing.
+        let at_boss = server.pull(&boss, None).await;
+        let drop = boss.mutation_of(
+            RecordKind::TrainingItem,
+            item,
+            now + 3,
+            &[(
+                "attachments",
+                json!([]),
+                base_in(&at_boss, item, "attachments"),
+            )],
+        );
+        assert!(server.push(&boss, vec![drop]).await.rejected.is_empty());
+        for device in [&w, &a] {
+            let answer = server.attachment(Some(&device.cookie), &sha).await;
+            assert_eq!(answer.status, StatusCode::NOT_FOUND);
+        }
+        assert_eq!(
+            server.attachment(Some(&boss.cookie), &sha).await.status,
+            StatusCode::OK
+        );
+        let at_boss = server.pull(&boss, None).await;
+        let again = boss.mutation_of(
+            RecordKind::TrainingItem,
+            item,
+            now + 4,
+            &[(
+                "attachments",
+                json!([attachment]),
+                base_in(&at_boss, item, "attachments"),
+            )],
+        );
+        assert!(server.push(&boss, vec![again]).await.rejected.is_empty());
+        assert_eq!(
+            server.attachment(Some(&a.cookie), &sha).await.status,
+            StatusCode::OK
+        );
+        let at_boss = server.pull(&boss, None).await;
+        let trash = boss.mutation_of(
+            RecordKind::TrainingItem,
+            item,
+            now + 5,
+            &[("deleted", json!(true), base_in(&at_boss, item, "deleted"))],
+        );
+        assert!(server.push(&boss, vec![trash]).await.rejected.is_empty());
+        assert_eq!(
+            server.attachment(Some(&a.cookie), &sha).await.status,
+            StatusCode::NOT_FOUND
+        );
     }
 }

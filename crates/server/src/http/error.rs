@@ -50,6 +50,30 @@ pub struct PushTooLargeBody {
     pub max_mutations: u32,
 }
 
+/// The body of a 413 answer to an upload declaring a file over the attachment limit.
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AttachmentTooLargeBody {
+    /// `attachment_too_large`.
+    pub error: String,
+    /// The same in English.
+    pub message: String,
+    /// The largest attachment the server takes, in bytes (also `max_attachment_bytes` in
+    /// /api/health).
+    pub max_bytes: u64,
+}
+
+/// The body of a 409 answer to an upload chunk that does not start where the server's
+/// partial upload ends.
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct OffsetMismatchBody {
+    /// `offset_mismatch`.
+    pub error: String,
+    /// The same in English.
+    pub message: String,
+    /// How many bytes of the upload the server holds: resume from here.
+    pub offset: u64,
+}
+
 /// Why an API request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -71,6 +95,9 @@ pub enum ApiError {
     /// The body is JSON of the wrong shape; the text names the field.
     #[error("invalid request body: {0}")]
     InvalidBody(String),
+    /// The query string is missing a parameter or has one of the wrong form.
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
     /// The body is not declared as JSON.
     #[error("expected application/json")]
     UnsupportedMediaType,
@@ -80,8 +107,29 @@ pub enum ApiError {
     /// A push over the byte limit or the mutation cap; the answer carries both.
     #[error("push too large")]
     PushTooLarge(PushLimits),
-    /// No such API route.
-    #[error("no such endpoint")]
+    /// An upload declares a file over the attachment limit; the answer carries the limit.
+    #[error("attachment too large")]
+    AttachmentTooLarge {
+        /// The largest attachment the server takes, in bytes.
+        max_bytes: u64,
+    },
+    /// An upload declares a type attachments may not have.
+    #[error("unsupported attachment type")]
+    UnsupportedAttachmentType,
+    /// An upload chunk does not start where the partial upload ends; the client resumes
+    /// from `offset`.
+    #[error("upload offset mismatch")]
+    OffsetMismatch {
+        /// How many bytes the server holds.
+        offset: u64,
+    },
+    /// A complete upload's bytes do not have the digest it was sent under; nothing was
+    /// stored.
+    #[error("attachment hash mismatch")]
+    HashMismatch,
+    /// No such API route, or nothing under it the user may see: the same answer, so a 404
+    /// tells nobody whether something exists.
+    #[error("not found")]
     NotFound,
     /// Signed in, but not allowed (a sync client id that belongs to another user).
     #[error("forbidden")]
@@ -110,13 +158,17 @@ impl ApiError {
         match self {
             ApiError::InvalidCredentials | ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::AccountLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::MalformedJson => StatusCode::BAD_REQUEST,
-            ApiError::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::PayloadTooLarge | ApiError::PushTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::MalformedJson | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidBody(_) | ApiError::HashMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedAttachmentType => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            ApiError::PayloadTooLarge
+            | ApiError::PushTooLarge(_)
+            | ApiError::AttachmentTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
-            ApiError::SyncGap { .. } => StatusCode::CONFLICT,
+            ApiError::SyncGap { .. } | ApiError::OffsetMismatch { .. } => StatusCode::CONFLICT,
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -129,9 +181,14 @@ impl ApiError {
             ApiError::AccountLocked { .. } => "account_locked",
             ApiError::MalformedJson => "malformed_json",
             ApiError::InvalidBody(_) => "invalid_body",
+            ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::PushTooLarge(_) => "push_too_large",
+            ApiError::AttachmentTooLarge { .. } => "attachment_too_large",
+            ApiError::UnsupportedAttachmentType => "unsupported_attachment_type",
+            ApiError::OffsetMismatch { .. } => "offset_mismatch",
+            ApiError::HashMismatch => "hash_mismatch",
             ApiError::NotFound => "not_found",
             ApiError::Forbidden => "forbidden",
             ApiError::SyncGap { .. } => "sync.gap",
@@ -149,6 +206,7 @@ impl ApiError {
             }
             ApiError::MalformedJson => "The request body is not valid JSON.".to_string(),
             ApiError::InvalidBody(detail) => format!("The request body is invalid: {detail}"),
+            ApiError::InvalidQuery(detail) => format!("The query string is invalid: {detail}"),
             ApiError::UnsupportedMediaType => {
                 "Send the request body as application/json.".to_string()
             }
@@ -157,7 +215,20 @@ impl ApiError {
                 "Too much in one push: send at most {} mutations and {} bytes.",
                 limits.max_push_mutations, limits.max_push_bytes
             ),
-            ApiError::NotFound => "There is no such endpoint.".to_string(),
+            ApiError::AttachmentTooLarge { max_bytes } => {
+                format!("The file is too large: attach at most {max_bytes} bytes.")
+            }
+            ApiError::UnsupportedAttachmentType => format!(
+                "Attach only these types: {}.",
+                domain::training::ATTACHMENT_TYPES.join(", ")
+            ),
+            ApiError::OffsetMismatch { offset } => {
+                format!("The server holds {offset} bytes of this upload; resume from there.")
+            }
+            ApiError::HashMismatch => {
+                "The file's bytes do not match its SHA-256; nothing was stored.".to_string()
+            }
+            ApiError::NotFound => "There is nothing here.".to_string(),
             ApiError::Forbidden => "You may not do that.".to_string(),
             ApiError::SyncGap { expected } => {
                 format!("Some changes are missing; resend from number {expected}.")
@@ -204,6 +275,26 @@ impl IntoResponse for ApiError {
                     message: body.message,
                     max_bytes: limits.max_push_bytes,
                     max_mutations: limits.max_push_mutations,
+                }),
+            )
+                .into_response(),
+            // The device checks its files against the limit before uploading them.
+            ApiError::AttachmentTooLarge { max_bytes } => (
+                status,
+                Json(AttachmentTooLargeBody {
+                    error: body.error,
+                    message: body.message,
+                    max_bytes,
+                }),
+            )
+                .into_response(),
+            // The device resumes its upload from the server's offset.
+            ApiError::OffsetMismatch { offset } => (
+                status,
+                Json(OffsetMismatchBody {
+                    error: body.error,
+                    message: body.message,
+                    offset,
                 }),
             )
                 .into_response(),

@@ -1,5 +1,6 @@
 //! `GET /api/health`: whether the server and its database answer, for load balancers and
-//! the app's sync indicator, and the push limits the app batches under.
+//! the app's sync indicator, the push limits the app batches under and the largest
+//! attachment it may upload.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -22,13 +23,16 @@ pub struct Health {
     pub max_push_bytes: u64,
     /// The most mutations one push may carry (`domain::PushLimits`).
     pub max_push_mutations: u32,
+    /// The largest attachment an upload may declare, in bytes (`domain::AttachmentLimits`).
+    pub max_attachment_bytes: u64,
 }
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/health", get(health))
 }
 
-/// Reports the version, the backend and the push limits after a trivial database query.
+/// Reports the version, the backend, the push limits and the attachment limit after a
+/// trivial database query.
 #[utoipa::path(
     get,
     path = "/api/health",
@@ -48,5 +52,6 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
         database: state.storage.backend(),
         max_push_bytes: limits.max_push_bytes,
         max_push_mutations: limits.max_push_mutations,
+        max_attachment_bytes: state.settings.attachment_limit(),
     }))
 }

@@ -4,6 +4,7 @@
 //! `tower::ServiceExt::oneshot` and the binary serves the very same router. Each submodule
 //! owns its routes; this module joins them, adds the body limit and the OpenAPI document.
 
+pub mod attachments;
 pub mod auth;
 pub mod error;
 pub mod health;
@@ -26,7 +27,9 @@ use crate::secrets;
 use crate::storage::Storage;
 
 pub use auth::CurrentUser;
-pub use error::{ApiError, ErrorBody, PushTooLargeBody, SyncGapBody};
+pub use error::{
+    ApiError, AttachmentTooLargeBody, ErrorBody, OffsetMismatchBody, PushTooLargeBody, SyncGapBody,
+};
 
 /// What every handler can reach. Cheap to clone: all shared behind `Arc`s.
 #[derive(Clone)]
@@ -35,7 +38,7 @@ pub struct AppState {
     pub storage: Arc<dyn Storage>,
     /// Where "now" comes from.
     pub clock: Arc<dyn Clock>,
-    /// Cookie, session and static-file settings.
+    /// Cookie, session, static-file and attachment settings.
     pub settings: Arc<HttpSettings>,
     /// An argon2 hash of a random password, verified against for unknown logins so they take
     /// as long as wrong passwords. Made on first use, once per process.
@@ -82,6 +85,7 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router())
         .merge(sync::router())
         .merge(team::router())
+        .merge(attachments::router())
         .route("/openapi.json", get(openapi))
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(state.settings.body_limit));
@@ -119,8 +123,9 @@ where
     info(
         title = "Fieldbook sync server",
         description = "Accounts, sessions, and sync: push a device's numbered mutations, \
-                       pull the changes its user may see. The types are \
-                       `domain::sync`'s; ARCHITECTURE.md explains the protocol."
+                       pull the changes its user may see; upload and fetch attachments \
+                       by SHA-256. The types are `domain::sync`'s; ARCHITECTURE.md \
+                       explains the protocol."
     ),
     paths(
         health::health,
@@ -131,6 +136,9 @@ where
         sync::pull,
         sync::resolve_conflict,
         team::team,
+        attachments::upload_state,
+        attachments::upload,
+        attachments::download,
         openapi
     ),
     components(schemas(
@@ -142,6 +150,9 @@ where
         ErrorBody,
         SyncGapBody,
         PushTooLargeBody,
+        AttachmentTooLargeBody,
+        OffsetMismatchBody,
+        attachments::UploadState,
         sync::PushRequestDoc,
         sync::PushMutationDoc,
         sync::PushResponseDoc,

@@ -17,6 +17,11 @@
 //! may see. The rules (exactly-once numbering, authorization, merge, validation, visibility,
 //! the purge after the horizon) live once in [`sync`]; each backend only supplies the SQL
 //! behind [`sync::SyncTx`].
+//!
+//! Attachments: the database holds what is known about them (which are stored, who
+//! uploaded them, which records name them); their bytes are files in the data directory
+//! ([`crate::attachments`]). Who may read one is [`sync::may_read_attachment`]'s rule, over
+//! the facts [`Storage::attachment_access`] reads.
 
 pub mod postgres;
 pub mod sqlite;
@@ -28,7 +33,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use domain::{Id, PullRequest, PullResponse, PushRequest, PushResponse};
+use domain::{Id, PullRequest, PullResponse, PushRequest, PushResponse, Reach, Sha256};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -242,6 +247,42 @@ pub enum StorageError {
     ForeignClient,
 }
 
+/// An attachment whose full bytes are stored and verified against its digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredAttachment {
+    /// The bytes' SHA-256, which names them.
+    pub sha256: Sha256,
+    /// Their length.
+    pub size: u64,
+    /// The type its first uploader declared, one of `domain::training::ATTACHMENT_TYPES`.
+    pub mime: String,
+}
+
+/// A live record naming an attachment, with what decides who sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NamingRecord {
+    /// The record's owner.
+    pub owner: Uuid,
+    /// Its team.
+    pub team: Option<Uuid>,
+    /// Who else sees it.
+    pub reach: Reach,
+}
+
+/// What [`sync::may_read_attachment`] decides from: the stored attachment, whether the
+/// asking user uploaded its bytes, and the records naming it that can lend access.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachmentAccess {
+    /// The attachment.
+    pub attachment: StoredAttachment,
+    /// The user has uploaded the full, verified bytes themselves.
+    pub uploaded: bool,
+    /// The records (not deleted) naming the attachment whose owner has uploaded its bytes;
+    /// empty when `uploaded`, which settles the question without them. A record whose
+    /// owner never had the bytes lends nothing: knowing a digest is not having the file.
+    pub naming: Vec<NamingRecord>,
+}
+
 /// What a push did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PushOutcome {
@@ -409,6 +450,32 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Every account of a team.
     async fn team_users(&self, team: Uuid) -> Result<Vec<User>, StorageError>;
+
+    /// The attachment stored under `sha256`, when `user` has uploaded its full, verified
+    /// bytes (so has nothing left to send).
+    async fn uploaded_attachment(
+        &self,
+        sha256: &Sha256,
+        user: Uuid,
+    ) -> Result<Option<StoredAttachment>, StorageError>;
+
+    /// Records that `user` has uploaded the verified bytes of `attachment`, whose file is
+    /// already in place: adds the attachment unless it is stored (the first uploader's type
+    /// stays) and the user among its owners, in one transaction.
+    async fn add_attachment_owner(
+        &self,
+        attachment: &StoredAttachment,
+        user: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+
+    /// What decides whether `user` may read the attachment stored under `sha256`
+    /// ([`sync::may_read_attachment`]); `None` when no attachment is stored under it.
+    async fn attachment_access(
+        &self,
+        sha256: &Sha256,
+        user: Uuid,
+    ) -> Result<Option<AttachmentAccess>, StorageError>;
 }
 
 /// The lock end for a failure count under `policy`, from `now`.

@@ -18,7 +18,8 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use domain::{
-    Conflict, Cursor, Id, PullRequest, PullResponse, PushRequest, RecordRef, Rejection, Stamp,
+    Conflict, Cursor, Id, PullRequest, PullResponse, PushRequest, RecordRef, Rejection, Sha256,
+    Stamp,
 };
 use sqlx::{Postgres, Transaction};
 
@@ -28,8 +29,9 @@ use super::sync::{
     ResolveOutcome, StoredRecord, SyncTx,
 };
 use super::{
-    lock_end, parse_role, writer_turn, Backend, LockPolicy, LoginThrottle, PoolSize, PushOutcome,
-    Role, Session, Storage, StorageError, Team, User, UserCredentials,
+    lock_end, parse_role, writer_turn, AttachmentAccess, Backend, LockPolicy, LoginThrottle,
+    NamingRecord, PoolSize, PushOutcome, Role, Session, Storage, StorageError, StoredAttachment,
+    Team, User, UserCredentials,
 };
 
 /// The migrations in `migrations/postgres`, embedded at build time (see the SQLite list for
@@ -64,6 +66,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "reach",
         include_str!("../../migrations/postgres/0006_reach.sql"),
+    ),
+    (
+        7,
+        "attachments",
+        include_str!("../../migrations/postgres/0007_attachments.sql"),
     ),
 ];
 
@@ -492,6 +499,122 @@ impl Storage for PostgresStorage {
         }
         Ok(outcome)
     }
+
+    async fn uploaded_attachment(
+        &self,
+        sha256: &Sha256,
+        user: Uuid,
+    ) -> Result<Option<StoredAttachment>, StorageError> {
+        let row = sqlx::query(
+            "SELECT a.size, a.mime FROM attachments a
+                 JOIN attachment_owners o ON o.sha256 = a.sha256 AND o.user_id = $2
+             WHERE a.sha256 = $1",
+        )
+        .bind(sha256.as_str())
+        .bind(user)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| attachment_from_row(sha256, &row)).transpose()
+    }
+
+    async fn add_attachment_owner(
+        &self,
+        attachment: &StoredAttachment,
+        user: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let size = i64::try_from(attachment.size).map_err(|_| {
+            StorageError::Corrupt(format!("size out of range: {}", attachment.size))
+        })?;
+        let _turn = writer_turn(&self.writers, self.acquire_timeout).await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO attachments (sha256, size, mime, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind(attachment.sha256.as_str())
+        .bind(size)
+        .bind(&attachment.mime)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO attachment_owners (sha256, user_id) VALUES ($1, $2)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(attachment.sha256.as_str())
+        .bind(user)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn attachment_access(
+        &self,
+        sha256: &Sha256,
+        user: Uuid,
+    ) -> Result<Option<AttachmentAccess>, StorageError> {
+        // One snapshot for both statements.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await?;
+        let row = sqlx::query(
+            "SELECT a.size, a.mime, EXISTS (SELECT 1 FROM attachment_owners o
+                 WHERE o.sha256 = a.sha256 AND o.user_id = $2) AS uploaded
+             FROM attachments a WHERE a.sha256 = $1",
+        )
+        .bind(sha256.as_str())
+        .bind(user)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let attachment = attachment_from_row(sha256, &row)?;
+        let uploaded: bool = row.try_get("uploaded")?;
+        let naming = if uploaded {
+            Vec::new()
+        } else {
+            let rows = sqlx::query(
+                "SELECT DISTINCT r.owner_id, r.team_id, r.reach
+                 FROM attachment_refs n
+                     JOIN records r ON r.kind = n.kind AND r.id = n.record_id
+                     JOIN attachment_owners o ON o.sha256 = n.sha256 AND o.user_id = r.owner_id
+                 WHERE n.sha256 = $1 AND NOT r.deleted",
+            )
+            .bind(sha256.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(NamingRecord {
+                        owner: row.try_get("owner_id")?,
+                        team: row.try_get("team_id")?,
+                        reach: reach_from(&row.try_get::<String, _>("reach")?)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, StorageError>>()?
+        };
+        tx.commit().await?;
+        Ok(Some(AttachmentAccess {
+            attachment,
+            uploaded,
+            naming,
+        }))
+    }
+}
+
+/// An `attachments` row's `size` and `mime`.
+fn attachment_from_row(sha256: &Sha256, row: &PgRow) -> Result<StoredAttachment, StorageError> {
+    let size: i64 = row.try_get("size")?;
+    Ok(StoredAttachment {
+        sha256: sha256.clone(),
+        size: u64::try_from(size)
+            .map_err(|_| StorageError::Corrupt(format!("negative attachment size: {size}")))?,
+        mime: row.try_get("mime")?,
+    })
 }
 
 /// A PostgreSQL transaction seen as a [`SyncTx`].
@@ -804,6 +927,44 @@ impl SyncTx for PgSync {
         .bind(kinds)
         .bind(records)
         .bind(users)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_attachment_refs(&mut self, records: &[RecordRef]) -> Result<(), StorageError> {
+        let (kinds, ids) = refs_arrays(records);
+        sqlx::query(
+            "DELETE FROM attachment_refs n USING unnest($1::text[], $2::uuid[]) AS w (kind, id)
+             WHERE n.kind = w.kind AND n.record_id = w.id",
+        )
+        .bind(kinds)
+        .bind(ids)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_attachment_refs(
+        &mut self,
+        refs: &[(RecordRef, &Sha256)],
+    ) -> Result<(), StorageError> {
+        let mut kinds = Vec::with_capacity(refs.len());
+        let mut ids = Vec::with_capacity(refs.len());
+        let mut digests = Vec::with_capacity(refs.len());
+        for (record, sha256) in refs {
+            kinds.push(record.kind.as_str());
+            ids.push(*record.id.as_uuid());
+            digests.push(sha256.as_str());
+        }
+        sqlx::query(
+            "INSERT INTO attachment_refs (kind, record_id, sha256)
+             SELECT * FROM unnest($1::text[], $2::uuid[], $3::text[])
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(kinds)
+        .bind(ids)
+        .bind(digests)
         .execute(&mut *self.0)
         .await?;
         Ok(())

@@ -21,7 +21,8 @@ use sqlx::{Row, SqlSafeStr};
 use uuid::Uuid;
 
 use domain::{
-    Conflict, Cursor, Id, PullRequest, PullResponse, PushRequest, RecordRef, Rejection, Stamp,
+    Conflict, Cursor, Id, PullRequest, PullResponse, PushRequest, RecordRef, Rejection, Sha256,
+    Stamp,
 };
 use sqlx::{Sqlite, Transaction};
 use tokio::sync::Semaphore;
@@ -32,8 +33,9 @@ use super::sync::{
     ResolveOutcome, StoredRecord, SyncTx,
 };
 use super::{
-    lock_end, parse_role, writer_turn, Backend, LockPolicy, LoginThrottle, PoolSize, PushOutcome,
-    Role, Session, Storage, StorageError, Team, User, UserCredentials,
+    lock_end, parse_role, writer_turn, AttachmentAccess, Backend, LockPolicy, LoginThrottle,
+    NamingRecord, PoolSize, PushOutcome, Role, Session, Storage, StorageError, StoredAttachment,
+    Team, User, UserCredentials,
 };
 use serde_json::{json, Value};
 
@@ -74,6 +76,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "reach",
         include_str!("../../migrations/sqlite/0006_reach.sql"),
+    ),
+    (
+        7,
+        "attachments",
+        include_str!("../../migrations/sqlite/0007_attachments.sql"),
     ),
 ];
 
@@ -493,6 +500,122 @@ impl Storage for SqliteStorage {
         }
         Ok(outcome)
     }
+
+    async fn uploaded_attachment(
+        &self,
+        sha256: &Sha256,
+        user: Uuid,
+    ) -> Result<Option<StoredAttachment>, StorageError> {
+        let row = sqlx::query(
+            "SELECT a.size, a.mime FROM attachments a
+                 JOIN attachment_owners o ON o.sha256 = a.sha256 AND o.user_id = ?2
+             WHERE a.sha256 = ?1",
+        )
+        .bind(sha256.as_str())
+        .bind(user.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| attachment_from_row(sha256, &row)).transpose()
+    }
+
+    async fn add_attachment_owner(
+        &self,
+        attachment: &StoredAttachment,
+        user: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let _turn = writer_turn(&self.writers, self.acquire_timeout).await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO attachments (sha256, size, mime, created_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind(attachment.sha256.as_str())
+        .bind(size_to(attachment.size)?)
+        .bind(&attachment.mime)
+        .bind(millis(now))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO attachment_owners (sha256, user_id) VALUES (?1, ?2)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(attachment.sha256.as_str())
+        .bind(user.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn attachment_access(
+        &self,
+        sha256: &Sha256,
+        user: Uuid,
+    ) -> Result<Option<AttachmentAccess>, StorageError> {
+        // One read transaction: in WAL mode both statements see the same snapshot.
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "SELECT a.size, a.mime, EXISTS (SELECT 1 FROM attachment_owners o
+                 WHERE o.sha256 = a.sha256 AND o.user_id = ?2) AS uploaded
+             FROM attachments a WHERE a.sha256 = ?1",
+        )
+        .bind(sha256.as_str())
+        .bind(user.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let attachment = attachment_from_row(sha256, &row)?;
+        let uploaded: bool = row.try_get("uploaded")?;
+        let naming = if uploaded {
+            Vec::new()
+        } else {
+            let rows = sqlx::query(
+                "SELECT DISTINCT r.owner_id, r.team_id, r.reach
+                 FROM attachment_refs n
+                     JOIN records r ON r.kind = n.kind AND r.id = n.record_id
+                     JOIN attachment_owners o ON o.sha256 = n.sha256 AND o.user_id = r.owner_id
+                 WHERE n.sha256 = ?1 AND r.deleted = 0",
+            )
+            .bind(sha256.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    let team: Option<String> = row.try_get("team_id")?;
+                    Ok(NamingRecord {
+                        owner: parse_uuid(&row.try_get::<String, _>("owner_id")?)?,
+                        team: team.as_deref().map(parse_uuid).transpose()?,
+                        reach: reach_from(&row.try_get::<String, _>("reach")?)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, StorageError>>()?
+        };
+        tx.commit().await?;
+        Ok(Some(AttachmentAccess {
+            attachment,
+            uploaded,
+            naming,
+        }))
+    }
+}
+
+/// An `attachments` row's `size` and `mime`.
+fn attachment_from_row(sha256: &Sha256, row: &SqliteRow) -> Result<StoredAttachment, StorageError> {
+    let size: i64 = row.try_get("size")?;
+    Ok(StoredAttachment {
+        sha256: sha256.clone(),
+        size: u64::try_from(size)
+            .map_err(|_| StorageError::Corrupt(format!("negative attachment size: {size}")))?,
+        mime: row.try_get("mime")?,
+    })
+}
+
+/// A size as SQLite stores it (signed 64-bit).
+fn size_to(size: u64) -> Result<i64, StorageError> {
+    i64::try_from(size).map_err(|_| StorageError::Corrupt(format!("size out of range: {size}")))
 }
 
 /// A SQLite transaction seen as a [`SyncTx`].
@@ -779,6 +902,38 @@ impl SyncTx for SqliteSync {
             "INSERT INTO visibility_changes (version, kind, record_id, user_id)
              SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?1)
              WHERE true ON CONFLICT DO NOTHING",
+        )
+        .bind(Value::Array(rows).to_string())
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_attachment_refs(&mut self, records: &[RecordRef]) -> Result<(), StorageError> {
+        sqlx::query(
+            "DELETE FROM attachment_refs WHERE (kind, record_id) IN
+                 (SELECT value ->> 0, value ->> 1 FROM json_each(?1))",
+        )
+        .bind(refs_json(records))
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_attachment_refs(
+        &mut self,
+        refs: &[(RecordRef, &Sha256)],
+    ) -> Result<(), StorageError> {
+        let rows = refs
+            .iter()
+            .map(|(record, sha256)| {
+                json!([record.kind.as_str(), record.id.to_string(), sha256.as_str()])
+            })
+            .collect();
+        sqlx::query(
+            "INSERT INTO attachment_refs (kind, record_id, sha256)
+             SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1) WHERE true
+             ON CONFLICT DO NOTHING",
         )
         .bind(Value::Array(rows).to_string())
         .execute(&mut *self.0)

@@ -37,6 +37,10 @@
 //! - A visit or deal may only name (by creating it, or by moving it) a lead the user may
 //!   write; otherwise it is refused as forbidden, the same answer whether the lead is
 //!   someone else's or does not exist.
+//! - Every saved record whose set of named attachments (`domain::attachments_of`) changed
+//!   has its `attachment_refs` rows replaced. The bytes need not be uploaded first: a
+//!   device pushes records and uploads files in the same run, and a failed upload must not
+//!   hold back the record. Who may then read an attachment is [`may_read_attachment`].
 //!
 //! [`purge`] forgets, after a horizon, tombstones, resolved conflicts, removals and kept
 //! refusals; [`pull`] tells a device whose cursor may have missed a purged tombstone or
@@ -46,17 +50,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use domain::{
-    field_values, merge_record, meta_fields, reach_of, validate_record, Conflict, Cursor,
-    FieldState, Id, Invalid, PullRequest, PullResponse, PushMutation, PushRequest, PushResponse,
-    Reach, RecordChange, RecordKind, RecordMeta, RecordRef, RejectReason, Rejection, Stamp,
-    VersionMark, Writers,
+    attachments_of, field_values, merge_record, meta_fields, reach_of, validate_record, Conflict,
+    Cursor, FieldState, Id, Invalid, PullRequest, PullResponse, PushMutation, PushRequest,
+    PushResponse, Reach, RecordChange, RecordKind, RecordMeta, RecordRef, RejectReason, Rejection,
+    Stamp, VersionMark, Writers,
 };
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{PushOutcome, Role, StorageError, User};
+use super::{AttachmentAccess, PushOutcome, Role, StorageError, User};
 
 /// The most records one pull answers with; a request asks for `1..=MAX_PULL_LIMIT`.
 pub const MAX_PULL_LIMIT: u32 = 500;
@@ -205,6 +209,16 @@ pub trait SyncTx: Send {
     async fn insert_visibility_changes(
         &mut self,
         changes: &[(u64, RecordRef, Uuid)],
+    ) -> Result<(), StorageError>;
+
+    /// Deletes every `attachment_refs` row of `records`, in one statement.
+    async fn delete_attachment_refs(&mut self, records: &[RecordRef]) -> Result<(), StorageError>;
+
+    /// Adds `attachment_refs` rows (record, digest) for records whose `records` rows exist,
+    /// in one statement. No pair appears twice.
+    async fn insert_attachment_refs(
+        &mut self,
+        refs: &[(RecordRef, &domain::Sha256)],
     ) -> Result<(), StorageError>;
 
     /// Up to `limit` records past `after` (all when `None`) that `user` may see by
@@ -367,6 +381,21 @@ pub fn can_write(user: &User, kind: RecordKind, owner: Uuid, team: Option<Uuid>)
             Writers::OwnerOnly => owner == user.id,
         },
     }
+}
+
+/// Whether `user` may read an attachment: they uploaded its bytes themselves, or a live
+/// record naming it that they may see ([`can_see`]) belongs to someone who uploaded them.
+/// A reference alone lends nothing (a record may name any digest, and knowing a digest is
+/// not having the file), and admins, who see no records, read no attachments.
+pub fn may_read_attachment(user: &User, access: &AttachmentAccess) -> bool {
+    if user.role == Role::Admin {
+        return false;
+    }
+    access.uploaded
+        || access
+            .naming
+            .iter()
+            .any(|record| can_see(user, record.owner, record.team, record.reach))
 }
 
 /// Whether `user` may create a record of `kind`.
@@ -646,6 +675,25 @@ impl Step<'_> {
         if writes.is_empty() && merge.lost.is_empty() {
             return Ok(Ok(()));
         }
+        if !writes.is_empty() {
+            // Which attachments the record names, compared with before this mutation, so
+            // the rows are written only when the set changes (most saves leave it alone).
+            let named: BTreeSet<domain::Sha256> = attachments_of(record.kind, &values)
+                .map_err(|error| StorageError::Corrupt(format!("{record:?}: {error}")))?
+                .into_iter()
+                .collect();
+            // A stored record that no longer reads as its type gets its rows written anew.
+            let named_before: Option<BTreeSet<domain::Sha256>> = if is_new {
+                Some(BTreeSet::new())
+            } else {
+                attachments_of(record.kind, &field_values(&base))
+                    .ok()
+                    .map(|named| named.into_iter().collect())
+            };
+            if named_before.as_ref() != Some(&named) {
+                batch.attachments.insert(record, named);
+            }
+        }
 
         let deleted = merged
             .get("deleted")
@@ -839,6 +887,9 @@ struct Batch {
     conflicts: Vec<(Conflict, Uuid)>,
     /// `visibility_changes` rows to add.
     removals: BTreeSet<(u64, RecordRef, Uuid)>,
+    /// Records whose named attachments changed, with the set they name now: their
+    /// `attachment_refs` rows are replaced.
+    attachments: BTreeMap<RecordRef, BTreeSet<domain::Sha256>>,
 }
 
 impl Batch {
@@ -935,6 +986,18 @@ impl Batch {
         let removals: Vec<_> = std::mem::take(&mut self.removals).into_iter().collect();
         if !removals.is_empty() {
             tx.insert_visibility_changes(&removals).await?;
+        }
+        let attachments = std::mem::take(&mut self.attachments);
+        if !attachments.is_empty() {
+            let records: Vec<RecordRef> = attachments.keys().copied().collect();
+            tx.delete_attachment_refs(&records).await?;
+            let refs: Vec<(RecordRef, &domain::Sha256)> = attachments
+                .iter()
+                .flat_map(|(record, named)| named.iter().map(move |sha256| (*record, sha256)))
+                .collect();
+            if !refs.is_empty() {
+                tx.insert_attachment_refs(&refs).await?;
+            }
         }
         Ok(())
     }
