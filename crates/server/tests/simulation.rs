@@ -17,7 +17,17 @@
 //!   badly skewed; managers move leads between reps;
 //! - "away and back": a rep's device goes offline and edits one of its leads (sometimes
 //!   logging a visit to it) while a manager moves the lead to the other rep, and in some
-//!   seeds back again, before or after the device returns.
+//!   seeds back again, before or after the device returns;
+//! - training: the manager's devices write items (drafts, or published to the team or to
+//!   everyone; their title, body, tags, assignment; published again as a new version; the
+//!   audience widened) and sessions (title, place, attendance, review) through the
+//!   editors' drafts, and trash and restore them; everyone opens, finishes, rates and
+//!   comments on what they see (a training record, set field by field and checked) and
+//!   submits quizzes (attempts, never edited); items, sessions and training records are
+//!   also edited on two devices at once and in forms left open. Now and then someone tries
+//!   what the kind forbids: a rep editing an item or session or creating an item, a
+//!   manager rewriting a rep's training record or quiz score, or taking a published item
+//!   back to a draft or from everyone to the team.
 //!
 //! The network drops, duplicates and delays (reorders) requests and loses responses;
 //! pushes are sometimes pipelined, so reordering produces gaps; devices go offline, give up
@@ -31,13 +41,18 @@
 //!    applied twice; the only mutations never applied are those refused on the device as
 //!    too large and, after a restore, those only the lost server applied and their device
 //!    had already dropped (the documented loss). The server's refusals equal the replay's
-//!    (forbidden: a rep writing what moved away from them; invalid: an edit of a record a
-//!    restored server does not have), each is a note on the device that made it even when
-//!    the first answer was lost, and the server's records, owners and conflict log equal
-//!    an independent replay of the applied mutations (per field, in server order; who owns
-//!    a visit or deal is decided in one place, `owner_rule`).
+//!    (forbidden: a rep writing what moved away from them, or what the kind's writers
+//!    exclude — `may_write_rule`: only a manager creates and edits items and sessions, only
+//!    its person a training record or attempt; invalid: an edit of a record a restored
+//!    server does not have, or one whose merge the forms' validation refuses; narrowed: an
+//!    edit that would take a record from some who see it), each is a note on the device
+//!    that made it even when the first answer was lost, and the server's records, owners
+//!    and conflict log equal an independent replay of the applied mutations (per field, in
+//!    server order; who owns a record is decided in one place, `owner_rule`).
 //! 2. Every device's server copies equal what a fresh full pull shows its user (records,
-//!    field versions, conflicts), and its views equal its copies.
+//!    field versions, conflicts), and its views equal its copies; and each user's full
+//!    pull holds exactly the records the replay says they see (`visible_rule`: their own
+//!    and, for the manager, the team's; a published item or a session, everyone's).
 //! 3. Every overwritten concurrent value is in the conflict log: the replay logs the loser of
 //!    every pair of concurrent same-field writes (the person editing had not seen the stored
 //!    value — judged from the versions the edit session showed, not what the device held at
@@ -74,10 +89,12 @@ use domain::replica::{
     SyncNotice,
 };
 use domain::{
-    apply_visit_to_lead, clamp_stamp, is_server_managed, validate_record, Conflict, Deal,
-    DealDraft, DealStatus, Grade, Id, Lead, LeadDraft, PullRequest, PushLimits, PushMutation,
-    PushRequest, Record, RecordKind, RecordMeta, RejectReason, Stage, Stamp, Visit, VisitDraft,
-    VisitKind, PROTOCOL_VERSION,
+    apply_visit_to_lead, clamp_stamp, is_server_managed, reach_of, validate_record, Audience,
+    Conflict, Deal, DealDraft, DealStatus, Grade, Id, Invalid, ItemDraft, ItemKind, Lead,
+    LeadDraft, PullRequest, PushLimits, PushMutation, PushRequest, Question, QuestionKind, Quiz,
+    QuizAttempt, Reach, Record, RecordKind, RecordMeta, RejectReason, SessionDraft, SessionMethod,
+    Stage, Stamp, TrainingItem, TrainingRecord, TrainingSession, Visit, VisitDraft, VisitKind,
+    Writers, PROTOCOL_VERSION,
 };
 use fieldbook_server::storage::sqlite::SqliteStorage;
 use fieldbook_server::storage::{PushOutcome, Role, Storage, Team, User};
@@ -111,7 +128,8 @@ use uuid::Uuid;
 /// sent after a `resume_after` (a livelock). 5078: nor may a push of no mutation
 /// acknowledge entries still waiting (a refusal lost the same way). 8947: a gap answered
 /// after an uncommitted `resume_after` was taken as what the server had applied, so the next
-/// gap looked like a server gone back.
+/// gap looked like a server gone back. Generating training records changed every seed's run
+/// again: these seeds no longer replay those histories, but they still run.
 const REGRESSION_SEEDS: &[u64] = &[
     8, 26, 37, 78, 89, 220, 235, 326, 353, 417, 615, 1024, 2819, 3825, 5078, 8947,
 ];
@@ -349,6 +367,18 @@ struct Stats {
     visits: u64,
     deals: u64,
     away_and_back: u64,
+    /// Training items, sessions, people's training records and quiz attempts created.
+    items: u64,
+    sessions: u64,
+    training_records: u64,
+    attempts: u64,
+    /// Training edits a device tried that the kind forbids (some reach the server, which
+    /// refuses them; others stay unsent, in a form or an outbox dropped by a restore).
+    forbidden_tries: u64,
+    /// Refusals of an edit that would narrow who a record reaches.
+    narrowed: u64,
+    /// Refusals of training mutations (forbidden, narrowing, or invalid after a restore).
+    training_refused: u64,
     restores: u64,
     /// Mutations applied only by a server that then went back, dropped by their device.
     lost: u64,
@@ -371,6 +401,13 @@ impl Stats {
         self.visits += other.visits;
         self.deals += other.deals;
         self.away_and_back += other.away_and_back;
+        self.items += other.items;
+        self.sessions += other.sessions;
+        self.training_records += other.training_records;
+        self.attempts += other.attempts;
+        self.forbidden_tries += other.forbidden_tries;
+        self.narrowed += other.narrowed;
+        self.training_refused += other.training_refused;
         self.restores += other.restores;
         self.lost += other.lost;
         self.noticed += other.noticed;
@@ -422,6 +459,8 @@ type Seqs = BTreeSet<(Id, u64)>;
 enum Refusal {
     Forbidden,
     Invalid,
+    /// The edit would take a record away from some who see it (`Invalid::Narrowed`).
+    Narrowed,
 }
 
 /// The harness's bookkeeping when the backup was taken.
@@ -701,6 +740,342 @@ impl World {
         );
     }
 
+    // ---- training ----
+
+    /// Whether the app offers `d`'s person to write `record` (of `kind`, as `d` shows it):
+    /// a manager writes items and sessions, each person their own training records and
+    /// nobody an attempt once taken. Leads, visits and deals are offered to everyone who
+    /// shows them (what moved away meanwhile is the server's to refuse).
+    fn may_write(&self, d: usize, kind: RecordKind, record: Id) -> bool {
+        let device = &self.devices[d];
+        let Some(view) = device.view(kind, record) else {
+            return false;
+        };
+        let me = Id::from_uuid(self.users[device.user].id).to_string();
+        // A record created on this device and not yet pulled back has no owner yet.
+        let own = view["owner"].is_null() || view["owner"].as_str() == Some(me.as_str());
+        match kind {
+            RecordKind::QuizAttempt => false,
+            other => match other.writers() {
+                Writers::OwnerAndManagers => true,
+                Writers::Managers => device.user == 0,
+                Writers::OwnerOnly => own,
+            },
+        }
+    }
+
+    /// The records of `kind` that `d` shows and may write, or, in `forbidden_percent` of
+    /// the calls, every record it shows (a try the server must refuse when it is not allowed).
+    fn writable(&mut self, d: usize, kind: RecordKind, forbidden_percent: u64) -> Vec<Id> {
+        let shown = self.devices[d].shown(kind);
+        if self.rng.chance(forbidden_percent) {
+            return shown;
+        }
+        shown
+            .into_iter()
+            .filter(|&id| self.may_write(d, kind, id))
+            .collect()
+    }
+
+    /// A training action on `d`: the manager writes material and sessions; everyone opens,
+    /// finishes and rates what they see and takes quizzes; now and then someone tries what
+    /// the kind forbids. `false` when `d` shows nothing to do it on.
+    fn training_step(&mut self, d: usize) -> bool {
+        if self.rng.chance(8) {
+            return self.forbidden_training_edit(d);
+        }
+        if self.devices[d].user == 0 && self.rng.chance(70) {
+            self.author_training(d);
+            return true;
+        }
+        match self.rng.below(10) {
+            0..=3 => self.read_training(d),
+            4..=6 => self.take_quiz(d) || self.read_training(d),
+            _ => {
+                let records = self.writable(d, RecordKind::TrainingRecord, 0);
+                if records.is_empty() {
+                    return self.read_training(d);
+                }
+                let record = self.rng.pick(&records);
+                let field = self.rng.pick(&RECORD_FIELDS);
+                self.edit_field(d, RecordKind::TrainingRecord, record, field);
+                true
+            }
+        }
+    }
+
+    /// The manager's device `d` writes training material: a new item or session, or an
+    /// edit of one.
+    fn author_training(&mut self, d: usize) {
+        let items = self.writable(d, RecordKind::TrainingItem, 0);
+        let sessions = self.writable(d, RecordKind::TrainingSession, 0);
+        match self.rng.below(10) {
+            _ if items.is_empty() => self.create_item(d),
+            0..=1 => self.create_item(d),
+            2 => self.create_session(d),
+            3..=7 => {
+                let item = self.rng.pick(&items);
+                let field = self.rng.pick(&ITEM_FIELDS);
+                self.edit_field(d, RecordKind::TrainingItem, item, field);
+            }
+            _ if sessions.is_empty() => self.create_session(d),
+            _ => {
+                let session = self.rng.pick(&sessions);
+                let field = self.rng.pick(&SESSION_FIELDS);
+                self.edit_field(d, RecordKind::TrainingSession, session, field);
+            }
+        }
+    }
+
+    /// A new item through the item editor: a draft, or published at once.
+    fn create_item(&mut self, d: usize) {
+        let now = self.device_now(d);
+        let id = self.new_id(now);
+        // Quizzes more often than the other kinds, so people have quizzes to take.
+        let kind = if self.rng.chance(30) {
+            ItemKind::Quiz
+        } else {
+            self.rng.pick(&ItemKind::ALL[..])
+        };
+        let draft = ItemDraft {
+            title: self.rng.pick(&ITEM_TITLES).to_string(),
+            kind,
+            body: self.rng.pick(&NOTES).to_string(),
+            tags: self.rng.pick(&TAGS).to_string(),
+            audience: if self.rng.chance(20) {
+                Audience::Everyone
+            } else {
+                Audience::Team
+            },
+            quiz: (kind == ItemKind::Quiz || self.rng.chance(10)).then(quiz),
+            assign_team: self.rng.chance(30),
+            due_on: self.rng.pick(&DATES).to_string(),
+            ..ItemDraft::default()
+        };
+        let mut item = draft.parse(&RecordMeta::new(id, now), now).unwrap();
+        if self.rng.chance(70) {
+            item = item.publish(now);
+        }
+        self.stats.items += 1;
+        self.save_one(
+            d,
+            RecordKind::TrainingItem,
+            to_map(&item),
+            Some(EditSession::default()),
+        );
+    }
+
+    /// A new session through the session form, covering some of the items `d` shows and
+    /// inviting the reps.
+    fn create_session(&mut self, d: usize) {
+        let now = self.device_now(d);
+        let id = self.new_id(now);
+        let items: Vec<Id> = self.devices[d]
+            .shown(RecordKind::TrainingItem)
+            .into_iter()
+            .filter(|_| self.rng.chance(40))
+            .take(3)
+            .collect();
+        let invited: Vec<Id> = (1..self.users.len())
+            .filter(|_| self.rng.chance(80))
+            .map(|u| Id::from_uuid(self.users[u].id))
+            .collect();
+        let draft = SessionDraft {
+            title: self.rng.pick(&SESSION_TITLES).to_string(),
+            date: format!("2025-06-{:02}", 15 + self.rng.below(10)),
+            time: self.rng.pick(&TIMES).to_string(),
+            duration_min: self.rng.pick(&MINUTES).to_string(),
+            place: self.rng.pick(&PLACES).to_string(),
+            method: self.rng.pick(&SessionMethod::ALL[..]),
+            items,
+            invited,
+            agenda: self.rng.pick(&NOTES).to_string(),
+            ..SessionDraft::default()
+        };
+        let session = draft
+            .parse(&RecordMeta::new(id, now), now, CHINA_MINUTES)
+            .unwrap();
+        self.stats.sessions += 1;
+        self.save_one(
+            d,
+            RecordKind::TrainingSession,
+            to_map(&session),
+            Some(EditSession::default()),
+        );
+    }
+
+    /// `d`'s person opens an item or a session it shows: the first time on this device,
+    /// a new training record; after that, an edit of it. `false` when it shows none.
+    fn read_training(&mut self, d: usize) -> bool {
+        let mut kind = if self.rng.chance(25) {
+            RecordKind::TrainingSession
+        } else {
+            RecordKind::TrainingItem
+        };
+        if self.devices[d].shown(kind).is_empty() {
+            kind = RecordKind::TrainingItem;
+        }
+        let subjects = self.devices[d].shown(kind);
+        if subjects.is_empty() {
+            return false;
+        }
+        let subject = self.rng.pick(&subjects);
+        let subject_key = if kind == RecordKind::TrainingItem {
+            "item_id"
+        } else {
+            "session_id"
+        };
+        let mine: Vec<Id> = self
+            .writable(d, RecordKind::TrainingRecord, 0)
+            .into_iter()
+            .filter(|&id| {
+                let view = self.devices[d].view(RecordKind::TrainingRecord, id);
+                view.is_some_and(|v| v[subject_key].as_str() == Some(&subject.to_string()))
+            })
+            .collect();
+        if let Some(&record) = mine.first() {
+            let field = self.rng.pick(&RECORD_FIELDS);
+            self.edit_field(d, RecordKind::TrainingRecord, record, field);
+            return true;
+        }
+        let now = self.device_now(d);
+        let id = self.new_id(now);
+        let meta = RecordMeta::new(id, now);
+        let mut record = if kind == RecordKind::TrainingItem {
+            let mut record = TrainingRecord::for_item(&meta, subject);
+            let version = self.devices[d]
+                .view(kind, subject)
+                .and_then(|item| item["version"].as_u64())
+                .unwrap_or(0);
+            record.opened_at = Some(now);
+            record.read_version = version as u32;
+            record
+        } else {
+            let mut record = TrainingRecord::for_session(&meta, subject);
+            record.confirmed_at = Some(now);
+            record
+        };
+        record.updated_at = now;
+        let record = record.check().unwrap();
+        self.stats.training_records += 1;
+        self.save_one(
+            d,
+            RecordKind::TrainingRecord,
+            to_map(&record),
+            Some(EditSession::default()),
+        );
+        true
+    }
+
+    /// `d`'s person submits a quiz of an item it shows: a new attempt, never edited.
+    /// `false` when it shows no quiz.
+    fn take_quiz(&mut self, d: usize) -> bool {
+        let quizzes: Vec<TrainingItem> = self.devices[d]
+            .shown(RecordKind::TrainingItem)
+            .into_iter()
+            .filter_map(|id| self.devices[d].view(RecordKind::TrainingItem, id))
+            .map(from_map::<TrainingItem>)
+            .filter(|item| item.quiz.is_some())
+            .collect();
+        if quizzes.is_empty() {
+            return false;
+        }
+        let item = self.rng.pick(&quizzes);
+        let Some(questions) = item.quiz.as_ref().map(|quiz| quiz.questions.clone()) else {
+            return false;
+        };
+        let answers: Vec<Vec<u8>> = questions
+            .iter()
+            .map(|question| {
+                (0..question.options.len() as u8)
+                    .filter(|_| self.rng.chance(40))
+                    .collect()
+            })
+            .collect();
+        let now = self.device_now(d);
+        let id = self.new_id(now);
+        let attempt = QuizAttempt::take(&RecordMeta::new(id, now), &item, answers, now).unwrap();
+        self.stats.attempts += 1;
+        self.save_one(
+            d,
+            RecordKind::QuizAttempt,
+            to_map(&attempt),
+            Some(EditSession::default()),
+        );
+        true
+    }
+
+    /// Something the kind forbids, as an old app or a crafted request might send it: a rep
+    /// editing an item or a session, or creating an item; a manager rewriting a rep's
+    /// training record or quiz score, or taking a published item back to a draft or from
+    /// everyone to the team. The server refuses each (or, for a narrowing that a concurrent
+    /// edit made moot, applies it: the replay decides).
+    fn forbidden_training_edit(&mut self, d: usize) -> bool {
+        let user = self.devices[d].user;
+        if user != 0 {
+            if self.rng.chance(25) {
+                self.stats.forbidden_tries += 1;
+                self.create_item(d);
+                return true;
+            }
+            let kind = if self.rng.chance(70) {
+                RecordKind::TrainingItem
+            } else {
+                RecordKind::TrainingSession
+            };
+            let records = self.devices[d].shown(kind);
+            if records.is_empty() {
+                return false;
+            }
+            let record = self.rng.pick(&records);
+            let field = self.rng.pick(form_fields(kind));
+            self.stats.forbidden_tries += 1;
+            self.edit_field(d, kind, record, field);
+            return true;
+        }
+        if self.rng.chance(50) {
+            let kind = if self.rng.chance(60) {
+                RecordKind::TrainingRecord
+            } else {
+                RecordKind::QuizAttempt
+            };
+            let others: Vec<Id> = self.devices[d]
+                .shown(kind)
+                .into_iter()
+                .filter(|&id| !self.may_write(d, kind, id))
+                .collect();
+            if others.is_empty() {
+                return false;
+            }
+            let record = self.rng.pick(&others);
+            let field = self.rng.pick(form_fields(kind));
+            self.stats.forbidden_tries += 1;
+            self.edit_field(d, kind, record, field);
+            return true;
+        }
+        let published: Vec<Id> = self.devices[d]
+            .shown(RecordKind::TrainingItem)
+            .into_iter()
+            .filter(|&id| {
+                self.devices[d]
+                    .view(RecordKind::TrainingItem, id)
+                    .is_some_and(|item| item["published"] == Value::Bool(true))
+            })
+            .collect();
+        if published.is_empty() {
+            return false;
+        }
+        let item = self.rng.pick(&published);
+        let field = if self.rng.chance(50) {
+            "unpublish"
+        } else {
+            "narrow"
+        };
+        self.stats.forbidden_tries += 1;
+        self.edit_field(d, RecordKind::TrainingItem, item, field);
+        true
+    }
+
     /// `old` (a record of `kind`) with `field` set to a random valid value through its form's
     /// draft, or moved to the trash / restored.
     fn edited(
@@ -717,7 +1092,22 @@ impl World {
                 RecordKind::Lead => to_map(&trashed(from_map::<Lead>(old.clone()), restore, now)),
                 RecordKind::Visit => to_map(&trashed(from_map::<Visit>(old.clone()), restore, now)),
                 RecordKind::Deal => to_map(&trashed(from_map::<Deal>(old.clone()), restore, now)),
-                other => unreachable!("the simulation does not generate {other:?} records"),
+                RecordKind::TrainingItem => to_map(&trashed(
+                    from_map::<TrainingItem>(old.clone()),
+                    restore,
+                    now,
+                )),
+                RecordKind::TrainingSession => to_map(&trashed(
+                    from_map::<TrainingSession>(old.clone()),
+                    restore,
+                    now,
+                )),
+                RecordKind::TrainingRecord => to_map(&trashed(
+                    from_map::<TrainingRecord>(old.clone()),
+                    restore,
+                    now,
+                )),
+                RecordKind::QuizAttempt => unreachable!("quiz attempts are never trashed"),
             };
         }
         match kind {
@@ -772,8 +1162,104 @@ impl World {
                 new.deleted = old.deleted;
                 to_map(&new)
             }
-            other => unreachable!("the simulation does not generate {other:?} records"),
+            RecordKind::TrainingItem => self.edited_item(from_map(old.clone()), field, now),
+            RecordKind::TrainingSession => {
+                let old: TrainingSession = from_map(old.clone());
+                let mut draft = SessionDraft::from_session(&old, CHINA_MINUTES);
+                match field {
+                    "title" => draft.title = self.rng.pick(&SESSION_TITLES).to_string(),
+                    "place" => draft.place = self.rng.pick(&PLACES).to_string(),
+                    "attended" => {
+                        draft.attended = old
+                            .invited
+                            .iter()
+                            .copied()
+                            .filter(|_| self.rng.chance(60))
+                            .collect()
+                    }
+                    _ => draft.review = self.notes(),
+                }
+                let mut new = draft.parse(&old.meta(), now, CHINA_MINUTES).unwrap();
+                new.deleted = old.deleted;
+                to_map(&new)
+            }
+            RecordKind::TrainingRecord => {
+                // No form: the reader's screens set these fields as they happen.
+                let mut new: TrainingRecord = from_map(old.clone());
+                match field {
+                    "opened" if new.session_id.is_some() => {
+                        new.confirmed_at = new.confirmed_at.xor(Some(now));
+                    }
+                    "opened" => {
+                        // The version of the item as this device shows it.
+                        let version = new
+                            .item_id
+                            .and_then(|item| self.devices[d].view(RecordKind::TrainingItem, item))
+                            .and_then(|item| item["version"].as_u64())
+                            .unwrap_or(0);
+                        new.opened_at = new.opened_at.or(Some(now));
+                        new.read_version = new.read_version.max(version as u32);
+                    }
+                    "completed" => new.completed_at = new.completed_at.xor(Some(now)),
+                    "rating" => {
+                        new.rating = self.rng.chance(80).then(|| 1 + self.rng.below(5) as u8);
+                        if new.session_id.is_some() {
+                            new.usefulness = Some(1 + self.rng.below(5) as u8);
+                        }
+                    }
+                    _ => new.comment = self.rng.pick(&COMMENTS).to_string(),
+                }
+                new.updated_at = now;
+                to_map(&new.check().unwrap())
+            }
+            RecordKind::QuizAttempt => {
+                // Only ever tried by someone other than its owner (a manager raising a
+                // rep's score): an attempt is never edited.
+                let mut new: QuizAttempt = from_map(old.clone());
+                new.percent = 100;
+                new.passed = true;
+                new.updated_at = now;
+                to_map(&new.check().unwrap())
+            }
         }
+    }
+
+    /// `old` with `field` edited through the item editor's draft: the title, body, tags or
+    /// assignment; published (first, or again as a new version); its audience widened (or,
+    /// while a draft, narrowed). Two fields only the forbidden tries write: `unpublish`
+    /// (back to a draft) and `narrow` (everyone back to the team), which the server refuses
+    /// once the item is published.
+    fn edited_item(&mut self, old: TrainingItem, field: &str, now: i64) -> Map<String, Value> {
+        let mut draft = ItemDraft::from_item(&old);
+        match field {
+            "title" => draft.title = self.rng.pick(&ITEM_TITLES).to_string(),
+            "body" => draft.body = self.notes(),
+            "tags" => draft.tags = self.rng.pick(&TAGS).to_string(),
+            "assigned" => {
+                draft.assign_team = !draft.assign_team;
+                draft.due_on = self.rng.pick(&DATES).to_string();
+            }
+            "audience" => {
+                draft.audience = match (old.audience, old.published) {
+                    (Audience::Team, _) => Audience::Everyone,
+                    (Audience::Everyone, false) => Audience::Team,
+                    (Audience::Everyone, true) => Audience::Everyone,
+                }
+            }
+            "narrow" => draft.audience = Audience::Team,
+            "unpublish" => {
+                draft.published = false;
+                draft.version = 0;
+                draft.published_at = None;
+            }
+            _ => {}
+        }
+        let mut new = draft.parse(&old.meta(), now).unwrap();
+        new.deleted = old.deleted;
+        if field == "publish" {
+            new = new.publish(now);
+        }
+        to_map(&new)
     }
 
     /// A note of random length: usually short, sometimes a long write-up (~3.6 KB, batches
@@ -820,12 +1306,29 @@ impl World {
         self.save_form(d, kind, new, session);
     }
 
-    /// A kind of record to work on: mostly leads.
-    fn pick_kind(&mut self) -> RecordKind {
+    /// A kind of sales record to work on: mostly leads.
+    fn pick_sales_kind(&mut self) -> RecordKind {
         match self.rng.below(10) {
             0..=5 => RecordKind::Lead,
             6..=7 => RecordKind::Visit,
             _ => RecordKind::Deal,
+        }
+    }
+
+    /// A kind of record to open a form on or edit on two devices at once: mostly sales
+    /// records, sometimes training items, sessions and people's training records (never a
+    /// quiz attempt, which no one edits).
+    fn pick_kind(&mut self) -> RecordKind {
+        match self.rng.below(10) {
+            0..=7 => self.pick_sales_kind(),
+            8 => RecordKind::TrainingItem,
+            _ => {
+                if self.rng.chance(40) {
+                    RecordKind::TrainingSession
+                } else {
+                    RecordKind::TrainingRecord
+                }
+            }
         }
     }
 
@@ -840,7 +1343,7 @@ impl World {
             return self.note(line);
         }
         let kind = self.pick_kind();
-        let records = self.devices[d].shown(kind);
+        let records = self.writable(d, kind, 10);
         if records.is_empty() {
             return;
         }
@@ -883,12 +1386,18 @@ impl World {
     }
 
     fn random_edit(&mut self, d: usize) {
+        // A training action when there is something to do it on, else a sales edit. The
+        // manager writes the material everyone else reads, so their devices do it more.
+        let training = if self.devices[d].user == 0 { 60 } else { 35 };
+        if self.rng.chance(training) && self.training_step(d) {
+            return;
+        }
         let leads = self.devices[d].shown(RecordKind::Lead);
         if leads.is_empty() || self.rng.chance(8) {
             self.create_lead(d);
             return;
         }
-        let kind = self.pick_kind();
+        let kind = self.pick_sales_kind();
         let records = self.devices[d].shown(kind);
         match kind {
             RecordKind::Visit if records.is_empty() || self.rng.chance(40) => {
@@ -1015,11 +1524,15 @@ impl World {
             .collect();
         let b = self.rng.pick(&partners);
         let kind = self.pick_kind();
+        // Mostly records both may write (a training record is its person's alone; an item
+        // or session the manager's), sometimes what one of them may not.
+        let forbidden = self.rng.chance(10);
         let va: BTreeSet<Id> = self.devices[a].shown(kind).into_iter().collect();
         let shared: Vec<Id> = self.devices[b]
             .shown(kind)
             .into_iter()
             .filter(|id| va.contains(id))
+            .filter(|&id| forbidden || (self.may_write(a, kind, id) && self.may_write(b, kind, id)))
             .collect();
         if shared.is_empty() {
             return;
@@ -1261,8 +1774,11 @@ impl World {
                     ));
                 }
                 for rejection in &response.rejected {
-                    let refusal = match rejection.reason {
+                    let refusal = match &rejection.reason {
                         RejectReason::Forbidden => Refusal::Forbidden,
+                        RejectReason::Invalid { key, .. } if key == Invalid::Narrowed.key() => {
+                            Refusal::Narrowed
+                        }
                         RejectReason::Invalid { .. } => Refusal::Invalid,
                         _ => {
                             self.failures
@@ -1691,9 +2207,26 @@ impl World {
                 }
             }
         }
-        // 2. Every device equals the server filtered by its user's visibility.
+        let (replay, refusals) = self.replay();
+        // 2. Every device equals the server filtered by its user's visibility, and the
+        // server shows each user exactly what the replay says they may see.
         for d in 0..self.devices.len() {
             let expected = self.full_pull(d).await;
+            let user = self.devices[d].user;
+            let may_see: BTreeSet<&Id> = replay
+                .iter()
+                .filter(|(_, record)| visible_rule(user, record, &replay))
+                .map(|(id, _)| id)
+                .collect();
+            let sees: BTreeSet<&Id> = expected.keys().collect();
+            if may_see != sees {
+                failures.push(format!(
+                    "{} sees {:?} it may not, and misses {:?}",
+                    self.devices[d].name,
+                    sees.difference(&may_see).collect::<Vec<_>>(),
+                    may_see.difference(&sees).collect::<Vec<_>>()
+                ));
+            }
             let device = &self.devices[d];
             let copies: BTreeMap<Id, Synced> = device
                 .replica
@@ -1792,7 +2325,21 @@ impl World {
         }
         // 1 and 3: the server's records and conflict log equal a replay of what was applied.
         let manager = self.full_pull(0).await;
-        let (replay, refusals) = self.replay();
+        self.stats.narrowed += refusals
+            .values()
+            .filter(|refusal| **refusal == Refusal::Narrowed)
+            .count() as u64;
+        self.stats.training_refused += self
+            .applied
+            .iter()
+            .filter(|a| {
+                !matches!(
+                    a.mutation.kind,
+                    RecordKind::Lead | RecordKind::Visit | RecordKind::Deal
+                )
+            })
+            .filter(|a| refusals.contains_key(&(a.client, a.mutation.seq)))
+            .count() as u64;
         if refusals != self.rejected {
             failures.push(format!(
                 "the server refused {:?}, the replay predicts {refusals:?}",
@@ -1866,8 +2413,10 @@ impl World {
     /// person had seen when editing: a write replaces the stored value without a conflict
     /// when its device had seen that value (its own earlier edit, or a pulled version at or
     /// past the stored one); otherwise the two were concurrent and the later stamp (after
-    /// clamping) wins, the other value going to the log. Returns the records and the
-    /// refusals the server must have made.
+    /// clamping) wins, the other value going to the log. A mutation is refused whole when its
+    /// user may not write the record (see [`may_write_rule`]), when the merged record fails
+    /// the forms' validation, or when it would narrow who sees the record. Returns the
+    /// records and the refusals the server must have made.
     fn replay(&self) -> (BTreeMap<Id, ReplayRecord>, BTreeMap<(Id, u64), Refusal>) {
         let mut records: BTreeMap<Id, ReplayRecord> = BTreeMap::new();
         let mut refusals = BTreeMap::new();
@@ -1876,26 +2425,26 @@ impl World {
             let stamp = clamp_stamp(m.stamp, applied.now_ms);
             if !records.contains_key(&m.record_id) {
                 // The server makes a record of the first mutation it gets for an id, owned
-                // by the pushing user, if the record it makes passes the forms' validation.
-                // A create always does. An edit can arrive first only after the server went
-                // back (its create lost, or still waiting in a device's outbox): it is
-                // refused, unless its fields alone make a valid record (a lead's new name):
-                // then that edit creates the record, and the create that follows merges
-                // into it — or is refused, if another user pushed the edit.
-                let user = &self.users[applied.user];
-                let mut values = Map::new();
-                values.insert("id".into(), Value::from(m.record_id.to_string()));
-                values.insert("owner".into(), Value::from(user.id.to_string()));
-                let team = user.team_id.map(|t| t.to_string());
-                values.insert("team".into(), team.map_or(Value::Null, Value::from));
-                values.insert("created_at".into(), Value::from(stamp.wall_ms));
-                for (field, write) in &m.fields {
-                    if !is_server_managed(field) {
-                        values.insert(field.clone(), write.value.clone());
-                    }
+                // by the pushing user, if that user may create the kind (only a manager
+                // creates items and sessions) and the record it makes passes the forms'
+                // validation. A create always does. An edit can arrive first only after the
+                // server went back (its create lost, or still waiting in a device's
+                // outbox): it is refused, unless its fields alone make a valid record (a
+                // lead's new name): then that edit creates the record, and the create that
+                // follows merges into it — or is refused, if another user pushed the edit.
+                if m.kind.writers() == Writers::Managers && applied.user != 0 {
+                    refusals.insert((applied.client, m.seq), Refusal::Forbidden);
+                    continue;
                 }
-                values.insert("updated_at".into(), Value::from(stamp.wall_ms));
-                if validate_record(m.kind, &Value::Object(values)).is_err() {
+                let fields: BTreeMap<String, Value> = m
+                    .fields
+                    .iter()
+                    .filter(|(field, _)| !is_server_managed(field))
+                    .map(|(field, write)| (field.clone(), write.value.clone()))
+                    .collect();
+                let user = &self.users[applied.user];
+                let values = record_values(m.record_id, user, stamp.wall_ms, fields);
+                if validate_record(m.kind, &values).is_err() {
                     refusals.insert((applied.client, m.seq), Refusal::Invalid);
                     continue;
                 }
@@ -1905,7 +2454,7 @@ impl World {
                     .and_then(|w| w.value.as_str())
                     .map(|raw| Id::parse(raw).unwrap());
                 // A visit or deal may be made only on a lead the pusher may write.
-                if m.kind != RecordKind::Lead && !lead_writable(applied.user, lead, &records) {
+                if m.kind.is_lead_history() && !lead_writable(applied.user, lead, &records) {
                     refusals.insert((applied.client, m.seq), Refusal::Forbidden);
                     continue;
                 }
@@ -1913,27 +2462,42 @@ impl World {
                     kind: m.kind,
                     lead,
                     owner: applied.user,
+                    created_at: stamp.wall_ms,
+                    // What a record reaches before its first write.
+                    reach: Reach::Owner,
                     fields: BTreeMap::new(),
                     lost: Vec::new(),
                 };
                 records.insert(m.record_id, record);
             }
-            // A rep may write only what they own; the manager writes the team's and moves
-            // leads between reps.
             let owner = owner_rule(&records[&m.record_id], &records);
-            if applied.user != 0 && applied.user != owner {
+            if !may_write_rule(applied.user, m.kind, owner) {
                 refusals.insert((applied.client, m.seq), Refusal::Forbidden);
                 continue;
             }
-            let record = records.get_mut(&m.record_id).unwrap();
-            if let Some(owner) = m.fields.get("owner").and_then(|w| w.value.as_str()) {
-                let target = self
-                    .users
-                    .iter()
-                    .position(|u| Id::from_uuid(u.id).to_string() == owner)
-                    .unwrap();
-                record.owner = target;
+            let moved_to = m
+                .fields
+                .get("owner")
+                .and_then(|w| w.value.as_str())
+                .map(|owner| {
+                    self.users
+                        .iter()
+                        .position(|u| Id::from_uuid(u.id).to_string() == owner)
+                        .unwrap()
+                });
+            // Only a lead and its history change hands: an item or session stays its
+            // author's, a training record and an attempt their person's.
+            if m.kind.writers() != Writers::OwnerAndManagers
+                && moved_to.is_some_and(|to| to != owner)
+            {
+                refusals.insert((applied.client, m.seq), Refusal::Forbidden);
+                continue;
             }
+            // The merge is tried on a copy: a refused mutation writes nothing, and logs no
+            // conflict.
+            let record = &records[&m.record_id];
+            let mut fields = record.fields.clone();
+            let mut lost = Vec::new();
             for (field, write) in &m.fields {
                 if is_server_managed(field) {
                     continue;
@@ -1944,13 +2508,13 @@ impl World {
                     version: applied.version,
                     seq: m.seq,
                 };
-                let Some(stored) = record.fields.get(field) else {
-                    record.fields.insert(field.clone(), incoming);
+                let Some(stored) = fields.get(field) else {
+                    fields.insert(field.clone(), incoming);
                     continue;
                 };
                 if stored.value == incoming.value {
                     if incoming.stamp > stored.stamp {
-                        record.fields.insert(field.clone(), incoming);
+                        fields.insert(field.clone(), incoming);
                     }
                     continue;
                 }
@@ -1960,29 +2524,57 @@ impl World {
                         .get(field)
                         .is_some_and(|&base| base >= stored.version);
                 if saw {
-                    record.fields.insert(field.clone(), incoming);
+                    fields.insert(field.clone(), incoming);
                     continue;
                 }
                 let user_of = |client: Id| {
                     let d = self.devices.iter().find(|d| d.client == client).unwrap();
                     Some(Id::from_uuid(self.users[d.user].id))
                 };
-                let (lost, kept) = if incoming.stamp > stored.stamp {
+                let (loser, kept) = if incoming.stamp > stored.stamp {
                     (stored.clone(), incoming.clone())
                 } else {
                     (incoming.clone(), stored.clone())
                 };
-                record.lost.push(LostEntry {
+                lost.push(LostEntry {
                     field: field.clone(),
-                    lost_value: lost.value.to_string(),
-                    lost_stamp: lost.stamp,
-                    lost_by: user_of(lost.stamp.client),
+                    lost_value: loser.value.to_string(),
+                    lost_stamp: loser.stamp,
+                    lost_by: user_of(loser.stamp.client),
                     kept_value: kept.value.to_string(),
                     kept_stamp: kept.stamp,
                 });
                 if incoming.stamp > stored.stamp {
-                    record.fields.insert(field.clone(), incoming);
+                    fields.insert(field.clone(), incoming);
                 }
+            }
+            // The server reads the merged record again through its form's parser, then
+            // refuses an edit that would take it from some who see it (a published item
+            // back to a draft, from everyone to the team).
+            let values = record_values(
+                m.record_id,
+                &self.users[owner],
+                record.created_at,
+                fields
+                    .iter()
+                    .map(|(f, state)| (f.clone(), state.value.clone()))
+                    .collect(),
+            );
+            if validate_record(m.kind, &values).is_err() {
+                refusals.insert((applied.client, m.seq), Refusal::Invalid);
+                continue;
+            }
+            let reach = reach_of(m.kind, &values).unwrap();
+            if reach < record.reach {
+                refusals.insert((applied.client, m.seq), Refusal::Narrowed);
+                continue;
+            }
+            let record = records.get_mut(&m.record_id).unwrap();
+            record.fields = fields;
+            record.lost.extend(lost);
+            record.reach = reach;
+            if let Some(to) = moved_to {
+                record.owner = to;
             }
         }
         // Written whenever anything else is; its value is checked by the domain's tests.
@@ -1991,6 +2583,41 @@ impl World {
         }
         (records, refusals)
     }
+}
+
+/// A replayed record as the JSON object validation reads: `fields` and the server-managed
+/// id, owner, team and times (their values do not matter to validation).
+fn record_values(id: Id, owner: &User, created_at: i64, fields: BTreeMap<String, Value>) -> Value {
+    let mut values = Map::new();
+    values.insert("id".into(), Value::from(id.to_string()));
+    values.insert(
+        "owner".into(),
+        Value::from(Id::from_uuid(owner.id).to_string()),
+    );
+    let team = owner.team_id.map(|t| Id::from_uuid(t).to_string());
+    values.insert("team".into(), team.map_or(Value::Null, Value::from));
+    values.insert("created_at".into(), Value::from(created_at));
+    values.insert("updated_at".into(), Value::from(created_at));
+    values.extend(fields);
+    Value::Object(values)
+}
+
+/// Whether `user` may change a record of `kind` that `owner` owns, as the kind's writers
+/// say (everyone is in the one team, and user 0 is its manager): the owner or the manager
+/// for sales records, only the manager for items and sessions, only the owner for a
+/// training record or quiz attempt.
+fn may_write_rule(user: usize, kind: RecordKind, owner: usize) -> bool {
+    match kind.writers() {
+        Writers::OwnerAndManagers => user == 0 || user == owner,
+        Writers::Managers => user == 0,
+        Writers::OwnerOnly => user == owner,
+    }
+}
+
+/// Whether `user` sees `record`: its owner and the manager always; everyone in the team
+/// once it reaches the team (a published item, a session).
+fn visible_rule(user: usize, record: &ReplayRecord, records: &BTreeMap<Id, ReplayRecord>) -> bool {
+    user == 0 || user == owner_rule(record, records) || record.reach >= Reach::Team
 }
 
 /// Whether `user` may write `lead` (the lead a visit or deal is made on): it exists on the
@@ -2006,15 +2633,20 @@ fn lead_writable(user: usize, lead: Option<Id>, records: &BTreeMap<Id, ReplayRec
 ///
 /// - a lead belongs to the user whose push created it until a manager moves it;
 /// - a visit or deal belongs to whoever owns its lead now, whoever logged it (moving the
-///   lead moves its history).
+///   lead moves its history);
+/// - a training item or session belongs to the manager who created it, a training record
+///   or quiz attempt to the person whose push created it, for good.
 fn owner_rule(record: &ReplayRecord, records: &BTreeMap<Id, ReplayRecord>) -> usize {
     match record.kind {
-        RecordKind::Lead => record.owner,
         RecordKind::Visit | RecordKind::Deal => record
             .lead
             .and_then(|lead| records.get(&lead))
             .map_or(record.owner, |lead| lead.owner),
-        other => unreachable!("the simulation does not generate {other:?} records"),
+        RecordKind::Lead
+        | RecordKind::TrainingItem
+        | RecordKind::TrainingSession
+        | RecordKind::TrainingRecord
+        | RecordKind::QuizAttempt => record.owner,
     }
 }
 
@@ -2043,6 +2675,10 @@ struct ReplayRecord {
     lead: Option<Id>,
     /// The user the server gave the record to: its creator, or whom a manager moved it to.
     owner: usize,
+    /// When the server created it (the first applied mutation's clamped wall time).
+    created_at: i64,
+    /// Who it reaches, as of its last applied write ([`Record::reach`]).
+    reach: Reach,
     fields: BTreeMap<String, ReplayField>,
     lost: Vec<LostEntry>,
 }
@@ -2088,27 +2724,63 @@ const OUTCOMES: [&str; 3] = ["", "同意试用", "needs a quote"];
 const MINUTES: [&str; 3] = ["", "30", "90"];
 const PRODUCTS: [&str; 3] = ["Fieldbook Pro", "年度服务", "Sensors x20"];
 const AMOUNTS: [&str; 4] = ["1200", "99.50", "30000", "0"];
+const ITEM_TITLES: [&str; 3] = ["报价话术", "Product sheet", "新人必读"];
+const SESSION_TITLES: [&str; 3] = ["价格谈判角色扮演", "Onboarding", "季度复盘"];
+const PLACES: [&str; 3] = ["", "3 楼会议室", "https://meet.example.com/fb"];
+const COMMENTS: [&str; 3] = ["", "有用", "too long"];
+/// `publish` publishes (again: a new version); the item editor's fields otherwise.
+const ITEM_FIELDS: [&str; 7] = [
+    "title", "body", "tags", "publish", "audience", "assigned", "deleted",
+];
+const SESSION_FIELDS: [&str; 5] = ["title", "place", "attended", "review", "deleted"];
+/// `opened` is opening an item (or confirming a session), the others as named.
+const RECORD_FIELDS: [&str; 5] = ["opened", "completed", "rating", "comment", "deleted"];
+/// Only ever written by someone the server refuses: an attempt is never edited.
+const ATTEMPT_FIELDS: [&str; 1] = ["percent"];
 
 /// Visits are logged in China (UTC+8); the server checks their dates in the earliest zone.
 const CHINA_MINUTES: i32 = 480;
 
-/// The fields an edit of `kind` may change.
+/// The fields an edit of `kind` may change (`deleted` last: the trash).
 fn fields(kind: RecordKind) -> &'static [&'static str] {
     match kind {
         RecordKind::Lead => &FIELDS,
         RecordKind::Visit => &VISIT_FIELDS,
         RecordKind::Deal => &DEAL_FIELDS,
-        other => unreachable!("the simulation does not generate {other:?} records"),
+        RecordKind::TrainingItem => &ITEM_FIELDS,
+        RecordKind::TrainingSession => &SESSION_FIELDS,
+        RecordKind::TrainingRecord => &RECORD_FIELDS,
+        RecordKind::QuizAttempt => &ATTEMPT_FIELDS,
     }
 }
 
-/// The fields a form of `kind` shows (the trash of a visit or deal is an action).
+/// The fields a form of `kind` shows (the trash of anything but a lead is an action).
 fn form_fields(kind: RecordKind) -> &'static [&'static str] {
     match kind {
-        RecordKind::Lead => &FIELDS,
-        RecordKind::Visit => &VISIT_FIELDS[..VISIT_FIELDS.len() - 1],
-        RecordKind::Deal => &DEAL_FIELDS[..DEAL_FIELDS.len() - 1],
-        other => unreachable!("the simulation does not generate {other:?} records"),
+        RecordKind::Lead | RecordKind::QuizAttempt => fields(kind),
+        other => {
+            let all = fields(other);
+            &all[..all.len() - 1]
+        }
+    }
+}
+
+/// The quiz of the simulation's quiz items: one question of each kind.
+fn quiz() -> Quiz {
+    let question = |kind, options: u8, correct: &[u8]| Question {
+        kind,
+        prompt: "Which?".into(),
+        options: (0..options).map(|n| format!("option {n}")).collect(),
+        correct: correct.to_vec(),
+        explanation: String::new(),
+    };
+    Quiz {
+        pass_mark: 60,
+        questions: vec![
+            question(QuestionKind::Single, 3, &[1]),
+            question(QuestionKind::Multiple, 4, &[0, 2]),
+            question(QuestionKind::TrueFalse, 2, &[0]),
+        ],
     }
 }
 
