@@ -383,6 +383,8 @@ messages! {
     "login.title" => "Sign in to Fieldbook", "登录 Fieldbook";
     "login.working" => "Signing in…", "正在登录…";
     "markdown.image_missing" => "Image not downloaded to this device yet", "图片尚未下载到本机";
+    "markdown.task_done" => "done", "已完成";
+    "markdown.task_open" => "to do", "待办";
     "nav.back" => "Back", "返回";
     "nav.leads" => "Leads", "客户";
     "nav.main" => "Main", "主导航";

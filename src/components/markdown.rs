@@ -46,6 +46,15 @@ fn nodes(nodes: Vec<Node>, image_url: ImageUrl) -> Vec<AnyView> {
 /// One element built through `document.createElement` with the name the enum gives, the
 /// same code path for every tag.
 fn element(el: Element, image_url: ImageUrl) -> AnyView {
+    // A task list's box is a mark to read, not a control: drawn (and named for a screen
+    // reader) rather than a disabled checkbox, which no finger can use.
+    if el.tag == fieldbook_markdown::Tag::Input {
+        let checked = el
+            .attrs
+            .iter()
+            .any(|(attr, _)| *attr == fieldbook_markdown::Attr::Checked);
+        return task_mark(checked);
+    }
     let attrs: Vec<AnyAttribute> = el
         .attrs
         .into_iter()
@@ -56,6 +65,20 @@ fn element(el: Element, image_url: ImageUrl) -> AnyView {
         .add_any_attr(attrs)
         .child(children)
         .into_any()
+}
+
+fn task_mark(checked: bool) -> AnyView {
+    let i = use_i18n();
+    let key = if checked {
+        "markdown.task_done"
+    } else {
+        "markdown.task_open"
+    };
+    view! {
+        <span class="md-check" class:done=checked role="img" data-testid="md-check"
+            aria-label=move || i.t(key)></span>
+    }
+    .into_any()
 }
 
 /// The image from the device, or while its blob is not here its alt text in a box that

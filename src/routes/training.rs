@@ -464,13 +464,12 @@ pub fn MaterialsPicker(
                 <For each=move || choices.get() key=|c| c.clone() let:choice>
                     {
                         let (id, title, picked) = choice;
-                        let control = format!("material-{id}");
                         view! {
-                            <div class="option">
-                                <input type="checkbox" id=control.clone() data-testid="material-option"
+                            <label class="option">
+                                <input type="checkbox" data-testid="material-option"
                                     prop:checked=picked on:change=move |_| on_toggle.run(id)/>
-                                <label for=control>{title}</label>
-                            </div>
+                                <span>{title}</span>
+                            </label>
                         }
                     }
                 </For>

@@ -384,10 +384,9 @@ fn QuizBox(id: Id, version: u32, quiz: Quiz, progress: Memo<Progress>) -> impl I
                                         {multiple.then(|| view! { <p class="hint">{move || i.t("training.choose_all")}</p> })}
                                         {q.options.iter().enumerate().map(|(o, option)| {
                                             let o = o as u8;
-                                            let id = format!("q{n}-o{o}");
                                             view! {
-                                                <div class="option">
-                                                    <input type=if multiple { "checkbox" } else { "radio" } id=id.clone()
+                                                <label class="option">
+                                                    <input type=if multiple { "checkbox" } else { "radio" }
                                                         name=name.clone() data-testid="option"
                                                         prop:checked=move || answers.with(|a| a.get(n).is_some_and(|c| c.contains(&o)))
                                                         on:change=move |ev| {
@@ -404,8 +403,8 @@ fn QuizBox(id: Id, version: u32, quiz: Quiz, progress: Memo<Progress>) -> impl I
                                                                 }
                                                             });
                                                         }/>
-                                                    <label for=id>{option.clone()}</label>
-                                                </div>
+                                                    <span>{option.clone()}</span>
+                                                </label>
                                             }
                                         }).collect_view()}
                                     </fieldset>
@@ -482,15 +481,14 @@ pub fn RatingField(
         <fieldset class="rating" data-testid=name>
             <legend>{move || i.t(label)}</legend>
             {(1..=5u8).map(|n| {
-                let id = format!("{name}-{n}");
                 view! {
-                    <span class="star">
-                        <input type="radio" id=id.clone() name=name value=n.to_string()
+                    <label class="star">
+                        <input type="radio" name=name value=n.to_string()
                             data-testid=format!("{name}-{n}")
                             prop:checked=move || rating.get() == Some(n)
                             on:change=move |_| rating.set(Some(n))/>
-                        <label for=id>{n.to_string()}</label>
-                    </span>
+                        <span>{n.to_string()}</span>
+                    </label>
                 }
             }).collect_view()}
         </fieldset>

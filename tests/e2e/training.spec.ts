@@ -54,7 +54,7 @@ test.describe('training', () => {
     await page.getByTestId('filter-assigned').uncheck();
     await rows.filter({ hasText: 'Visit preparation checklist' }).click();
     await expect(page.getByTestId('item-title')).toHaveText('Visit preparation checklist');
-    await expect(page.locator('.markdown input[type=checkbox][disabled]').first()).toBeVisible();
+    await expect(page.getByTestId('md-check').first()).toBeVisible();
     await page.getByTestId('mark-done').click();
     await expect(page.getByTestId('done-note')).toBeVisible();
     await page.getByTestId('evaluation-comment').fill('Short and useful before a visit.');

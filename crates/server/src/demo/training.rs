@@ -24,7 +24,7 @@ const DUE_IN_DAYS: i64 = 7;
 const SESSION_IN_DAYS: i64 = 3;
 
 /// When the session starts, China time ([`OFFSET_MIN`]).
-const SESSION_TIME: &str = "14:30";
+const SESSION_TIME: &str = "09:00";
 
 /// How long the session lasts: its agenda runs three hours.
 const SESSION_MINUTES: &str = "180";
