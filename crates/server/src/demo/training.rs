@@ -441,9 +441,9 @@ mod tests {
                 "案例：从展会名片到四十台订单"
             ]
         );
-        // 2026-03-05 14:30 in China is 06:30 UTC.
+        // 2026-03-05 09:00 in China is 01:00 UTC.
         let starts = chrono::DateTime::from_timestamp_millis(session.starts_at).unwrap();
-        assert_eq!(starts.to_rfc3339(), "2026-03-05T06:30:00+00:00");
+        assert_eq!(starts.to_rfc3339(), "2026-03-05T01:00:00+00:00");
         assert_eq!(session.duration_min, Some(180));
         let value = serde_json::to_value(session).unwrap();
         assert_eq!(
