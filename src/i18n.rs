@@ -516,6 +516,7 @@ messages! {
     "role.manager" => "Sales manager", "销售经理";
     "role.rep" => "Sales rep", "销售代表";
     "session.agenda" => "Agenda", "培训议程";
+    "session.agenda_hint" => "Markdown: # heading, **bold**, - list, [link](https://…).", "Markdown 格式：# 标题、**加粗**、- 列表、[链接](https://…)。";
     "session.confirm" => "Confirm I will attend", "确认参加";
     "session.confirmed" => "Attendance confirmed.", "已确认参加。";
     "session.confirmed_on" => "Confirmed {}", "已于 {} 确认参加";

@@ -716,7 +716,7 @@ fn SessionEditor(existing: Option<TrainingSession>) -> impl IntoView {
                 <ItemsCovered draft errors/>
                 <Invitees draft errors/>
                 <TextField draft get=|d| &d.agenda set=|d| &mut d.agenda label="session.agenda"
-                    field="agenda" errors prefix="s" multiline=true rows=8 hint="editor.body_hint"
+                    field="agenda" errors prefix="s" multiline=true rows=8 hint="session.agenda_hint"
                     testid="session-agenda-input"/>
                 <FormActions saving on_delete/>
             </form>
