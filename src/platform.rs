@@ -338,3 +338,68 @@ pub async fn sha256_of(blob: &web_sys::Blob) -> Option<domain::Sha256> {
 pub fn object_url(blob: &web_sys::Blob) -> Option<String> {
     web_sys::Url::create_object_url_with_blob(blob).ok()
 }
+
+/// Saves `text` as a file named `file_name` through the browser's download (a `Blob`, its
+/// object URL and a temporary `<a download>` clicked): the data never leaves the device.
+/// `false` when the browser refused.
+pub fn download_text(file_name: &str, mime: &str, text: &str) -> bool {
+    let save = || -> Option<()> {
+        let parts = js_sys::Array::of1(&JsValue::from_str(text));
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type(mime);
+        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).ok()?;
+        let url = web_sys::Url::create_object_url_with_blob(&blob).ok()?;
+        let document = web_sys::window()?.document()?;
+        let link: web_sys::HtmlAnchorElement =
+            document.create_element("a").ok()?.dyn_into().ok()?;
+        link.set_href(&url);
+        link.set_download(file_name);
+        link.set_hidden(true);
+        let body = document.body()?;
+        let _ = body.append_child(&link);
+        link.click();
+        link.remove();
+        // The click has handed the file to the browser; a later revoke keeps it from
+        // being cut short in browsers that read the URL asynchronously.
+        let revoke = wasm_bindgen::closure::Closure::once_into_js(move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        });
+        let _ = web_sys::window()?
+            .set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 10_000);
+        Some(())
+    };
+    save().is_some()
+}
+
+/// A file name from `parts` joined with `-`: characters that file systems refuse are
+/// left out (names and titles go into it).
+pub fn file_name(parts: &[&str], extension: &str) -> String {
+    let joined: String = parts
+        .iter()
+        .map(|part| part.trim())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let clean: String = joined
+        .chars()
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+        })
+        .collect();
+    format!("{}.{extension}", clean.trim())
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    #[test]
+    fn file_names_leave_out_what_file_systems_refuse() {
+        assert_eq!(
+            super::file_name(&["培训档案", " 王小明 ", "", "2026-12-10"], "csv"),
+            "培训档案-王小明-2026-12-10.csv"
+        );
+        assert_eq!(
+            super::file_name(&["a/b:c*?\"<>|d", "x\ny"], "csv"),
+            "abcd-xy.csv"
+        );
+    }
+}

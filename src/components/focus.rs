@@ -50,9 +50,9 @@ fn focus_heading(heading: web_sys::Element) {
 }
 
 /// Focuses the first element matching `selector` once the current update is drawn.
-pub fn focus_when_drawn(selector: &'static str) {
+pub fn focus_when_drawn(selector: impl AsRef<str> + 'static) {
     request_animation_frame(move || {
-        if let Some(el) = first_match(selector) {
+        if let Some(el) = first_match(selector.as_ref()) {
             focus(el);
         }
     });

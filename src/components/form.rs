@@ -83,6 +83,8 @@ pub fn TextField<D>(
     #[prop(optional)] multiline: bool,
     #[prop(optional)] inputmode: Option<&'static str>,
     #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] testid: Option<&'static str>,
+    #[prop(default = 3)] rows: u32,
 ) -> impl IntoView
 where
     D: Send + Sync + 'static,
@@ -113,7 +115,7 @@ where
     };
     let control = if multiline {
         view! {
-            <textarea id=id.clone() name=field rows="3" required=required
+            <textarea id=id.clone() name=field rows=rows required=required data-testid=testid
                 aria-invalid=move || invalid().to_string() aria-describedby=described
                 prop:value=value on:input=on_input></textarea>
         }
@@ -121,7 +123,7 @@ where
     } else {
         view! {
             <input id=id.clone() name=field type=kind required=required inputmode=inputmode
-                autocomplete=autocomplete
+                autocomplete=autocomplete data-testid=testid
                 aria-invalid=move || invalid().to_string() aria-describedby=described
                 prop:value=value on:input=on_input />
         }
@@ -153,6 +155,7 @@ pub fn ChoiceField<D, E>(
     errors: RwSignal<ValidationErrors>,
     #[prop(default = "f")] prefix: &'static str,
     #[prop(optional)] none_key: Option<&'static str>,
+    #[prop(optional)] testid: Option<&'static str>,
 ) -> impl IntoView
 where
     D: Send + Sync + 'static,
@@ -161,15 +164,21 @@ where
     let i = use_i18n();
     let id = control_id(prefix, field);
     let error_id = format!("{id}-error");
+    let invalid = move || errors.with(|e| e.get(field).is_some());
+    let described = {
+        let error_id = error_id.clone();
+        move || invalid().then(|| error_id.clone())
+    };
     let on_change = move |ev: web_sys::Event| {
         let raw = event_target_value(&ev);
         let value = E::from_str(&raw).ok();
         draft.update(|d| set(d, value));
     };
     view! {
-        <div class="field">
+        <div class="field" class:has-error=invalid>
             <label for=id.clone()>{move || i.t(label)}</label>
-            <select id=id.clone() name=field on:change=on_change
+            <select id=id.clone() name=field on:change=on_change data-testid=testid
+                aria-invalid=move || invalid().to_string() aria-describedby=described
                 prop:value=move || draft.with(|d| get(d).map(|v| v.value()).unwrap_or(""))>
                 {none_key.map(|k| view! { <option value="">{move || i.t(k)}</option> })}
                 {options.iter().map(|opt| {

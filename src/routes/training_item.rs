@@ -82,18 +82,16 @@ pub async fn update_my_record(
     state.save(vec![Change::TrainingRecord(record)]).await
 }
 
-/// The object URLs of `item`'s attachments this device holds, kept per page (a URL per
-/// blob, made once).
-fn attachment_urls(item: Memo<Option<TrainingItem>>) -> RwSignal<HashMap<Sha256, String>> {
+/// The object URLs of the attachments `wanted` names that this device holds, kept per page
+/// (a URL per blob, made once); asked again when `wanted` or the data changes.
+pub fn attachment_urls(
+    wanted: impl Fn() -> Vec<Sha256> + 'static,
+) -> RwSignal<HashMap<Sha256, String>> {
     let state = use_app();
     let urls = RwSignal::new(HashMap::new());
     Effect::new(move |_| {
         state.revision.track();
-        let wanted: Vec<Sha256> = item.with(|item| {
-            item.iter()
-                .flat_map(|item| item.attachments.iter().map(|a| a.sha256.clone()))
-                .collect()
-        });
+        let wanted = wanted();
         spawn_local(async move {
             let Ok(store) = state.store() else {
                 return;
@@ -152,7 +150,13 @@ fn ItemView(id: Id, book: RwSignal<Option<TrainingBook>>) -> impl IntoView {
             .await;
         });
     });
-    let urls = attachment_urls(item);
+    let urls = attachment_urls(move || {
+        item.with(|item| {
+            item.iter()
+                .flat_map(|item| item.attachments.iter().map(|a| a.sha256.clone()))
+                .collect()
+        })
+    });
     let image_url: ImageUrl = Callback::new(move |sha: String| {
         let sha = Sha256::parse(&sha).ok()?;
         urls.with(|u| u.get(&sha).cloned())
@@ -481,13 +485,15 @@ pub fn RatingField(
         <fieldset class="rating" data-testid=name>
             <legend>{move || i.t(label)}</legend>
             {(1..=5u8).map(|n| {
+                let id = format!("{name}-{n}");
+                // The label wraps its radio, so the whole star is the finger's target.
                 view! {
                     <label class="star">
-                        <input type="radio" name=name value=n.to_string()
+                        <input type="radio" id=id name=name value=n.to_string()
                             data-testid=format!("{name}-{n}")
                             prop:checked=move || rating.get() == Some(n)
                             on:change=move |_| rating.set(Some(n))/>
-                        <span>{n.to_string()}</span>
+                        {n.to_string()}
                     </label>
                 }
             }).collect_view()}

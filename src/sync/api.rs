@@ -93,6 +93,36 @@ pub async fn push_limits() -> PushLimits {
     limits
 }
 
+thread_local! {
+    static ATTACHMENT_LIMIT: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+#[derive(Deserialize)]
+struct AttachmentLimit {
+    max_attachment_bytes: u64,
+}
+
+/// The attachment size the server states in `/api/health` (`max_attachment_bytes`), once
+/// it has answered during this page load; `None` before that, offline, or from a server
+/// that states none (`domain::attachment_limit` then falls back).
+pub fn attachment_limit_stated() -> Option<u64> {
+    ATTACHMENT_LIMIT.with(|l| l.get())
+}
+
+/// Asks `/api/health` for the attachment limit, unless it is known already; a failure
+/// leaves it unknown.
+pub async fn ask_attachment_limit() {
+    if attachment_limit_stated().is_some() {
+        return;
+    }
+    let Ok((200, text, _)) = send("GET", "/api/health", None).await else {
+        return;
+    };
+    if let Ok(stated) = serde_json::from_str::<AttachmentLimit>(&text) {
+        ATTACHMENT_LIMIT.with(|l| l.set(Some(stated.max_attachment_bytes)));
+    }
+}
+
 #[derive(Serialize)]
 struct LoginBody<'a> {
     login: &'a str,
@@ -280,24 +310,6 @@ pub async fn download(sha256: &str) -> Result<web_sys::Blob, ApiError> {
         .await
         .map_err(|_| ApiError::Offline)?;
     blob.dyn_into().map_err(|_| ApiError::Offline)
-}
-
-/// The largest attachment the server takes, as `/api/health` states it (10 MiB when it
-/// does not say).
-pub async fn max_attachment_bytes() -> u64 {
-    #[derive(Deserialize)]
-    struct Health {
-        #[serde(default)]
-        max_attachment_bytes: Option<u64>,
-    }
-    const FALLBACK: u64 = 10 * 1024 * 1024;
-    match send("GET", "/api/health", None).await {
-        Ok((200, text, _)) => serde_json::from_str::<Health>(&text)
-            .ok()
-            .and_then(|h| h.max_attachment_bytes)
-            .unwrap_or(FALLBACK),
-        _ => FALLBACK,
-    }
 }
 
 /// One request with a JSON body (or none); returns the status, the body text and any

@@ -150,10 +150,15 @@ pub use sync::{
 };
 pub use training::training_today;
 pub use training::{
-    csv, csv_field, item_search_text, library, progress, team_matrix, Assignment, Attachment,
-    Audience, ItemDraft, ItemKind, LibraryEntry, LibraryQuery, MatrixCell, Progress, Question,
-    QuestionKind, Quiz, QuizAttempt, Reader, Score, SessionDraft, SessionMethod, Sha256,
-    TrainingItem, TrainingRecord, TrainingSession,
+    accept_digest, accept_file, append_block, archive_csv, attachment_limit, attachment_name, csv,
+    csv_field, csv_time, evaluation_summary, image_markdown, item_search_text, library, matrix_csv,
+    matrix_items, narrows, parse_pass_mark, person_archive, progress, remove_image_refs,
+    session_response, session_responses, team_matrix, Assignment, Attachment, AttemptHistory,
+    Audience, EvaluationSummary, FileRefusal, ItemDraft, ItemHistory, ItemKind, LibraryEntry,
+    LibraryQuery, MatrixCell, PersonArchive, Progress, Publication, Question, QuestionKind, Quiz,
+    QuizAttempt, Reader, Score, SessionDraft, SessionHistory, SessionMethod, SessionResponse,
+    Sha256, TrainingItem, TrainingRecord, TrainingSession, ARCHIVE_KEYS, ATTACHMENT_TYPES,
+    DEFAULT_ATTACHMENT_BYTES,
 };
 pub use value::{
     format_date, format_plain, join_tags, optional_text, parse_amount, parse_date,

@@ -1327,6 +1327,914 @@ pub fn csv(rows: &[Vec<String>]) -> String {
     out
 }
 
+// ---------------------------------------------------------------------------------------
+// The item editor: what a picked file, a quiz edit and a save button decide.
+
+/// The attachment limit a device uses when the server has not stated one: 10 MiB.
+pub const DEFAULT_ATTACHMENT_BYTES: u64 = 10 * 1024 * 1024;
+
+/// The largest file the editor attaches: the server's stated limit when known, else
+/// [`DEFAULT_ATTACHMENT_BYTES`], never above [`limits::MAX_ATTACHMENT_BYTES`].
+pub fn attachment_limit(stated: Option<u64>) -> u64 {
+    stated
+        .filter(|&bytes| bytes > 0)
+        .unwrap_or(DEFAULT_ATTACHMENT_BYTES)
+        .min(limits::MAX_ATTACHMENT_BYTES)
+}
+
+/// Why a picked file is not attached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileRefusal {
+    /// Not one of [`ATTACHMENT_TYPES`].
+    Type,
+    /// No bytes.
+    Empty,
+    /// Over the limit.
+    TooLarge,
+    /// The item already has [`limits::ATTACHMENTS`] files.
+    TooMany,
+    /// The same bytes are attached already.
+    Duplicate,
+}
+
+impl FileRefusal {
+    /// Every reason, for the translation test.
+    pub const ALL: [FileRefusal; 5] = [
+        FileRefusal::Type,
+        FileRefusal::Empty,
+        FileRefusal::TooLarge,
+        FileRefusal::TooMany,
+        FileRefusal::Duplicate,
+    ];
+
+    /// The message key; its text names the file (`{}`), and for `TooLarge` then the limit.
+    pub fn key(self) -> &'static str {
+        match self {
+            FileRefusal::Type => "editor.file_type",
+            FileRefusal::Empty => "editor.file_empty",
+            FileRefusal::TooLarge => "editor.file_too_large",
+            FileRefusal::TooMany => "editor.file_too_many",
+            FileRefusal::Duplicate => "editor.file_duplicate",
+        }
+    }
+}
+
+/// Whether a file of `mime` and `size` bytes may join `attached` (before its bytes are
+/// hashed; [`accept_digest`] checks the digest after).
+pub fn accept_file(
+    attached: &[Attachment],
+    mime: &str,
+    size: u64,
+    limit: u64,
+) -> Result<(), FileRefusal> {
+    if !ATTACHMENT_TYPES.contains(&mime) {
+        Err(FileRefusal::Type)
+    } else if size == 0 {
+        Err(FileRefusal::Empty)
+    } else if size > limit {
+        Err(FileRefusal::TooLarge)
+    } else if attached.len() >= limits::ATTACHMENTS {
+        Err(FileRefusal::TooMany)
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether bytes with digest `sha256` are new to `attached`.
+pub fn accept_digest(attached: &[Attachment], sha256: &Sha256) -> Result<(), FileRefusal> {
+    if attached.iter().any(|a| a.sha256 == *sha256) {
+        Err(FileRefusal::Duplicate)
+    } else {
+        Ok(())
+    }
+}
+
+/// A picked file's name as an attachment may carry it: no control characters, no spaces at
+/// either end, at most [`limits::FILE_NAME`] characters (a long name keeps its extension).
+pub fn attachment_name(raw: &str) -> String {
+    let clean: String = raw.chars().filter(|c| !c.is_control()).collect();
+    let clean = clean.trim();
+    if clean.is_empty() {
+        return "file".to_string();
+    }
+    if clean.chars().count() <= limits::FILE_NAME {
+        return clean.to_string();
+    }
+    let extension = match clean.rfind('.') {
+        Some(dot) if clean[dot..].chars().count() <= 10 => &clean[dot..],
+        _ => "",
+    };
+    let keep = limits::FILE_NAME - extension.chars().count();
+    let stem: String = clean.chars().take(keep).collect();
+    format!("{}{extension}", stem.trim_end())
+}
+
+/// The Markdown that shows attachment `sha256` as an image with `alt` as its text; the
+/// characters Markdown would read as syntax are escaped, so the alt text is what was typed.
+pub fn image_markdown(alt: &str, sha256: &Sha256) -> String {
+    let mut escaped = String::with_capacity(alt.len());
+    for c in alt.chars().filter(|c| !c.is_control()) {
+        if matches!(
+            c,
+            '\\' | '[' | ']' | '*' | '_' | '`' | '<' | '>' | '!' | '&'
+        ) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    format!("![{escaped}](attachment:{sha256})")
+}
+
+/// `body` with `block` added as a paragraph of its own at the end.
+pub fn append_block(body: &str, block: &str) -> String {
+    let kept = body.trim_end();
+    if kept.is_empty() {
+        block.to_string()
+    } else {
+        format!("{kept}\n\n{block}")
+    }
+}
+
+/// `body` without the images that show attachment `sha256` (a removed attachment would
+/// otherwise show as missing); a line left empty by it goes too, with the blank line after.
+pub fn remove_image_refs(body: &str, sha256: &Sha256) -> String {
+    let target = format!("](attachment:{sha256}");
+    let mut out = String::with_capacity(body.len());
+    let mut drop_blank = false;
+    for line in body.split_inclusive('\n') {
+        let (text, end) = match line.strip_suffix('\n') {
+            Some(text) => (text, "\n"),
+            None => (line, ""),
+        };
+        if drop_blank && text.trim().is_empty() {
+            drop_blank = false;
+            continue;
+        }
+        drop_blank = false;
+        let mut kept = String::with_capacity(text.len());
+        let mut rest = text;
+        let mut removed = false;
+        // ASCII lowercasing keeps every byte where it was, so positions carry over.
+        while let Some(at) = rest.to_ascii_lowercase().find(&target) {
+            let tail = &rest[at + target.len()..];
+            match (rest[..at].rfind("!["), tail.find(')')) {
+                (Some(open), Some(close)) => {
+                    kept.push_str(&rest[..open]);
+                    rest = &tail[close + 1..];
+                    removed = true;
+                }
+                _ => {
+                    kept.push_str(&rest[..at + target.len()]);
+                    rest = tail;
+                }
+            }
+        }
+        kept.push_str(rest);
+        if removed && kept.trim().is_empty() {
+            drop_blank = out.is_empty() || out.ends_with("\n\n");
+            continue;
+        }
+        out.push_str(&kept);
+        out.push_str(end);
+    }
+    out
+}
+
+impl Question {
+    /// A new question of `kind` with nothing typed; a true/false question gets the two
+    /// options `true_false` (对/错, True/False: the author's language).
+    pub fn blank(kind: QuestionKind, true_false: [&str; 2]) -> Question {
+        let mut question = Question {
+            kind: QuestionKind::Single,
+            prompt: String::new(),
+            options: vec![String::new(), String::new()],
+            correct: Vec::new(),
+            explanation: String::new(),
+        };
+        question.set_kind(kind, true_false);
+        question
+    }
+
+    /// Changes how the question is answered: true/false puts its two fixed options in
+    /// (and forgets the right answer, which meant another option); single choice keeps at
+    /// most one right answer.
+    pub fn set_kind(&mut self, kind: QuestionKind, true_false: [&str; 2]) {
+        match kind {
+            QuestionKind::TrueFalse => {
+                if self.kind != QuestionKind::TrueFalse {
+                    self.correct.clear();
+                }
+                self.options = true_false.iter().map(|o| o.to_string()).collect();
+            }
+            QuestionKind::Single => self.correct.truncate(1),
+            QuestionKind::Multiple => {}
+        }
+        self.kind = kind;
+    }
+
+    /// Adds an empty option, unless the question has as many as it may (or is true/false).
+    pub fn add_option(&mut self) -> bool {
+        let room = self.options.len() < limits::OPTIONS && self.kind != QuestionKind::TrueFalse;
+        if room {
+            self.options.push(String::new());
+        }
+        room
+    }
+
+    /// Removes option `index` (a question keeps two), renumbering the right answers.
+    pub fn remove_option(&mut self, index: usize) {
+        if self.kind == QuestionKind::TrueFalse || self.options.len() <= 2 {
+            return;
+        }
+        if index >= self.options.len() {
+            return;
+        }
+        self.options.remove(index);
+        self.correct = self
+            .correct
+            .iter()
+            .filter(|&&c| usize::from(c) != index)
+            .map(|&c| if usize::from(c) > index { c - 1 } else { c })
+            .collect();
+    }
+
+    /// Marks option `index` right or not: single choice and true/false have one right
+    /// answer (marking another moves it), multiple choice any number.
+    pub fn mark(&mut self, index: usize, right: bool) {
+        let Ok(option) = u8::try_from(index) else {
+            return;
+        };
+        if index >= self.options.len() {
+            return;
+        }
+        match self.kind {
+            QuestionKind::Multiple => {
+                self.correct.retain(|&c| c != option);
+                if right {
+                    self.correct.push(option);
+                    self.correct.sort_unstable();
+                }
+            }
+            QuestionKind::Single | QuestionKind::TrueFalse => {
+                if right {
+                    self.correct = vec![option];
+                } else {
+                    self.correct.retain(|&c| c != option);
+                }
+            }
+        }
+    }
+
+    /// The question with the spaces around what was typed removed, as it is saved.
+    pub fn trimmed(&self) -> Question {
+        Question {
+            kind: self.kind,
+            prompt: self.prompt.trim().to_string(),
+            options: self.options.iter().map(|o| o.trim().to_string()).collect(),
+            correct: self.correct.clone(),
+            explanation: self.explanation.trim().to_string(),
+        }
+    }
+
+    /// Whether the question, trimmed, can be saved: a prompt, two to eight options with
+    /// text, and its right answers.
+    pub fn is_complete(&self) -> bool {
+        self.trimmed().check().is_ok()
+    }
+}
+
+impl Quiz {
+    /// A new quiz: pass mark 60 and one empty single-choice question.
+    pub fn blank() -> Quiz {
+        Quiz {
+            pass_mark: 60,
+            questions: vec![Question::blank(QuestionKind::Single, ["", ""])],
+        }
+    }
+
+    /// Moves question `index` one place up or down; the index it has after, if it moved.
+    pub fn move_question(&mut self, index: usize, up: bool) -> Option<usize> {
+        let to = if up { index.checked_sub(1)? } else { index + 1 };
+        if index >= self.questions.len() || to >= self.questions.len() {
+            return None;
+        }
+        self.questions.swap(index, to);
+        Some(to)
+    }
+
+    /// The quiz as it is saved: every question trimmed.
+    pub fn trimmed(&self) -> Quiz {
+        Quiz {
+            pass_mark: self.pass_mark,
+            questions: self.questions.iter().map(Question::trimmed).collect(),
+        }
+    }
+
+    /// The positions of the questions that cannot be saved yet.
+    pub fn incomplete(&self) -> Vec<usize> {
+        self.questions
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| !q.is_complete())
+            .map(|(n, _)| n)
+            .collect()
+    }
+}
+
+/// A pass mark as typed: a whole percentage 0–100 (full-width digits and a `%` accepted).
+pub fn parse_pass_mark(raw: &str) -> Result<u8, Invalid> {
+    let text: String = raw.trim().chars().map(half_width).collect();
+    let digits = text.trim_end_matches('%').trim();
+    if digits.is_empty() {
+        return Err(Invalid::Required);
+    }
+    match digits.parse::<u8>() {
+        Ok(mark) if mark <= 100 => Ok(mark),
+        _ => Err(Invalid::Quiz),
+    }
+}
+
+/// Whether saving `after` over `before` would take it from people who have it (a
+/// published item's audience made smaller): the server refuses it as
+/// [`Invalid::Narrowed`].
+pub fn narrows(before: &TrainingItem, after: &TrainingItem) -> bool {
+    use crate::Record as _;
+    after.reach() < before.reach()
+}
+
+/// What a save button of the item editor does to the publication.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Publication {
+    /// Keep it as it is: "Save draft" on a draft, "Save changes" (a correction readers are
+    /// not told about) on a published item.
+    Keep,
+    /// "Publish": the first version, or a new one readers are told about.
+    Publish,
+}
+
+impl ItemDraft {
+    /// The item the editor saves: the draft parsed (quiz texts trimmed), published when
+    /// asked, and refused on `audience` when it would narrow `before`, the item as the
+    /// editor opened it.
+    pub fn save(
+        &self,
+        meta: &RecordMeta,
+        before: Option<&TrainingItem>,
+        publication: Publication,
+        now_ms: i64,
+    ) -> Result<TrainingItem, ValidationErrors> {
+        let mut draft = self.clone();
+        if let Some(quiz) = &mut draft.quiz {
+            *quiz = quiz.trimmed();
+        }
+        draft.title = draft.title.trim().to_string();
+        let item = draft.parse(meta, now_ms)?;
+        let item = match publication {
+            Publication::Keep => item,
+            Publication::Publish => item.publish(now_ms),
+        };
+        if before.is_some_and(|before| narrows(before, &item)) {
+            let mut errors = ValidationErrors::default();
+            errors.push("audience", Invalid::Narrowed);
+            return Err(errors);
+        }
+        Ok(item)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Sessions: who answered, who came, what they thought.
+
+impl TrainingSession {
+    /// Whether the session is over at `now_ms` (its evaluation opens then).
+    pub fn has_ended(&self, now_ms: i64) -> bool {
+        now_ms > self.ends_at()
+    }
+
+    /// The place when it is an online meeting's link (`http(s)://…`, one word), which the
+    /// app shows as a link; `None` for a room or an address.
+    pub fn online_link(&self) -> Option<&str> {
+        let place = self.place.trim();
+        let lower = place.to_ascii_lowercase();
+        let is_link = (lower.starts_with("https://") || lower.starts_with("http://"))
+            && place.len() > "https://".len()
+            && !place.chars().any(char::is_whitespace);
+        is_link.then_some(place)
+    }
+
+    /// The session with the manager's 总结复盘 note (trimmed), or why it cannot be kept.
+    pub fn with_review(&self, review: &str, now_ms: i64) -> Result<TrainingSession, Invalid> {
+        let mut next = self.clone();
+        next.review = optional_text(review, NOTES)?;
+        next.updated_at = now_ms;
+        Ok(next)
+    }
+
+    /// The session with `person` marked present or absent.
+    pub fn with_attendance(&self, person: Id, present: bool, now_ms: i64) -> TrainingSession {
+        let mut next = self.clone();
+        next.attended.retain(|&p| p != person);
+        if present {
+            next.attended.push(person);
+        }
+        next.updated_at = now_ms;
+        next
+    }
+}
+
+/// One person's part in a session: invited, confirmed, present, and their evaluation
+/// (培训评估), folded from their records (a person with two devices may have two).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionResponse {
+    /// The person.
+    pub person: Option<Id>,
+    /// Invited to it.
+    pub invited: bool,
+    /// When they first confirmed they will attend.
+    pub confirmed_at: Option<i64>,
+    /// Marked present by the manager.
+    pub attended: bool,
+    /// Overall rating, 1–5, of their latest evaluation.
+    pub rating: Option<u8>,
+    /// Usefulness, 1–5, of their latest evaluation.
+    pub usefulness: Option<u8>,
+    /// Comment of their latest evaluation.
+    pub comment: String,
+    /// When their latest evaluation was written.
+    pub evaluated_at: Option<i64>,
+}
+
+impl SessionResponse {
+    /// Whether they evaluated the session.
+    pub fn evaluated(&self) -> bool {
+        self.rating.is_some() || self.usefulness.is_some() || !self.comment.is_empty()
+    }
+}
+
+/// `person`'s part in `session` from `records` (others' and other subjects' ignored).
+pub fn session_response(
+    session: &TrainingSession,
+    person: Id,
+    records: &[TrainingRecord],
+) -> SessionResponse {
+    let mut response = SessionResponse {
+        person: Some(person),
+        invited: session.invited.contains(&person),
+        attended: session.attended.contains(&person),
+        ..SessionResponse::default()
+    };
+    for record in records {
+        if record.deleted || record.session_id != Some(session.id) || record.owner != Some(person) {
+            continue;
+        }
+        response.confirmed_at = earliest(response.confirmed_at, record.confirmed_at);
+        let evaluated =
+            record.rating.is_some() || record.usefulness.is_some() || !record.comment.is_empty();
+        if evaluated
+            && response
+                .evaluated_at
+                .is_none_or(|at| record.updated_at >= at)
+        {
+            response.rating = record.rating;
+            response.usefulness = record.usefulness;
+            response.comment = record.comment.clone();
+            response.evaluated_at = Some(record.updated_at);
+        }
+    }
+    response
+}
+
+/// Everyone's part in `session`: the invited in the order they were invited, then anyone
+/// else who came or answered (by id).
+pub fn session_responses(
+    session: &TrainingSession,
+    records: &[TrainingRecord],
+) -> Vec<SessionResponse> {
+    let mut others: BTreeSet<Id> = session.attended.iter().copied().collect();
+    others.extend(
+        records
+            .iter()
+            .filter(|r| !r.deleted && r.session_id == Some(session.id))
+            .filter_map(|r| r.owner),
+    );
+    let mut people: Vec<Id> = Vec::new();
+    for person in session.invited.iter().chain(others.iter()) {
+        if !people.contains(person) {
+            people.push(*person);
+        }
+    }
+    people
+        .into_iter()
+        .map(|person| session_response(session, person, records))
+        .collect()
+}
+
+/// The evaluations of a session in numbers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EvaluationSummary {
+    /// How many people evaluated it.
+    pub count: usize,
+    /// The mean overall rating, of those who gave one.
+    pub rating: Option<f64>,
+    /// The mean usefulness, of those who gave one.
+    pub usefulness: Option<f64>,
+}
+
+/// Counts and averages the evaluations among `responses`.
+pub fn evaluation_summary(responses: &[SessionResponse]) -> EvaluationSummary {
+    let mean = |values: Vec<u8>| {
+        (!values.is_empty())
+            .then(|| values.iter().map(|&v| f64::from(v)).sum::<f64>() / values.len() as f64)
+    };
+    EvaluationSummary {
+        count: responses.iter().filter(|r| r.evaluated()).count(),
+        rating: mean(responses.iter().filter_map(|r| r.rating).collect()),
+        usefulness: mean(responses.iter().filter_map(|r| r.usefulness).collect()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The archive (培训档案): one person's history, and the team matrix.
+
+/// One item in a person's archive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemHistory {
+    /// The item.
+    pub item_id: Id,
+    /// Its title, when the item is on the device.
+    pub title: Option<String>,
+    /// Its kind, when the item is on the device.
+    pub kind: Option<ItemKind>,
+    /// Assigned to the person (a live, published item).
+    pub assigned: bool,
+    /// By when, if assigned with a date.
+    pub due_on: Option<NaiveDate>,
+    /// The person's progress.
+    pub progress: Progress,
+    /// Finished ([`Progress::is_done`]; marked done when the item is not on the device).
+    pub done: bool,
+    /// Passed the quiz (`None` when the item has no quiz or is not on the device).
+    pub passed: Option<bool>,
+}
+
+/// One quiz attempt in a person's archive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttemptHistory {
+    /// The quiz's item.
+    pub item_id: Id,
+    /// Its title, when the item is on the device.
+    pub title: Option<String>,
+    /// When submitted.
+    pub submitted_at: i64,
+    /// The score.
+    pub percent: u8,
+    /// Whether it passed.
+    pub passed: bool,
+}
+
+/// One session in a person's archive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionHistory {
+    /// The session.
+    pub session_id: Id,
+    /// Its title.
+    pub title: String,
+    /// How it taught.
+    pub method: SessionMethod,
+    /// When it started.
+    pub starts_at: i64,
+    /// The person's part in it.
+    pub response: SessionResponse,
+}
+
+/// A person's training archive: items (assigned or touched), attempts, sessions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PersonArchive {
+    /// Items the person is assigned or has opened, finished, rated or tried: most recently
+    /// opened first, then the ones not opened yet by due date.
+    pub items: Vec<ItemHistory>,
+    /// Every quiz attempt, newest first.
+    pub attempts: Vec<AttemptHistory>,
+    /// Sessions the person was invited to, attended or answered, newest first.
+    pub sessions: Vec<SessionHistory>,
+}
+
+/// `person`'s archive from what the device holds. Trashed items and sessions stay in it
+/// when the person did something with them (history is not withdrawn); a record whose item
+/// is not on the device shows without a title.
+pub fn person_archive(
+    person: Reader,
+    items: &[TrainingItem],
+    sessions: &[TrainingSession],
+    records: &[TrainingRecord],
+    attempts: &[QuizAttempt],
+) -> PersonArchive {
+    let mine = |owner: Option<Id>| owner == Some(person.id);
+    let mut item_ids: Vec<Id> = Vec::new();
+    let mut note = |id: Id| {
+        if !item_ids.contains(&id) {
+            item_ids.push(id);
+        }
+    };
+    for item in items {
+        if !item.deleted && item.published && person.is_assigned(item) {
+            note(item.id);
+        }
+    }
+    for record in records.iter().filter(|r| !r.deleted && mine(r.owner)) {
+        if let Some(item) = record.item_id {
+            note(item);
+        }
+    }
+    for attempt in attempts.iter().filter(|a| !a.deleted && mine(a.owner)) {
+        note(attempt.item_id);
+    }
+    let find = |id: Id| {
+        // A live copy wins over a trashed one (the device may briefly hold both states).
+        items
+            .iter()
+            .filter(|item| item.id == id)
+            .min_by_key(|item| item.deleted)
+    };
+    let mut item_rows: Vec<ItemHistory> = item_ids
+        .into_iter()
+        .map(|id| {
+            let progress = progress(id, Some(person.id), records, attempts);
+            let item = find(id);
+            ItemHistory {
+                item_id: id,
+                title: item.map(|i| i.title.clone()),
+                kind: item.map(|i| i.kind),
+                assigned: item.is_some_and(|i| !i.deleted && person.is_assigned(i)),
+                due_on: item.and_then(|i| i.assigned.due_on),
+                done: match item {
+                    Some(item) => progress.is_done(item),
+                    None => progress.completed_at.is_some(),
+                },
+                passed: item.and_then(|i| i.quiz.as_ref()).map(|_| progress.passed),
+                progress,
+            }
+        })
+        .collect();
+    item_rows.sort_by(|a, b| {
+        b.progress
+            .opened_at
+            .cmp(&a.progress.opened_at)
+            .then_with(|| {
+                let due = |h: &ItemHistory| h.due_on.unwrap_or(NaiveDate::MAX);
+                due(a).cmp(&due(b))
+            })
+            .then_with(|| a.title.cmp(&b.title))
+            .then(a.item_id.cmp(&b.item_id))
+    });
+
+    let mut attempt_rows: Vec<AttemptHistory> = attempts
+        .iter()
+        .filter(|a| !a.deleted && mine(a.owner))
+        .map(|a| AttemptHistory {
+            item_id: a.item_id,
+            title: find(a.item_id).map(|i| i.title.clone()),
+            submitted_at: a.submitted_at,
+            percent: a.percent,
+            passed: a.passed,
+        })
+        .collect();
+    attempt_rows.sort_by(|a, b| {
+        b.submitted_at
+            .cmp(&a.submitted_at)
+            .then(a.item_id.cmp(&b.item_id))
+    });
+
+    let mut session_rows: Vec<SessionHistory> = sessions
+        .iter()
+        .filter_map(|session| {
+            let response = session_response(session, person.id, records);
+            let touched =
+                response.attended || response.confirmed_at.is_some() || response.evaluated();
+            let shown = if session.deleted {
+                touched
+            } else {
+                response.invited || touched
+            };
+            shown.then(|| SessionHistory {
+                session_id: session.id,
+                title: session.title.clone(),
+                method: session.method,
+                starts_at: session.starts_at,
+                response,
+            })
+        })
+        .collect();
+    session_rows.sort_by(|a, b| {
+        b.starts_at
+            .cmp(&a.starts_at)
+            .then(a.session_id.cmp(&b.session_id))
+    });
+    PersonArchive {
+        items: item_rows,
+        attempts: attempt_rows,
+        sessions: session_rows,
+    }
+}
+
+/// The columns of the team matrix: live published items assigned to anyone, soonest due
+/// first, then the newest published.
+pub fn matrix_items(items: &[TrainingItem]) -> Vec<&TrainingItem> {
+    let mut columns: Vec<&TrainingItem> = items
+        .iter()
+        .filter(|item| !item.deleted && item.published && !item.assigned.is_empty())
+        .collect();
+    columns.sort_by(|a, b| {
+        let due = |item: &TrainingItem| item.assigned.due_on.unwrap_or(NaiveDate::MAX);
+        due(a)
+            .cmp(&due(b))
+            .then(b.published_at.cmp(&a.published_at))
+            .then_with(|| a.title.cmp(&b.title))
+            .then(a.id.cmp(&b.id))
+    });
+    columns
+}
+
+impl MatrixCell {
+    /// The cell in words (so it never depends on colour): the state (not assigned, not
+    /// opened, opened, done), then the best score and pass/fail when the quiz was tried.
+    /// `tr` turns a message key into text.
+    pub fn describe(&self, tr: &dyn Fn(&str) -> String) -> String {
+        let state = if self.done {
+            "archive.done"
+        } else if self.opened {
+            "archive.opened"
+        } else if self.assigned {
+            "archive.not_opened"
+        } else {
+            "archive.not_assigned"
+        };
+        let mut words = vec![tr(state)];
+        if let Some(best) = self.best_percent {
+            words.push(tr("archive.best").replacen("{}", &best.to_string(), 1));
+            if let Some(passed) = self.passed {
+                words.push(tr(if passed {
+                    "archive.passed"
+                } else {
+                    "archive.not_passed"
+                }));
+            }
+        }
+        words.join(" · ")
+    }
+}
+
+/// Every message key the archive's text and CSV files use (the app's translation test
+/// checks each has both languages).
+pub const ARCHIVE_KEYS: &[&str] = &[
+    "archive.best",
+    "archive.col_attended",
+    "archive.col_comment",
+    "archive.col_confirmed",
+    "archive.col_date",
+    "archive.col_done",
+    "archive.col_kind",
+    "archive.col_passed",
+    "archive.col_person",
+    "archive.col_rating",
+    "archive.col_score",
+    "archive.col_title",
+    "archive.col_type",
+    "archive.col_usefulness",
+    "archive.done",
+    "archive.no",
+    "archive.not_assigned",
+    "archive.not_opened",
+    "archive.not_passed",
+    "archive.opened",
+    "archive.passed",
+    "archive.type_attempt",
+    "archive.type_item",
+    "archive.type_session",
+    "archive.unknown_item",
+    "archive.yes",
+];
+
+/// A moment as a CSV cell: `YYYY-MM-DD HH:MM` in the zone `utc_offset_minutes` east of UTC
+/// (a spreadsheet reads it as a date and time in either language).
+pub fn csv_time(unix_ms: i64, utc_offset_minutes: i32) -> String {
+    use chrono::Timelike as _;
+    let local = local_datetime(unix_ms, utc_offset_minutes);
+    format!(
+        "{} {:02}:{:02}",
+        format_date(local.date()),
+        local.hour(),
+        local.minute()
+    )
+}
+
+/// A person's archive as CSV rows (header first; [`csv`] writes the file): one row per
+/// item, quiz attempt and session, in the language `tr` translates message keys into.
+pub fn archive_csv(
+    archive: &PersonArchive,
+    utc_offset_minutes: i32,
+    tr: &dyn Fn(&str) -> String,
+) -> Vec<Vec<String>> {
+    let time = |ms: Option<i64>| {
+        ms.map(|ms| csv_time(ms, utc_offset_minutes))
+            .unwrap_or_default()
+    };
+    let yes_no = |yes: bool| tr(if yes { "archive.yes" } else { "archive.no" });
+    let title =
+        |title: &Option<String>| title.clone().unwrap_or_else(|| tr("archive.unknown_item"));
+    let rating = |r: Option<u8>| r.map(|r| r.to_string()).unwrap_or_default();
+    let header = [
+        "archive.col_type",
+        "archive.col_title",
+        "archive.col_kind",
+        "archive.col_date",
+        "archive.col_done",
+        "archive.col_score",
+        "archive.col_passed",
+        "archive.col_confirmed",
+        "archive.col_attended",
+        "archive.col_rating",
+        "archive.col_usefulness",
+        "archive.col_comment",
+    ];
+    let mut rows = vec![header.iter().map(|key| tr(key)).collect::<Vec<String>>()];
+    for item in &archive.items {
+        rows.push(vec![
+            tr("archive.type_item"),
+            title(&item.title),
+            item.kind.map(|k| tr(k.key())).unwrap_or_default(),
+            time(item.progress.opened_at),
+            time(item.progress.completed_at),
+            item.progress
+                .best_percent
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            item.passed
+                .filter(|_| item.progress.attempts > 0)
+                .map(yes_no)
+                .unwrap_or_default(),
+            String::new(),
+            String::new(),
+            rating(item.progress.rating),
+            String::new(),
+            item.progress.comment.clone(),
+        ]);
+    }
+    for attempt in &archive.attempts {
+        rows.push(vec![
+            tr("archive.type_attempt"),
+            title(&attempt.title),
+            tr(ItemKind::Quiz.key()),
+            time(Some(attempt.submitted_at)),
+            String::new(),
+            attempt.percent.to_string(),
+            yes_no(attempt.passed),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]);
+    }
+    for session in &archive.sessions {
+        let response = &session.response;
+        rows.push(vec![
+            tr("archive.type_session"),
+            session.title.clone(),
+            tr(session.method.key()),
+            time(Some(session.starts_at)),
+            String::new(),
+            String::new(),
+            String::new(),
+            time(response.confirmed_at),
+            yes_no(response.attended),
+            rating(response.rating),
+            rating(response.usefulness),
+            response.comment.clone(),
+        ]);
+    }
+    rows
+}
+
+/// The team matrix as CSV rows: a header of item titles, then one row per person (named
+/// by `names`, in the matrix's order) with each cell in words ([`MatrixCell::describe`]).
+pub fn matrix_csv(
+    names: &[String],
+    items: &[&TrainingItem],
+    matrix: &[Vec<MatrixCell>],
+    tr: &dyn Fn(&str) -> String,
+) -> Vec<Vec<String>> {
+    let mut header = vec![tr("archive.col_person")];
+    header.extend(items.iter().map(|item| item.title.clone()));
+    let mut rows = vec![header];
+    for (name, cells) in names.iter().zip(matrix) {
+        let mut row = vec![name.clone()];
+        row.extend(cells.iter().map(|cell| cell.describe(tr)));
+        rows.push(row);
+    }
+    rows
+}
+
 pub(crate) fn reparse_item(item: &TrainingItem) -> Result<TrainingItem, ValidationErrors> {
     ItemDraft::from_item(item).parse(&item.meta(), item.updated_at)
 }
@@ -1831,6 +2739,541 @@ mod tests {
             vec!["王小明".into(), "85".into()],
         ]);
         assert_eq!(file, "\u{feff}姓名,得分\r\n王小明,85\r\n");
+    }
+
+    const TF: [&str; 2] = ["对", "错"];
+
+    #[test]
+    fn picked_files_are_checked_before_and_after_hashing() {
+        assert_eq!(attachment_limit(None), 10 * 1024 * 1024);
+        assert_eq!(attachment_limit(Some(2_000)), 2_000);
+        assert_eq!(attachment_limit(Some(0)), DEFAULT_ATTACHMENT_BYTES);
+        assert_eq!(
+            attachment_limit(Some(u64::MAX)),
+            limits::MAX_ATTACHMENT_BYTES
+        );
+        let limit = 1_000;
+        assert_eq!(accept_file(&[], "image/png", 1_000, limit), Ok(()));
+        assert_eq!(accept_file(&[], "application/pdf", 1, limit), Ok(()));
+        assert_eq!(
+            accept_file(&[], "text/html", 10, limit),
+            Err(FileRefusal::Type)
+        );
+        assert_eq!(accept_file(&[], "", 10, limit), Err(FileRefusal::Type));
+        assert_eq!(
+            accept_file(&[], "image/png", 0, limit),
+            Err(FileRefusal::Empty)
+        );
+        assert_eq!(
+            accept_file(&[], "image/png", 1_001, limit),
+            Err(FileRefusal::TooLarge)
+        );
+        let one = item().attachments;
+        let full = vec![one[0].clone(); limits::ATTACHMENTS];
+        assert_eq!(
+            accept_file(&full, "image/png", 10, limit),
+            Err(FileRefusal::TooMany)
+        );
+        assert_eq!(
+            accept_digest(&one, &one[0].sha256),
+            Err(FileRefusal::Duplicate)
+        );
+        assert_eq!(accept_digest(&one, &Sha256::from_bytes(&[8; 32])), Ok(()));
+        assert_eq!(FileRefusal::TooLarge.key(), "editor.file_too_large");
+    }
+
+    #[test]
+    fn attachment_names_pass_the_attachment_check() {
+        assert_eq!(attachment_name("  展台.png \n"), "展台.png");
+        assert_eq!(attachment_name("a\u{7}b.pdf"), "ab.pdf");
+        assert_eq!(attachment_name(" \t"), "file");
+        let long = format!("{}.jpeg", "名".repeat(300));
+        let named = attachment_name(&long);
+        assert_eq!(named.chars().count(), limits::FILE_NAME);
+        assert!(named.ends_with(".jpeg"));
+        let attachment = Attachment {
+            sha256: Sha256::from_bytes(&[1; 32]),
+            name: named,
+            mime: "image/jpeg".into(),
+            size: 10,
+        };
+        assert_eq!(attachment.check(), Ok(()));
+    }
+
+    #[test]
+    fn images_are_added_and_removed_in_the_body() {
+        let sha = Sha256::from_bytes(&[0xab; 32]);
+        let image = image_markdown("图 [1]*.png", &sha);
+        assert_eq!(image, format!("![图 \\[1\\]\\*.png](attachment:{sha})"));
+        assert_eq!(append_block("", &image), image);
+        assert_eq!(append_block("开场\n\n", "x"), "开场\n\nx");
+        let body = append_block(&append_block("intro", &image), "more");
+        assert_eq!(body, format!("intro\n\n{image}\n\nmore"));
+        assert_eq!(remove_image_refs(&body, &sha), "intro\n\nmore");
+        assert_eq!(remove_image_refs(&image, &sha), "");
+        assert_eq!(
+            remove_image_refs(&format!("intro\n\n{image}"), &sha),
+            "intro\n\n"
+        );
+        // Inline, upper-case, with a title: removed; another attachment's image stays.
+        let other = image_markdown("other", &Sha256::from_bytes(&[1; 32]));
+        let upper = format!(
+            "see ![a](attachment:{} \"t\") and {other}\n",
+            sha.as_str().to_uppercase()
+        );
+        assert_eq!(
+            remove_image_refs(&upper, &sha),
+            format!("see  and {other}\n")
+        );
+        assert_eq!(remove_image_refs("no images", &sha), "no images");
+    }
+
+    #[test]
+    fn quiz_questions_are_edited_as_structure() {
+        let mut q = Question::blank(QuestionKind::Single, TF);
+        assert_eq!((q.options.len(), q.correct.len()), (2, 0));
+        assert!(!q.is_complete());
+        q.prompt = " 首次拜访先做什么？ ".into();
+        q.options = vec!["寒暄".into(), " 了解需求 ".into()];
+        q.mark(1, true);
+        assert!(q.is_complete(), "text is trimmed before the check");
+        q.mark(0, true);
+        assert_eq!(q.correct, vec![0], "single choice has one right answer");
+        assert!(q.add_option());
+        q.options[2] = "报价".into();
+        q.set_kind(QuestionKind::Multiple, TF);
+        q.mark(2, true);
+        assert_eq!(q.correct, vec![0, 2]);
+        q.remove_option(0);
+        assert_eq!(q.options, vec![" 了解需求 ", "报价"]);
+        assert_eq!(q.correct, vec![1], "answers renumbered");
+        q.remove_option(0);
+        assert_eq!(q.options.len(), 2, "a question keeps two options");
+        q.mark(0, true);
+        q.set_kind(QuestionKind::Single, TF);
+        assert_eq!(q.correct, vec![0]);
+        q.set_kind(QuestionKind::TrueFalse, TF);
+        assert_eq!(
+            (q.options.clone(), q.correct.len()),
+            (vec!["对".to_string(), "错".to_string()], 0)
+        );
+        assert!(!q.add_option());
+        q.mark(1, true);
+        q.mark(7, true);
+        assert_eq!(q.correct, vec![1]);
+        assert!(q.is_complete());
+        let mut multi = Question::blank(QuestionKind::Multiple, TF);
+        while multi.add_option() {}
+        assert_eq!(multi.options.len(), limits::OPTIONS);
+
+        let mut quiz = Quiz::blank();
+        quiz.questions.push(q.clone());
+        assert_eq!(quiz.incomplete(), vec![0]);
+        assert_eq!(quiz.move_question(1, true), Some(0));
+        assert_eq!(quiz.questions[0], q);
+        assert_eq!(quiz.move_question(0, true), None);
+        assert_eq!(quiz.move_question(1, false), None);
+        assert_eq!(quiz.incomplete(), vec![1]);
+        assert_eq!(parse_pass_mark("80"), Ok(80));
+        assert_eq!(parse_pass_mark(" ８０％ "), Ok(80));
+        assert_eq!(parse_pass_mark("101"), Err(Invalid::Quiz));
+        assert_eq!(parse_pass_mark("-1"), Err(Invalid::Quiz));
+        assert_eq!(parse_pass_mark(""), Err(Invalid::Required));
+    }
+
+    #[test]
+    fn the_editor_saves_drafts_publishes_and_corrects() {
+        let meta = RecordMeta {
+            id: id(1),
+            owner: Some(id(50)),
+            team: Some(id(60)),
+            created_at: 1_000,
+        };
+        let mut draft = ItemDraft {
+            title: " 报价话术 ".into(),
+            kind: ItemKind::Quiz,
+            quiz: Some(Quiz {
+                pass_mark: 50,
+                questions: vec![Question {
+                    prompt: "价格异议怎么办？ ".into(),
+                    options: vec!["先问原因".into(), " 直接降价".into()],
+                    correct: vec![0],
+                    ..Question::blank(QuestionKind::Single, TF)
+                }],
+            }),
+            ..ItemDraft::default()
+        };
+        let saved = draft.save(&meta, None, Publication::Keep, 2_000).unwrap();
+        assert_eq!((saved.published, saved.version), (false, 0));
+        assert_eq!(saved.title, "报价话术");
+        assert_eq!(
+            saved.quiz.as_ref().unwrap().questions[0].options[1],
+            "直接降价"
+        );
+        let published = ItemDraft::from_item(&saved)
+            .save(&meta, Some(&saved), Publication::Publish, 3_000)
+            .unwrap();
+        assert_eq!(
+            (
+                published.published,
+                published.version,
+                published.published_at
+            ),
+            (true, 1, Some(3_000))
+        );
+        let mut edit = ItemDraft::from_item(&published);
+        edit.body = "改一个错别字".into();
+        let corrected = edit
+            .save(&meta, Some(&published), Publication::Keep, 4_000)
+            .unwrap();
+        assert_eq!(
+            (corrected.version, corrected.published_at),
+            (1, Some(3_000))
+        );
+        let republished = edit
+            .save(&meta, Some(&published), Publication::Publish, 5_000)
+            .unwrap();
+        assert_eq!(
+            (republished.version, republished.published_at),
+            (2, Some(5_000))
+        );
+        // Everyone → team would take it from readers outside the team.
+        let mut wide = ItemDraft::from_item(&published);
+        wide.audience = Audience::Everyone;
+        let everyone = wide
+            .save(&meta, Some(&published), Publication::Keep, 6_000)
+            .unwrap();
+        assert!(!narrows(&published, &everyone));
+        let mut narrow = ItemDraft::from_item(&everyone);
+        narrow.audience = Audience::Team;
+        let errors = narrow
+            .save(&meta, Some(&everyone), Publication::Keep, 7_000)
+            .unwrap_err();
+        assert_eq!(errors.get("audience"), Some(Invalid::Narrowed));
+        // A draft may change its audience freely.
+        assert!(!narrows(
+            &saved,
+            &ItemDraft {
+                audience: Audience::Everyone,
+                ..ItemDraft::from_item(&saved)
+            }
+            .parse(&meta, 1)
+            .unwrap()
+        ));
+        draft.quiz = None;
+        let errors = draft.save(&meta, None, Publication::Keep, 1).unwrap_err();
+        assert_eq!(errors.get("quiz"), Some(Invalid::Quiz));
+    }
+
+    fn session() -> TrainingSession {
+        let meta = RecordMeta {
+            id: id(2),
+            owner: Some(id(50)),
+            team: Some(id(60)),
+            created_at: 1_000,
+        };
+        SessionDraft {
+            title: "价格谈判角色扮演".into(),
+            date: "2026-12-10".into(),
+            time: "14:30".into(),
+            duration_min: "90".into(),
+            method: SessionMethod::RolePlay,
+            invited: vec![id(52), id(51)],
+            ..SessionDraft::default()
+        }
+        .parse(&meta, 2_000, 480)
+        .unwrap()
+    }
+
+    fn session_record(n: u8, person: u8, session: Id) -> TrainingRecord {
+        let meta = RecordMeta {
+            id: id(n),
+            owner: Some(id(person)),
+            team: Some(id(60)),
+            created_at: 0,
+        };
+        TrainingRecord::for_session(&meta, session)
+    }
+
+    #[test]
+    fn a_session_folds_confirmations_attendance_and_evaluations() {
+        let session = session();
+        assert!(!session.has_ended(session.ends_at()));
+        assert!(session.has_ended(session.ends_at() + 1));
+        let session = session
+            .with_attendance(id(51), true, 9_000)
+            .with_attendance(id(53), true, 9_001)
+            .with_attendance(id(53), false, 9_002)
+            .with_attendance(id(54), true, 9_003);
+        assert_eq!(session.attended, vec![id(51), id(54)]);
+        assert_eq!(session.updated_at, 9_003);
+        let reviewed = session
+            .with_review("  效果好，下次多练报价。 ", 9_500)
+            .unwrap();
+        assert_eq!(
+            (reviewed.review.as_str(), reviewed.updated_at),
+            ("效果好，下次多练报价。", 9_500)
+        );
+        assert_eq!(
+            session.with_review(&"长".repeat(10_001), 1),
+            Err(Invalid::TooLong { max: 10_000 })
+        );
+        let at = |place: &str| TrainingSession {
+            place: place.into(),
+            ..session.clone()
+        };
+        assert_eq!(
+            at(" https://meet.example.com/x ").online_link(),
+            Some("https://meet.example.com/x")
+        );
+        assert_eq!(at("HTTP://a.cn").online_link(), Some("HTTP://a.cn"));
+        assert_eq!(at("3 楼会议室").online_link(), None);
+        assert_eq!(at("javascript:alert(1)").online_link(), None);
+        assert_eq!(at("https://a.cn 3楼").online_link(), None);
+        assert_eq!(at("https://").online_link(), None);
+        let mut phone = session_record(10, 51, session.id);
+        phone.confirmed_at = Some(5_000);
+        phone.rating = Some(3);
+        phone.updated_at = 6_000;
+        let mut laptop = session_record(11, 51, session.id);
+        laptop.confirmed_at = Some(4_000);
+        laptop.rating = Some(5);
+        laptop.usefulness = Some(4);
+        laptop.comment = "很实用".into();
+        laptop.updated_at = 7_000;
+        let mut other_session = session_record(12, 52, id(99));
+        other_session.rating = Some(1);
+        let mut rated = session_record(13, 55, session.id);
+        rated.rating = Some(4);
+        rated.usefulness = Some(2);
+        rated.updated_at = 8_000;
+        let records = [phone, laptop, other_session, rated];
+        let responses = session_responses(&session, &records);
+        let people: Vec<Option<Id>> = responses.iter().map(|r| r.person).collect();
+        assert_eq!(
+            people,
+            [Some(id(52)), Some(id(51)), Some(id(54)), Some(id(55))],
+            "the invited first, then who came or answered"
+        );
+        let ann = &responses[1];
+        assert!(ann.invited && ann.attended);
+        assert_eq!(ann.confirmed_at, Some(4_000), "the earliest confirmation");
+        assert_eq!(
+            (ann.rating, ann.usefulness, ann.comment.as_str()),
+            (Some(5), Some(4), "很实用"),
+            "the latest evaluation"
+        );
+        assert!(!responses[0].evaluated() && responses[0].confirmed_at.is_none());
+        assert!(!responses[2].invited && responses[2].attended);
+        let summary = evaluation_summary(&responses);
+        assert_eq!(summary.count, 2);
+        assert_eq!(summary.rating, Some(4.5));
+        assert_eq!(summary.usefulness, Some(3.0));
+        assert_eq!(evaluation_summary(&[]), EvaluationSummary::default());
+    }
+
+    #[test]
+    fn a_persons_archive_holds_items_attempts_and_sessions() {
+        let me = Reader {
+            id: id(51),
+            team: Some(id(60)),
+        };
+        let meta = |n: u8| RecordMeta {
+            id: id(n),
+            owner: Some(me.id),
+            team: me.team,
+            created_at: 0,
+        };
+        let quiz_item = item().publish(5_000);
+        let mut assigned = quiz_item.clone();
+        assigned.id = id(20);
+        assigned.title = "拜访清单".into();
+        assigned.quiz = None;
+        assigned.assigned.due_on = NaiveDate::from_ymd_opt(2026, 1, 1);
+        let mut unassigned = assigned.clone();
+        unassigned.id = id(21);
+        unassigned.assigned = Assignment::default();
+        let mut trashed = unassigned.clone();
+        trashed.id = id(22);
+        trashed.title = "旧资料".into();
+        trashed.deleted = true;
+        let mut read = TrainingRecord::for_item(&meta(30), quiz_item.id);
+        read.opened_at = Some(6_000);
+        read.completed_at = Some(7_000);
+        read.rating = Some(4);
+        read.comment = "有用".into();
+        let mut old = TrainingRecord::for_item(&meta(31), trashed.id);
+        old.opened_at = Some(1_000);
+        let mut gone = TrainingRecord::for_item(&meta(32), id(23));
+        gone.opened_at = Some(2_000);
+        let mut someone_else = read.clone();
+        someone_else.owner = Some(id(52));
+        someone_else.item_id = Some(unassigned.id);
+        let failed = QuizAttempt::take(&meta(40), &quiz_item, vec![vec![0]], 6_500).unwrap();
+        let passed = QuizAttempt::take(
+            &meta(41),
+            &quiz_item,
+            vec![vec![2], vec![0, 1], vec![1]],
+            6_800,
+        )
+        .unwrap();
+        let mut session = session();
+        session.attended = vec![me.id];
+        let mut confirmed = session_record(33, 51, session.id);
+        confirmed.confirmed_at = Some(3_000);
+        confirmed.rating = Some(5);
+        confirmed.usefulness = Some(5);
+        let mut not_invited = session.clone();
+        not_invited.id = id(3);
+        not_invited.invited = vec![id(52)];
+        not_invited.attended = vec![];
+        let mut trashed_session = session.clone();
+        trashed_session.id = id(4);
+        trashed_session.attended = vec![];
+        trashed_session.deleted = true;
+
+        let items = [quiz_item.clone(), assigned, unassigned, trashed];
+        let archive = person_archive(
+            me,
+            &items,
+            &[session.clone(), not_invited, trashed_session],
+            &[read, old, gone, someone_else, confirmed],
+            &[failed, passed],
+        );
+        let order: Vec<(Id, Option<&str>)> = archive
+            .items
+            .iter()
+            .map(|h| (h.item_id, h.title.as_deref()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (quiz_item.id, Some("报价话术")),
+                (id(23), None),
+                (id(22), Some("旧资料")),
+                (id(20), Some("拜访清单")),
+            ],
+            "opened newest first, then not opened; a trashed item stays in the history"
+        );
+        let first = &archive.items[0];
+        assert!(first.done && first.assigned);
+        assert_eq!(first.passed, Some(true));
+        assert_eq!(
+            (first.progress.attempts, first.progress.best_percent),
+            (2, Some(100))
+        );
+        assert!(!archive.items[3].done && archive.items[3].passed.is_none());
+        assert_eq!(
+            archive
+                .attempts
+                .iter()
+                .map(|a| (a.submitted_at, a.passed))
+                .collect::<Vec<_>>(),
+            [(6_800, true), (6_500, false)]
+        );
+        assert_eq!(archive.sessions.len(), 1, "invited or came; not others'");
+        let attended = &archive.sessions[0].response;
+        assert!(attended.invited && attended.attended);
+        assert_eq!(
+            (attended.confirmed_at, attended.rating),
+            (Some(3_000), Some(5))
+        );
+
+        let tr = |key: &str| format!("<{key}>");
+        let rows = archive_csv(&archive, 480, &tr);
+        assert_eq!(rows.len(), 1 + 4 + 2 + 1);
+        assert!(rows.iter().all(|row| row.len() == rows[0].len()));
+        assert_eq!(rows[0][0], "<archive.col_type>");
+        assert_eq!(
+            rows[1][..7],
+            [
+                "<archive.type_item>".to_string(),
+                "报价话术".into(),
+                "<item_kind.script>".into(),
+                csv_time(6_000, 480),
+                csv_time(7_000, 480),
+                "100".into(),
+                "<archive.yes>".into(),
+            ]
+        );
+        assert_eq!(rows[2][1], "<archive.unknown_item>");
+        assert_eq!(rows[5][5], "100");
+        assert_eq!(rows[7][8], "<archive.yes>");
+        assert_eq!(rows[7][2], "<session_method.role_play>");
+        assert_eq!(csv_time(0, 480), "1970-01-01 08:00");
+        // Every key the rows use is listed for the translation test.
+        for row in &rows {
+            for cell in row {
+                if let Some(key) = cell.strip_prefix('<').and_then(|c| c.strip_suffix('>')) {
+                    let domain_enum =
+                        key.starts_with("item_kind.") || key.starts_with("session_method.");
+                    assert!(domain_enum || ARCHIVE_KEYS.contains(&key), "{key}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_matrix_columns_and_csv() {
+        let first = item().publish(5_000);
+        let mut later = first.clone();
+        later.id = id(5);
+        later.title = "Z".into();
+        later.assigned.due_on = None;
+        let mut draft = first.clone();
+        draft.id = id(6);
+        draft.published = false;
+        let mut nobody = first.clone();
+        nobody.id = id(7);
+        nobody.assigned = Assignment::default();
+        let mut trashed = first.clone();
+        trashed.id = id(8);
+        trashed.deleted = true;
+        let items = [later.clone(), draft, nobody, trashed, first.clone()];
+        let columns = matrix_items(&items);
+        assert_eq!(
+            columns.iter().map(|i| i.id).collect::<Vec<_>>(),
+            [first.id, later.id]
+        );
+        let tr = |key: &str| match key {
+            "archive.best" => "best {}%".to_string(),
+            other => other.rsplit('.').next().unwrap_or_default().to_string(),
+        };
+        let cell = |opened, done, best, passed, assigned| MatrixCell {
+            opened,
+            done,
+            best_percent: best,
+            passed,
+            assigned,
+        };
+        assert_eq!(
+            cell(true, true, Some(90), Some(true), true).describe(&tr),
+            "done · best 90% · passed"
+        );
+        assert_eq!(
+            cell(true, false, Some(40), Some(false), true).describe(&tr),
+            "opened · best 40% · not_passed"
+        );
+        assert_eq!(
+            cell(false, false, None, Some(false), true).describe(&tr),
+            "not_opened"
+        );
+        assert_eq!(
+            cell(false, false, None, None, false).describe(&tr),
+            "not_assigned"
+        );
+        let matrix = vec![vec![
+            cell(true, true, None, None, true),
+            cell(false, false, None, None, true),
+        ]];
+        let rows = matrix_csv(&["王小明".into()], &columns, &matrix, &tr);
+        assert_eq!(
+            rows,
+            vec![
+                vec!["col_person".to_string(), "报价话术".into(), "Z".into()],
+                vec!["王小明".to_string(), "done".into(), "not_opened".into()],
+            ]
+        );
     }
 
     #[test]
