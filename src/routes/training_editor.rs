@@ -587,7 +587,7 @@ fn QuizEditor(
                 </For>
                 <div class="actions">
                     <button type="button" class="button" data-testid="question-add" on:click=add_question
-                        disabled=move || count.get() >= domain::training::limits::QUESTIONS>
+                        disabled=move || { count.get() >= domain::training::limits::QUESTIONS }>
                         {move || i.t("editor.add_question")}
                     </button>
                     <Show when=move || !is_quiz_kind.get()>
@@ -701,7 +701,7 @@ fn QuestionEditor(
                             <OptionRow n o multiple options question draft/>
                         </For>
                         <button type="button" class="button" data-testid="option-add"
-                            disabled=move || options.get() >= domain::training::limits::OPTIONS
+                            disabled=move || { options.get() >= domain::training::limits::OPTIONS }
                             on:click=move |_| {
                                 let mut added = None;
                                 edit_question(draft, n, |q| {
@@ -736,7 +736,7 @@ fn QuestionEditor(
                     {move || i.t("editor.move_up")}
                 </button>
                 <button type="button" class="button" id=format!("q{n}-down") data-testid="question-down"
-                    disabled=move || n + 1 >= count.get() on:click=move |_| move_to(false)>
+                    disabled=move || { n + 1 >= count.get() } on:click=move |_| move_to(false)>
                     {move || i.t("editor.move_down")}
                 </button>
                 <button type="button" class="button danger" data-testid="question-remove"

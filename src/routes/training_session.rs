@@ -452,7 +452,7 @@ fn ManagerPanel(
                         .replacen("{}", &mean(s.usefulness), 1)
                 })}
             </p>
-            <Show when=move || summary.with(|s| s.count > 0)
+            <Show when=move || { summary.with(|s| s.count > 0) }
                 fallback=move || view! { <p class="empty">{move || i.t("session.no_evaluations")}</p> }>
                 <ul class="list evaluation-list">
                     {move || evaluated().into_iter().map(|r| {

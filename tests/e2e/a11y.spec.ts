@@ -261,6 +261,82 @@ for (const language of LANGUAGES) {
       await expect(page.locator('#trash-title')).toBeFocused();
       audit.expectClean();
     });
+
+    test('every training screen of a rep and a manager passes axe and has large targets', async ({ browser }) => {
+      test.setTimeout(240_000);
+      const audit = new Audit(language.lang);
+      const options = { locale: language.locale, timezoneId: 'Asia/Shanghai', ...phone };
+      const rep = await device(browser, demoLogin('demo.rep2'), options);
+      const page = rep.page;
+      await syncNow(page);
+
+      // The library, searched to nothing, and Today's training.
+      await page.getByTestId('nav-training').click();
+      await expect(page.getByTestId('item-row').first()).toBeVisible();
+      await audit.check(page, 'training library');
+      await page.getByTestId('training-search').fill('no such material anywhere');
+      await expect(page.getByTestId('training-empty')).toBeVisible();
+      await audit.check(page, 'training library (no match)');
+      await page.getByTestId('training-search').fill('');
+      await page.getByTestId('nav-today').click();
+      await expect(page.getByTestId('today-training')).toBeVisible();
+      await audit.check(page, 'today (training to do)');
+
+      // A checklist, a quiz and its result, the rep's archive, the session.
+      await page.getByTestId('nav-training').click();
+      await page.getByTestId('filter-item-kind').selectOption('checklist');
+      await page.getByTestId('item-row').first().click();
+      await expect(page.getByTestId('md-check').first()).toBeVisible();
+      await audit.check(page, 'training reader (checklist)');
+      await page.getByTestId('nav-training').click();
+      await page.getByTestId('filter-item-kind').selectOption('quiz');
+      await page.getByTestId('item-row').first().click();
+      await expect(page.getByTestId('quiz-form')).toBeVisible();
+      await audit.check(page, 'training reader (quiz)');
+      await page.getByTestId('quiz-submit').click();
+      await expect(page.getByTestId('quiz-result')).toBeVisible();
+      await audit.check(page, 'training reader (quiz result)');
+      await page.getByTestId('nav-training').click();
+      await page.getByTestId('open-archive').click();
+      await expect(page.getByTestId('person-archive')).toBeVisible();
+      await audit.check(page, 'training archive (own)');
+      await page.getByTestId('nav-training').click();
+      await page.getByTestId('session-row').first().click();
+      await expect(page.getByTestId('session-page')).toBeVisible();
+      await audit.check(page, 'training session (invited)');
+      await rep.context.close();
+
+      // A manager: the editor (empty, refused, with a quiz), the session form and page, the
+      // team matrix.
+      const boss = await device(browser, demoLogin('demo.manager'), options);
+      await syncNow(boss.page);
+      await boss.page.getByTestId('nav-training').click();
+      await boss.page.getByTestId('new-item').click();
+      await expect(boss.page.getByTestId('item-form')).toBeVisible();
+      await audit.check(boss.page, 'training editor (new)');
+      await boss.page.getByTestId('save-draft').click();
+      await expect(boss.page.getByTestId('error-title')).toBeVisible();
+      await audit.check(boss.page, 'training editor (invalid)');
+      await boss.page.getByTestId('editor-kind').selectOption('quiz');
+      if (await boss.page.getByTestId('add-quiz').isVisible()) await boss.page.getByTestId('add-quiz').click();
+      await expect(boss.page.getByTestId('question').first()).toBeVisible();
+      await boss.page.getByTestId('body-preview').click();
+      await audit.check(boss.page, 'training editor (quiz, preview)');
+      await boss.page.getByTestId('nav-training').click();
+      await boss.page.getByTestId('new-session').click();
+      await expect(boss.page.getByTestId('session-form')).toBeVisible();
+      await audit.check(boss.page, 'training session form');
+      await boss.page.getByTestId('nav-training').click();
+      await boss.page.getByTestId('session-row').first().click();
+      await expect(boss.page.getByTestId('invitees')).toBeVisible();
+      await audit.check(boss.page, 'training session (manager)');
+      await boss.page.getByTestId('nav-training').click();
+      await boss.page.getByTestId('open-archive').click();
+      await expect(boss.page.getByTestId('team-matrix')).toBeVisible();
+      await audit.check(boss.page, 'training team matrix');
+      await boss.context.close();
+      audit.expectClean();
+    });
   });
 }
 

@@ -1587,11 +1587,25 @@ impl Question {
 
     /// The question with the spaces around what was typed removed, as it is saved.
     pub fn trimmed(&self) -> Question {
+        // An option left empty (one added and never typed into) is dropped, and the right
+        // answers renumbered, rather than refusing the whole quiz for it.
+        let mut options = Vec::new();
+        let mut correct = Vec::new();
+        for (index, option) in self.options.iter().enumerate() {
+            let text = option.trim();
+            if text.is_empty() && self.kind != QuestionKind::TrueFalse {
+                continue;
+            }
+            if self.correct.iter().any(|&c| usize::from(c) == index) {
+                correct.push(u8::try_from(options.len()).unwrap_or(u8::MAX));
+            }
+            options.push(text.to_string());
+        }
         Question {
             kind: self.kind,
             prompt: self.prompt.trim().to_string(),
-            options: self.options.iter().map(|o| o.trim().to_string()).collect(),
-            correct: self.correct.clone(),
+            options,
+            correct,
             explanation: self.explanation.trim().to_string(),
         }
     }
@@ -3336,5 +3350,32 @@ mod tests {
         done.completed_at = Some(1);
         let (work, _) = training_today(&items, &sessions, &[done], &[], me, today, now);
         assert!(work.is_empty(), "finished work leaves Today");
+    }
+
+    #[test]
+    fn a_question_saved_drops_options_left_empty() {
+        let question = Question {
+            kind: QuestionKind::Single,
+            prompt: " Which? ".into(),
+            options: vec!["A".into(), " ".into(), "C ".into(), String::new()],
+            correct: vec![2],
+            explanation: String::new(),
+        };
+        let saved = question.trimmed();
+        assert_eq!(saved.options, vec!["A".to_string(), "C".to_string()]);
+        assert_eq!(
+            saved.correct,
+            vec![1],
+            "the right answer follows its option"
+        );
+        assert!(question.is_complete());
+        let right_one_empty = Question {
+            correct: vec![1],
+            ..question
+        };
+        assert!(
+            !right_one_empty.is_complete(),
+            "its right answer was the empty option"
+        );
     }
 }
