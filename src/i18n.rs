@@ -676,6 +676,7 @@ messages! {
     "update.other_window" => "Fieldbook was updated in another window. Reload this one to go on; saved data stays.", "Fieldbook 已在另一个窗口中更新。请重新加载本窗口后继续，已保存的数据不受影响。";
     "update.ready" => "A new version of Fieldbook is ready. Your data and unsynced changes stay on this device.", "Fieldbook 有新版本。本机数据和未同步的更改都会保留。";
     "update.reload" => "Reload to update", "重新加载以更新";
+    "visit.add_photos" => "Add photos", "添加照片";
     "visit.deleted" => "Visit moved to the trash.", "拜访记录已移入回收站。";
     "visit.edit_title" => "Edit visit", "编辑拜访";
     "visit.material_missing" => "(item not on this device)", "（本机没有此资料）";
@@ -685,6 +686,11 @@ messages! {
     "visit.moves_follow_up" => "The lead's next follow-up moves to this date.", "客户的下次跟进日期将改为此日期。";
     "visit.new_lead" => "New lead", "新客户";
     "visit.no_materials" => "No training material on this device yet.", "本机还没有培训资料。";
+    "visit.photo_not_image" => "{} is not an image: visits keep photos only.", "{} 不是图片：拜访记录只保存照片。";
+    "visit.photo_too_many" => "A visit keeps at most {} photos.", "一次拜访最多保存 {} 张照片。";
+    "visit.photos" => "Photos", "现场照片";
+    "visit.remove" => "Remove", "移除";
+    "visit.remove_photo" => "Remove photo {}", "移除照片 {}";
     "visit.saved" => "Visit logged.", "拜访已记录。";
     "visit.title" => "Log a visit", "记录拜访";
     "visit_kind.demo" => "Demo", "产品演示";

@@ -4,6 +4,7 @@ pub mod focus;
 pub mod form;
 pub mod lead_picker;
 pub mod markdown;
+pub mod photos;
 pub mod pwa;
 pub mod reassign;
 pub mod sync_notes;

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 
+use crate::components::photos::PhotoStrip;
 use crate::components::reassign::Owner;
 use crate::components::sync_notes::RecordNotices;
 use crate::i18n::{fill, use_i18n};
@@ -310,6 +311,7 @@ fn TimelineEntry(
                     {texts.into_iter().map(|(key, text)| view! {
                         <p class="entry-text"><span class="muted">{move || i.t(key)}": "</span>{text}</p>
                     }).collect_view()}
+                    {(!v.photos.is_empty()).then(|| view! { <PhotoStrip photos=v.photos.clone()/> })}
                     {(!v.materials.is_empty()).then(|| {
                         let shown = v.materials.clone();
                         view! {

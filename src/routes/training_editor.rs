@@ -467,6 +467,33 @@ async fn attach(
     file: &web_sys::File,
     limit: u64,
 ) -> Result<(), String> {
+    let attached = draft.with_untracked(|d| d.attachments.clone());
+    let attachment = keep_file(state, i, &attached, file, limit).await?;
+    let sha = attachment.sha256.clone();
+    let name = attachment.name.clone();
+    draft.try_update(|d| {
+        // The same bytes picked twice in one go are added once.
+        if d.attachments.iter().any(|a| a.sha256 == sha) {
+            return;
+        }
+        if attachment.is_image() {
+            d.body = domain::append_block(&d.body, &domain::image_markdown(&name, &sha));
+        }
+        d.attachments.push(attachment);
+    });
+    Ok(())
+}
+
+/// Checks one picked file against those `attached` already and the size `limit`, and keeps
+/// its bytes on the device, to be sent by the next sync: the attachment to add, or the
+/// refusal in the person's language, naming the file. (The visit form's photos too.)
+pub async fn keep_file(
+    state: AppState,
+    i: I18n,
+    attached: &[Attachment],
+    file: &web_sys::File,
+    limit: u64,
+) -> Result<Attachment, String> {
     let name = domain::attachment_name(&file.name());
     let mime = file.type_();
     let size = file.size() as u64;
@@ -478,15 +505,11 @@ async fn attach(
             _ => text,
         }
     };
-    draft
-        .with_untracked(|d| domain::accept_file(&d.attachments, &mime, size, limit))
-        .map_err(refuse)?;
+    domain::accept_file(attached, &mime, size, limit).map_err(refuse)?;
     let sha = platform::sha256_of(file)
         .await
         .ok_or_else(|| fill(i.now("editor.file_unreadable"), &name))?;
-    draft
-        .with_untracked(|d| domain::accept_digest(&d.attachments, &sha))
-        .map_err(refuse)?;
+    domain::accept_digest(attached, &sha).map_err(refuse)?;
     let not_kept = |key: &'static str| {
         format!(
             "{} {}",
@@ -499,23 +522,12 @@ async fn attach(
         .put_blob(&sha, &mime, file, true)
         .await
         .map_err(|err| not_kept(err.key()))?;
-    let attachment = Attachment {
-        sha256: sha.clone(),
-        name: name.clone(),
+    Ok(Attachment {
+        sha256: sha,
+        name,
         mime,
         size,
-    };
-    draft.try_update(|d| {
-        // The same bytes picked twice in one go are added once.
-        if d.attachments.iter().any(|a| a.sha256 == sha) {
-            return;
-        }
-        if attachment.is_image() {
-            d.body = domain::append_block(&d.body, &domain::image_markdown(&name, &sha));
-        }
-        d.attachments.push(attachment);
-    });
-    Ok(())
+    })
 }
 
 /// Changes question `n` of the draft's quiz, if it has one.

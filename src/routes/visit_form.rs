@@ -14,6 +14,7 @@ use crate::components::form::{
     focus_first_error, ChoiceField, FieldErrorText, FormActions, FormBanner, TextField,
 };
 use crate::components::lead_picker::LeadPicker;
+use crate::components::photos::PhotosField;
 use crate::i18n::{fill, use_i18n};
 use crate::platform;
 use crate::routes::lead_detail::BookLoading;
@@ -254,6 +255,7 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>) -> impl IntoView 
                 <TextField draft get=|d| &d.next_follow_up set=|d| &mut d.next_follow_up
                     label="field.next_follow_up" field="next_follow_up" errors kind="date" prefix="v"
                     hint="visit.moves_follow_up"/>
+                <PhotosField draft errors/>
                 <MaterialsPicker selected=Signal::derive(move || draft.with(|d| d.materials.clone()))
                     on_toggle=Callback::new(move |id: Id| draft.update(|d| {
                         if d.materials.contains(&id) {

@@ -297,7 +297,8 @@ impl_record!(
     crate::sync::reparse_visit,
     |_| Vec::new(),
     Writers::OwnerAndManagers,
-    |_| Reach::Owner
+    |_| Reach::Owner,
+    |visit| visit.photos.iter().map(|photo| &photo.sha256).collect()
 );
 impl_record!(
     Deal,

@@ -1023,11 +1023,11 @@ fn field_reason(field: &str) -> Invalid {
         "expected_close" | "next_follow_up" | "closed_on" => Invalid::Date,
         "started_at" | "created_at" | "updated_at" => Invalid::DateTime,
         "duration_min" => Invalid::Duration,
-        "id" | "lead_id" | "referred_by" | "owner" | "team" | "materials" | "photos"
-        | "item_id" | "session_id" | "items" | "invited" | "attended" | "assigned" => Invalid::Id,
+        "id" | "lead_id" | "referred_by" | "owner" | "team" | "materials" | "item_id"
+        | "session_id" | "items" | "invited" | "attended" | "assigned" => Invalid::Id,
         "quiz" | "answers" | "percent" => Invalid::Quiz,
         "rating" | "usefulness" => Invalid::Rating,
-        "attachments" => Invalid::Attachment,
+        "attachments" | "photos" => Invalid::Attachment,
         "starts_at" | "opened_at" | "completed_at" | "confirmed_at" | "published_at"
         | "submitted_at" => Invalid::DateTime,
         _ => Invalid::UnknownOption,

@@ -110,9 +110,9 @@ pub struct Visit {
     /// Training items shown (洽谈资料).
     #[serde(default)]
     pub materials: Vec<Id>,
-    /// Attached photos.
+    /// Photos taken on the visit (images only), their bytes moved like any attachment.
     #[serde(default)]
-    pub photos: Vec<Id>,
+    pub photos: Vec<crate::Attachment>,
     /// The user it belongs to: whoever logged it, and after a manager reassigns its lead,
     /// the lead's new owner (the lead's history follows the lead).
     #[serde(default)]
@@ -180,7 +180,7 @@ pub struct VisitDraft {
     /// Training items shown; not typed, carried through so editing keeps them.
     pub materials: Vec<Id>,
     /// Photo attachments; not typed, carried through so editing keeps them.
-    pub photos: Vec<Id>,
+    pub photos: Vec<crate::Attachment>,
     /// Who logged the visit (server-managed); not typed, carried through so editing keeps it.
     pub logged_by: Option<Id>,
 }
@@ -303,6 +303,9 @@ impl VisitDraft {
         let next_step = errors.check("next_step", optional_text(&self.next_step, LONG));
         let next_follow_up =
             errors.check("next_follow_up", parse_optional_date(&self.next_follow_up));
+        if let Err(reason) = check_photos(&self.photos) {
+            errors.push("photos", reason);
+        }
         if let (Some(follow_up), Some(started)) = (next_follow_up, started) {
             // A follow-up planned before the visit happened is a typo, not a plan.
             if follow_up < started.date() {
@@ -336,6 +339,24 @@ impl VisitDraft {
             updated_at: now_ms,
             deleted: false,
         })
+    }
+}
+
+/// The most photos one visit keeps.
+pub const MAX_PHOTOS: usize = 10;
+
+/// Photos are images (not PDFs), each valid as an attachment, each once, at most
+/// [`MAX_PHOTOS`].
+fn check_photos(photos: &[crate::Attachment]) -> Result<(), Invalid> {
+    let mut seen = std::collections::BTreeSet::new();
+    let ok = photos.len() <= MAX_PHOTOS
+        && photos.iter().all(|photo| {
+            photo.is_image() && photo.check().is_ok() && seen.insert(photo.sha256.clone())
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid::Attachment)
     }
 }
 
@@ -387,7 +408,12 @@ mod tests {
             next_step: "发报价".into(),
             next_follow_up: "2024-03-12".into(),
             materials: vec![id(7)],
-            photos: vec![id(8)],
+            photos: vec![crate::Attachment {
+                sha256: crate::Sha256::from_bytes(&[8; 32]),
+                name: "展台.jpg".into(),
+                mime: "image/jpeg".into(),
+                size: 2_048,
+            }],
             logged_by: None,
         }
     }
@@ -551,5 +577,31 @@ mod tests {
             ..visit
         };
         assert_eq!(apply_visit_to_lead(&lead, &other_lead, 1), None);
+    }
+
+    #[test]
+    fn photos_are_images_kept_once_and_named_as_attachments() {
+        let meta = RecordMeta::new(id(2), 10);
+        let visit = draft().parse(&meta, 10, CHINA).unwrap();
+        let value = serde_json::to_value(&visit).unwrap();
+        let named = crate::attachments_of(crate::RecordKind::Visit, &value).unwrap();
+        assert_eq!(named, vec![crate::Sha256::from_bytes(&[8; 32])]);
+        let mut pdf = draft();
+        pdf.photos[0].mime = "application/pdf".into();
+        assert_eq!(
+            pdf.parse(&meta, 10, CHINA).unwrap_err().get("photos"),
+            Some(Invalid::Attachment)
+        );
+        let mut twice = draft();
+        twice.photos.push(twice.photos[0].clone());
+        assert!(twice.parse(&meta, 10, CHINA).is_err());
+        let mut many = draft();
+        many.photos = (0..=MAX_PHOTOS as u8)
+            .map(|n| crate::Attachment {
+                sha256: crate::Sha256::from_bytes(&[n; 32]),
+                ..draft().photos[0].clone()
+            })
+            .collect();
+        assert!(many.parse(&meta, 10, CHINA).is_err());
     }
 }
