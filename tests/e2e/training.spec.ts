@@ -2,6 +2,7 @@
 // demo seeds (search with pinyin initials, filters, assigned work on Today), the reader with
 // "mark as done", the quiz scored on the device with explanations and every attempt kept,
 // the evaluation, and the visit's materials on the lead's timeline.
+import { readFileSync } from 'node:fs';
 import { Browser, Page } from '@playwright/test';
 import { demoLogin, device, expect, signIn, syncNow, test } from './fixtures';
 import { env, Field } from './own-server';
@@ -249,6 +250,16 @@ test.describe('training', () => {
       const repRow = boss.page.getByTestId('matrix-row').filter({ hasText: 'Li Ming' });
       await expect(repRow).toContainText('100%');
       await expect(repRow).toContainText('passed');
+      // The matrix as a CSV file Excel opens in Chinese too: a UTF-8 BOM, the rep's row.
+      const [csv] = await Promise.all([
+        boss.page.waitForEvent('download'),
+        boss.page.getByTestId('matrix-csv').click(),
+      ]);
+      expect(csv.suggestedFilename()).toMatch(/\.csv$/);
+      const text = readFileSync((await csv.path()) ?? '', 'utf8');
+      expect(text.charCodeAt(0)).toBe(0xfeff);
+      expect(text).toContain(title);
+      expect(text).toMatch(/Li Ming[^\r\n]*100%/);
       await repRow.getByTestId('matrix-person').click();
       await expect(boss.page.getByTestId('person-archive')).toBeVisible();
       await expect(boss.page.getByTestId('archive-attempt').first()).toHaveAttribute('data-passed', 'true');
