@@ -1,9 +1,11 @@
 //! Pieces several screens share.
 
+pub mod files;
 pub mod focus;
 pub mod form;
 pub mod lead_picker;
 pub mod markdown;
+pub mod people;
 pub mod photos;
 pub mod pwa;
 pub mod reassign;

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use domain::{Attachment, Sha256, ValidationErrors, VisitDraft};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsCast;
 
+use crate::components::files::{attachment_limit, picked_files};
 use crate::components::form::FieldErrorText;
 use crate::i18n::{fill, use_i18n};
 use crate::platform;
@@ -95,23 +95,9 @@ pub fn PhotosField(
     let state = use_app();
     let notes = RwSignal::new(Vec::<String>::new());
     let busy = RwSignal::new(false);
-    let limit = RwSignal::new(domain::attachment_limit(api::attachment_limit_stated()));
-    spawn_local(async move {
-        api::ask_attachment_limit().await;
-        limit.try_set(domain::attachment_limit(api::attachment_limit_stated()));
-    });
+    let limit = attachment_limit();
     let pick = move |ev: web_sys::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let files: Vec<web_sys::File> = input
-            .files()
-            .map(|list| (0..list.length()).filter_map(|n| list.get(n)).collect())
-            .unwrap_or_default();
-        input.set_value("");
+        let files = picked_files(&ev);
         if files.is_empty() {
             return;
         }

@@ -29,6 +29,20 @@ pub fn training_book() -> RwSignal<Option<TrainingBook>> {
     })
 }
 
+/// The bookkeeping of a record the signed-in person creates now (the server sets owner and
+/// team again from the session; the device shows them meanwhile).
+pub fn my_new_meta(state: &AppState, now_ms: i64) -> domain::RecordMeta {
+    let (owner, team) = state
+        .account
+        .with_untracked(|a| a.as_ref().map_or((None, None), |a| (Some(a.id), a.team_id)));
+    domain::RecordMeta {
+        id: platform::new_id(now_ms),
+        owner,
+        team,
+        created_at: now_ms,
+    }
+}
+
 /// The signed-in person as a reader of training material.
 pub fn reader(state: &AppState) -> Option<Reader> {
     state.account.with(|account| {

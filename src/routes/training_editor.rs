@@ -10,19 +10,20 @@ use std::time::Duration;
 
 use domain::{
     Attachment, Audience, FileRefusal, ItemDraft, ItemKind, Publication, Question, QuestionKind,
-    Quiz, RecordMeta, Sha256, TrainingItem, ValidationErrors,
+    Quiz, Sha256, TrainingItem, ValidationErrors,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
-use wasm_bindgen::JsCast;
 
+use crate::components::files::{attachment_limit, picked_files};
 use crate::components::focus::focus_when_drawn;
 use crate::components::form::{
     focus_first_error, go_back, ChoiceField, FieldErrorText, FormBanner, TextField,
 };
 use crate::components::markdown::{ImageUrl, Markdown};
+use crate::components::people::{team_reps, toggle, RepChecks};
 use crate::i18n::{fill, use_i18n, I18n};
 use crate::platform;
 use crate::routes::not_found::NotFound;
@@ -30,7 +31,6 @@ use crate::routes::training_item::{attachment_urls, format_size};
 use crate::routes::{route_id, stored_record};
 use crate::state::{use_app, AppState};
 use crate::store::{Change, Edit};
-use crate::sync::api;
 
 /// What the file picker offers: `domain::ATTACHMENT_TYPES`.
 const ACCEPT: &str = "image/png,image/jpeg,image/webp,image/gif,application/pdf";
@@ -86,17 +86,7 @@ fn ItemEditor(existing: Option<TrainingItem>) -> impl IntoView {
     let now = platform::now_ms();
     let meta = match &existing {
         Some(item) => item.meta(),
-        None => {
-            let (owner, team) = state
-                .account
-                .with_untracked(|a| a.as_ref().map_or((None, None), |a| (Some(a.id), a.team_id)));
-            RecordMeta {
-                id: platform::new_id(now),
-                owner,
-                team,
-                created_at: now,
-            }
-        }
+        None => crate::routes::training::my_new_meta(&state, now),
     };
     let item_id = meta.id;
     let is_new = existing.is_none();
@@ -360,24 +350,10 @@ fn AttachmentsEditor(
     let notes = RwSignal::new(Vec::<String>::new());
     let busy = RwSignal::new(false);
     // The server may state its own limit; until it has, the domain's fallback holds.
-    let limit = RwSignal::new(domain::attachment_limit(api::attachment_limit_stated()));
-    spawn_local(async move {
-        api::ask_attachment_limit().await;
-        limit.try_set(domain::attachment_limit(api::attachment_limit_stated()));
-    });
+    // The server may state its own limit; until it has, the domain's fallback holds.
+    let limit = attachment_limit();
     let pick = move |ev: web_sys::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let files: Vec<web_sys::File> = input
-            .files()
-            .map(|list| (0..list.length()).filter_map(|n| list.get(n)).collect())
-            .unwrap_or_default();
-        // Picking the same file again (after removing it) must fire `change` again.
-        input.set_value("");
+        let files = picked_files(&ev);
         if files.is_empty() {
             return;
         }
@@ -850,15 +826,7 @@ fn AssignmentEditor(
     errors: RwSignal<ValidationErrors>,
 ) -> impl IntoView {
     let i = use_i18n();
-    let state = use_app();
-    let reps = Memo::new(move |_| {
-        state.team.with(|team| {
-            team.iter()
-                .filter(|member| member.role == "rep")
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    });
+    let reps = team_reps();
     view! {
         <fieldset class="assignment" data-testid="assignment">
             <legend>{move || i.t("editor.assign")}</legend>
@@ -875,29 +843,11 @@ fn AssignmentEditor(
                 <p class="hint">{move || i.t("editor.assign_people")}</p>
                 <Show when=move || reps.with(|r| !r.is_empty())
                     fallback=move || view! { <p class="hint" data-testid="no-team">{move || i.t("training.no_team")}</p> }>
-                    <div class="checks">
-                        <For each=move || reps.get() key=|m| m.id let:member>
-                            {
-                                let id = member.id;
-                                view! {
-                                    <label class="check">
-                                        <input type="checkbox" data-testid="assign-person" value=id.to_string()
-                                            prop:checked=move || draft.with(|d| d.assign_people.contains(&id))
-                                            on:change=move |ev| {
-                                                let on = event_target_checked(&ev);
-                                                draft.update(|d| {
-                                                    d.assign_people.retain(|p| *p != id);
-                                                    if on {
-                                                        d.assign_people.push(id);
-                                                    }
-                                                });
-                                            }/>
-                                        {member.display_name.clone()}
-                                    </label>
-                                }
-                            }
-                        </For>
-                    </div>
+                    <RepChecks reps testid="assign-person"
+                        chosen=Signal::derive(move || draft.with(|d| d.assign_people.clone()))
+                        on_toggle=Callback::new(move |(id, on): (domain::Id, bool)| {
+                            draft.update(|d| toggle(&mut d.assign_people, id, on));
+                        })/>
                 </Show>
             </Show>
             <TextField draft get=|d| &d.due_on set=|d| &mut d.due_on label="editor.due_on"

@@ -5,9 +5,7 @@
 
 use std::collections::HashMap;
 
-use domain::{
-    Id, Progress, QuestionKind, Quiz, QuizAttempt, RecordMeta, Sha256, TrainingItem, TrainingRecord,
-};
+use domain::{Id, Progress, QuestionKind, Quiz, QuizAttempt, Sha256, TrainingItem, TrainingRecord};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
@@ -17,7 +15,7 @@ use crate::i18n::{fill, use_i18n};
 use crate::platform;
 use crate::routes::not_found::NotFound;
 use crate::routes::route_id;
-use crate::routes::training::{reader, training_book};
+use crate::routes::training::{my_new_meta, reader, training_book};
 use crate::state::{use_app, AppState};
 use crate::store::{Change, StoreError, TrainingBook};
 
@@ -59,12 +57,7 @@ pub async fn update_my_record(
         (None, None) => None,
     };
     let mut record = existing.unwrap_or_else(|| {
-        let meta = RecordMeta {
-            id: platform::new_id(now),
-            owner: Some(me.id),
-            team: me.team,
-            created_at: now,
-        };
+        let meta = my_new_meta(&state, now);
         match item {
             Some(item) => TrainingRecord::for_item(&meta, item),
             None => TrainingRecord::for_session(&meta, session.unwrap_or(meta.id)),
@@ -305,17 +298,12 @@ fn QuizBox(id: Id, version: u32, quiz: Quiz, progress: Memo<Progress>) -> impl I
     let item_for_take = StoredValue::new((quiz.clone(), version));
     let submit = move |ev: web_sys::SubmitEvent| {
         ev.prevent_default();
-        let Some(me) = reader(&state) else {
+        if reader(&state).is_none() {
             return;
-        };
+        }
         let now = platform::now_ms();
         let (quiz, version) = item_for_take.get_value();
-        let meta = RecordMeta {
-            id: platform::new_id(now),
-            owner: Some(me.id),
-            team: me.team,
-            created_at: now,
-        };
+        let meta = my_new_meta(&state, now);
         let attempt = QuizAttempt::of_quiz(&meta, id, version, &quiz, answers.get_untracked(), now);
         spawn_local(async move {
             match state.save(vec![Change::QuizAttempt(attempt.clone())]).await {
@@ -424,6 +412,25 @@ fn QuizBox(id: Id, version: u32, quiz: Quiz, progress: Memo<Progress>) -> impl I
     }
 }
 
+/// Saves an evaluation (培训评估) into the person's record of an item or a session, and
+/// says so; a failure goes to `error`.
+pub async fn save_evaluation(
+    state: AppState,
+    i: crate::i18n::I18n,
+    error: RwSignal<Option<&'static str>>,
+    item: Option<Id>,
+    session: Option<Id>,
+    change: impl FnOnce(&mut TrainingRecord),
+) {
+    match update_my_record(state, item, session, change).await {
+        Ok(()) => {
+            error.set(None);
+            state.notify(i.now("training.evaluation_saved"), false, None);
+        }
+        Err(err) => error.set(Some(err.key())),
+    }
+}
+
 /// 培训评估: a rating from 1 to 5 and a comment, kept in the person's training record.
 #[component]
 pub fn Evaluation(subject: Id, progress: Memo<Progress>) -> impl IntoView {
@@ -439,20 +446,17 @@ pub fn Evaluation(subject: Id, progress: Memo<Progress>) -> impl IntoView {
             return;
         };
         let text = comment.get_untracked().trim().to_string();
-        spawn_local(async move {
-            match update_my_record(state, Some(subject), None, |record| {
+        spawn_local(save_evaluation(
+            state,
+            i,
+            error,
+            Some(subject),
+            None,
+            move |record| {
                 record.rating = Some(value);
                 record.comment = text;
-            })
-            .await
-            {
-                Ok(()) => {
-                    error.set(None);
-                    state.notify(i.now("training.evaluation_saved"), false, None);
-                }
-                Err(err) => error.set(Some(err.key())),
-            }
-        });
+            },
+        ));
     };
     view! {
         <section class="evaluation" aria-labelledby="evaluation-heading">

@@ -6,8 +6,8 @@
 //! came, reads the evaluations and writes the 总结复盘 note on the session.
 
 use domain::{
-    Id, Invalid, RecordMeta, SessionDraft, SessionMethod, SessionResponse, TrainingItem,
-    TrainingSession, ValidationErrors,
+    Id, Invalid, SessionDraft, SessionMethod, SessionResponse, TrainingItem, TrainingSession,
+    ValidationErrors,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -19,12 +19,13 @@ use crate::components::form::{
     focus_first_error, ChoiceField, FieldErrorText, FormActions, FormBanner, TextField,
 };
 use crate::components::markdown::{ImageUrl, Markdown};
+use crate::components::people::{team_reps, toggle, RepChecks};
 use crate::i18n::{fill, use_i18n};
 use crate::platform;
 use crate::routes::not_found::NotFound;
 use crate::routes::training::{reader, training_book};
 use crate::routes::training_editor::ManagersOnly;
-use crate::routes::training_item::{update_my_record, RatingField};
+use crate::routes::training_item::{save_evaluation, update_my_record, RatingField};
 use crate::routes::{route_id, stored_record};
 use crate::state::{use_app, AppState};
 use crate::store::{Change, Edit, StoreError, TrainingBook};
@@ -323,21 +324,18 @@ fn SessionEvaluation(id: Id, mine: Memo<Option<SessionResponse>>) -> impl IntoVi
         };
         let useful = usefulness.get_untracked();
         let text = comment.get_untracked().trim().to_string();
-        spawn_local(async move {
-            match update_my_record(state, None, Some(id), |record| {
+        spawn_local(save_evaluation(
+            state,
+            i,
+            error,
+            None,
+            Some(id),
+            move |record| {
                 record.rating = Some(overall);
                 record.usefulness = useful;
                 record.comment = text;
-            })
-            .await
-            {
-                Ok(()) => {
-                    error.set(None);
-                    state.notify(i.now("training.evaluation_saved"), false, None);
-                }
-                Err(err) => error.set(Some(err.key())),
-            }
-        });
+            },
+        ));
     };
     view! {
         <section class="evaluation" aria-labelledby="session-evaluation-heading">
@@ -609,17 +607,7 @@ fn SessionEditor(existing: Option<TrainingSession>) -> impl IntoView {
     let offset = platform::utc_offset_minutes();
     let meta = match &existing {
         Some(session) => session.meta(),
-        None => {
-            let (owner, team) = state
-                .account
-                .with_untracked(|a| a.as_ref().map_or((None, None), |a| (Some(a.id), a.team_id)));
-            RecordMeta {
-                id: platform::new_id(now),
-                owner,
-                team,
-                created_at: now,
-            }
-        }
+        None => crate::routes::training::my_new_meta(&state, now),
     };
     let session_id = meta.id;
     let is_new = existing.is_none();
@@ -790,15 +778,7 @@ fn ItemsCovered(
 #[component]
 fn Invitees(draft: RwSignal<SessionDraft>, errors: RwSignal<ValidationErrors>) -> impl IntoView {
     let i = use_i18n();
-    let state = use_app();
-    let reps = Memo::new(move |_| {
-        state.team.with(|team| {
-            team.iter()
-                .filter(|member| member.role == "rep")
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    });
+    let reps = team_reps();
     let everyone = move || {
         reps.with(|reps| {
             !reps.is_empty() && draft.with(|d| reps.iter().all(|r| d.invited.contains(&r.id)))
@@ -823,29 +803,11 @@ fn Invitees(draft: RwSignal<SessionDraft>, errors: RwSignal<ValidationErrors>) -
                         }/>
                     {move || i.t("session.invite_team")}
                 </label>
-                <div class="checks">
-                    <For each=move || reps.get() key=|m| m.id let:member>
-                        {
-                            let id = member.id;
-                            view! {
-                                <label class="check">
-                                    <input type="checkbox" data-testid="invite-person" value=id.to_string()
-                                        prop:checked=move || draft.with(|d| d.invited.contains(&id))
-                                        on:change=move |ev| {
-                                            let on = event_target_checked(&ev);
-                                            draft.update(|d| {
-                                                d.invited.retain(|p| *p != id);
-                                                if on {
-                                                    d.invited.push(id);
-                                                }
-                                            });
-                                        }/>
-                                    {member.display_name.clone()}
-                                </label>
-                            }
-                        }
-                    </For>
-                </div>
+                <RepChecks reps testid="invite-person"
+                    chosen=Signal::derive(move || draft.with(|d| d.invited.clone()))
+                    on_toggle=Callback::new(move |(id, on): (Id, bool)| {
+                        draft.update(|d| toggle(&mut d.invited, id, on));
+                    })/>
             </Show>
             <FieldErrorText errors field="invited" id="s-invited-error".to_string()/>
         </fieldset>
