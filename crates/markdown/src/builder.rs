@@ -422,7 +422,7 @@ fn is_line_break(html: &str) -> bool {
     inner.eq_ignore_ascii_case("br")
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use crate::test_html::to_html;
     use crate::{parse, Node, MAX_DEPTH};

@@ -31,7 +31,7 @@
 mod builder;
 mod url;
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod test_html;
 
 /// How deep elements may nest. Deeper Markdown (10,000 `>` or list levels) is not refused:
@@ -268,7 +268,7 @@ fn collect_attachments(nodes: &[Node], found: &mut Vec<String>) {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

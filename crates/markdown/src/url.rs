@@ -58,7 +58,7 @@ fn clean(url: &str) -> String {
         .to_string()
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 
