@@ -141,7 +141,7 @@ pub fn PhotosField(
             <legend>{move || i.t("visit.photos")}</legend>
             <label class="button file-button">
                 {move || i.t("visit.add_photos")}
-                <input type="file" accept="image/*" capture="environment" multiple class="visually-hidden"
+                <input type="file" accept="image/*" capture="environment" multiple
                     data-testid="add-photos" on:change=pick/>
             </label>
             <Show when=move || busy.get()>
