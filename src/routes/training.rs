@@ -77,6 +77,28 @@ pub fn held_attachments(
     })
 }
 
+/// Each item's folded search text (title, tags, body, the title's pinyin initials), made
+/// once per read of the book rather than per keystroke: folding the bodies and asking the
+/// collator for initials is the expensive part of a search.
+pub fn search_texts(
+    book: RwSignal<Option<TrainingBook>>,
+) -> Memo<std::collections::HashMap<domain::Id, String>> {
+    let state = use_app();
+    Memo::new(move |_| {
+        let collator = state.collator();
+        book.with(|b| {
+            b.iter()
+                .flat_map(|b| b.items.iter())
+                .filter(|item| !item.deleted)
+                .map(|item| {
+                    let initials = collator.initials(&item.title);
+                    (item.id, domain::item_search_text(item, &initials))
+                })
+                .collect()
+        })
+    })
+}
+
 /// Whether every attachment of `item` is in `held`.
 pub fn is_offline(item: &TrainingItem, held: &BTreeSet<Sha256>) -> bool {
     item.attachments.iter().all(|a| held.contains(&a.sha256))
@@ -104,6 +126,7 @@ pub fn Library() -> impl IntoView {
         })
     };
     let held = held_attachments(every_attachment);
+    let texts = search_texts(book);
 
     let rows = Memo::new(move |_| {
         let Some(me) = reader(&state) else {
@@ -113,10 +136,9 @@ pub fn Library() -> impl IntoView {
             let Some(b) = b else {
                 return Vec::new();
             };
-            let collator = state.collator();
             query.with(|q| {
                 let haystack = |item: &TrainingItem| {
-                    domain::item_search_text(item, &collator.initials(&item.title))
+                    texts.with(|t| t.get(&item.id).cloned().unwrap_or_default())
                 };
                 domain::library(&b.items, &b.records, &b.attempts, me, today, q, haystack)
                     .into_iter()
@@ -441,11 +463,10 @@ pub fn MaterialsPicker(
     on_toggle: Callback<domain::Id>,
 ) -> impl IntoView {
     let i = use_i18n();
-    let state = use_app();
     let book = training_book();
     let filter = RwSignal::new(String::new());
+    let texts = search_texts(book);
     let choices = Memo::new(move |_| {
-        let collator = state.collator();
         let words: Vec<String> = filter.with(|f| f.split_whitespace().map(domain::fold).collect());
         let picked = selected.get();
         let mut items: Vec<(domain::Id, String, bool)> = book.with(|b| {
@@ -453,10 +474,11 @@ pub fn MaterialsPicker(
                 .flat_map(|b| b.items.iter())
                 .filter(|item| !item.deleted && item.published)
                 .filter(|item| {
-                    picked.contains(&item.id) || {
-                        let text = domain::item_search_text(item, &collator.initials(&item.title));
-                        words.iter().all(|w| text.contains(w.as_str()))
-                    }
+                    picked.contains(&item.id)
+                        || texts.with(|t| {
+                            let text = t.get(&item.id).map_or("", String::as_str);
+                            words.iter().all(|w| text.contains(w.as_str()))
+                        })
                 })
                 .map(|item| (item.id, item.title.clone(), picked.contains(&item.id)))
                 .collect()
