@@ -295,22 +295,40 @@ pub async fn download(sha256: &str) -> Result<web_sys::Blob, ApiError> {
     let init = RequestInit::new();
     init.set_method("GET");
     init.set_credentials(RequestCredentials::SameOrigin);
+    // Like every call, it gives up after a while: a sync run waits for it under the lock.
+    let controller = AbortController::new().ok();
+    if let Some(controller) = &controller {
+        init.set_signal(Some(&controller.signal()));
+    }
     let path = format!("/api/attachments/{sha256}");
     let request = Request::new_with_str_and_init(&path, &init).map_err(|_| ApiError::Offline)?;
-    let response: Response = JsFuture::from(window.fetch_with_request(&request))
-        .await
-        .map_err(|_| ApiError::Offline)?
-        .dyn_into()
-        .map_err(|_| ApiError::Offline)?;
-    let status = response.status();
-    if !(200..300).contains(&status) {
-        return Err(refusal(status, "", None));
+    let timer = controller.and_then(|controller| {
+        leptos::prelude::set_timeout_with_handle(move || controller.abort(), DOWNLOAD_TIMEOUT).ok()
+    });
+    let result = async {
+        let response: Response = JsFuture::from(window.fetch_with_request(&request))
+            .await
+            .map_err(|_| ApiError::Offline)?
+            .dyn_into()
+            .map_err(|_| ApiError::Offline)?;
+        let status = response.status();
+        if !(200..300).contains(&status) {
+            return Err(refusal(status, "", None));
+        }
+        let blob = JsFuture::from(response.blob().map_err(|_| ApiError::Offline)?)
+            .await
+            .map_err(|_| ApiError::Offline)?;
+        blob.dyn_into().map_err(|_| ApiError::Offline)
     }
-    let blob = JsFuture::from(response.blob().map_err(|_| ApiError::Offline)?)
-        .await
-        .map_err(|_| ApiError::Offline)?;
-    blob.dyn_into().map_err(|_| ApiError::Offline)
+    .await;
+    if let Some(timer) = timer {
+        timer.clear();
+    }
+    result
 }
+
+/// How long one attachment may take to arrive (a file of tens of MB on a slow line).
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One request with a JSON body (or none); returns the status, the body text and any
 /// `Retry-After` seconds.
