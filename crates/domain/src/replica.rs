@@ -714,7 +714,13 @@ pub async fn record_push<T: LocalTx>(
         server_went_back(tx, &mut state, response.last_applied).await?;
     } else {
         if follows_on {
-            state.acked = state.acked.max(response.last_applied);
+            // Nor past its own last number: numbers after it that the server had applied
+            // came in a push whose answer was lost, and only a push that carries them again
+            // is answered with their kept refusals (seed 9555).
+            let through = sent.last().map_or(response.last_applied, |last| {
+                response.last_applied.min(last.mutation.seq)
+            });
+            state.acked = state.acked.max(through);
         }
         state.server_acked = response.last_applied;
         if state
