@@ -86,6 +86,23 @@ impl Locale {
         }
     }
 
+    /// A date in a list: the month and day (`11月26日` / `Nov 26`), with the year only when
+    /// it is not `today`'s year.
+    pub fn short_date(self, date: NaiveDate, today: NaiveDate) -> String {
+        let this_year = date.year() == today.year();
+        match (self, this_year) {
+            (Locale::Zh, true) => format!("{}月{}日", date.month(), date.day()),
+            (Locale::Zh, false) => format!("{}年{}月{}日", date.year(), date.month(), date.day()),
+            (Locale::En, true) => format!("{} {}", EN_MONTHS[date.month0() as usize], date.day()),
+            (Locale::En, false) => format!(
+                "{} {}, {}",
+                EN_MONTHS[date.month0() as usize],
+                date.day(),
+                date.year()
+            ),
+        }
+    }
+
     /// The language's own name, as the language picker shows it.
     pub fn native_name(self) -> &'static str {
         match self {
@@ -145,6 +162,32 @@ pub fn count(locale: Locale, key: &str, n: impl Into<u64>) -> String {
         }
     }
     fill(tr(locale, key), n)
+}
+
+/// A date something is due, said against `today` the way a rep reads a list: "逾期 2 天" /
+/// "2 days overdue", "今天" / "Today", "明天" / "Tomorrow", "3 天后" / "In 3 days" within a
+/// week, else the date.
+pub fn due_day(locale: Locale, date: NaiveDate, today: NaiveDate) -> String {
+    let days = (date - today).num_days();
+    match days {
+        ..0 => count(locale, "day.overdue", days.unsigned_abs()),
+        0 => tr(locale, "day.today").to_string(),
+        1 => tr(locale, "day.tomorrow").to_string(),
+        2..=6 => fill(tr(locale, "day.in_days"), days),
+        _ => locale.short_date(date, today),
+    }
+}
+
+/// A day something happened, said against `today`: "今天", "昨天" / "Yesterday", "3 天前" /
+/// "3 days ago" within a week, else the date (a future day, too).
+pub fn past_day(locale: Locale, date: NaiveDate, today: NaiveDate) -> String {
+    let days = (today - date).num_days();
+    match days {
+        0 => tr(locale, "day.today").to_string(),
+        1 => tr(locale, "day.yesterday").to_string(),
+        2..=6 => fill(tr(locale, "day.ago"), days),
+        _ => locale.short_date(date, today),
+    }
 }
 
 /// The reactive translator components use: `t("nav.today")`.
@@ -268,6 +311,13 @@ messages! {
     "conflict.restore" => "Restore the replaced value", "恢复被覆盖的值";
     "conflict.restored" => "Value restored.", "已恢复。";
     "conflict.title" => "Changed on two devices at once", "两台设备同时修改";
+    "day.ago" => "{} days ago", "{} 天前";
+    "day.in_days" => "In {} days", "{} 天后";
+    "day.overdue" => "{} days overdue", "逾期 {} 天";
+    "day.overdue_one" => "1 day overdue", "逾期 1 天";
+    "day.today" => "Today", "今天";
+    "day.tomorrow" => "Tomorrow", "明天";
+    "day.yesterday" => "Yesterday", "昨天";
     "deal.deleted" => "Deal moved to the trash.", "成交记录已移入回收站。";
     "deal.edit_title" => "Edit deal", "编辑成交";
     "deal.saved" => "Deal saved.", "成交已保存。";
@@ -830,6 +880,24 @@ mod tests {
         );
         let missing: Vec<_> = found.iter().filter(|(_, k)| lookup(k).is_none()).collect();
         assert!(missing.is_empty(), "keys without translation: {missing:?}");
+    }
+
+    #[test]
+    fn days_are_said_against_today() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default();
+        let day = |n: i64| today + chrono::Duration::days(n);
+        assert_eq!(due_day(Locale::Zh, day(-2), today), "逾期 2 天");
+        assert_eq!(due_day(Locale::En, day(-1), today), "1 day overdue");
+        assert_eq!(due_day(Locale::En, day(-40), today), "40 days overdue");
+        assert_eq!(due_day(Locale::Zh, today, today), "今天");
+        assert_eq!(due_day(Locale::Zh, day(1), today), "明天");
+        assert_eq!(due_day(Locale::En, day(3), today), "In 3 days");
+        assert_eq!(due_day(Locale::Zh, day(7), today), "12月7日");
+        assert_eq!(due_day(Locale::En, day(40), today), "Jan 9, 2027");
+        assert_eq!(past_day(Locale::En, day(-1), today), "Yesterday");
+        assert_eq!(past_day(Locale::Zh, day(-6), today), "6 天前");
+        assert_eq!(past_day(Locale::Zh, day(-7), today), "11月23日");
+        assert_eq!(past_day(Locale::En, day(-400), today), "Oct 26, 2025");
     }
 
     #[test]

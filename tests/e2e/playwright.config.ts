@@ -13,6 +13,8 @@ export default defineConfig({
   // One worker: CI machines have two cores, and Chromium plus the app need both.
   workers: 1,
   retries: 0,
+  // Hunting a flaky test: FIELDBOOK_REPEAT=20 cargo xtask e2e --grep '…' runs it 20 times.
+  repeatEach: Number(process.env.FIELDBOOK_REPEAT ?? 1),
   timeout: 60_000,
   reporter: 'list',
   // Traces and screenshots of failures go under target/, which git ignores.
