@@ -14,6 +14,8 @@
 // - activate: only now, with the new shell complete, the old caches are deleted.
 // - fetch: navigations get the cached index.html (the app routes on the client), shell files
 //   come from the cache, the API (/api/) and everything else go to the network untouched.
+// - the API (/api/) is routed past the worker where the browser supports it (see
+//   apiBypassesWorker); elsewhere the fetch handler returns without answering it.
 // - message: `skip-waiting` (the banner's tap) and `version` (Settings asks which version
 //   serves this page; the answer goes back on the port that came with the message).
 
@@ -27,8 +29,26 @@ const SHELL_SET = new Set(SHELL);
 const HASHED = /-[0-9a-f]{12,16}(?:_bg)?\.[a-z0-9]+$/;
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(precache());
+  event.waitUntil(Promise.all([precache(), apiBypassesWorker(event)]));
 });
+
+// Where the browser can route requests before they reach a worker (Chromium's static routing),
+// the API goes straight to the network: no worker start-up for a sync call, and a new version
+// that was told to take over never waits behind the old worker's in-flight API requests (sync
+// retries while offline kept restarting the old worker, and activation waited for it).
+async function apiBypassesWorker(event) {
+  if (typeof event.addRoutes !== 'function' || typeof URLPattern !== 'function') {
+    return;
+  }
+  try {
+    await event.addRoutes({
+      condition: { urlPattern: new URLPattern({ pathname: '/api/*' }) },
+      source: 'network',
+    });
+  } catch (error) {
+    // The fetch handler below leaves the API alone anyway.
+  }
+}
 
 async function precache() {
   const cache = await caches.open(CACHE);
