@@ -3,7 +3,8 @@
 //! A single-page app swaps the screen without a page load, so browsers and screen readers
 //! would leave the focus on a link that is gone (or on the page's body) and announce nothing.
 //! After a route change the new screen's heading takes the focus, so a screen reader reads
-//! where the person landed and the next Tab starts in the screen, not in the navigation.
+//! where the person landed and the next Tab starts in the screen, not in the navigation; a
+//! screen made for typing marks its first field `data-first-stop`, which takes it instead.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -27,7 +28,11 @@ pub fn announce_screen(take_focus: bool) {
             format!("{name} · Fieldbook")
         });
         if take_focus {
-            focus_heading(heading);
+            // A screen that is for typing names its first stop (the quick log's notes box).
+            match first_match("main [data-first-stop]") {
+                Some(stop) => focus(stop),
+                None => focus_heading(heading),
+            }
         }
     });
 }

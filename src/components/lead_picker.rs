@@ -1,6 +1,8 @@
 //! Choosing a lead in a form: a search box over the lead book (name, company, phone, WeChat,
 //! tags, pinyin initials — the Leads list's search) with a short list of matches, soonest
-//! follow-up first, instead of a `<select>` of every lead.
+//! follow-up first, instead of a `<select>` of every lead. With `agenda_first` (the visit
+//! log), an empty box lists the leads a rep most likely means: overdue and due today, then
+//! the ones visited in the last two weeks.
 //!
 //! It renders at most [`SHOWN`] options, and only its own signals drive them: typing in
 //! the form's other fields, or a book of 10,000 leads, costs it nothing.
@@ -9,11 +11,15 @@ use domain::{Id, Lead, LeadQuery};
 use leptos::prelude::*;
 
 use crate::components::form::FieldErrorText;
-use crate::i18n::use_i18n;
+use crate::i18n::{due_day, use_i18n};
+use crate::platform;
 use crate::state::use_app;
 
 /// Matches listed at once.
 const SHOWN: usize = 8;
+
+/// How far back "recently visited" reaches.
+const RECENT_MS: i64 = 14 * 86_400_000;
 
 /// "name · company", how a lead is named in a picker.
 pub fn lead_label(lead: &Lead) -> String {
@@ -24,10 +30,18 @@ pub fn lead_label(lead: &Lead) -> String {
     }
 }
 
+/// Why a lead heads the list while the box is empty.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Why {
+    FollowUp(chrono::NaiveDate),
+    Recent,
+}
+
 /// One choice of the list.
 #[derive(Clone, Debug, PartialEq)]
 enum Choice {
-    Lead(Id, String),
+    /// A lead, its label, and why it is on top (its follow-up, "visited recently").
+    Lead(Id, String, Option<Why>),
     /// The form's inline new lead.
     New,
     /// No lead (an optional field).
@@ -54,6 +68,9 @@ pub fn LeadPicker(
     #[prop(optional, into)]
     creating: Option<Signal<bool>>,
     #[prop(optional)] testid: Option<&'static str>,
+    /// An empty box lists overdue, due and recently visited leads first.
+    #[prop(optional)]
+    agenda_first: bool,
 ) -> impl IntoView {
     let i = use_i18n();
     let state = use_app();
@@ -70,22 +87,82 @@ pub fn LeadPicker(
             .get()
             .and_then(|id| state.book.with(|b| b.get(id).map(lead_label)))
     });
+    // The leads visited lately, newest first, read once when the picker is drawn.
+    let recent = crate::routes::reading(move || async move {
+        if !agenda_first {
+            return Vec::new();
+        }
+        let now = platform::now_ms();
+        let Ok(store) = state.store() else {
+            return Vec::new();
+        };
+        let mut visits = store
+            .visits_between(now - RECENT_MS, now)
+            .await
+            .unwrap_or_default();
+        visits.retain(|v| !v.deleted);
+        visits.sort_by_key(|v| std::cmp::Reverse(v.started_at));
+        let mut ids: Vec<Id> = Vec::new();
+        for visit in visits {
+            if !ids.contains(&visit.lead_id) {
+                ids.push(visit.lead_id);
+            }
+        }
+        ids
+    });
     let choices = Memo::new(move |_| {
         if !open.get() {
             return Vec::new();
         }
+        let text = typed.get();
         let query = LeadQuery {
-            text: typed.get(),
+            text: text.clone(),
             ..LeadQuery::default()
         };
+        let allowed = |l: &Lead| Some(l.id) != except && !l.deleted;
         let mut list: Vec<Choice> = state.book.with(|book| {
-            book.query(&query, SHOWN + usize::from(except.is_some()))
+            let mut list = Vec::new();
+            if agenda_first && text.trim().is_empty() {
+                let today = platform::today();
+                let mut agenda: Vec<&Lead> = book
+                    .iter()
+                    .filter(|l| allowed(l) && (l.is_overdue(today) || l.is_due(today)))
+                    .collect();
+                agenda
+                    .sort_by(|a, b| (a.next_follow_up, &a.name).cmp(&(b.next_follow_up, &b.name)));
+                list.extend(agenda.into_iter().take(SHOWN).map(|l| {
+                    Choice::Lead(l.id, lead_label(l), l.next_follow_up.map(Why::FollowUp))
+                }));
+                recent.with(|ids| {
+                    for id in ids.iter().flatten() {
+                        if list.len() >= SHOWN {
+                            break;
+                        }
+                        let listed = list
+                            .iter()
+                            .any(|c| matches!(c, Choice::Lead(l, ..) if l == id));
+                        if let Some(lead) = book.get(*id).filter(|l| allowed(l) && !listed) {
+                            list.push(Choice::Lead(lead.id, lead_label(lead), Some(Why::Recent)));
+                        }
+                    }
+                });
+            }
+            let rest = SHOWN.saturating_sub(list.len());
+            let found: Vec<Choice> = book
+                .query(&query, SHOWN * 2 + usize::from(except.is_some()))
                 .leads
                 .into_iter()
-                .filter(|l| Some(l.id) != except)
-                .take(SHOWN)
-                .map(|l| Choice::Lead(l.id, lead_label(l)))
-                .collect()
+                .filter(|l| allowed(l))
+                .filter(|l| {
+                    !list
+                        .iter()
+                        .any(|c| matches!(c, Choice::Lead(id, ..) if *id == l.id))
+                })
+                .take(rest)
+                .map(|l| Choice::Lead(l.id, lead_label(l), None))
+                .collect();
+            list.extend(found);
+            list
         });
         if !required {
             list.insert(0, Choice::Nothing);
@@ -97,7 +174,7 @@ pub fn LeadPicker(
     });
     let pick = move |choice: &Choice| {
         match choice {
-            Choice::Lead(id, _) => on_pick.run(Some(*id)),
+            Choice::Lead(id, ..) => on_pick.run(Some(*id)),
             Choice::Nothing => on_pick.run(None),
             Choice::New => {
                 if let Some(on_new) = on_new {
@@ -187,9 +264,20 @@ pub fn LeadPicker(
                 hidden=move || !open.get()>
                     {move || choices.get().into_iter().enumerate().map(|(n, choice)| {
                         let text = match &choice {
-                            Choice::Lead(_, label) => label.clone(),
+                            Choice::Lead(_, label, _) => label.clone(),
                             Choice::New => i.t("field.new_lead_inline").to_string(),
                             Choice::Nothing => i.t("field.none").to_string(),
+                        };
+                        let why = match &choice {
+                            Choice::Lead(_, _, Some(Why::FollowUp(day))) => {
+                                let day = *day;
+                                let today = platform::today();
+                                Some((day < today, due_day(i.locale(), day, today)))
+                            }
+                            Choice::Lead(_, _, Some(Why::Recent)) => {
+                                Some((false, i.t("picker.recent").to_string()))
+                            }
+                            _ => None,
                         };
                         let is_new = choice == Choice::New;
                         view! {
@@ -198,7 +286,10 @@ pub fn LeadPicker(
                                 // Keeps the focus in the box, so the tap is not lost to its blur.
                                 on:mousedown=|ev| ev.prevent_default()
                                 on:click=move |_| pick(&choice)>
-                                {text}
+                                <span class="picker-label">{text}</span>
+                                {why.map(|(late, note)| view! {
+                                    <span class="picker-note" class:overdue=late>{note}</span>
+                                })}
                             </li>
                         }
                     }).collect_view()}

@@ -10,6 +10,7 @@ pub mod photos;
 pub mod pwa;
 pub mod reassign;
 pub mod sync_notes;
+pub mod team_settings;
 
 use domain::Lead;
 use leptos::prelude::*;

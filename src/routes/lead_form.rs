@@ -74,9 +74,20 @@ fn LeadForm(existing: Option<Lead>) -> impl IntoView {
     // What the person sees now: the save writes only what they change from it.
     let session = state.edit_session(existing.as_ref());
 
+    // The lead as the form opened it: a date it already had is never refused as too old.
+    let before = StoredValue::new(existing.clone());
+    let today = platform::today();
+    let parse = move |d: &LeadDraft, now: i64| {
+        d.parse(&meta, now).and_then(|lead| {
+            before
+                .with_value(|b| domain::check_lead_dates(&lead, b.as_ref(), today))
+                .map(|()| lead)
+        })
+    };
+
     // After a first failed save, errors follow the typing so a fixed field clears at once.
     Effect::new(move |_| {
-        let result = draft.with(|d| d.parse(&meta, 0));
+        let result = draft.with(|d| parse(d, 0));
         if submitted.get_untracked() {
             errors.set(result.err().unwrap_or_default());
         }
@@ -89,7 +100,7 @@ fn LeadForm(existing: Option<Lead>) -> impl IntoView {
         }
         submitted.set(true);
         let now = platform::now_ms();
-        match draft.with_untracked(|d| d.parse(&meta, now)) {
+        match draft.with_untracked(|d| parse(d, now)) {
             Err(found) => {
                 errors.set(found);
                 banner.set(Some("form.fix_errors"));

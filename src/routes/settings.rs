@@ -8,6 +8,7 @@ use leptos_router::components::A;
 use crate::app::LOCALE_PREF;
 use crate::components::focus::focus_when_drawn;
 use crate::components::pwa::AppOnDevice;
+use crate::components::team_settings::FollowUpRhythm;
 use crate::i18n::{count, use_i18n, Locale};
 use crate::platform;
 use crate::state::use_app;
@@ -117,6 +118,8 @@ pub fn Settings() -> impl IntoView {
                     }).collect_view()}
                 </select>
             </div>
+
+            <FollowUpRhythm/>
 
             <h2 class="section-title">{move || i.t("settings.device")}</h2>
             <dl class="facts">

@@ -1,4 +1,7 @@
-//! Today 今日: overdue and due follow-ups, today's visits, and the two quick actions.
+//! Today 今日: overdue and due follow-ups, today's visits (done and planned), and the two
+//! quick actions. Each follow-up row says when in words ("逾期 2 天", "今天") and carries its
+//! actions: call, and log the visit (the quick log with the lead chosen, back here after
+//! Save, where the lead has left the list). A manager sees the team's rows grouped by rep.
 //!
 //! Read from IndexedDB's indices (follow-up date, visit time), not from the whole book, so
 //! Today is the first screen up at start-up however large the book is.
@@ -9,8 +12,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::components::pwa::InstallHint;
-use crate::components::LeadRow;
-use crate::i18n::{count, use_i18n};
+use crate::i18n::{count, due_day, use_i18n};
 use crate::platform;
 use crate::routes::reading;
 use crate::routes::training::TrainingToday;
@@ -101,6 +103,16 @@ pub fn Today() -> impl IntoView {
     let visits = move || agenda.with(|a| a.as_ref().map(|a| a.visits.clone()).unwrap_or_default());
     let more_overdue = move || agenda.with(|a| a.as_ref().map_or(0, |a| a.more_overdue));
     let any_overdue = move || agenda.with(|a| a.as_ref().is_some_and(|a| !a.overdue.is_empty()));
+    let me = state.account.with_untracked(|a| a.as_ref().map(|a| a.id));
+    // Another rep's name (a manager's Today shows the team's visits); `None` for mine.
+    let owner_name = move |owner: Option<Id>| {
+        let owner = owner.filter(|o| Some(*o) != me)?;
+        state.team.with_untracked(|team| {
+            team.iter()
+                .find(|m| m.id == owner)
+                .map(|m| m.display_name.clone())
+        })
+    };
 
     // `fb:today` for `cargo xtask bench`: once per page load, after the lists first rendered
     // with what IndexedDB holds.
@@ -126,11 +138,7 @@ pub fn Today() -> impl IntoView {
 
             <Show when=move || agenda.with(|a| a.as_ref().is_some_and(|a| !a.overdue.is_empty()))>
                 <h2 class="section-title overdue-title">{move || i.t("today.overdue")}</h2>
-                <ul class="list" data-testid="overdue-list">
-                    <For each=overdue key=|l| (l.id, l.updated_at) let:lead>
-                        <LeadRow lead/>
-                    </For>
-                </ul>
+                <Grouped leads=Signal::derive(overdue) testid="overdue-list"/>
                 <Show when=move || { more_overdue() > 0 }>
                     <p class="more">
                         <A href="/leads" attr:data-testid="more-overdue">
@@ -150,11 +158,7 @@ pub fn Today() -> impl IntoView {
                         i.t("today.nothing_due")
                     }}</p>
                 }>
-                <ul class="list" data-testid="due-list">
-                    <For each=due key=|l| (l.id, l.updated_at) let:lead>
-                        <LeadRow lead/>
-                    </For>
-                </ul>
+                <Grouped leads=Signal::derive(due) testid="due-list"/>
             </Show>
 
             <h2 class="section-title">{move || i.t("today.visits")}</h2>
@@ -167,14 +171,20 @@ pub fn Today() -> impl IntoView {
                             let href = format!("/leads/{}", visit.lead_id);
                             let kind = visit.kind;
                             let at = visit.started_at;
+                            let planned = at > platform::now_ms();
+                            let rep = owner_name(visit.owner);
                             view! {
-                                <li class="visit-row">
+                                <li class="visit-row" class:planned=planned>
                                     <A href=href attr:class="row-link">
                                         <span class="row-main">
                                             <span class="time">{move || platform::format_time(at, i.locale())}</span>
                                             <span class="lead-name">{lead_name.clone()}</span>
+                                            {planned.then(|| view! { <span class="badge" data-testid="planned">{move || i.t("today.planned")}</span> })}
                                         </span>
-                                        <span class="row-sub">{move || i.t(kind.key())}</span>
+                                        <span class="row-sub">
+                                            <span>{move || i.t(kind.key())}</span>
+                                            {rep.map(|name| view! { <span class="owner-chip">{name}</span> })}
+                                        </span>
                                     </A>
                                 </li>
                             }
@@ -184,5 +194,130 @@ pub fn Today() -> impl IntoView {
             </Show>
             <TrainingToday/>
         </section>
+    }
+}
+
+/// A follow-up list. For a manager whose list holds other reps' leads, one group per rep
+/// (their own first), each headed by the rep's name and count; for a rep, one plain list.
+#[component]
+fn Grouped(leads: Signal<Vec<Lead>>, testid: &'static str) -> impl IntoView {
+    let i = use_i18n();
+    let state = use_app();
+    let me = state.account.with_untracked(|a| a.as_ref().map(|a| a.id));
+    // `None` is the signed-in person (a lead saved here before its first sync has no owner).
+    let whose = move |lead: &Lead| lead.owner.filter(|o| Some(*o) != me);
+    let groups = Memo::new(move |_| {
+        let leads = leads.get();
+        let mut owners: Vec<Option<Id>> = Vec::new();
+        for lead in &leads {
+            if !owners.contains(&whose(lead)) {
+                owners.push(whose(lead));
+            }
+        }
+        let name = |owner: Option<Id>| {
+            owner.map(|owner| {
+                state.team.with(|team| {
+                    team.iter()
+                        .find(|m| m.id == owner)
+                        .map(|m| m.display_name.clone())
+                        .unwrap_or_default()
+                })
+            })
+        };
+        // Mine first, then the reps by name.
+        let mut groups: Vec<(Option<Id>, Option<String>, Vec<Lead>)> = owners
+            .into_iter()
+            .map(|owner| {
+                let theirs: Vec<Lead> = leads
+                    .iter()
+                    .filter(|l| whose(l) == owner)
+                    .cloned()
+                    .collect();
+                (owner, name(owner), theirs)
+            })
+            .collect();
+        groups.sort_by(|a, b| (a.0.is_some(), &a.1).cmp(&(b.0.is_some(), &b.1)));
+        groups
+    });
+    let single = move || groups.with(|g| g.iter().all(|(owner, ..)| owner.is_none()));
+    view! {
+        <Show when=single fallback=move || view! {
+            <div class="rep-groups" data-testid=testid>
+                <For each=move || groups.get() key=|(owner, name, leads)| (*owner, name.clone(), leads.iter().map(|l| (l.id, l.updated_at)).collect::<Vec<_>>()) let:group>
+                    {
+                        let (owner, name, leads) = group;
+                        let n = leads.len() as u64;
+                        view! {
+                            <section class="rep-group" data-testid="rep-group" data-owner=owner.map(|o| o.to_string())>
+                                <h3 class="rep-name">
+                                    {move || name.clone().unwrap_or_else(|| i.t("today.mine").to_string())}
+                                    <span class="rep-count">{move || count(i.locale(), "today.follow_ups", n)}</span>
+                                </h3>
+                                <ul class="list">
+                                    {leads.into_iter().map(|lead| view! { <TodayRow lead/> }).collect_view()}
+                                </ul>
+                            </section>
+                        }
+                    }
+                </For>
+            </div>
+        }>
+            <ul class="list" data-testid=testid>
+                <For each=move || leads.get() key=|l| (l.id, l.updated_at) let:lead>
+                    <TodayRow lead/>
+                </For>
+            </ul>
+        </Show>
+    }
+}
+
+/// A lead to follow up: name, company, when (in words), and the two things a rep does from
+/// here: call the main number, and log the visit.
+#[component]
+fn TodayRow(lead: Lead) -> impl IntoView {
+    let i = use_i18n();
+    let today = platform::today();
+    let href = format!("/leads/{}", lead.id);
+    let log = format!("/new/visit?lead={}&return=today", lead.id);
+    let overdue = lead.is_overdue(today);
+    let when = lead.next_follow_up;
+    let company = lead.company.clone();
+    let name = lead.name.clone();
+    let call = lead.phones.first().map(|p| p.tel_uri());
+    let grade = lead.grade;
+    let label_name = name.clone();
+    view! {
+        <li class="lead-row today-row" data-testid="lead-row">
+            <A href=href attr:class="row-link">
+                <span class="row-main">
+                    <span class="lead-name">{name.clone()}</span>
+                    <span class=format!("grade grade-{}", grade.as_str())
+                        title=move || i.t("field.grade")>{move || i.t(grade.key())}</span>
+                </span>
+                <span class="row-sub">
+                    {(!company.is_empty()).then(|| view! { <span class="company">{company.clone()}</span> })}
+                    {when.map(|date| view! {
+                        <span class="follow-up" class:overdue=overdue class:due=!overdue data-testid="when">
+                            {move || due_day(i.locale(), date, today)}
+                        </span>
+                    })}
+                </span>
+            </A>
+            <span class="row-actions">
+                {call.map(|uri| {
+                    let label_name = label_name.clone();
+                    view! {
+                        <a class="button small" href=uri data-testid="row-call"
+                            aria-label=move || crate::i18n::fill(i.t("today.call_named"), &label_name)>
+                            {move || i.t("today.call")}
+                        </a>
+                    }
+                })}
+                <A href=log attr:class="button small primary" attr:data-testid="row-log"
+                    attr:aria-label=move || crate::i18n::fill(i.t("today.log_named"), &label_name)>
+                    {move || i.t("today.log")}
+                </A>
+            </span>
+        </li>
     }
 }

@@ -183,6 +183,7 @@ changes!(
     TrainingSession,
     TrainingRecord,
     QuizAttempt,
+    TeamSettings,
 );
 
 /// A record to save and what the person saw when they opened it ([`Store::edit_session`]);

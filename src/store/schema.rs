@@ -12,7 +12,7 @@ use indexed_db_futures::KeyPath;
 use domain::Lead;
 use wasm_bindgen::JsValue;
 
-use domain::{QuizAttempt, Record, TrainingItem, TrainingRecord, TrainingSession};
+use domain::{QuizAttempt, Record, TeamSettings, TrainingItem, TrainingRecord, TrainingSession};
 
 use super::{StoreError, BLOBS, DEALS, LEADS, META, OUTBOX, REJECTIONS, SYNCED, VISITS};
 
@@ -32,7 +32,8 @@ const UPGRADE_SCRATCH: &str = "upgrade_scratch";
 /// 5. training: items (by update time), sessions (by start), a person's training records
 ///    and quiz attempts (both by `subject`: the item or session), and `blobs` (attachments'
 ///    bytes by SHA-256, with a sparse index of those still to upload).
-pub const SCHEMA_VERSION: u32 = 5;
+/// 6. team settings (团队设置: one record per team, read by id).
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Opens `name` at `version`, running the upgrade steps from whatever version it had.
 ///
@@ -66,6 +67,9 @@ fn upgrade(db: &Database, old: u32, new: u32) -> indexed_db_futures::Result<()> 
     }
     if old < 5 && new >= 5 {
         version_5(db)?;
+    }
+    if old < 6 && new >= 6 {
+        version_6(db)?;
     }
     Ok(())
 }
@@ -209,6 +213,13 @@ fn version_5(db: &Database) -> indexed_db_futures::Result<()> {
     // Only blobs still to send carry `pending`.
     blobs
         .create_index("by_pending", KeyPath::from("pending"))
+        .build()?;
+    Ok(())
+}
+
+fn version_6(db: &Database) -> indexed_db_futures::Result<()> {
+    db.create_object_store(TeamSettings::COLLECTION)
+        .with_key_path(KeyPath::from("id"))
         .build()?;
     Ok(())
 }

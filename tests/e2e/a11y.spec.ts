@@ -6,7 +6,7 @@
 //   focus shows a visible focus indicator.
 import { BrowserContext, Page } from '@playwright/test';
 import { Audit, laptop, phone } from './audit';
-import { createLead, demoLogin, device, editField, expect, openLead, pickNewLead, syncNow, test } from './fixtures';
+import { createLead, demoLogin, device, editField, expect, moreDetails, openLead, pickNewLead, syncNow, test } from './fixtures';
 
 const LANGUAGES = [
   { name: 'zh-CN', locale: 'zh-CN', lang: 'zh-CN' },
@@ -146,6 +146,7 @@ for (const language of LANGUAGES) {
       await audit.check(page, 'new visit');
       await pickNewLead(page, '#v-lead_id');
       await expect(page.getByTestId('inline-lead')).toBeVisible();
+      await moreDetails(page);
       await page.locator('#v-duration_min').fill('0');
       await page.getByTestId('save').click();
       await expect(page.getByTestId('form-error')).toBeVisible();

@@ -128,6 +128,19 @@ export async function pickLead(page: Page, input: string, label: string): Promis
   await expect(box).toHaveValue(label);
 }
 
+/// Chooses the kind of a visit in the quick log (a row of chips, radio buttons underneath).
+export async function visitKind(page: Page, kind: string): Promise<void> {
+  await page.locator('label.chip', { has: page.locator(`input[name="kind"][value="${kind}"]`) }).click();
+  await expect(page.locator(`input[name="kind"][value="${kind}"]`)).toBeChecked();
+}
+
+/// Opens the quick log's "More details" (time, duration, stage after, photos …).
+export async function moreDetails(page: Page): Promise<void> {
+  const details = page.getByTestId('more-details');
+  if ((await details.getAttribute('open')) === null) await details.locator('summary').click();
+  await expect(details).toHaveAttribute('open', '');
+}
+
 // Opens the inline new lead of the visit form's lead picker.
 export async function pickNewLead(page: Page, input: string): Promise<void> {
   await page.locator(input).click();

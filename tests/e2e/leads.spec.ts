@@ -1,7 +1,7 @@
 // Leads and visits end to end, in Chromium against the release build: what a rep does on a
 // first day, and that it is all still there after a reload (it lives in IndexedDB).
 import { Page } from '@playwright/test';
-import { expect, pickLead, pickNewLead, syncNow, test } from './fixtures';
+import { expect, moreDetails, pickLead, pickNewLead, syncNow, test, visitKind } from './fixtures';
 
 test.use({ locale: 'en-US', timezoneId: 'Asia/Shanghai' });
 
@@ -32,7 +32,7 @@ test('create a lead, log two visits, reload: all there', async ({ page, context 
   // First visit, from the lead: the lead is already chosen.
   await page.getByTestId('log-visit').click();
   await expect(page.locator('#v-lead_id')).toHaveValue('Maria Rossi · Rossi Tools');
-  await page.locator('#v-kind').selectOption('demo');
+  await visitKind(page, 'demo');
   await page.locator('#v-notes').fill('Showed the new lathe');
   await page.locator('#v-next_follow_up').fill('2099-01-15');
   await page.getByTestId('save').click();
@@ -42,8 +42,9 @@ test('create a lead, log two visits, reload: all there', async ({ page, context 
   // Second visit, from the tab bar: pick the lead from the list.
   await page.getByTestId('nav-visit').click();
   await pickLead(page, '#v-lead_id', 'Maria Rossi · Rossi Tools');
-  await page.locator('#v-kind').selectOption('phone_call');
+  await visitKind(page, 'phone_call');
   await page.locator('#v-notes').fill('Asked for a quote');
+  await moreDetails(page);
   await page.locator('#v-stage_after').selectOption('negotiation');
   await page.getByTestId('save').click();
   await expect(page.getByTestId('timeline-visit')).toHaveCount(2);

@@ -7,7 +7,7 @@ import { cpSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Browser, BrowserContext, Page } from '@playwright/test';
 import { Audit } from './audit';
-import { createLead, expect, openLead, pickLead, poolLogin, signIn, syncNow, test } from './fixtures';
+import { createLead, expect, openLead, pickLead, poolLogin, signIn, syncNow, test, visitKind } from './fixtures';
 import { env, Field, launchProfile, removeDir, tempDir } from './own-server';
 
 /// A date `days` before today, as the date input wants it.
@@ -101,7 +101,7 @@ test.describe('offline start and updates', () => {
       // A visit logged in the basement waits in the outbox, and survives a reload.
       await page.getByTestId('nav-visit').click();
       await pickLead(page, '#v-lead_id', `${name} · Basement Works`);
-      await page.locator('#v-kind').selectOption('phone_call');
+      await visitKind(page, 'phone_call');
       await page.locator('#v-notes').fill('Logged in the basement');
       await page.getByTestId('save').click();
       await expect(page.getByTestId('timeline-visit')).toContainText('Logged in the basement');

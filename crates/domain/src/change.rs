@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::training::{QuizAttempt, TrainingItem, TrainingRecord, TrainingSession};
-use crate::{Deal, Id, Lead, Stamp, Visit};
+use crate::{Deal, Id, Lead, Stamp, TeamSettings, Visit};
 
 choice_enum! {
     /// The kinds of record that sync.
@@ -30,6 +30,8 @@ choice_enum! {
         TrainingRecord => "training_record",
         /// A [`QuizAttempt`].
         QuizAttempt => "quiz_attempt",
+        /// A team's [`TeamSettings`].
+        TeamSettings => "team_settings",
     }
 }
 
@@ -91,6 +93,7 @@ impl RecordKind {
             RecordKind::TrainingSession => work.run::<TrainingSession>(),
             RecordKind::TrainingRecord => work.run::<TrainingRecord>(),
             RecordKind::QuizAttempt => work.run::<QuizAttempt>(),
+            RecordKind::TeamSettings => work.run::<TeamSettings>(),
         }
     }
 
@@ -356,6 +359,15 @@ impl_record!(
     |attempt| vec![("subject", attempt.item_id.to_string())],
     Writers::OwnerOnly,
     |_| Reach::Owner
+);
+impl_record!(
+    TeamSettings,
+    "team_settings",
+    crate::sync::team_settings_template,
+    crate::team::reparse_settings,
+    |_| Vec::new(),
+    Writers::Managers,
+    |_| Reach::Team
 );
 
 /// Fields that are never part of a change: the id names the record, and `updated_at` is

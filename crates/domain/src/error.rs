@@ -75,12 +75,22 @@ pub enum Invalid {
     /// it. Withdrawing is moving it to the trash.
     #[error("published material cannot be taken back from its readers")]
     Narrowed,
+    /// A visit's next follow-up falls before the visit itself.
+    #[error("the next follow-up is before the visit")]
+    BeforeVisit,
+    /// A follow-up or expected close date typed far in the past (see
+    /// [`crate::followup::PAST_WINDOW_DAYS`]).
+    #[error("the date is too far in the past")]
+    TooFarPast,
+    /// A follow-up interval outside 1 to 366 days (team settings).
+    #[error("a follow-up interval is 1 to 366 days")]
+    FollowUpDays,
 }
 
 impl Invalid {
     /// Every reason that carries no data, i.e. all but `TooLong`. The translation tests and
     /// the server's error mapping iterate over it: a new reason belongs here too.
-    pub const WITHOUT_DATA: [Invalid; 19] = [
+    pub const WITHOUT_DATA: [Invalid; 22] = [
         Invalid::Required,
         Invalid::Phone,
         Invalid::Email,
@@ -100,6 +110,9 @@ impl Invalid {
         Invalid::Rating,
         Invalid::Attachment,
         Invalid::Narrowed,
+        Invalid::BeforeVisit,
+        Invalid::TooFarPast,
+        Invalid::FollowUpDays,
     ];
 
     /// The stable message key the UI translates, e.g. `"error.required"`.
@@ -125,6 +138,9 @@ impl Invalid {
             Invalid::Rating => "error.rating",
             Invalid::Attachment => "error.attachment",
             Invalid::Narrowed => "error.narrowed",
+            Invalid::BeforeVisit => "error.before_visit",
+            Invalid::TooFarPast => "error.too_far_past",
+            Invalid::FollowUpDays => "error.follow_up_days",
         }
     }
 }

@@ -113,12 +113,14 @@ pub mod change;
 pub mod clock;
 pub mod deal;
 pub mod error;
+pub mod followup;
 pub mod id;
 pub mod lead;
 pub mod lead_index;
 pub mod replica;
 pub mod search;
 pub mod sync;
+pub mod team;
 pub mod training;
 pub mod value;
 pub mod visit;
@@ -133,6 +135,7 @@ pub use clock::{
 };
 pub use deal::{deals_total, Deal, DealDraft, DealStatus};
 pub use error::{FieldError, Invalid, ValidationErrors};
+pub use followup::{check_lead_dates, default_next_follow_up, FollowUpDays, QUICK_FOLLOW_UPS};
 pub use id::Id;
 pub use lead::{agenda, Agenda, ContactLink, Grade, Intent, Lead, LeadDraft, Source, Stage};
 pub use lead_index::{Found, LeadIndex};
@@ -148,6 +151,7 @@ pub use sync::{
     PushRequest, PushResponse, RecordChange, RecordMerge, RecordRef, RejectReason, Rejection,
     TeamMember, VersionMark, MAX_CLOCK_AHEAD_MS, PROTOCOL_VERSION, SERVER_MANAGED,
 };
+pub use team::{TeamSettings, TeamSettingsDraft};
 pub use training::training_today;
 pub use training::{
     accept_digest, accept_file, append_block, archive_csv, attachment_limit, attachment_name, csv,

@@ -1027,6 +1027,7 @@ fn field_reason(field: &str) -> Invalid {
         | "session_id" | "items" | "invited" | "attended" | "assigned" => Invalid::Id,
         "quiz" | "answers" | "percent" => Invalid::Quiz,
         "rating" | "usefulness" => Invalid::Rating,
+        "follow_up_a" | "follow_up_b" | "follow_up_c" | "follow_up_d" => Invalid::FollowUpDays,
         "attachments" | "photos" => Invalid::Attachment,
         "starts_at" | "opened_at" | "completed_at" | "confirmed_at" | "published_at"
         | "submitted_at" => Invalid::DateTime,
@@ -1061,6 +1062,10 @@ pub(crate) fn training_session_template() -> Map<String, Value> {
         ("title", Value::from("-")),
         ("starts_at", Value::from(0)),
     ])
+}
+
+pub(crate) fn team_settings_template() -> Map<String, Value> {
+    template(Vec::new())
 }
 
 pub(crate) fn training_record_template() -> Map<String, Value> {
@@ -1836,6 +1841,29 @@ mod tests {
     }
 
     #[test]
+    fn team_settings_are_validated_field_by_field() {
+        let settings = crate::TeamSettingsDraft::from_days(crate::FollowUpDays::default())
+            .parse(&RecordMeta::new(crate::TeamSettings::id_for(id(1)), 5), 5)
+            .unwrap();
+        let json = serde_json::to_value(&settings).unwrap();
+        assert_eq!(validate_record(RecordKind::TeamSettings, &json), Ok(()));
+        for (field, value) in [
+            ("follow_up_a", Value::from(0)),
+            ("follow_up_d", Value::from(367)),
+            ("follow_up_b", Value::from("weekly")),
+            ("follow_up_c", Value::from(-3)),
+        ] {
+            let mut bad = json.clone();
+            bad[field] = value;
+            assert_eq!(
+                validate_record(RecordKind::TeamSettings, &bad),
+                Err((field.to_string(), Invalid::FollowUpDays)),
+                "{field}"
+            );
+        }
+    }
+
+    #[test]
     fn invalid_visits_and_deals_name_the_field() {
         let with = |record: Value, field: &str, value: Value| {
             let mut record = record;
@@ -1870,7 +1898,7 @@ mod tests {
         );
         assert_eq!(
             check("next_follow_up", "2024-03-01".into()),
-            err("next_follow_up", Invalid::Date)
+            err("next_follow_up", Invalid::BeforeVisit)
         );
         assert_eq!(
             check(

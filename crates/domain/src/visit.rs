@@ -309,7 +309,7 @@ impl VisitDraft {
         if let (Some(follow_up), Some(started)) = (next_follow_up, started) {
             // A follow-up planned before the visit happened is a typo, not a plan.
             if follow_up < started.date() {
-                errors.push("next_follow_up", Invalid::Date);
+                errors.push("next_follow_up", Invalid::BeforeVisit);
             }
         }
         let (Some(lead_id), Some(started), true) = (self.lead_id, started, errors.is_empty())
@@ -503,7 +503,7 @@ mod tests {
             errors.0,
             [crate::FieldError {
                 field: "next_follow_up",
-                reason: Invalid::Date
+                reason: Invalid::BeforeVisit
             }]
         );
 

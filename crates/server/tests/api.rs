@@ -1479,6 +1479,80 @@ fn base_in(pull: &PullResponse, record: Id, field: &str) -> Option<u64> {
 }
 
 #[tokio::test]
+async fn sync_team_settings_reach_the_team_and_only_its_managers_write_them() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut boss = server.device("boss", &pw["boss"], 1).await;
+        let mut a = server.device("rep_a", &pw["rep_a"], 2).await;
+        let b = server.device("rep_b", &pw["rep_b"], 3).await;
+        let w = server.device("rep_w", &pw["rep_w"], 4).await;
+        let boss_user = server.storage.user_by_login("boss").await.unwrap().unwrap();
+        let team = boss_user.user.team_id.unwrap();
+        let id = domain::TeamSettings::id_for(Id::from_uuid(team));
+        let now = server.now_ms();
+        let settings = |a_days: &str| {
+            let draft = domain::TeamSettingsDraft {
+                follow_up_a: a_days.into(),
+                ..domain::TeamSettingsDraft::from_days(domain::FollowUpDays::default())
+            };
+            let settings = draft.parse(&RecordMeta::new(id, now), now).unwrap();
+            changed_fields(None, &settings)
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<(String, Value)>>()
+        };
+
+        // A rep cannot set the team's rhythm, not even first.
+        let forged = a.mutation_of(RecordKind::TeamSettings, id, now, &unseen(&settings("1")));
+        assert_eq!(
+            server.push(&a, vec![forged]).await.rejected[0].reason,
+            RejectReason::Forbidden
+        );
+
+        // The manager sets it; every rep of the team pulls it, the other team does not.
+        let set = boss.mutation_of(RecordKind::TeamSettings, id, now, &unseen(&settings("2")));
+        let answer = server.push(&boss, vec![set]).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+        let a_pull = server.pull(&a, None).await;
+        assert_eq!(change_of(&a_pull, id).unwrap().record["follow_up_a"], 2);
+        assert_eq!(change_of(&a_pull, id).unwrap().record["follow_up_d"], 30);
+        assert!(ids_in(&server.pull(&b, None).await).contains(&id));
+        assert!(!ids_in(&server.pull(&w, None).await).contains(&id));
+
+        // Nor can a rep change it by knowing its id.
+        let edit = a.mutation_of(
+            RecordKind::TeamSettings,
+            id,
+            now + 1,
+            &[("follow_up_a", json!(1), base_in(&a_pull, id, "follow_up_a"))],
+        );
+        assert_eq!(
+            server.push(&a, vec![edit]).await.rejected[0].reason,
+            RejectReason::Forbidden
+        );
+
+        // An interval out of bounds is refused by name, whoever sends it.
+        let at_boss = server.pull(&boss, None).await;
+        let bad = boss.mutation_of(
+            RecordKind::TeamSettings,
+            id,
+            now + 2,
+            &[(
+                "follow_up_d",
+                json!(0),
+                base_in(&at_boss, id, "follow_up_d"),
+            )],
+        );
+        assert_eq!(
+            server.push(&boss, vec![bad]).await.rejected[0].reason,
+            RejectReason::invalid("follow_up_d", Invalid::FollowUpDays)
+        );
+    }
+}
+
+#[tokio::test]
 async fn sync_training_items_reach_their_audience_and_only_their_managers_write_them() {
     for db in backends() {
         eprintln!("backend: {}", db.name);

@@ -93,8 +93,8 @@ use domain::{
     Conflict, Deal, DealDraft, DealStatus, Grade, Id, Invalid, ItemDraft, ItemKind, Lead,
     LeadDraft, PullRequest, PushLimits, PushMutation, PushRequest, Question, QuestionKind, Quiz,
     QuizAttempt, Reach, Record, RecordKind, RecordMeta, RejectReason, SessionDraft, SessionMethod,
-    Stage, Stamp, TrainingItem, TrainingRecord, TrainingSession, Visit, VisitDraft, VisitKind,
-    Writers, PROTOCOL_VERSION,
+    Stage, Stamp, TeamSettings, TeamSettingsDraft, TrainingItem, TrainingRecord, TrainingSession,
+    Visit, VisitDraft, VisitKind, Writers, PROTOCOL_VERSION,
 };
 use fieldbook_server::storage::sqlite::SqliteStorage;
 use fieldbook_server::storage::{PushOutcome, Role, Storage, Team, User};
@@ -372,6 +372,8 @@ struct Stats {
     sessions: u64,
     training_records: u64,
     attempts: u64,
+    /// Team settings records created (the same derived id on several devices counts each).
+    settings: u64,
     /// Training edits a device tried that the kind forbids (some reach the server, which
     /// refuses them; others stay unsent, in a form or an outbox dropped by a restore).
     forbidden_tries: u64,
@@ -405,6 +407,7 @@ impl Stats {
         self.sessions += other.sessions;
         self.training_records += other.training_records;
         self.attempts += other.attempts;
+        self.settings += other.settings;
         self.forbidden_tries += other.forbidden_tries;
         self.narrowed += other.narrowed;
         self.training_refused += other.training_refused;
@@ -807,6 +810,9 @@ impl World {
     /// The manager's device `d` writes training material: a new item or session, or an
     /// edit of one.
     fn author_training(&mut self, d: usize) {
+        if self.rng.chance(10) {
+            return self.team_settings_step(d);
+        }
         let items = self.writable(d, RecordKind::TrainingItem, 0);
         let sessions = self.writable(d, RecordKind::TrainingSession, 0);
         match self.rng.below(10) {
@@ -825,6 +831,35 @@ impl World {
                 self.edit_field(d, RecordKind::TrainingSession, session, field);
             }
         }
+    }
+
+    /// The manager's device `d` changes one of the team's follow-up intervals (团队设置),
+    /// creating the team's one settings record when this device shows none: two devices of
+    /// the manager may create it at once, under the same derived id, which the server merges
+    /// field by field like any concurrent edit.
+    fn team_settings_step(&mut self, d: usize) {
+        let Some(team) = self.users[self.devices[d].user].team_id else {
+            return;
+        };
+        let id = TeamSettings::id_for(Id::from_uuid(team));
+        let field = self.rng.pick(&SETTINGS_FIELDS);
+        if self.devices[d]
+            .shown(RecordKind::TeamSettings)
+            .contains(&id)
+        {
+            return self.edit_field(d, RecordKind::TeamSettings, id, field);
+        }
+        let now = self.device_now(d);
+        let mut draft = TeamSettingsDraft::from_days(domain::FollowUpDays::default());
+        draft.follow_up_a = self.rng.pick(&INTERVALS).to_string();
+        let settings = draft.parse(&RecordMeta::new(id, now), now).unwrap();
+        self.stats.settings += 1;
+        self.save_one(
+            d,
+            RecordKind::TeamSettings,
+            to_map(&settings),
+            Some(EditSession::default()),
+        );
     }
 
     /// A new item through the item editor: a draft, or published at once.
@@ -1018,10 +1053,10 @@ impl World {
                 self.create_item(d);
                 return true;
             }
-            let kind = if self.rng.chance(70) {
-                RecordKind::TrainingItem
-            } else {
-                RecordKind::TrainingSession
+            let kind = match self.rng.below(10) {
+                0..=5 => RecordKind::TrainingItem,
+                6..=8 => RecordKind::TrainingSession,
+                _ => RecordKind::TeamSettings,
             };
             let records = self.devices[d].shown(kind);
             if records.is_empty() {
@@ -1108,6 +1143,11 @@ impl World {
                     now,
                 )),
                 RecordKind::QuizAttempt => unreachable!("quiz attempts are never trashed"),
+                RecordKind::TeamSettings => to_map(&trashed(
+                    from_map::<TeamSettings>(old.clone()),
+                    restore,
+                    now,
+                )),
             };
         }
         match kind {
@@ -1211,6 +1251,20 @@ impl World {
                 }
                 new.updated_at = now;
                 to_map(&new.check().unwrap())
+            }
+            RecordKind::TeamSettings => {
+                let old: TeamSettings = from_map(old.clone());
+                let mut draft = TeamSettingsDraft::from_days(old.follow_up_days());
+                let days = self.rng.pick(&INTERVALS).to_string();
+                match field {
+                    "follow_up_a" => draft.follow_up_a = days,
+                    "follow_up_b" => draft.follow_up_b = days,
+                    "follow_up_c" => draft.follow_up_c = days,
+                    _ => draft.follow_up_d = days,
+                }
+                let mut new = draft.parse(&old.meta(), now).unwrap();
+                new.deleted = old.deleted;
+                to_map(&new)
             }
             RecordKind::QuizAttempt => {
                 // Only ever tried by someone other than its owner (a manager raising a
@@ -2658,7 +2712,8 @@ fn owner_rule(record: &ReplayRecord, records: &BTreeMap<Id, ReplayRecord>) -> us
         | RecordKind::TrainingItem
         | RecordKind::TrainingSession
         | RecordKind::TrainingRecord
-        | RecordKind::QuizAttempt => record.owner,
+        | RecordKind::QuizAttempt
+        | RecordKind::TeamSettings => record.owner,
     }
 }
 
@@ -2749,6 +2804,15 @@ const SESSION_FIELDS: [&str; 5] = ["title", "place", "attended", "review", "dele
 const RECORD_FIELDS: [&str; 5] = ["opened", "completed", "rating", "comment", "deleted"];
 /// Only ever written by someone the server refuses: an attempt is never edited.
 const ATTEMPT_FIELDS: [&str; 1] = ["percent"];
+/// A team's follow-up intervals by grade, and the trash.
+const SETTINGS_FIELDS: [&str; 5] = [
+    "follow_up_a",
+    "follow_up_b",
+    "follow_up_c",
+    "follow_up_d",
+    "deleted",
+];
+const INTERVALS: [&str; 5] = ["1", "3", "7", "14", "30"];
 
 /// Visits are logged in China (UTC+8); the server checks their dates in the earliest zone.
 const CHINA_MINUTES: i32 = 480;
@@ -2763,6 +2827,7 @@ fn fields(kind: RecordKind) -> &'static [&'static str] {
         RecordKind::TrainingSession => &SESSION_FIELDS,
         RecordKind::TrainingRecord => &RECORD_FIELDS,
         RecordKind::QuizAttempt => &ATTEMPT_FIELDS,
+        RecordKind::TeamSettings => &SETTINGS_FIELDS,
     }
 }
 
