@@ -16,6 +16,9 @@ export default defineConfig({
   // Hunting a flaky test: FIELDBOOK_REPEAT=20 cargo xtask e2e --grep '…' runs it 20 times.
   repeatEach: Number(process.env.FIELDBOOK_REPEAT ?? 1),
   timeout: 60_000,
+  // Screenshot references (screens.spec.ts-snapshots/) are only ever written on request:
+  // FIELDBOOK_UPDATE_SCREENS=1 cargo xtask e2e --grep screens. A missing one fails.
+  updateSnapshots: process.env.FIELDBOOK_UPDATE_SCREENS ? 'changed' : 'none',
   reporter: 'list',
   // Traces and screenshots of failures go under target/, which git ignores.
   outputDir: path.join(__dirname, '..', '..', 'target', 'e2e-results'),

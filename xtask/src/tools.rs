@@ -169,8 +169,20 @@ pub fn wasm_opt_path(workspace: &Workspace) -> PathBuf {
     workspace.tools_dir().join("node_modules/.bin/wasm-opt")
 }
 
-/// Debian's Chromium and its matching chromedriver, for browser unit tests and Playwright.
+/// Noto Sans CJK (Debian's fonts-noto-cjk): the screenshot tests render Chinese with it, so
+/// their references match on every machine that runs them.
+const CJK_FONT: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
+
+/// Debian's Chromium and its matching chromedriver, for browser unit tests and Playwright,
+/// and the CJK font the screenshot tests draw Chinese with.
 fn ensure_browser(workspace: &Workspace) -> Result<(), String> {
+    if !Path::new(CJK_FONT).exists() {
+        println!("tools: installing fonts-noto-cjk with apt ({CJK_FONT} missing)");
+        apt_install(workspace, &["fonts-noto-cjk"])?;
+        if !Path::new(CJK_FONT).exists() {
+            return Err(format!("apt-get finished but {CJK_FONT} is still missing"));
+        }
+    }
     let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
         .into_iter()
         .filter(|path| !Path::new(path).exists())
