@@ -342,6 +342,11 @@ pub struct CursorError;
 
 const VERSION_DIGITS: usize = 20;
 
+/// The highest record version a server hands out: databases keep versions as signed 64-bit
+/// integers. A cursor naming a higher one was made up, and is refused like any malformed one
+/// (before, it reached the database and failed there: a 500).
+pub const MAX_VERSION: u64 = i64::MAX as u64;
+
 impl Cursor {
     /// Reads the form written by `Display`.
     pub fn parse(raw: &str) -> Result<Cursor, CursorError> {
@@ -352,8 +357,12 @@ impl Cursor {
         if version.len() != VERSION_DIGITS || !version.bytes().all(|b| b.is_ascii_digit()) {
             return Err(CursorError);
         }
+        let version: u64 = version.parse().map_err(|_| CursorError)?;
+        if version > MAX_VERSION {
+            return Err(CursorError);
+        }
         Ok(Cursor {
-            version: version.parse().map_err(|_| CursorError)?,
+            version,
             kind: kind.parse().map_err(|_| CursorError)?,
             record_id: Id::parse(record_id).map_err(|_| CursorError)?,
         })
@@ -1657,10 +1666,17 @@ mod tests {
             Value::String(text.clone())
         );
         let max = Cursor {
-            version: u64::MAX,
+            version: MAX_VERSION,
             ..cursor
         };
         assert_eq!(Cursor::parse(&max.to_string()), Ok(max));
+        for beyond in [MAX_VERSION + 1, u64::MAX] {
+            let made_up = Cursor {
+                version: beyond,
+                ..cursor
+            };
+            assert_eq!(Cursor::parse(&made_up.to_string()), Err(CursorError));
+        }
         for bad in [
             String::new(),
             "garbage".to_string(),
@@ -2245,7 +2261,7 @@ mod tests {
 
     fn arb_cursor() -> impl Strategy<Value = Cursor> {
         (
-            any::<u64>(),
+            0..=MAX_VERSION,
             prop::sample::select(RecordKind::ALL.to_vec()),
             0u64..(1 << 48),
             any::<[u8; 10]>(),

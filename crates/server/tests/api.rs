@@ -2225,6 +2225,20 @@ async fn sync_invalid_malformed_unknown_and_oversized_pushes_change_nothing() {
             )
             .await;
         assert_eq!(bad_cursor.status, StatusCode::UNPROCESSABLE_ENTITY);
+        // A cursor of the right shape whose version no database integer holds (found by
+        // schemathesis: it was a "corrupt storage" 500) is as malformed as any other.
+        for version in ["18446744073709551615", "09223372036854775808"] {
+            let cursor = format!("v{version}-lead-{}", test_id(1));
+            let beyond = server
+                .post_raw(
+                    "/api/sync/pull",
+                    json!({ "client_id": phone.client, "cursor": cursor, "limit": 5 }).to_string(),
+                    Some(&phone.cookie),
+                )
+                .await;
+            assert_eq!(beyond.status, StatusCode::UNPROCESSABLE_ENTITY, "{cursor}");
+            assert_eq!(beyond.json()["error"], bad_cursor.json()["error"]);
+        }
         for answer in [&malformed, &unknown, &future, &oversized] {
             assert!(answer.json()["message"].is_string());
         }
