@@ -1479,6 +1479,55 @@ fn base_in(pull: &PullResponse, record: Id, field: &str) -> Option<u64> {
 }
 
 #[tokio::test]
+async fn sync_an_id_names_one_record_whatever_its_kind() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut a = server.device("rep_a", &pw["rep_a"], 1).await;
+        let mut b = server.device("rep_b", &pw["rep_b"], 2).await;
+        let boss = server.device("boss", &pw["boss"], 3).await;
+        let now = server.now_ms();
+        let (theirs, mine) = (test_id(1), test_id(2));
+        let lead_a = a.mutation_of(RecordKind::Lead, theirs, now, &new_lead("王芳"));
+        let answer = server.push(&a, vec![lead_a]).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+        let lead_b = b.mutation_of(RecordKind::Lead, mine, now, &new_lead("李娜"));
+        let answer = server.push(&b, vec![lead_b]).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+
+        // Rep B sends a visit (on their own lead) under the id of rep A's lead, and a deal
+        // under the id of their own: each id already names a record of another kind.
+        let visit = b.mutation_of(
+            RecordKind::Visit,
+            theirs,
+            now + 1,
+            &unseen(&new_visit(theirs, mine, "同一个编号")),
+        );
+        let own = b.mutation_of(
+            RecordKind::Visit,
+            mine,
+            now + 2,
+            &unseen(&new_visit(mine, mine, "自己的编号")),
+        );
+        let answer = server.push(&b, vec![visit, own]).await;
+        let reasons: Vec<_> = answer.rejected.iter().map(|r| r.reason.clone()).collect();
+        assert_eq!(reasons, [RejectReason::Forbidden, RejectReason::Forbidden]);
+
+        // The manager's pull names each id once: rep A's lead is there, as a lead.
+        let pull = server.pull(&boss, None).await;
+        let of_theirs: Vec<RecordKind> = pull
+            .changes
+            .iter()
+            .filter(|c| c.id == theirs)
+            .map(|c| c.kind)
+            .collect();
+        assert_eq!(of_theirs, [RecordKind::Lead]);
+        assert_eq!(pull.changes.iter().filter(|c| c.id == mine).count(), 1);
+    }
+}
+
+#[tokio::test]
 async fn sync_team_settings_reach_the_team_and_only_its_managers_write_them() {
     for db in backends() {
         eprintln!("backend: {}", db.name);

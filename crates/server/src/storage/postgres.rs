@@ -72,6 +72,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "attachments",
         include_str!("../../migrations/postgres/0007_attachments.sql"),
     ),
+    (
+        8,
+        "record ids",
+        include_str!("../../migrations/postgres/0008_record_ids.sql"),
+    ),
 ];
 
 /// The pool [`PostgresStorage::connect`] uses: 16 connections, 4 of them for writes.
@@ -769,6 +774,25 @@ impl SyncTx for PgSync {
                     fields: fields_from(&row.try_get::<String, _>("fields")?)?,
                 };
                 Ok((record, stored))
+            })
+            .collect()
+    }
+
+    async fn kinds_of(
+        &mut self,
+        ids: &[Id],
+    ) -> Result<Vec<(Id, domain::RecordKind)>, StorageError> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| *id.as_uuid()).collect();
+        let rows = sqlx::query("SELECT r.id, r.kind FROM records r WHERE r.id = ANY($1::uuid[])")
+            .bind(&ids)
+            .fetch_all(&mut *self.0)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    Id::from_uuid(row.try_get("id")?),
+                    kind_from(&row.try_get::<String, _>("kind")?)?,
+                ))
             })
             .collect()
     }

@@ -82,6 +82,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "attachments",
         include_str!("../../migrations/sqlite/0007_attachments.sql"),
     ),
+    (
+        8,
+        "record ids",
+        include_str!("../../migrations/sqlite/0008_record_ids.sql"),
+    ),
 ];
 
 /// The pool [`SqliteStorage::open`] uses: 8 connections, 2 of them for writes.
@@ -775,6 +780,27 @@ impl SyncTx for SqliteSync {
                     fields: fields_from(&row.try_get::<String, _>("fields")?)?,
                 };
                 Ok((record, stored))
+            })
+            .collect()
+    }
+
+    async fn kinds_of(
+        &mut self,
+        ids: &[Id],
+    ) -> Result<Vec<(Id, domain::RecordKind)>, StorageError> {
+        let ids: Vec<String> = ids.iter().map(Id::to_string).collect();
+        let rows = sqlx::query(
+            "SELECT r.id, r.kind FROM json_each(?1) AS w CROSS JOIN records r ON r.id = w.value",
+        )
+        .bind(Value::from(ids).to_string())
+        .fetch_all(&mut *self.0)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    parse_id(&row.try_get::<String, _>("id")?)?,
+                    kind_from(&row.try_get::<String, _>("kind")?)?,
+                ))
             })
             .collect()
     }

@@ -177,6 +177,10 @@ pub trait SyncTx: Send {
         records: &[RecordRef],
     ) -> Result<Vec<(RecordRef, StoredRecord)>, StorageError>;
 
+    /// The kinds under which each of `ids` names a stored record: an id names one record,
+    /// whatever its kind (a second record under another kind's id is refused).
+    async fn kinds_of(&mut self, ids: &[Id]) -> Result<Vec<(Id, RecordKind)>, StorageError>;
+
     /// A record with all its fields.
     async fn record(
         &mut self,
@@ -578,7 +582,9 @@ impl Step<'_> {
                 (fields, owner, team, reach, BTreeMap::new())
             }
             None => {
-                if !can_create(user, record.kind) {
+                // An id names one record: a device keys its records by id, and a second
+                // record under a lead's id would take the lead's place there.
+                if !can_create(user, record.kind) || batch.id_taken(record) {
                     return Ok(Err(RejectReason::Forbidden));
                 }
                 // The client cannot choose who owns what it creates.
@@ -890,6 +896,8 @@ struct Batch {
     /// Records whose named attachments changed, with the set they name now: their
     /// `attachment_refs` rows are replaced.
     attachments: BTreeMap<RecordRef, BTreeSet<domain::Sha256>>,
+    /// For every id read, the kinds it names a record of (stored, or created by the batch).
+    kinds: HashMap<Id, BTreeSet<RecordKind>>,
 }
 
 impl Batch {
@@ -911,10 +919,33 @@ impl Batch {
         for (record, stored) in tx.records(&wanted).await? {
             self.seen.insert(record, Some(stored));
         }
+        let ids: Vec<Id> = wanted
+            .iter()
+            .map(|record| record.id)
+            .filter(|id| !self.kinds.contains_key(id))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !ids.is_empty() {
+            for id in &ids {
+                self.kinds.insert(*id, BTreeSet::new());
+            }
+            for (id, kind) in tx.kinds_of(&ids).await? {
+                self.kinds.entry(id).or_default().insert(kind);
+            }
+        }
         for record in wanted {
             self.seen.entry(record).or_insert(None);
         }
         Ok(())
+    }
+
+    /// Whether `record`'s id already names a record of another kind (stored, or created
+    /// earlier in the batch). Asked of a record about to be created, which the batch has read.
+    fn id_taken(&self, record: RecordRef) -> bool {
+        self.kinds
+            .get(&record.id)
+            .is_some_and(|kinds| kinds.iter().any(|kind| *kind != record.kind))
     }
 
     /// A record as the batch has left it so far.
@@ -931,6 +962,10 @@ impl Batch {
 
     /// Writes a record's `records` row and the fields in `writes`.
     fn save(&mut self, row: RecordRow, writes: &BTreeMap<String, FieldState>) {
+        self.kinds
+            .entry(row.record.id)
+            .or_default()
+            .insert(row.record.kind);
         self.records.insert(row.record, row);
         for (field, state) in writes {
             self.fields
