@@ -37,10 +37,50 @@ pub struct Shell {
 
 /// Draws the icons, lists the shell and writes `dist/sw.js`.
 pub fn finish(root: &Path, dist: &Path) -> Result<Shell, String> {
+    external_boot(dist)?;
     crate::icons::write_all(dist)?;
     let shell = shell(dist)?;
     write_worker(root, dist, &shell)?;
     Ok(shell)
+}
+
+/// Moves the module script trunk writes inline into `index.html` (it imports the wasm-bindgen
+/// glue and starts the app) into its own file, `/boot-<hash>.js`, so the page runs under a
+/// Content-Security-Policy that allows no inline script (`script-src 'self'`). The file is
+/// named by its content like trunk's, so the service worker treats it like the other hashed
+/// files.
+pub fn external_boot(dist: &Path) -> Result<(), String> {
+    let index_path = dist.join("index.html");
+    let index = fs::read_to_string(&index_path)
+        .map_err(|e| format!("cannot read {}: {e}", index_path.display()))?;
+    let open = "<script type=\"module\">";
+    let Some(start) = index.find(open) else {
+        // Already external (a second run over the same dist/).
+        return Ok(());
+    };
+    let body_start = start + open.len();
+    let body_len = index[body_start..]
+        .find("</script>")
+        .ok_or("index.html: the inline module script is not closed")?;
+    let body = index[body_start..body_start + body_len].trim().to_string();
+    let after = body_start + body_len + "</script>".len();
+    if index[after..].contains("<script>") || index[after..].contains(open) {
+        return Err("index.html has more than one inline script: only trunk's is expected".into());
+    }
+    let text = format!("{body}\n");
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    let hash: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let name = format!("/boot-{hash}.js");
+    fs::write(in_dist(dist, &name), &text).map_err(|e| format!("cannot write {name}: {e}"))?;
+    let integrity = format!(
+        "sha384-{}",
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(text.as_bytes()))
+    );
+    let tag = format!("<script type=\"module\" src=\"{name}\" integrity=\"{integrity}\"></script>");
+    let new_index = format!("{}{tag}{}", &index[..start], &index[after..]);
+    fs::write(&index_path, new_index)
+        .map_err(|e| format!("cannot write {}: {e}", index_path.display()))?;
+    remove_siblings(&index_path)
 }
 
 /// Writes `dir/sw.js` for `shell` (dropping compressed copies of an older one).
@@ -303,6 +343,41 @@ fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_inline_boot_script_moves_to_its_own_hashed_file() {
+        let dir = std::env::temp_dir().join(format!("xtask-boot-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let index = "<html><head>\n<script type=\"module\">\nimport init from '/fieldbook-0123456789abcdef.js';\nawait init();\n</script>\n<link rel=\"modulepreload\" href=\"/fieldbook-0123456789abcdef.js\"></head><body></body></html>";
+        fs::write(dir.join("index.html"), index).unwrap();
+        external_boot(&dir).unwrap();
+        let after = fs::read_to_string(dir.join("index.html")).unwrap();
+        assert!(!after.contains("<script type=\"module\">"), "{after}");
+        let src = references(&after)
+            .into_iter()
+            .find(|r| r.starts_with("/boot-"))
+            .unwrap();
+        let hash = src.trim_start_matches("/boot-").trim_end_matches(".js");
+        assert!(
+            hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{src}"
+        );
+        let boot = fs::read_to_string(in_dist(&dir, &src)).unwrap();
+        assert!(boot.starts_with("import init from '/fieldbook-0123456789abcdef.js';"));
+        assert!(after.contains("integrity=\"sha384-"));
+        // A second run leaves it alone.
+        external_boot(&dir).unwrap();
+        assert_eq!(fs::read_to_string(dir.join("index.html")).unwrap(), after);
+        // Two inline scripts are not what trunk writes: refused.
+        fs::write(
+            dir.join("index.html"),
+            format!("{index}<script>alert(1)</script>"),
+        )
+        .unwrap();
+        assert!(external_boot(&dir).is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     /// A dist/ laid out the way trunk and the icon step leave it.
     fn fake_dist(name: &str) -> PathBuf {

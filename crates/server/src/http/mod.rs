@@ -7,6 +7,7 @@
 pub mod attachments;
 pub mod auth;
 pub mod error;
+pub mod headers;
 pub mod health;
 pub mod static_files;
 pub mod sync;
@@ -89,9 +90,13 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(openapi))
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(state.settings.body_limit));
+    let hsts = state.settings.secure_cookies;
     Router::new()
         .nest("/api", api)
         .fallback(static_files::serve)
+        .layer(axum::middleware::map_response(move |response| async move {
+            headers::secure(response, hsts)
+        }))
         .with_state(state)
 }
 
