@@ -389,6 +389,64 @@ async fn the_cookie_is_secure_when_configured_or_behind_an_https_proxy() {
 }
 
 #[tokio::test]
+async fn every_answer_carries_the_security_headers_and_hsts_only_behind_https() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        // The app's page, an API answer, an API refusal and a file that does not exist.
+        for path in [
+            "/",
+            "/leads",
+            "/api/health",
+            "/api/me",
+            "/api/nothing",
+            "/no-such.js",
+        ] {
+            let answer = server.get(path, None).await;
+            let csp = answer.header("content-security-policy").unwrap_or_default();
+            for directive in [
+                "script-src 'self' 'wasm-unsafe-eval'",
+                "connect-src 'self'",
+                "frame-ancestors 'none'",
+                "object-src 'none'",
+            ] {
+                assert!(csp.contains(directive), "{path}: {csp}");
+            }
+            assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+            assert_eq!(
+                answer.header("x-content-type-options"),
+                Some("nosniff"),
+                "{path}"
+            );
+            assert_eq!(
+                answer.header("referrer-policy"),
+                Some("same-origin"),
+                "{path}"
+            );
+            assert_eq!(answer.header("x-frame-options"), Some("DENY"), "{path}");
+            let permissions = answer.header("permissions-policy").unwrap_or_default();
+            assert!(
+                permissions.starts_with("geolocation=(self)"),
+                "{path}: {permissions}"
+            );
+            assert!(permissions.contains("camera=()"), "{path}: {permissions}");
+            assert_eq!(answer.header("strict-transport-security"), None, "{path}");
+        }
+        let mut settings = db.settings();
+        settings.secure_cookies = true;
+        let secure = start_with(&db, settings).await;
+        for path in ["/", "/api/health"] {
+            let answer = secure.get(path, None).await;
+            assert_eq!(
+                answer.header("strict-transport-security"),
+                Some("max-age=31536000"),
+                "{path}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn me_without_a_valid_session_is_401() {
     for db in backends() {
         eprintln!("backend: {}", db.name);
@@ -1255,8 +1313,10 @@ async fn sync_clamps_a_clock_a_year_ahead_so_a_real_later_edit_wins() {
         assert_eq!(change.record["name"], "现在");
         assert_eq!(change.conflicts.len(), 1);
         assert_eq!(change.conflicts[0].lost_value, json!("未来"));
-        // The device's clock is pulled past everything stored.
-        assert!(pulled.server_stamp >= change.conflicts[0].kept_stamp);
+        // The device's clock is pulled past everything stored: its next edit sorts after.
+        let mut clock = domain::Hlc::restore(rep.client, None);
+        clock.observe(pulled.server_stamp, server.now_ms());
+        assert!(clock.tick(server.now_ms()) > change.conflicts[0].kept_stamp);
     }
 }
 
@@ -1524,6 +1584,40 @@ async fn sync_an_id_names_one_record_whatever_its_kind() {
             .collect();
         assert_eq!(of_theirs, [RecordKind::Lead]);
         assert_eq!(pull.changes.iter().filter(|c| c.id == mine).count(), 1);
+    }
+}
+
+#[tokio::test]
+async fn sync_the_server_stamp_names_no_device_and_no_time_of_another_team() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut w = server.device("rep_w", &pw["rep_w"], 1).await;
+        let a = server.device("rep_a", &pw["rep_a"], 2).await;
+        let now = server.now_ms();
+        // Another team's device edits with its clock 30 s ahead (within what the server
+        // accepts as is).
+        let ahead = now + 30_000;
+        let edit = w.mutation_of(RecordKind::Lead, test_id(7), ahead, &new_lead("西区客户"));
+        assert!(server.push(&w, vec![edit]).await.rejected.is_empty());
+
+        let pulled = server.pull(&a, None).await;
+        assert!(pulled.changes.is_empty());
+        // Nothing in it names that device …
+        assert_ne!(pulled.server_stamp.client, w.client);
+        assert_eq!(pulled.server_stamp.client, Id::from_uuid(uuid::Uuid::nil()));
+        // … nor the time of its edit: the limit of what the server lets a clock be ahead.
+        assert_eq!(
+            pulled.server_stamp.wall_ms,
+            now + domain::MAX_CLOCK_AHEAD_MS
+        );
+        // … and it still sorts after every stamp the server holds, so the puller's next
+        // edit wins over an older one anywhere (the reason the stamp is sent).
+        let stored = Stamp::new(ahead, 0, w.client);
+        let mut hlc = domain::Hlc::restore(a.client, None);
+        hlc.observe(pulled.server_stamp, now);
+        assert!(hlc.tick(now) > stored);
     }
 }
 

@@ -1089,8 +1089,7 @@ pub async fn pull<T: SyncTx + ?Sized>(
         Some((_, last_applied)) => last_applied,
         None => 0,
     };
-    let now = Stamp::new(now_ms, 0, Id::from_uuid(Uuid::nil()));
-    let server_stamp = tx.max_stamp().await?.map_or(now, |stored| stored.max(now));
+    let server_stamp = server_stamp(tx.max_stamp().await?, now_ms);
     let server_version = tx.current_version().await?;
     // An answer that sends the device back to pulling everything: nothing else in it.
     let restart = |full_resync: bool, went_back: bool| Pulled {
@@ -1298,6 +1297,29 @@ pub async fn purge<T: SyncTx + ?Sized>(
     Ok(report)
 }
 
+/// The stamp a pull hands the device so its next edits sort after every stamp the server
+/// holds, carrying nothing of anyone else's edits: no device (the client is nil) and, in
+/// the normal case, no time but the server's own. Only when some stored stamp is ahead of
+/// the server's clock (a device clock ahead, within what [`domain::clamp_stamp`] lets
+/// through) does it move ahead, and then to the limit of that allowance, not to the stamp's
+/// own time; past that limit (the server's clock went back) it takes the stored time, the
+/// least it can say and still sort after it.
+pub(crate) fn server_stamp(stored_max: Option<Stamp>, now_ms: i64) -> Stamp {
+    let nobody = Id::from_uuid(Uuid::nil());
+    match stored_max {
+        Some(stored) if stored.wall_ms > now_ms => {
+            let limit = now_ms.saturating_add(domain::MAX_CLOCK_AHEAD_MS);
+            if stored.wall_ms < limit {
+                Stamp::new(limit, 0, nobody)
+            } else {
+                Stamp::new(stored.wall_ms, stored.counter, nobody)
+            }
+        }
+        Some(stored) if stored.wall_ms == now_ms => Stamp::new(now_ms, stored.counter, nobody),
+        _ => Stamp::new(now_ms, 0, nobody),
+    }
+}
+
 /// Reads a stored version.
 pub(crate) fn version_from(raw: i64) -> Result<u64, StorageError> {
     u64::try_from(raw).map_err(|_| StorageError::Corrupt(format!("negative version: {raw}")))
@@ -1401,6 +1423,41 @@ impl ConflictColumns {
 mod tests {
     use super::*;
     use chrono::Utc;
+
+    #[test]
+    fn the_server_stamp_sorts_after_every_stored_one_and_tells_nothing_else() {
+        let device = Id::from_uuid(Uuid::from_u128(7));
+        let nobody = Id::from_uuid(Uuid::nil());
+        let now = 1_800_000_000_000;
+        let cases = [
+            (None, Stamp::new(now, 0, nobody)),
+            // Behind the server's clock: the server's own time.
+            (
+                Some(Stamp::new(now - 5, 9, device)),
+                Stamp::new(now, 0, nobody),
+            ),
+            (Some(Stamp::new(now, 3, device)), Stamp::new(now, 3, nobody)),
+            // A device clock ahead: the limit, not the edit's time.
+            (
+                Some(Stamp::new(now + 1_000, 4, device)),
+                Stamp::new(now + domain::MAX_CLOCK_AHEAD_MS, 0, nobody),
+            ),
+            // The server's clock went back: the stored time, still nobody's device.
+            (
+                Some(Stamp::new(now + 3_600_000, 2, device)),
+                Stamp::new(now + 3_600_000, 2, nobody),
+            ),
+        ];
+        for (stored, expected) in cases {
+            let sent = server_stamp(stored, now);
+            assert_eq!(sent, expected, "{stored:?}");
+            if let Some(stored) = stored {
+                let mut clock = domain::Hlc::restore(Id::from_uuid(Uuid::from_u128(8)), None);
+                clock.observe(sent, now);
+                assert!(clock.tick(now) > stored, "{stored:?}");
+            }
+        }
+    }
 
     fn user(role: Role, team: Option<u128>) -> User {
         User {
