@@ -326,7 +326,7 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>, opened: Opened) -
                         let open = event_target::<web_sys::HtmlDetailsElement>(&ev).open();
                         details_open.set(open);
                     }>
-                    <summary>{move || i.t("visit.more_details")}</summary>
+                    <summary data-testid="more-details-summary">{move || i.t("visit.more_details")}</summary>
                     <div class="field-row">
                         <TextField draft get=|d| &d.date set=|d| &mut d.date label="field.date" field="date"
                             errors kind="date" prefix="v" required=true/>

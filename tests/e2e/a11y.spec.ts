@@ -417,9 +417,13 @@ test.describe('the keyboard alone, on a laptop', () => {
     await tabTo(page, (f) => f.testid === 'log-visit', 'Log a visit');
     await page.keyboard.press('Enter');
     await expect(page.getByTestId('visit-form')).toBeVisible();
-    await expect(page.locator('main h1')).toBeFocused();
-    await tabTo(page, (f) => f.id === 'v-notes', 'the notes');
+    // The quick log is for typing: with the lead chosen, the notes are the first stop.
+    await expect(page.locator('#v-notes')).toBeFocused();
     await page.keyboard.type('Typed without a mouse');
+    // "More details" opens from the keyboard like any disclosure.
+    await tabTo(page, (f) => f.testid === 'more-details-summary', 'More details');
+    await page.keyboard.press('Enter');
+    await expect(page.getByTestId('more-details')).toHaveAttribute('open', '');
     await tabTo(page, (f) => f.id === 'v-next_step', 'the next step');
     await page.keyboard.type('Send the quote');
     await page.keyboard.press('Enter');
