@@ -181,6 +181,61 @@ pub fn format_money(money: &domain::Money, locale_tag: &str) -> String {
         })
 }
 
+/// A large amount as a list shows it: in 万 or 亿 for Chinese (`¥12.8万`), else in full as
+/// [`format_money`] writes it. Forms and a lead's details show the exact amount.
+pub fn format_money_short(money: &domain::Money, locale: Locale) -> String {
+    match locale {
+        Locale::Zh => domain::wan(money).unwrap_or_else(|| format_money(money, locale.tag())),
+        _ => format_money(money, locale.tag()),
+    }
+}
+
+/// What kind of device this is (Android, iPhone/iPad, else a laptop), from the user agent:
+/// which maps app a link can open, and whether `weixin://` can open WeChat.
+pub fn device_platform() -> domain::DevicePlatform {
+    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
+        return domain::DevicePlatform::Desktop;
+    };
+    let agent = navigator.user_agent().unwrap_or_default();
+    let touch = js_sys::Reflect::get(&navigator, &JsValue::from_str("maxTouchPoints"))
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0);
+    domain::DevicePlatform::from_user_agent(&agent, touch as u32)
+}
+
+/// Copies `text` to the clipboard (`navigator.clipboard.writeText`); `false` when the
+/// browser refused or has no clipboard (an insecure origin).
+pub async fn copy_text(text: &str) -> bool {
+    let write = || -> Option<js_sys::Promise> {
+        let navigator = web_sys::window()?.navigator();
+        let clipboard = js_sys::Reflect::get(&navigator, &JsValue::from_str("clipboard")).ok()?;
+        let write: js_sys::Function =
+            js_sys::Reflect::get(&clipboard, &JsValue::from_str("writeText"))
+                .ok()?
+                .dyn_into()
+                .ok()?;
+        write
+            .call1(&clipboard, &JsValue::from_str(text))
+            .ok()?
+            .dyn_into()
+            .ok()
+    };
+    match write() {
+        Some(promise) => wasm_bindgen_futures::JsFuture::from(promise).await.is_ok(),
+        None => false,
+    }
+}
+
+/// Whether the page is showing (`document.visibilityState == "visible"`).
+pub fn page_visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| js_sys::Reflect::get(&d, &JsValue::from_str("visibilityState")).ok())
+        .and_then(|v| v.as_string())
+        .is_none_or(|state| state == "visible")
+}
+
 /// Orders two characters the way Chinese dictionaries do (by pinyin), through
 /// `Intl.Collator('zh-CN')`: the browser carries the tables, so the download does not.
 pub struct PinyinCollator {
@@ -214,6 +269,32 @@ impl PinyinCollator {
         result
             .partial_cmp(&0.0)
             .unwrap_or(std::cmp::Ordering::Equal)
+    }
+
+    /// `chars` in the collator's order, sorted inside JavaScript (`Array.prototype.sort`
+    /// with the collator's `compare`): one call for a whole book's characters instead of
+    /// one per comparison. Left as given if the browser refuses.
+    pub fn sort_chars(&self, chars: Vec<char>) -> Vec<char> {
+        let array: js_sys::Array = chars
+            .iter()
+            .map(|c| JsValue::from_str(c.encode_utf8(&mut [0; 4])))
+            .collect();
+        let sort = js_sys::Reflect::get(&array, &JsValue::from_str("sort"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        let sorted = sort.and_then(|sort| sort.call1(&array, &self.compare).ok());
+        if sorted.is_none() {
+            return chars;
+        }
+        let sorted: Vec<char> = array
+            .iter()
+            .filter_map(|v| v.as_string().and_then(|s| s.chars().next()))
+            .collect();
+        if sorted.len() == chars.len() {
+            sorted
+        } else {
+            chars
+        }
     }
 
     /// The pinyin initials of a Chinese name (王小明 → wxm).

@@ -184,6 +184,7 @@ impl AppState {
                         }
                     }
                 }
+                book.order_names(|chars| collator.sort_chars(chars));
             });
         }
         self.revision.update(|r| *r += 1);
@@ -229,6 +230,8 @@ impl AppState {
                 }
                 platform::next_tick().await;
             }
+            // Names sort by pinyin: the book's characters are ranked by the collator once.
+            book.order_names(|chars| collator.sort_chars(chars));
             // Still changing after three reads: show the last one; the next change
             // refreshes what it touches.
             if self.revision.get_untracked() == started || attempt == 3 {
@@ -402,6 +405,7 @@ impl AppState {
                     let initials = collator.initials(&lead.name);
                     book.upsert(lead, &initials);
                 }
+                book.order_names(|chars| collator.sort_chars(chars));
             });
         }
         if !written.is_empty() {

@@ -493,6 +493,34 @@ fn pinyin_initials_come_from_the_browser_collator() {
     assert_eq!(collator.initials("李 Lee"), "llee");
 }
 
+/// The browser's pinyin collation orders a book's characters in one sort, and a lead book
+/// ranked with it lists Chinese names by pinyin (Han before Latin, as zh collation has them).
+#[wasm_bindgen_test]
+fn names_sort_by_the_browsers_pinyin() {
+    let collator = PinyinCollator::new();
+    assert_eq!(
+        collator.sort_chars(vec!['张', '安', '李', '王', '陈', 'b', 'A']),
+        ['安', '陈', '李', '王', '张', 'A', 'b']
+    );
+    let mut book = domain::LeadIndex::new();
+    for name in ["张伟", "Amy", "安娜", "李娜", "王芳", "陈静"] {
+        let lead = lead(name, Stage::Prospecting, Grade::C, "");
+        book.upsert(lead, &collator.initials(name));
+    }
+    book.order_names(|chars| collator.sort_chars(chars));
+    let query = domain::LeadQuery {
+        sort: domain::LeadSort::Name,
+        ..Default::default()
+    };
+    let names: Vec<&str> = book
+        .query(&query, 10)
+        .leads
+        .iter()
+        .map(|l| l.name.as_str())
+        .collect();
+    assert_eq!(names, ["安娜", "陈静", "李娜", "王芳", "张伟", "Amy"]);
+}
+
 fn stamp(ms: i64) -> domain::Stamp {
     domain::Stamp::new(ms, 0, new_id(T0))
 }

@@ -1,10 +1,11 @@
 //! Lead detail: contact buttons, the lead's facts, and a timeline of its visits and deals.
 
-use domain::{ContactLink, Deal, Id, Lead, Record, Visit};
+use domain::{Deal, Id, Lead, Record, Visit};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 
+use crate::components::contact::ContactActions;
 use crate::components::photos::PhotoStrip;
 use crate::components::reassign::Owner;
 use crate::components::sync_notes::RecordNotices;
@@ -143,7 +144,6 @@ fn LeadView(lead: Lead) -> impl IntoView {
         }
     };
 
-    let links = lead.contact_links();
     let stage = lead.stage;
     let grade = lead.grade;
     let source = lead.source;
@@ -170,17 +170,7 @@ fn LeadView(lead: Lead) -> impl IntoView {
             </header>
             {deleted.then(|| view! { <p class="banner">{move || i.t("lead.deleted_note")}</p> })}
             <RecordNotices lead_id=lead.id records=record_ids/>
-            <div class="contact-buttons">
-                {links.into_iter().map(|link| {
-                    let (href, key, class) = match link {
-                        ContactLink::Call(uri) => (uri, "lead.call", "call"),
-                        ContactLink::Sms(uri) => (uri, "lead.sms", "sms"),
-                        ContactLink::Mail(uri) => (uri, "lead.mail", "mail"),
-                        ContactLink::Map(uri) => (uri, "lead.map", "map"),
-                    };
-                    view! { <a class=format!("button contact {class}") href=href data-testid=format!("contact-{class}")>{move || i.t(key)}</a> }
-                }).collect_view()}
-            </div>
+            <ContactActions lead=lead.clone()/>
             <div class="actions">
                 <A href=format!("/new/visit?lead={lead_id}") attr:class="button primary" attr:data-testid="log-visit">{move || i.t("lead.log_visit")}</A>
                 <A href=format!("/new/deal?lead={lead_id}") attr:class="button" attr:data-testid="add-deal">{move || i.t("lead.add_deal")}</A>

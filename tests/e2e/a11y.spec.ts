@@ -81,7 +81,13 @@ for (const language of LANGUAGES) {
       await page.getByTestId('nav-leads').click();
       await expect(page.getByTestId('lead-row').first()).toBeVisible();
       await audit.check(page, 'leads');
-      await page.getByTestId('filter-grade').selectOption('a');
+      // A chip's bottom sheet, open, then a value chosen in it.
+      await page.getByTestId('filter-grade').click();
+      await expect(page.getByTestId('filter-sheet')).toBeVisible();
+      await audit.check(page, 'leads (filter sheet open)');
+      await page.getByTestId('filter-sheet').locator('[data-testid="filter-option"][data-value="a"]').click();
+      await expect(page.getByTestId('filter-sheet')).toBeHidden();
+      await expect(page.getByTestId('filter-count')).toHaveText('1');
       await page.getByTestId('lead-search').fill('wjg');
       await expect(page.getByTestId('lead-row')).toHaveCount(1);
       await audit.check(page, 'leads (search and filter)');
@@ -89,13 +95,30 @@ for (const language of LANGUAGES) {
       await expect(page.getByTestId('lead-row')).toHaveCount(0);
       await audit.check(page, 'leads (no match)');
       await page.getByTestId('lead-search').fill('');
-      await page.getByTestId('filter-grade').selectOption('');
+      await page.getByTestId('filter-clear').click();
+      await expect(page.getByTestId('filter-count')).toHaveCount(0);
 
       // A lead with visits and a deal, and its forms.
       await openLead(page, '陈伟');
       await expect(page.getByTestId('timeline-visit')).toHaveCount(1);
       await expect(page.getByTestId('timeline-deal')).toHaveCount(1);
       await audit.check(page, 'lead detail (visits and a deal)');
+      // Back from a call made from the lead: the offer to log it (the dialler is kept out).
+      await page.evaluate(() =>
+        document.addEventListener(
+          'click',
+          (event) => {
+            if ((event.target as Element).closest('a[href^="tel:"]')) event.preventDefault();
+          },
+          true,
+        ),
+      );
+      await page.getByTestId('contact-call').first().click();
+      await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange', { bubbles: true })));
+      await expect(page.getByTestId('call-offer')).toBeVisible();
+      await audit.check(page, 'lead detail (log this call?)');
+      await page.getByTestId('call-offer-dismiss').click();
+      await expect(page.getByTestId('call-offer')).toHaveCount(0);
 
       await page.getByTestId('edit-lead').click();
       await expect(page.getByTestId('lead-form')).toBeVisible();
@@ -179,6 +202,12 @@ for (const language of LANGUAGES) {
       await openLead(page, '陈伟');
       await expect(page.getByTestId('lead-list')).toBeVisible();
       await audit.check(page, 'leads and lead side by side (laptop)');
+      // On a laptop a chip's values open in a panel, not a sheet from the bottom.
+      await page.getByTestId('lead-sort').click();
+      await expect(page.getByTestId('filter-sheet')).toBeVisible();
+      await audit.check(page, 'leads (sort panel, laptop)');
+      await page.keyboard.press('Escape');
+      await expect(page.getByTestId('lead-sort')).toBeFocused();
       await page.setViewportSize(phone.viewport);
 
       // The session ends: the status bar asks to sign in again, and the sign-in screen does.

@@ -209,7 +209,9 @@ impl Lead {
         let mut links = Vec::new();
         for phone in &self.phones {
             links.push(ContactLink::Call(phone.tel_uri()));
-            links.push(ContactLink::Sms(phone.sms_uri()));
+            if let Some(sms) = phone.sms_uri() {
+                links.push(ContactLink::Sms(sms));
+            }
         }
         if let Some(email) = &self.email {
             links.push(ContactLink::Mail(email.mailto_uri()));
@@ -297,7 +299,8 @@ fn parse_phones(raw: &str) -> Result<Vec<Phone>, Invalid> {
             continue;
         }
         let phone = Phone::parse(part)?;
-        if !phones.contains(&phone) {
+        // The same number typed twice, however its digits were grouped, is kept once.
+        if !phones.iter().any(|p| p.digits() == phone.digits()) {
             phones.push(phone);
         }
     }
@@ -586,8 +589,9 @@ pub(crate) mod tests {
         let lead = full_draft().parse(&meta, 2_000).unwrap();
         assert_eq!(lead.id, id(1));
         assert_eq!(lead.name, "王小明");
+        // Kept as typed; the same number typed again with other separators is left out.
         let phones: Vec<&str> = lead.phones.iter().map(Phone::as_str).collect();
-        assert_eq!(phones, ["13800138000", "+862165550100"]);
+        assert_eq!(phones, ["138 0013 8000", "+86 (21) 6555-0100"]);
         assert_eq!(lead.email.as_ref().unwrap().as_str(), "Wang.XM@mingyuan.cn");
         assert_eq!(
             lead.expected_value,
@@ -686,7 +690,7 @@ pub(crate) mod tests {
         let full = full_draft().parse(&RecordMeta::new(id(1), 0), 0).unwrap();
         let text = serde_json::to_string(&full).unwrap();
         assert_eq!(serde_json::from_str::<Lead>(&text).unwrap(), full);
-        let bad = text.replace("13800138000", "12");
+        let bad = text.replace("138 0013 8000", "12");
         assert!(serde_json::from_str::<Lead>(&bad).is_err());
     }
 
@@ -697,10 +701,10 @@ pub(crate) mod tests {
         assert_eq!(
             links,
             [
-                ContactLink::Call("tel:13800138000".into()),
-                ContactLink::Sms("sms:13800138000".into()),
+                ContactLink::Call("tel:+8613800138000".into()),
+                ContactLink::Sms("sms:+8613800138000".into()),
+                // A landline: no text link.
                 ContactLink::Call("tel:+862165550100".into()),
-                ContactLink::Sms("sms:+862165550100".into()),
                 ContactLink::Mail("mailto:Wang.XM@mingyuan.cn".into()),
                 ContactLink::Map(
                     "https://www.openstreetmap.org/?mlat=31.2304&mlon=121.4737#map=17/31.2304/121.4737"

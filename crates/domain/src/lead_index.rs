@@ -5,17 +5,30 @@
 //! must hold every character of every word), so typing into the search of a 10,000-lead book
 //! tests a few hundred leads, not all of them. A save or a pull changes the book one lead at
 //! a time ([`LeadIndex::upsert`], [`LeadIndex::remove`]); nothing is rebuilt.
+//!
+//! Each lead also carries the key its name sorts by ([`NameOrder`]): the rank of each of its
+//! characters in the caller's collation (pinyin for Chinese), so sorting by name compares
+//! integers. When names bring characters the order has not ranked, the caller sorts the
+//! book's characters with its collator once ([`LeadIndex::order_names`]) and every key is
+//! made again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use crate::search::{search_text, Prepared};
+use crate::search::{name_char, search_text, NameOrder, Prepared};
 use crate::{Id, Lead, LeadQuery};
 
-/// One lead and what it is searched by.
+/// One lead, what it is searched by and the key its name sorts by.
 #[derive(Clone, Debug, PartialEq)]
 struct Entry {
     lead: Lead,
     haystack: String,
+    name_key: Box<[u32]>,
+}
+
+impl Entry {
+    fn keyed(&self) -> (&Lead, &[u32]) {
+        (&self.lead, &self.name_key)
+    }
 }
 
 /// The leads on the device, searchable (tombstones included: the trash lists them; queries
@@ -28,6 +41,10 @@ pub struct LeadIndex {
     by_id: HashMap<Id, u32>,
     /// Per character of any haystack, the slots whose haystack holds it, ascending.
     postings: HashMap<char, Vec<u32>>,
+    /// The collation rank of each character of the names.
+    order: NameOrder,
+    /// Whether some name holds a character `order` has not ranked.
+    unranked: bool,
 }
 
 /// One page of a query's answer.
@@ -74,6 +91,8 @@ impl LeadIndex {
     /// initials (the caller's collator knows them).
     pub fn upsert(&mut self, lead: Lead, initials: &str) {
         let haystack = search_text(&lead, initials);
+        let (name_key, complete) = self.order.key(&lead.name);
+        self.unranked |= !complete;
         let slot = match self.by_id.get(&lead.id) {
             Some(&slot) => {
                 if let Some(old) = self.slots.get_mut(slot as usize).and_then(Option::take) {
@@ -101,8 +120,42 @@ impl LeadIndex {
             }
         }
         if let Some(place) = self.slots.get_mut(slot as usize) {
-            *place = Some(Entry { lead, haystack });
+            *place = Some(Entry {
+                lead,
+                haystack,
+                name_key,
+            });
         }
+    }
+
+    /// Whether some name holds a character the name order has not ranked yet: then
+    /// [`LeadIndex::order_names`] has work to do.
+    pub fn needs_name_order(&self) -> bool {
+        self.unranked
+    }
+
+    /// Ranks the characters of every name with `sort` (given them in no particular order,
+    /// it returns them in the collation's order: in the browser one `Array.sort` with
+    /// `Intl.Collator`'s compare) and makes every name's key again. Does nothing when
+    /// every character is ranked already, so callers run it after each batch of upserts.
+    pub fn order_names(&mut self, sort: impl FnOnce(Vec<char>) -> Vec<char>) {
+        if !self.unranked {
+            return;
+        }
+        let chars: HashSet<char> = self
+            .slots
+            .iter()
+            .flatten()
+            .flat_map(|e| e.lead.name.trim().chars().map(name_char))
+            .collect();
+        self.order = NameOrder::from_sorted(&sort(chars.into_iter().collect()));
+        let mut unranked = false;
+        for entry in self.slots.iter_mut().flatten() {
+            let (key, complete) = self.order.key(&entry.lead.name);
+            entry.name_key = key;
+            unranked |= !complete;
+        }
+        self.unranked = unranked;
     }
 
     /// Takes the lead with `id` out of the book.
@@ -118,33 +171,32 @@ impl LeadIndex {
     /// `limit` of them.
     pub fn query(&self, q: &LeadQuery, limit: usize) -> Found<'_> {
         let prepared = Prepared::new(q);
-        let mut found: Vec<&Lead> = match self.candidates(&prepared) {
+        let mut found: Vec<&Entry> = match self.candidates(&prepared) {
             Some(slots) => slots
                 .iter()
                 .filter_map(|&slot| self.entry(slot))
                 .filter(|e| prepared.matches(&e.lead, &e.haystack))
-                .map(|e| &e.lead)
                 .collect(),
             None => self
                 .slots
                 .iter()
                 .flatten()
                 .filter(|e| prepared.matches(&e.lead, &e.haystack))
-                .map(|e| &e.lead)
                 .collect(),
         };
         let total = found.len();
+        let compare = |a: &&Entry, b: &&Entry| prepared.compare(a.keyed(), b.keyed());
         if limit < found.len() {
             // Only the first page is put in order: the rest stays unsorted.
             if limit > 0 {
-                found.select_nth_unstable_by(limit - 1, |a, b| prepared.compare(a, b));
+                found.select_nth_unstable_by(limit - 1, compare);
             }
             found.truncate(limit);
         }
-        found.sort_by(|a, b| prepared.compare(a, b));
+        found.sort_by(compare);
         Found {
             total,
-            leads: found,
+            leads: found.into_iter().map(|e| &e.lead).collect(),
         }
     }
 
@@ -204,11 +256,123 @@ mod tests {
     }
 
     fn reference(leads: &[Lead], q: &LeadQuery) -> Vec<Id> {
+        reference_in(leads, q, &NameOrder::default())
+    }
+
+    fn reference_in(leads: &[Lead], q: &LeadQuery, order: &NameOrder) -> Vec<Id> {
         let indexed: Vec<(Lead, String)> = leads
             .iter()
             .map(|l| (l.clone(), search_text(l, "")))
             .collect();
-        run_query(&indexed, q).iter().map(|l| l.id).collect()
+        run_query(&indexed, q, order).iter().map(|l| l.id).collect()
+    }
+
+    /// A stand-in for `Intl.Collator('zh-CN-u-co-pinyin')` over the test names' characters:
+    /// their pinyin, then code point.
+    fn pinyin_sort(mut chars: Vec<char>) -> Vec<char> {
+        let table: &[(char, &str)] = &[
+            ('安', "an"),
+            ('娜', "na"),
+            ('陈', "chen"),
+            ('静', "jing"),
+            ('李', "li"),
+            ('王', "wang"),
+            ('芳', "fang"),
+            ('张', "zhang"),
+            ('伟', "wei"),
+            ('小', "xiao"),
+            ('明', "ming"),
+            ('一', "yi"),
+            ('四', "si"),
+        ];
+        let key = |c: char| {
+            let pinyin = table.iter().find(|(k, _)| *k == c).map(|(_, p)| *p);
+            // Han characters before spaces and Latin letters: the Chinese collation
+            // reorders them so.
+            (
+                c < '\u{2e80}',
+                pinyin.map(str::to_string).unwrap_or_else(|| c.to_string()),
+            )
+        };
+        chars.sort_by_key(|c| key(*c));
+        chars
+    }
+
+    #[test]
+    fn chinese_names_sort_by_pinyin_once_ranked() {
+        let names = ["张伟", "安娜", "李娜", "王芳", "陈静"];
+        let mut book = LeadIndex::new();
+        for (n, name) in names.iter().enumerate() {
+            book.upsert(lead(n as u8 + 1, name), "");
+        }
+        let q = LeadQuery {
+            sort: LeadSort::Name,
+            ..LeadQuery::default()
+        };
+        let listed = |book: &LeadIndex| -> Vec<String> {
+            book.query(&q, 10)
+                .leads
+                .iter()
+                .map(|l| l.name.clone())
+                .collect()
+        };
+        assert!(book.needs_name_order());
+        book.order_names(pinyin_sort);
+        assert!(!book.needs_name_order());
+        assert_eq!(listed(&book), ["安娜", "陈静", "李娜", "王芳", "张伟"]);
+        // Nothing new: the sort is not asked again.
+        book.order_names(|_| panic!("no new characters"));
+        // A new name with a new character: its ranked first character places it already,
+        // the unranked one after every ranked one until the book is ranked again.
+        book.upsert(lead(9, "李四"), "");
+        book.upsert(lead(10, "四"), "");
+        assert!(book.needs_name_order());
+        assert_eq!(
+            listed(&book),
+            ["安娜", "陈静", "李娜", "李四", "王芳", "张伟", "四"]
+        );
+        book.remove(id(10));
+        book.order_names(pinyin_sort);
+        assert_eq!(
+            listed(&book),
+            ["安娜", "陈静", "李娜", "李四", "王芳", "张伟"]
+        );
+        // A renamed lead takes its new place; a page is the head of the whole order.
+        book.upsert(lead(1, "安伟"), "");
+        book.order_names(pinyin_sort);
+        let page: Vec<String> = book
+            .query(&q, 2)
+            .leads
+            .iter()
+            .map(|l| l.name.clone())
+            .collect();
+        assert_eq!(page, ["安娜", "安伟"]);
+    }
+
+    #[test]
+    fn the_owner_filter() {
+        let mut book = LeadIndex::new();
+        for n in 1..=6u8 {
+            let owner = Some(id(100 + n % 2));
+            book.upsert(
+                Lead {
+                    owner,
+                    ..lead(n, &format!("Lead {n}"))
+                },
+                "",
+            );
+        }
+        let q = |owner| LeadQuery {
+            owner,
+            text: "lead".into(),
+            sort: LeadSort::Name,
+            ..LeadQuery::default()
+        };
+        let found = book.query(&q(Some(id(101))), 10);
+        assert_eq!(found.total, 3);
+        assert!(found.leads.iter().all(|l| l.owner == Some(id(101))));
+        assert_eq!(book.query(&q(Some(id(55))), 10).total, 0);
+        assert_eq!(book.query(&q(None), 10).total, 6);
     }
 
     fn ids(found: &Found<'_>) -> Vec<Id> {
@@ -282,9 +446,11 @@ mod tests {
             any::<bool>(),
             prop::option::of(1u32..28),
             0i64..5,
+            prop::option::of(1u8..4),
         )
             .prop_map(
-                |(n, name, company, phone, grade, stage, deleted, day, updated)| Lead {
+                |(n, name, company, phone, grade, stage, deleted, day, updated, owner)| Lead {
+                    owner: owner.map(id),
                     company: company.into(),
                     phones: phone
                         .map(|p| vec![Phone::parse(p).unwrap()])
@@ -318,12 +484,14 @@ mod tests {
             prop::option::of(prop::sample::select(Grade::ALL.to_vec())),
             prop::option::of(prop::sample::select(Stage::ALL.to_vec())),
             prop::sample::select(LeadSort::ALL.to_vec()),
+            prop::option::of(1u8..4),
         )
-            .prop_map(|(text, grade, stage, sort)| LeadQuery {
+            .prop_map(|(text, grade, stage, sort, owner)| LeadQuery {
                 text: text.into(),
                 grade,
                 stage,
                 sort,
+                owner: owner.map(id),
                 ..LeadQuery::default()
             })
     }
@@ -354,6 +522,15 @@ mod tests {
             prop_assert_eq!(found.total, expected.len());
             prop_assert_eq!(ids(&found), expected[..limit.min(expected.len())].to_vec());
             prop_assert_eq!(book.len(), leads.len());
+            // Once the names are ranked, the index sorts as a scan by the same order does.
+            book.order_names(pinyin_sort);
+            let mut chars: Vec<char> = leads.iter().flat_map(|l| l.name.chars().map(name_char)).collect();
+            chars.sort_unstable();
+            chars.dedup();
+            let order = NameOrder::from_sorted(&pinyin_sort(chars));
+            let expected = reference_in(&leads, &q, &order);
+            let found = book.query(&q, limit);
+            prop_assert_eq!(ids(&found), expected[..limit.min(expected.len())].to_vec());
         }
     }
 }

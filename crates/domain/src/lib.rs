@@ -111,6 +111,7 @@ macro_rules! assert_choice_enum {
 
 pub mod change;
 pub mod clock;
+pub mod contact;
 pub mod deal;
 pub mod error;
 pub mod followup;
@@ -124,6 +125,7 @@ pub mod team;
 pub mod training;
 pub mod value;
 pub mod visit;
+pub mod wan;
 
 pub use change::{
     apply_fields, changed_fields, to_object, ForKind, Mutation, Reach, Record, RecordKind,
@@ -133,6 +135,7 @@ pub use clock::{
     day_bounds_ms, local_datetime, local_to_unix_ms, today_in_offset, Clock, FixedClock, Hlc,
     Stamp, MAX_WALL_MS,
 };
+pub use contact::{dialable, map_link, DevicePlatform, Dialable, PhoneKind, WECHAT_URI};
 pub use deal::{deals_total, Deal, DealDraft, DealStatus};
 pub use error::{FieldError, Invalid, ValidationErrors};
 pub use followup::{check_lead_dates, default_next_follow_up, FollowUpDays, QUICK_FOLLOW_UPS};
@@ -140,8 +143,8 @@ pub use id::Id;
 pub use lead::{agenda, Agenda, ContactLink, Grade, Intent, Lead, LeadDraft, Source, Stage};
 pub use lead_index::{Found, LeadIndex};
 pub use search::{
-    fold, initials_with, pinyin_initial, pinyin_initials, run_query, search_text, LeadQuery,
-    LeadSort, PINYIN_BOUNDARIES,
+    fold, initials_with, name_char, pinyin_initial, pinyin_initials, run_query, search_text, Keyed,
+    LeadQuery, LeadSort, NameOrder, PINYIN_BOUNDARIES,
 };
 pub use sync::{
     attachments_of, clamp_stamp, field_values, is_server_managed, is_supported_protocol,
@@ -170,3 +173,4 @@ pub use value::{
     MAX_AMOUNT_MAJOR, MAX_TAGS, MAX_TAG_CHARS, MAX_YEAR, MIN_YEAR,
 };
 pub use visit::{apply_visit_to_lead, CheckIn, Visit, VisitDraft, VisitKind};
+pub use wan::wan;

@@ -8,9 +8,10 @@
 //! does substring checks.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use crate::value::half_width;
-use crate::{Grade, Lead, Source, Stage};
+use crate::{Grade, Id, Lead, Source, Stage};
 
 /// Normalises text for matching: full-width to half-width, lower case, and no whitespace,
 /// `-` or control characters, so phone numbers match with or without separators. CJK text
@@ -117,8 +118,87 @@ pub struct LeadQuery {
     pub source: Option<Source>,
     /// Only leads with this tag (any case).
     pub tag: Option<String>,
+    /// Only this person's leads (a manager looking at one rep's book).
+    pub owner: Option<Id>,
     /// Order.
     pub sort: LeadSort,
+}
+
+impl LeadQuery {
+    /// How many filters narrow the list (the search text and the sort are not filters).
+    pub fn active_filters(&self) -> usize {
+        [
+            self.stage.is_some(),
+            self.grade.is_some(),
+            self.source.is_some(),
+            self.tag.as_deref().is_some_and(|t| !t.trim().is_empty()),
+            self.owner.is_some(),
+        ]
+        .into_iter()
+        .filter(|on| *on)
+        .count()
+    }
+
+    /// The query without its filters: the search text and the sort stay.
+    pub fn without_filters(&self) -> LeadQuery {
+        LeadQuery {
+            text: self.text.clone(),
+            sort: self.sort,
+            ..LeadQuery::default()
+        }
+    }
+}
+
+/// Where each character stands in the order names are sorted in (for Chinese, pinyin: the
+/// browser's `Intl.Collator('zh-CN-u-co-pinyin')`), so sorting a list by name compares
+/// integers instead of calling the collator per comparison and keystroke.
+///
+/// The caller sorts the characters of the book's names with its collator once, when names
+/// with characters not seen before arrive ([`crate::LeadIndex::order_names`]); a name's key
+/// is the rank of each of its characters in turn. Letters are ranked in lower case, so
+/// `anna` and `Bob` sort as a collator would, ignoring case.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NameOrder {
+    ranks: HashMap<char, u32>,
+}
+
+/// Characters not ranked yet sort after every ranked one, by code point.
+const UNRANKED: u32 = 1 << 31;
+
+/// The character a name is ranked by: half-width and lower case.
+pub fn name_char(ch: char) -> char {
+    let ch = half_width(ch);
+    ch.to_lowercase().next().unwrap_or(ch)
+}
+
+impl NameOrder {
+    /// The order of `sorted`: each character ranks where it stands (a repeated character
+    /// keeps its first place).
+    pub fn from_sorted(sorted: &[char]) -> NameOrder {
+        let mut ranks = HashMap::with_capacity(sorted.len());
+        for (rank, ch) in sorted.iter().enumerate() {
+            ranks.entry(*ch).or_insert(rank as u32);
+        }
+        NameOrder { ranks }
+    }
+
+    /// The key `name` sorts by, and whether every character of it is ranked.
+    pub fn key(&self, name: &str) -> (Box<[u32]>, bool) {
+        let mut complete = true;
+        let key = name
+            .trim()
+            .chars()
+            .map(name_char)
+            .map(|ch| match self.ranks.get(&ch) {
+                Some(rank) => *rank,
+                None => {
+                    complete = false;
+                    UNRANKED | u32::from(ch)
+                }
+            })
+            .collect();
+        (key, complete)
+    }
 }
 
 /// Separates haystack parts so a query word cannot match across two fields.
@@ -128,7 +208,7 @@ const PART_SEPARATOR: char = '\u{1f}';
 /// the name's pinyin `initials`, separated by U+001F.
 pub fn search_text(lead: &Lead, initials: &str) -> String {
     let mut parts: Vec<String> = vec![fold(&lead.name), fold(&lead.company)];
-    parts.extend(lead.phones.iter().map(|p| fold(p.as_str())));
+    parts.extend(lead.phones.iter().map(|p| fold(&p.digits())));
     parts.push(fold(&lead.wechat));
     if let Some(email) = &lead.email {
         parts.push(fold(email.as_str()));
@@ -138,8 +218,13 @@ pub fn search_text(lead: &Lead, initials: &str) -> String {
     parts.join(&PART_SEPARATOR.to_string())
 }
 
-fn by_name(a: &Lead, b: &Lead) -> Ordering {
-    a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id))
+/// A lead with the key its name sorts by ([`NameOrder::key`]).
+pub type Keyed<'a> = (&'a Lead, &'a [u32]);
+
+fn by_name(a: Keyed<'_>, b: Keyed<'_>) -> Ordering {
+    a.1.cmp(b.1)
+        .then_with(|| a.0.name.cmp(&b.0.name))
+        .then_with(|| a.0.id.cmp(&b.0.id))
 }
 
 /// Descending order with `None` last.
@@ -171,6 +256,7 @@ pub struct Prepared {
     stage: Option<Stage>,
     grade: Option<Grade>,
     source: Option<Source>,
+    owner: Option<Id>,
     sort: LeadSort,
 }
 
@@ -193,6 +279,7 @@ impl Prepared {
             stage: q.stage,
             grade: q.grade,
             source: q.source,
+            owner: q.owner,
             sort: q.sort,
         }
     }
@@ -203,6 +290,7 @@ impl Prepared {
             && self.stage.is_none_or(|s| lead.stage == s)
             && self.grade.is_none_or(|g| lead.grade == g)
             && self.source.is_none_or(|s| lead.source == s)
+            && self.owner.is_none_or(|o| lead.owner == Some(o))
             && self
                 .tag
                 .as_ref()
@@ -210,9 +298,14 @@ impl Prepared {
             && self.words.iter().all(|w| haystack.contains(w.as_str()))
     }
 
-    /// The list's order for this query's sort; ties by name, then id.
-    pub fn compare(&self, a: &Lead, b: &Lead) -> Ordering {
-        let primary = match self.sort {
+    /// The list's order for this query's sort; ties by name (its key, then its text), then
+    /// id.
+    pub fn compare(&self, a: Keyed<'_>, b: Keyed<'_>) -> Ordering {
+        Self::primary(self.sort, a.0, b.0).then_with(|| by_name(a, b))
+    }
+
+    fn primary(sort: LeadSort, a: &Lead, b: &Lead) -> Ordering {
+        match sort {
             LeadSort::NextFollowUp => smaller_first(a.next_follow_up, b.next_follow_up),
             LeadSort::Updated => b.updated_at.cmp(&a.updated_at),
             LeadSort::Value => larger_first(
@@ -220,8 +313,7 @@ impl Prepared {
                 b.expected_value.map(|m| m.minor),
             ),
             LeadSort::Name => Ordering::Equal,
-        };
-        primary.then_with(|| by_name(a, b))
+        }
     }
 }
 
@@ -231,15 +323,21 @@ impl Prepared {
 /// A scan of every lead: the app searches through [`crate::LeadIndex`], which reads only
 /// the leads holding the query's rarest character; this is the reference it is tested
 /// against.
-pub fn run_query<'a>(leads: &'a [(Lead, String)], q: &LeadQuery) -> Vec<&'a Lead> {
+///
+/// Names sort by `order` ([`NameOrder::default`]: by code point, case folded).
+pub fn run_query<'a>(
+    leads: &'a [(Lead, String)],
+    q: &LeadQuery,
+    order: &NameOrder,
+) -> Vec<&'a Lead> {
     let prepared = Prepared::new(q);
-    let mut found: Vec<&Lead> = leads
+    let mut found: Vec<(&Lead, Box<[u32]>)> = leads
         .iter()
         .filter(|(lead, haystack)| prepared.matches(lead, haystack))
-        .map(|(lead, _)| lead)
+        .map(|(lead, _)| (lead, order.key(&lead.name).0))
         .collect();
-    found.sort_by(|a, b| prepared.compare(a, b));
-    found
+    found.sort_by(|a, b| prepared.compare((a.0, &a.1), (b.0, &b.1)));
+    found.into_iter().map(|(lead, _)| lead).collect()
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -381,18 +479,59 @@ mod tests {
             text: text.into(),
             ..LeadQuery::default()
         };
-        assert_eq!(names(&run_query(&leads, &query("wxm"))), ["王小明"]);
-        assert_eq!(names(&run_query(&leads, &query("13800138000"))), ["王小明"]);
-        assert_eq!(names(&run_query(&leads, &query("8000"))), ["王小明"]);
-        assert_eq!(names(&run_query(&leads, &query("138-0013"))), ["王小明"]);
-        assert_eq!(names(&run_query(&leads, &query("小明 明远"))), ["王小明"]);
-        assert_eq!(names(&run_query(&leads, &query("ACME zw@"))), ["张伟"]);
-        assert_eq!(names(&run_query(&leads, &query("ＣＨＥＮ_88"))), ["陈一"]);
-        assert!(run_query(&leads, &query("wxm acme")).is_empty());
-        // Words never match across two fields of the haystack.
-        assert!(run_query(&leads, &query("贸易13800")).is_empty());
         assert_eq!(
-            run_query(&leads, &query("  ")).len(),
+            names(&run_query(&leads, &query("wxm"), &NameOrder::default())),
+            ["王小明"]
+        );
+        assert_eq!(
+            names(&run_query(
+                &leads,
+                &query("13800138000"),
+                &NameOrder::default()
+            )),
+            ["王小明"]
+        );
+        assert_eq!(
+            names(&run_query(&leads, &query("8000"), &NameOrder::default())),
+            ["王小明"]
+        );
+        assert_eq!(
+            names(&run_query(
+                &leads,
+                &query("138-0013"),
+                &NameOrder::default()
+            )),
+            ["王小明"]
+        );
+        assert_eq!(
+            names(&run_query(
+                &leads,
+                &query("小明 明远"),
+                &NameOrder::default()
+            )),
+            ["王小明"]
+        );
+        assert_eq!(
+            names(&run_query(
+                &leads,
+                &query("ACME zw@"),
+                &NameOrder::default()
+            )),
+            ["张伟"]
+        );
+        assert_eq!(
+            names(&run_query(
+                &leads,
+                &query("ＣＨＥＮ_88"),
+                &NameOrder::default()
+            )),
+            ["陈一"]
+        );
+        assert!(run_query(&leads, &query("wxm acme"), &NameOrder::default()).is_empty());
+        // Words never match across two fields of the haystack.
+        assert!(run_query(&leads, &query("贸易13800"), &NameOrder::default()).is_empty());
+        assert_eq!(
+            run_query(&leads, &query("  "), &NameOrder::default()).len(),
             3,
             "deleted lead excluded"
         );
@@ -405,24 +544,33 @@ mod tests {
             grade: Some(Grade::A),
             ..LeadQuery::default()
         };
-        assert_eq!(names(&run_query(&leads, &q)), ["张伟", "王小明"]);
+        assert_eq!(
+            names(&run_query(&leads, &q, &NameOrder::default())),
+            ["张伟", "王小明"]
+        );
         let q = LeadQuery {
             tag: Some(" VIP ".into()),
             stage: Some(Stage::Negotiation),
             ..LeadQuery::default()
         };
-        assert_eq!(names(&run_query(&leads, &q)), ["王小明"]);
+        assert_eq!(
+            names(&run_query(&leads, &q, &NameOrder::default())),
+            ["王小明"]
+        );
         let q = LeadQuery {
             source: Some(Source::TradeShow),
             text: "zw".into(),
             ..LeadQuery::default()
         };
-        assert_eq!(names(&run_query(&leads, &q)), ["张伟"]);
+        assert_eq!(
+            names(&run_query(&leads, &q, &NameOrder::default())),
+            ["张伟"]
+        );
         let q = LeadQuery {
             grade: Some(Grade::D),
             ..LeadQuery::default()
         };
-        assert!(run_query(&leads, &q).is_empty());
+        assert!(run_query(&leads, &q, &NameOrder::default()).is_empty());
     }
 
     #[test]
@@ -435,6 +583,7 @@ mod tests {
                     sort,
                     ..LeadQuery::default()
                 },
+                &NameOrder::default(),
             ))
         };
         assert_eq!(sorted(LeadSort::NextFollowUp), ["张伟", "王小明", "陈一"]);
@@ -446,9 +595,90 @@ mod tests {
     }
 
     #[test]
+    fn names_sort_by_the_collators_order() {
+        let leads = sample();
+        let mut chars: Vec<char> = leads
+            .iter()
+            .flat_map(|(l, _)| l.name.chars().map(name_char))
+            .collect();
+        chars.sort_by(|a, b| fake_collator(*a, *b));
+        chars.dedup();
+        let order = NameOrder::from_sorted(&chars);
+        let q = LeadQuery {
+            sort: LeadSort::Name,
+            ..LeadQuery::default()
+        };
+        // chen yi, wang xiao ming, zhang wei: pinyin, not code points (张 < 王 < 陈).
+        assert_eq!(
+            names(&run_query(&leads, &q, &order)),
+            ["陈一", "王小明", "张伟"]
+        );
+        // Other sorts break ties by the same order.
+        let q = LeadQuery {
+            sort: LeadSort::Value,
+            ..LeadQuery::default()
+        };
+        assert_eq!(
+            names(&run_query(&leads, &q, &order)),
+            ["陈一", "王小明", "张伟"]
+        );
+        // Case does not count; characters not ranked yet come after ranked ones.
+        let order = NameOrder::from_sorted(&['a', 'b', 'n']);
+        let (anna, complete) = order.key("Anna");
+        let (bob, _) = order.key("bob");
+        assert!(complete && anna < bob);
+        let (zed, complete) = order.key("Zed");
+        assert!(!complete && bob < zed);
+        assert_eq!(order.key(" ｂ "), (vec![1].into_boxed_slice(), true));
+    }
+
+    #[test]
+    fn owner_filter_and_the_count_of_filters() {
+        let mut leads = sample();
+        leads[0].0.owner = Some(id(7));
+        leads[2].0.owner = Some(id(8));
+        let q = LeadQuery {
+            owner: Some(id(7)),
+            ..LeadQuery::default()
+        };
+        assert_eq!(
+            names(&run_query(&leads, &q, &NameOrder::default())),
+            ["王小明"]
+        );
+        assert_eq!(q.active_filters(), 1);
+        let q = LeadQuery {
+            owner: Some(id(9)),
+            ..LeadQuery::default()
+        };
+        assert!(run_query(&leads, &q, &NameOrder::default()).is_empty());
+        let q = LeadQuery {
+            text: "wang".into(),
+            stage: Some(Stage::Won),
+            grade: Some(Grade::A),
+            source: Some(Source::Referral),
+            tag: Some("vip".into()),
+            owner: Some(id(7)),
+            sort: LeadSort::Name,
+        };
+        assert_eq!(q.active_filters(), 5);
+        let cleared = q.without_filters();
+        assert_eq!(cleared.active_filters(), 0);
+        assert_eq!(
+            (cleared.text.as_str(), cleared.sort),
+            ("wang", LeadSort::Name)
+        );
+        // A blank tag filters nothing, so it is not counted.
+        let q = LeadQuery {
+            tag: Some("  ".into()),
+            ..LeadQuery::default()
+        };
+        assert_eq!(q.active_filters(), 0);
+    }
+
+    #[test]
     fn ties_break_by_name_then_id() {
         let leads = indexed(vec![lead(3, "B"), lead(2, "A"), lead(1, "B")]);
-        let found = run_query(&leads, &LeadQuery::default());
+        let found = run_query(&leads, &LeadQuery::default(), &NameOrder::default());
         let ids: Vec<_> = found.iter().map(|l| l.id).collect();
         assert_eq!(ids, [id(2), id(1), id(3)]);
     }

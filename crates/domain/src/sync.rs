@@ -1823,7 +1823,7 @@ mod tests {
             err("phones", Invalid::Phone)
         );
         assert_eq!(
-            check("phones", serde_json::json!(["138 0013 8000"])),
+            check("phones", serde_json::json!([" 138 0013 8000"])),
             err("phones", Invalid::Phone)
         );
         assert_eq!(

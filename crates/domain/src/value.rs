@@ -69,7 +69,9 @@ macro_rules! string_serde {
     };
 }
 
-/// A phone number stored as an optional `+` followed by 5 to 15 digits (the E.164 maximum).
+/// A phone number as the person typed it (trimmed), holding 5 to 15 digits (the E.164
+/// maximum) with an optional `+` before them: shown as typed, dialled as
+/// [`Phone::dialable`] makes it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Phone(String);
@@ -99,25 +101,45 @@ impl Phone {
             }
         }
         if (5..=15).contains(&digits) {
-            Ok(Phone(number))
+            Ok(Phone(trimmed.to_string()))
         } else {
             Err(Invalid::Phone)
         }
     }
 
-    /// The normalised number, e.g. `+8613800138000`.
+    /// The number as typed, e.g. `+86 138-0013-8000`.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// A link that starts a call: `tel:+8613800138000`.
-    pub fn tel_uri(&self) -> String {
-        format!("tel:{}", self.0)
+    /// The number with only its digits and a leading `+`, as typed (`+8613800138000`,
+    /// `01065529988`): what search matches and what tells two numbers apart.
+    pub fn digits(&self) -> String {
+        self.0
+            .chars()
+            .map(half_width)
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect()
     }
 
-    /// A link that starts a text message: `sms:+8613800138000`.
-    pub fn sms_uri(&self) -> String {
-        format!("sms:{}", self.0)
+    /// The number ready for the dialler (`+86` added to a Chinese mobile, separators
+    /// dropped), and whether it is a mobile.
+    pub fn dialable(&self) -> crate::Dialable {
+        crate::dialable(&self.0).unwrap_or_else(|| crate::Dialable {
+            number: self.digits(),
+            extension: None,
+            kind: crate::PhoneKind::Landline,
+        })
+    }
+
+    /// A link that starts a call: `tel:+8613800138000`.
+    pub fn tel_uri(&self) -> String {
+        self.dialable().tel_uri()
+    }
+
+    /// A link that starts a text message, for a mobile: `sms:+8613800138000`.
+    pub fn sms_uri(&self) -> Option<String> {
+        self.dialable().sms_uri()
     }
 }
 
@@ -508,12 +530,22 @@ mod tests {
             ("(+44) 20 7946 0958", "+442079460958"),
         ];
         for (raw, expected) in cases {
-            assert_eq!(Phone::parse(raw).unwrap().as_str(), expected, "{raw}");
+            let phone = Phone::parse(raw).unwrap();
+            assert_eq!(phone.digits(), expected, "{raw}");
+            // Kept as typed, trimmed: what was typed is what the screens show.
+            assert_eq!(phone.as_str(), raw.trim(), "{raw}");
+            assert_eq!(Phone::parse(phone.as_str()), Ok(phone));
         }
         let phone = Phone::parse("+86 138 0013 8000").unwrap();
         assert_eq!(phone.tel_uri(), "tel:+8613800138000");
-        assert_eq!(phone.sms_uri(), "sms:+8613800138000");
-        assert_eq!(phone.to_string(), "+8613800138000");
+        assert_eq!(phone.sms_uri().as_deref(), Some("sms:+8613800138000"));
+        assert_eq!(phone.to_string(), "+86 138 0013 8000");
+        // A Chinese mobile dials with +86; a landline gets no text link.
+        assert_eq!(
+            Phone::parse("138 0013 8000").unwrap().tel_uri(),
+            "tel:+8613800138000"
+        );
+        assert_eq!(Phone::parse("(010) 6552.9988").unwrap().sms_uri(), None);
     }
 
     #[test]
@@ -742,14 +774,16 @@ mod tests {
                 raw.push_str(sep);
             }
             let phone = Phone::parse(&raw).unwrap();
-            prop_assert_eq!(phone.as_str(), expected.as_str());
+            prop_assert_eq!(phone.digits(), expected.as_str());
+            prop_assert_eq!(phone.as_str(), raw.trim());
             prop_assert_eq!(Phone::parse(phone.as_str()), Ok(phone.clone()));
         }
 
         #[test]
         fn phone_never_panics(raw in any::<String>()) {
             if let Ok(phone) = Phone::parse(&raw) {
-                let digits = phone.as_str().trim_start_matches('+');
+                let digits = phone.digits();
+                let digits = digits.trim_start_matches('+');
                 prop_assert!((5..=15).contains(&digits.len()));
                 prop_assert!(digits.bytes().all(|b| b.is_ascii_digit()));
             }
