@@ -3,6 +3,7 @@
 pub mod files;
 pub mod focus;
 pub mod form;
+pub mod icons;
 pub mod lead_picker;
 pub mod markdown;
 pub mod people;
