@@ -1,5 +1,5 @@
-//! The app shell: routes, navigation (bottom tabs on phones, a side bar on laptops), the network
-//! and outbox indicator, and the toast.
+//! The app shell: routes, navigation (bottom tabs on phones, a side bar on laptops), the sync
+//! pill in the header, the toast, and the language and colour theme chosen on this device.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -8,7 +8,9 @@ use leptos_router::path;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
-use crate::components::focus::{announce_screen, focus_screen_heading};
+use crate::components::app_bar::provide_nav_history;
+use crate::components::focus::{announce_screen, focus_screen_heading, focus_when_drawn};
+use crate::components::icons::{Icon, IconName};
 use crate::components::pwa::UpdateBanner;
 use crate::components::sync_notes::SyncNoticeBanner;
 use crate::i18n::{count, use_i18n, Locale};
@@ -42,8 +44,68 @@ pub fn initial_locale() -> Locale {
         .unwrap_or_else(|| Locale::negotiate(&platform::browser_languages()))
 }
 
+/// Key of the colour theme in `localStorage`: `light`, `dark`, else the system's.
+pub const THEME_PREF: &str = "fieldbook.theme";
+
+/// The colour theme: the system's (the default), or always light or always dark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Theme {
+    System,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub const ALL: [Theme; 3] = [Theme::System, Theme::Light, Theme::Dark];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theme::System => "system",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+
+    /// Anything but `light` or `dark` (nothing saved, an old value) follows the system.
+    pub fn parse(raw: &str) -> Theme {
+        match raw {
+            "light" => Theme::Light,
+            "dark" => Theme::Dark,
+            _ => Theme::System,
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Theme::System => "theme.system",
+            Theme::Light => "theme.light",
+            Theme::Dark => "theme.dark",
+        }
+    }
+
+    /// The theme saved on this device.
+    pub fn saved() -> Theme {
+        platform::pref(THEME_PREF)
+            .map(|raw| Theme::parse(&raw))
+            .unwrap_or(Theme::System)
+    }
+
+    /// Draws the app in this theme: `<html data-theme>`, which the stylesheet's palettes
+    /// follow (without it, the system's `prefers-color-scheme` decides).
+    pub fn apply(self) {
+        if let Some(root) = document().document_element() {
+            let _ = match self {
+                Theme::System => root.remove_attribute("data-theme"),
+                theme => root.set_attribute("data-theme", theme.as_str()),
+            };
+        }
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
+    // Before anything is drawn, so the first screen already has its colours.
+    Theme::saved().apply();
     let state = AppState::new(initial_locale());
     provide_context(state);
     spawn_local(state.open());
@@ -65,7 +127,10 @@ pub fn App() -> impl IntoView {
                 <Show when=move || signed_in.get()><SkipLink/><NavBar/></Show>
                 <div class="content">
                     <UpdateBanner/>
-                    <Show when=move || signed_in.get()><StatusBar/><SyncNoticeBanner/></Show>
+                    <Show when=move || signed_in.get()>
+                        <header class="topbar"><SyncPill/></header>
+                        <SyncNoticeBanner/>
+                    </Show>
                     <main id="main" tabindex="-1">
                         {move || match state.load.get() {
                             LoadState::Loading => view! { <Loading/> }.into_any(),
@@ -87,6 +152,7 @@ fn Pages() -> impl IntoView {
     // takes the focus. The first screen after start-up leaves the focus at the page's top,
     // where the skip link is the first stop.
     let location = leptos_router::hooks::use_location();
+    provide_nav_history();
     // A language change renames the screen too (without moving the focus).
     let state = use_app();
     Effect::new(move |previous: Option<(String, Locale)>| {
@@ -188,95 +254,249 @@ fn NavBar() -> impl IntoView {
         <nav class="nav" aria-label=move || i.t("nav.main")>
             <span class="brand">"Fieldbook"</span>
             <A href="/" exact=true attr:class="tab" attr:data-testid="nav-today">
-                <span class="icon" aria-hidden="true">"◎"</span>
+                <Icon name=IconName::Today/>
                 <span>{move || i.t("nav.today")}</span>
             </A>
             <A href="/leads" attr:class="tab" attr:data-testid="nav-leads">
-                <span class="icon" aria-hidden="true">"☰"</span>
+                <Icon name=IconName::Leads/>
                 <span>{move || i.t("nav.leads")}</span>
             </A>
             <A href="/new/visit" attr:class="tab primary" attr:data-testid="nav-visit">
-                <span class="icon" aria-hidden="true">"+"</span>
+                <Icon name=IconName::Add/>
                 <span>{move || i.t("nav.visit")}</span>
             </A>
             <A href="/training" attr:class="tab" attr:data-testid="nav-training">
-                <span class="icon" aria-hidden="true">"❏"</span>
+                <Icon name=IconName::Training/>
                 <span>{move || i.t("nav.training")}</span>
             </A>
             <A href="/settings" attr:class="tab" attr:data-testid="nav-settings">
-                <span class="icon" aria-hidden="true">"⚙"</span>
+                <Icon name=IconName::Settings/>
                 <span>{move || i.t("nav.settings")}</span>
             </A>
         </nav>
     }
 }
 
-/// The sync indicator, always visible: offline, syncing, signed out, an error, the changes
-/// waiting, or when the last sync finished; with "Sync now".
+/// Where sync stands, in one word or two: what the pill says and its `data-state`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SyncPhase {
+    Offline,
+    Syncing,
+    Unreachable,
+    SignedOut,
+    Error(&'static str),
+    Waiting,
+    Synced,
+}
+
+impl SyncPhase {
+    fn of(online: bool, status: SyncStatus, records_waiting: u32) -> SyncPhase {
+        if !online {
+            return SyncPhase::Offline;
+        }
+        match status {
+            SyncStatus::Syncing => SyncPhase::Syncing,
+            SyncStatus::Offline => SyncPhase::Unreachable,
+            SyncStatus::SignInNeeded => SyncPhase::SignedOut,
+            SyncStatus::Error(key) => SyncPhase::Error(key),
+            SyncStatus::Idle if records_waiting > 0 => SyncPhase::Waiting,
+            SyncStatus::Idle => SyncPhase::Synced,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            SyncPhase::Offline => "offline",
+            SyncPhase::Syncing => "syncing",
+            SyncPhase::Unreachable => "unreachable",
+            SyncPhase::SignedOut => "signed-out",
+            SyncPhase::Error(_) => "error",
+            SyncPhase::Waiting => "waiting",
+            SyncPhase::Synced => "synced",
+        }
+    }
+
+    fn icon(self) -> IconName {
+        match self {
+            SyncPhase::Offline | SyncPhase::Unreachable => IconName::Offline,
+            SyncPhase::Syncing | SyncPhase::Waiting => IconName::Sync,
+            SyncPhase::SignedOut => IconName::Person,
+            SyncPhase::Error(_) => IconName::Alert,
+            SyncPhase::Synced => IconName::Check,
+        }
+    }
+
+    /// Something keeps the records from the server: drawn as a warning.
+    fn is_stuck(self) -> bool {
+        matches!(
+            self,
+            SyncPhase::Offline
+                | SyncPhase::Unreachable
+                | SyncPhase::SignedOut
+                | SyncPhase::Error(_)
+        )
+    }
+
+    /// The pill's word for the state, when it has one besides the waiting count.
+    fn short_key(self) -> Option<&'static str> {
+        match self {
+            SyncPhase::Offline => Some("sync.pill_offline"),
+            SyncPhase::Syncing => Some("sync.syncing"),
+            SyncPhase::Unreachable => Some("sync.pill_unreachable"),
+            SyncPhase::SignedOut => Some("sync.pill_sign_in"),
+            SyncPhase::Error(_) => Some("sync.pill_error"),
+            SyncPhase::Waiting | SyncPhase::Synced => None,
+        }
+    }
+
+    /// The whole sentence, in the pill's panel.
+    fn detail_key(self) -> &'static str {
+        match self {
+            SyncPhase::Offline => "net.offline",
+            SyncPhase::Syncing => "sync.syncing",
+            SyncPhase::Unreachable => "sync.unreachable",
+            SyncPhase::SignedOut => "sync.signed_out",
+            SyncPhase::Error(key) => key,
+            SyncPhase::Waiting => "sync.detail_waiting",
+            SyncPhase::Synced => "sync.detail_synced",
+        }
+    }
+}
+
+/// The sync indicator, always visible: a small pill in the header saying offline, syncing,
+/// sign in again, an error, how many records wait, or when the last sync finished. A tap
+/// opens the detail and "Sync now"; when the session ended the pill leads to sign-in.
 #[component]
-fn StatusBar() -> impl IntoView {
+fn SyncPill() -> impl IntoView {
     let i = use_i18n();
     let state = use_app();
-    let phase = move || {
-        if !state.online.get() {
-            return "offline";
-        }
-        match state.sync.get() {
-            SyncStatus::Syncing => "syncing",
-            SyncStatus::Offline => "unreachable",
-            SyncStatus::SignInNeeded => "signed-out",
-            SyncStatus::Error(_) => "error",
-            SyncStatus::Idle if state.waiting.get() > 0 => "waiting",
-            SyncStatus::Idle => "synced",
-        }
-    };
+    let open = RwSignal::new(false);
+    let phase = Memo::new(move |_| {
+        SyncPhase::of(
+            state.online.get(),
+            state.sync.get(),
+            state.records_waiting.get(),
+        )
+    });
     let text = move || {
-        let waiting = state.waiting.get();
+        let waiting = state.records_waiting.get();
         let mut parts: Vec<String> = Vec::new();
-        match (state.online.get(), state.sync.get()) {
-            (false, _) => parts.push(i.t("net.offline").into()),
-            (true, SyncStatus::Syncing) => parts.push(i.t("sync.syncing").into()),
-            (true, SyncStatus::Offline) => parts.push(i.t("sync.unreachable").into()),
-            (true, SyncStatus::SignInNeeded) => parts.push(i.t("sync.signed_out").into()),
-            (true, SyncStatus::Error(key)) => parts.push(i.t(key).into()),
-            (true, SyncStatus::Idle) => {}
+        if let Some(key) = phase.get().short_key() {
+            parts.push(i.t(key).into());
         }
         if waiting > 0 {
-            parts.push(count(i.locale(), "net.waiting", waiting));
-        } else if let Some(at) = state.last_synced.get() {
-            let when = platform::format_time(at, i.locale());
-            parts.push(crate::i18n::fill(i.t("sync.synced_at"), when));
+            parts.push(count(i.locale(), "sync.records_waiting", waiting));
         } else if parts.is_empty() {
-            parts.push(i.t("net.all_saved").into());
+            match state.last_synced.get() {
+                Some(at) => {
+                    let when = platform::format_time(at, i.locale());
+                    parts.push(crate::i18n::fill(i.t("sync.synced_at"), when));
+                }
+                None => parts.push(i.t("net.all_saved").into()),
+            }
         }
         parts.join(" · ")
     };
+    // The panel closes when the screen changes under it.
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        open.set(false);
+    });
+    let close = move || {
+        open.set(false);
+        focus_when_drawn("[data-testid=sync-pill]");
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" && open.get_untracked() {
+            ev.prevent_default();
+            close();
+        }
+    };
+    let sync_now = move |_| {
+        close();
+        sync::sync_now(state);
+    };
+    let pill = move || {
+        // The 44 px target is the whole control; the pill drawn inside it is smaller.
+        let face = view! {
+            <span class="pill-face">
+                <Icon name=phase.get().icon()/>
+                <span data-testid="sync-text">{text}</span>
+            </span>
+        };
+        if phase.get() == SyncPhase::SignedOut {
+            view! {
+                <A href="/signin" attr:class="pill" attr:data-testid="sign-in-again">{face}</A>
+            }
+            .into_any()
+        } else {
+            view! {
+                <button type="button" class="pill" data-testid="sync-pill" aria-controls="sync-panel"
+                    aria-expanded=move || open.get().to_string()
+                    on:click=move |_| open.update(|o| *o = !*o)>
+                    {face}
+                </button>
+            }
+            .into_any()
+        }
+    };
     view! {
-        <div class="status" data-testid="sync-status" data-state=phase
+        <div class="sync" data-testid="sync-status" data-state=move || phase.get().name()
             data-synced-at=move || state.last_synced.get().unwrap_or(0).to_string()
-            class:offline=move || matches!(phase(), "offline" | "unreachable" | "error" | "signed-out")>
-            <span role="status" aria-live="polite" data-testid="sync-text">{text}</span>
-            {move || if phase() == "signed-out" {
-                view! {
-                    <A href="/signin" attr:class="button small" attr:data-testid="sign-in-again">{move || i.t("sync.sign_in")}</A>
-                }.into_any()
-            } else {
-                view! {
-                    <button type="button" class="button small" data-testid="sync-now"
-                        disabled=move || !state.online.get() || phase() == "syncing"
-                        on:click=move |_| sync::sync_now(state)>
-                        {move || i.t("sync.now")}
+            class:stuck=move || phase.get().is_stuck() on:keydown=on_keydown>
+            {pill}
+            // Read out when it changes; the pill itself is a control, not a live region.
+            <span class="visually-hidden" role="status" aria-live="polite">{text}</span>
+            <Show when=move || open.get()>
+                <div class="menu-backdrop" aria-hidden="true" on:click=move |_| close()></div>
+                <div class="menu sync-panel" id="sync-panel" role="region"
+                    aria-label=move || i.t("sync.panel") data-testid="sync-panel">
+                    <p class="sync-detail">{move || i.t(phase.get().detail_key())}</p>
+                    <dl class="facts compact">
+                        <div class="fact"><dt>{move || i.t("account.last_synced")}</dt>
+                            <dd data-testid="sync-last">{move || match state.last_synced.get() {
+                                Some(ms) => platform::format_date_time(ms, i.locale()),
+                                None => i.t("account.never").to_string(),
+                            }}</dd></div>
+                        <div class="fact"><dt>{move || i.t("sync.records_label")}</dt>
+                            <dd data-testid="sync-waiting">{move || state.records_waiting.get()}</dd></div>
+                    </dl>
+                    <button type="button" class="button primary" data-testid="sync-now"
+                        disabled=move || !state.online.get() || phase.get() == SyncPhase::Syncing
+                        on:click=sync_now>
+                        <Icon name=IconName::Sync/>
+                        <span>{move || i.t("sync.now")}</span>
                     </button>
-                }.into_any()
-            }}
+                </div>
+            </Show>
         </div>
     }
 }
+
+/// How long after a toast was raised a route change still belongs to it (the screen a save
+/// opens), in ms.
+const TOAST_FOLLOWS_MS: u64 = 1500;
 
 #[component]
 fn ToastView() -> impl IntoView {
     let state = use_app();
     let i = use_i18n();
+    // A route change clears a toast about the screen left behind; one raised just before
+    // (a save, or a delete with its undo, that then opened another screen) stays.
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |previous: Option<String>| {
+        let path = location.pathname.get();
+        let now = u64::try_from(platform::now_ms()).unwrap_or(0);
+        let stale = state.toast.with_untracked(|t| {
+            t.as_ref()
+                .is_some_and(|t| now.saturating_sub(t.serial) > TOAST_FOLLOWS_MS)
+        });
+        if previous.is_some_and(|p| p != path) && stale {
+            state.toast.set(None);
+        }
+        path
+    });
     // Each toast hides itself after a few seconds, unless a newer one replaced it.
     Effect::new(move |_| {
         if let Some(serial) = state.toast.with(|t| t.as_ref().map(|t| t.serial)) {

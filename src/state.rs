@@ -33,7 +33,9 @@ pub struct Toast {
     pub is_error: bool,
     /// A change that undoes the action the toast confirms (a delete's restore).
     pub undo: Option<Change>,
-    /// Tells two toasts with the same text apart so the newer one gets its own timer.
+    /// When it was raised (device clock, ms; one more than the toast before when that is
+    /// later): tells two toasts with the same text apart so the newer one gets its own timer,
+    /// and a route change tells a toast about the screen left from one about the new screen.
     pub serial: u64,
 }
 
@@ -54,6 +56,8 @@ pub struct AppState {
     pub revision: RwSignal<u64>,
     /// Mutations in the outbox, waiting for the sync server.
     pub waiting: RwSignal<u32>,
+    /// Records those mutations change (each counted once): the number the person is told.
+    pub records_waiting: RwSignal<u32>,
     pub online: RwSignal<bool>,
     pub toast: RwSignal<Option<Toast>>,
     pub device_id: RwSignal<Option<Id>>,
@@ -88,6 +92,7 @@ impl AppState {
             book_ready: RwSignal::new(false),
             revision: RwSignal::new(0),
             waiting: RwSignal::new(0),
+            records_waiting: RwSignal::new(0),
             online: RwSignal::new(true),
             toast: RwSignal::new(None),
             device_id: RwSignal::new(None),
@@ -195,10 +200,12 @@ impl AppState {
     async fn reload_status(self) -> Result<(), StoreError> {
         let store = self.store()?;
         let waiting = store.outbox_len().await?;
+        let records_waiting = store.outbox_records().await?;
         let sync_state = store.sync_state().await?;
         let conflicts = store.conflicts(&sync_state.resolved).await?;
         let rejections = store.rejections().await?;
         self.waiting.set(waiting);
+        self.records_waiting.set(records_waiting);
         self.conflicts.set(conflicts);
         self.rejections.set(rejections);
         self.last_synced.set(sync_state.last_synced_ms);
@@ -411,6 +418,14 @@ impl AppState {
         if !written.is_empty() {
             self.revision.update(|r| *r += 1);
             self.waiting.update(|n| *n += written.len() as u32);
+            // A record already waiting adds no record: count again, off the save's path.
+            leptos::task::spawn_local(async move {
+                if let Ok(store) = self.store() {
+                    if let Ok(records) = store.outbox_records().await {
+                        self.records_waiting.set(records);
+                    }
+                }
+            });
             self.pwa.keep_data();
             let touched: Vec<(RecordKind, Id)> =
                 written.iter().map(|(m, _)| (m.kind, m.record_id)).collect();
@@ -451,9 +466,10 @@ impl AppState {
 
     /// Shows a short message at the bottom of the screen.
     pub fn notify(&self, text: impl Into<String>, is_error: bool, undo: Option<Change>) {
+        let now = u64::try_from(platform::now_ms()).unwrap_or(0);
         let serial = self
             .toast
-            .with_untracked(|t| t.as_ref().map_or(0, |t| t.serial + 1));
+            .with_untracked(|t| t.as_ref().map_or(now, |t| now.max(t.serial + 1)));
         self.toast.set(Some(Toast {
             text: text.into(),
             is_error,

@@ -9,6 +9,7 @@ use std::str::FromStr;
 use domain::ValidationErrors;
 use leptos::prelude::*;
 
+use crate::components::menu::TrashMenu;
 use crate::i18n::use_i18n;
 
 /// An option of a select: the domain enums.
@@ -207,11 +208,12 @@ pub fn FormBanner(message: RwSignal<Option<&'static str>>) -> impl IntoView {
     }
 }
 
-/// Save and cancel, and for an existing record a delete that moves it to the trash.
+/// Save and cancel, and for an existing record a "…" menu whose "Move to trash" asks first.
 #[component]
 pub fn FormActions(
     saving: RwSignal<bool>,
     #[prop(default = None)] on_delete: Option<Callback<()>>,
+    #[prop(default = "form.trash_confirm")] trash_question: &'static str,
 ) -> impl IntoView {
     let i = use_i18n();
     view! {
@@ -221,10 +223,7 @@ pub fn FormActions(
             </button>
             <button type="button" class="button" on:click=move |_| go_back()>{move || i.t("form.cancel")}</button>
             {on_delete.map(|on_delete| view! {
-                <button type="button" class="button danger" data-testid="delete"
-                    on:click=move |_| on_delete.run(())>
-                    {move || i.t("lead.delete")}
-                </button>
+                <TrashMenu on_confirm=on_delete question=trash_question upward=true/>
             })}
         </div>
     }
@@ -236,9 +235,7 @@ pub fn focus_first_error() {
     super::focus::focus_when_drawn("[aria-invalid=\"true\"]");
 }
 
-/// Leaves a form without saving.
+/// Leaves a form without saving: to the screen it was opened from, else to its parent.
 pub fn go_back() {
-    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-        let _ = history.back();
-    }
+    super::app_bar::back();
 }

@@ -1,11 +1,14 @@
 //! Pieces several screens share.
 
+pub mod app_bar;
 pub mod contact;
 pub mod files;
 pub mod focus;
 pub mod form;
+pub mod icons;
 pub mod lead_picker;
 pub mod markdown;
+pub mod menu;
 pub mod people;
 pub mod photos;
 pub mod pwa;

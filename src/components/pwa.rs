@@ -1,11 +1,12 @@
 //! The installed app's pieces of UI: the "new version" banner of the shell, Settings' section
-//! on this device's app (install) and storage (usage, quota, persistence), and Today's hint to
-//! put the app on an iPhone's Home Screen.
+//! on this device's app (install) and storage (usage, quota, persistence) and the version in
+//! its About, and Today's hint to put the app on an iPhone's Home Screen.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 
+use crate::components::icons::{Icon, IconName};
 use crate::i18n::use_i18n;
 use crate::platform;
 use crate::pwa::{format_bytes, AppUpdate, Install};
@@ -71,7 +72,7 @@ pub fn AppOnDevice() -> impl IntoView {
                     aria-labelledby="ios-install-title" data-testid="ios-install-steps">
                     <h3 id="ios-install-title">{move || i.t("install.ios_title")}</h3>
                     <ol>
-                        <li><span class="share-glyph" aria-hidden="true">"⬆"</span>{move || i.t("install.ios_step1")}</li>
+                        <li><Icon name=IconName::Share class="share-glyph"/>{move || i.t("install.ios_step1")}</li>
                         <li>{move || i.t("install.ios_step2")}</li>
                         <li>{move || i.t("install.ios_step3")}</li>
                     </ol>
@@ -93,9 +94,6 @@ pub fn AppOnDevice() -> impl IntoView {
         <h2 class="section-title">{move || i.t("app_device.title")}</h2>
         <div class="app-device">{install}</div>
         <dl class="facts">
-            <div class="fact"><dt>{move || i.t("app_device.version")}</dt>
-                <dd class="mono" data-testid="app-version">{move || pwa.version.get()
-                    .unwrap_or_else(|| i.t("app_device.no_version").to_string())}</dd></div>
             <div class="fact"><dt>{move || i.t("storage.used")}</dt>
                 <dd data-testid="storage-used">{move || match pwa.storage.get() {
                     Some(s) => format!("{} / {}", format_bytes(s.usage), format_bytes(s.quota)),
@@ -125,6 +123,18 @@ pub fn AppOnDevice() -> impl IntoView {
                 </div>
             </div>
         </Show>
+    }
+}
+
+/// The version of the app running, as its service worker names it (Settings → About).
+#[component]
+pub fn AppVersion() -> impl IntoView {
+    let i = use_i18n();
+    let pwa = use_app().pwa;
+    view! {
+        <div class="fact"><dt>{move || i.t("app_device.version")}</dt>
+            <dd class="mono" data-testid="app-version">{move || pwa.version.get()
+                .unwrap_or_else(|| i.t("app_device.no_version").to_string())}</dd></div>
     }
 }
 

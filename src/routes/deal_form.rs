@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
+use crate::components::app_bar::AppBar;
 use crate::components::form::{focus_first_error, ChoiceField, FormActions, FormBanner, TextField};
 use crate::components::lead_picker::LeadPicker;
 use crate::i18n::use_i18n;
@@ -109,9 +110,9 @@ fn DealForm(existing: Option<Deal>, preselected: Option<Id>) -> impl IntoView {
 
     view! {
         <section class="page form-page">
-            <header class="page-head">
+            <AppBar parent={Signal::derive(move || draft.with(|d| d.lead_id).map_or("/leads".to_string(), |id| format!("/leads/{id}")))}>
                 <h1>{move || i.t(if is_new { "deal.title" } else { "deal.edit_title" })}</h1>
-            </header>
+            </AppBar>
             <form novalidate on:submit=on_submit data-testid="deal-form">
                 <FormBanner message=banner/>
                 <LeadPicker value=lead_id id="d-lead_id" label="field.lead" field="lead_id" errors

@@ -5,7 +5,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 
+use crate::components::app_bar::AppBar;
 use crate::components::contact::ContactActions;
+use crate::components::focus::focus_when_drawn;
+use crate::components::icons::{Icon, IconName};
+use crate::components::menu::TrashMenu;
 use crate::components::photos::PhotoStrip;
 use crate::components::reassign::Owner;
 use crate::components::sync_notes::RecordNotices;
@@ -121,24 +125,31 @@ fn LeadView(lead: Lead) -> impl IntoView {
         .map(|l| (l.id, l.name));
 
     let deleted = lead.deleted;
-    let toggle_delete = {
+    let trash = {
         let lead = lead.clone();
-        move |_| {
+        Callback::new(move |()| {
             let lead = lead.clone();
             spawn_local(async move {
-                let result = if deleted {
-                    let mut restored = lead;
-                    restored.restore(platform::now_ms());
-                    let saved = state.save(vec![Change::Lead(restored)]).await;
-                    if saved.is_ok() {
+                match state.trash(lead, Change::Lead, i.now("lead.deleted")).await {
+                    // The lead is drawn again as trashed: its one action takes the focus.
+                    Ok(()) => focus_when_drawn("[data-testid=restore-lead]"),
+                    Err(err) => state.notify(i.now(err.key()), true, None),
+                }
+            });
+        })
+    };
+    let restore = {
+        let lead = lead.clone();
+        move |_| {
+            let mut restored = lead.clone();
+            restored.restore(platform::now_ms());
+            spawn_local(async move {
+                match state.save(vec![Change::Lead(restored)]).await {
+                    Ok(()) => {
                         state.notify(i.now("lead.restored"), false, None);
+                        focus_when_drawn("[data-testid=log-visit]");
                     }
-                    saved
-                } else {
-                    state.trash(lead, Change::Lead, i.now("lead.deleted")).await
-                };
-                if let Err(err) = result {
-                    state.notify(i.now(err.key()), true, None);
+                    Err(err) => state.notify(i.now(err.key()), true, None),
                 }
             });
         }
@@ -153,32 +164,47 @@ fn LeadView(lead: Lead) -> impl IntoView {
     let value = lead.expected_value;
     let today = platform::today();
     let overdue = lead.is_overdue(today);
+    let name = lead.name.clone();
+    let subtitle = [lead.title.clone(), lead.company.clone()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ");
 
     view! {
-        <article class="page lead-detail" data-testid="lead-detail">
-            <header class="page-head">
-                <div>
-                    <h1 data-testid="lead-name">{lead.name.clone()}</h1>
-                    <p class="subtitle">
-                        {[lead.title.clone(), lead.company.clone()].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" · ")}
-                    </p>
+        <article class="page lead-detail" class:trashed=deleted data-testid="lead-detail">
+            <AppBar parent={"/leads".to_string()}>
+                <div class="app-bar-title">
+                    <h1 data-testid="lead-name">{name}</h1>
+                    <p class="subtitle">{subtitle}</p>
                     <p class="chips">
                         <span class=format!("stage stage-{}", stage.as_str())>{move || i.t(stage.key())}</span>
                         <span class=format!("grade grade-{}", grade.as_str())>{move || i.t(grade.key())}</span>
                     </p>
                 </div>
-            </header>
-            {deleted.then(|| view! { <p class="banner">{move || i.t("lead.deleted_note")}</p> })}
+                {(!deleted).then(|| view! {
+                    <TrashMenu on_confirm=trash question="lead.trash_confirm" testid="delete-lead"/>
+                })}
+            </AppBar>
+            // A trashed lead offers one thing: to restore it (its other actions are hidden).
+            {deleted.then(|| view! {
+                <div class="banner trashed-note" data-testid="trashed-note">
+                    <p>{move || i.t("lead.deleted_note")}</p>
+                    <button type="button" class="button primary" data-testid="restore-lead" on:click=restore.clone()>
+                        <Icon name=IconName::Restore/>
+                        <span>{move || i.t("lead.restore")}</span>
+                    </button>
+                </div>
+            })}
             <RecordNotices lead_id=lead.id records=record_ids/>
-            <ContactActions lead=lead.clone()/>
-            <div class="actions">
-                <A href=format!("/new/visit?lead={lead_id}") attr:class="button primary" attr:data-testid="log-visit">{move || i.t("lead.log_visit")}</A>
-                <A href=format!("/new/deal?lead={lead_id}") attr:class="button" attr:data-testid="add-deal">{move || i.t("lead.add_deal")}</A>
-                <A href=format!("/leads/{lead_id}/edit") attr:class="button" attr:data-testid="edit-lead">{move || i.t("lead.edit")}</A>
-                <button type="button" class="button danger" data-testid="delete-lead" on:click=toggle_delete>
-                    {move || i.t(if deleted { "lead.restore" } else { "lead.delete" })}
-                </button>
-            </div>
+            {(!deleted).then(|| view! { <ContactActions lead=lead.clone()/> })}
+            {(!deleted).then(|| view! {
+                <div class="actions">
+                    <A href=format!("/new/visit?lead={lead_id}") attr:class="button primary" attr:data-testid="log-visit">{move || i.t("lead.log_visit")}</A>
+                    <A href=format!("/new/deal?lead={lead_id}") attr:class="button" attr:data-testid="add-deal">{move || i.t("lead.add_deal")}</A>
+                    <A href=format!("/leads/{lead_id}/edit") attr:class="button" attr:data-testid="edit-lead">{move || i.t("lead.edit")}</A>
+                </div>
+            })}
 
             <h2 class="section-title">{move || i.t("lead.details")}</h2>
             <dl class="facts">

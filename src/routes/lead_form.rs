@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
+use crate::components::app_bar::AppBar;
 use crate::components::form::{focus_first_error, ChoiceField, FormActions, FormBanner, TextField};
 use crate::components::lead_picker::LeadPicker;
 use crate::i18n::use_i18n;
@@ -133,9 +134,9 @@ fn LeadForm(existing: Option<Lead>) -> impl IntoView {
 
     view! {
         <section class="page form-page">
-            <header class="page-head">
+            <AppBar parent={if is_new { "/leads".to_string() } else { format!("/leads/{lead_id}") }}>
                 <h1>{move || i.t(if is_new { "lead.new_title" } else { "lead.edit_title" })}</h1>
-            </header>
+            </AppBar>
             <form novalidate on:submit=on_submit data-testid="lead-form">
                 <FormBanner message=banner/>
                 <TextField draft get=|d| &d.name set=|d| &mut d.name label="field.name" field="name"

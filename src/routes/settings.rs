@@ -1,13 +1,14 @@
-//! Settings 设置: language, this device's outbox, and the trash.
+//! Settings 设置: account, language and theme, this device's app and storage, the trash, and
+//! under "About" the details a developer asks for (version, device id, database version).
 
 use domain::Record;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 
-use crate::app::LOCALE_PREF;
+use crate::app::{Theme, LOCALE_PREF, THEME_PREF};
 use crate::components::focus::focus_when_drawn;
-use crate::components::pwa::AppOnDevice;
+use crate::components::pwa::{AppOnDevice, AppVersion};
 use crate::components::team_settings::FollowUpRhythm;
 use crate::i18n::{count, use_i18n, Locale};
 use crate::platform;
@@ -84,8 +85,8 @@ pub fn Settings() -> impl IntoView {
                 }>
                 <div class="banner warning" role="alertdialog" aria-labelledby="sign-out-text" data-testid="sign-out-confirm">
                     <p id="sign-out-text">
-                        {move || (state.waiting.get() > 0).then(|| view! {
-                            <strong data-testid="sign-out-unsynced">{count(i.locale(), "account.sign_out_unsynced", state.waiting.get())}</strong>" "
+                        {move || (state.records_waiting.get() > 0).then(|| view! {
+                            <strong data-testid="sign-out-unsynced">{count(i.locale(), "account.sign_out_unsynced", state.records_waiting.get())}</strong>" "
                         })}
                         {move || i.t("account.sign_out_confirm")}
                     </p>
@@ -121,12 +122,7 @@ pub fn Settings() -> impl IntoView {
 
             <FollowUpRhythm/>
 
-            <h2 class="section-title">{move || i.t("settings.device")}</h2>
-            <dl class="facts">
-                <div class="fact"><dt>{move || i.t("settings.waiting")}</dt><dd data-testid="outbox-count">{move || state.waiting.get()}</dd></div>
-                <div class="fact"><dt>{move || i.t("settings.device_id")}</dt><dd class="mono">{move || state.device_id.get().map(|id| id.to_string()).unwrap_or_default()}</dd></div>
-                <div class="fact"><dt>{move || i.t("settings.schema")}</dt><dd>{SCHEMA_VERSION}</dd></div>
-            </dl>
+            <ThemeChoice/>
 
             <AppOnDevice/>
 
@@ -150,6 +146,44 @@ pub fn Settings() -> impl IntoView {
                     </For>
                 </ul>
             </Show>
+
+            <details class="about" data-testid="about">
+                <summary data-testid="about-toggle">{move || i.t("settings.about")}</summary>
+                <dl class="facts">
+                    <AppVersion/>
+                    <div class="fact"><dt>{move || i.t("settings.waiting")}</dt><dd data-testid="outbox-count">{move || state.waiting.get()}</dd></div>
+                    <div class="fact"><dt>{move || i.t("settings.device_id")}</dt><dd class="mono" data-testid="device-id">{move || state.device_id.get().map(|id| id.to_string()).unwrap_or_default()}</dd></div>
+                    <div class="fact"><dt>{move || i.t("settings.schema")}</dt><dd>{SCHEMA_VERSION}</dd></div>
+                </dl>
+            </details>
         </section>
+    }
+}
+
+/// System, light or dark: saved on this device and applied at once.
+#[component]
+fn ThemeChoice() -> impl IntoView {
+    let i = use_i18n();
+    let chosen = RwSignal::new(Theme::saved());
+    view! {
+        <fieldset class="choice-group" data-testid="theme">
+            <legend>{move || i.t("settings.theme")}</legend>
+            {Theme::ALL.iter().map(|theme| {
+                let theme = *theme;
+                view! {
+                    <label class="check">
+                        <input type="radio" name="theme" value=theme.as_str()
+                            data-testid=format!("theme-{}", theme.as_str())
+                            prop:checked=move || chosen.get() == theme
+                            on:change=move |_| {
+                                platform::set_pref(THEME_PREF, theme.as_str());
+                                theme.apply();
+                                chosen.set(theme);
+                            }/>
+                        <span>{move || i.t(theme.key())}</span>
+                    </label>
+                }
+            }).collect_view()}
+        </fieldset>
     }
 }

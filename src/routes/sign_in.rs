@@ -8,8 +8,11 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::app::LOCALE_PREF;
 use crate::components::focus::announce_screen;
-use crate::i18n::{fill, tr, use_i18n};
+use crate::components::icons::{Icon, IconName};
+use crate::i18n::{fill, tr, use_i18n, Locale};
+use crate::platform;
 use crate::state::use_app;
 use crate::sync::api::{self, ApiError};
 
@@ -26,6 +29,8 @@ pub fn SignIn() -> impl IntoView {
             .unwrap_or_default(),
     );
     let password = RwSignal::new(String::new());
+    // The password in plain text, while the person checks what they typed.
+    let shown = RwSignal::new(false);
     // Shown in place of the app (no route change): name it in the tab's title, again when
     // the language changes.
     Effect::new(move |_| {
@@ -65,6 +70,7 @@ pub fn SignIn() -> impl IntoView {
                         _ => match state.signed_in(account).await {
                             Ok(()) => {
                                 password.set(String::new());
+                                shown.set(false);
                                 if again {
                                     navigate("/", Default::default());
                                 } else {
@@ -88,7 +94,10 @@ pub fn SignIn() -> impl IntoView {
 
     view! {
         <section class="page sign-in" data-testid="sign-in">
-            <header class="page-head"><h1>{move || i.t("login.title")}</h1></header>
+            <header class="page-head">
+                <h1>{move || i.t("login.title")}</h1>
+                <LanguageSwitch/>
+            </header>
             <p class="hint">{move || if again { i.t("login.again") } else { i.t("login.intro") }}</p>
             <form on:submit=submit novalidate>
                 <div class="field">
@@ -100,10 +109,20 @@ pub fn SignIn() -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="login-password">{move || i.t("login.password")}</label>
-                    <input id="login-password" type="password" name="password" autocomplete="current-password"
-                        data-testid="login-password" required
-                        prop:value=move || password.get()
-                        on:input=move |ev| password.set(event_target_value(&ev))/>
+                    <div class="password-field">
+                        <input id="login-password" name="password" autocomplete="current-password"
+                            type=move || if shown.get() { "text" } else { "password" }
+                            autocapitalize="none" spellcheck="false"
+                            data-testid="login-password" required
+                            prop:value=move || password.get()
+                            on:input=move |ev| password.set(event_target_value(&ev))/>
+                        <button type="button" class="icon-button reveal" data-testid="show-password"
+                            aria-controls="login-password" aria-pressed=move || shown.get().to_string()
+                            aria-label=move || i.t("login.show_password")
+                            on:click=move |_| shown.update(|s| *s = !*s)>
+                            {move || view! { <Icon name=if shown.get() { IconName::EyeOff } else { IconName::Eye }/> }}
+                        </button>
+                    </div>
                 </div>
                 {move || error.get().map(|text| view! {
                     <p class="banner error" role="alert" data-testid="login-error">{text}</p>
@@ -115,5 +134,30 @@ pub fn SignIn() -> impl IntoView {
                 </div>
             </form>
         </section>
+    }
+}
+
+/// 中文 / English, before anyone has signed in: the same preference as Settings' language.
+#[component]
+fn LanguageSwitch() -> impl IntoView {
+    let i = use_i18n();
+    let state = use_app();
+    view! {
+        <div class="language-switch" role="group" aria-label=move || i.t("settings.language")>
+            {Locale::ALL.iter().map(|locale| {
+                let locale = *locale;
+                view! {
+                    <button type="button" class="button small" lang=locale.tag()
+                        data-testid=format!("language-{}", locale.tag())
+                        aria-pressed=move || (state.locale.get() == locale).to_string()
+                        on:click=move |_| {
+                            platform::set_pref(LOCALE_PREF, locale.tag());
+                            state.locale.set(locale);
+                        }>
+                        {locale.native_name()}
+                    </button>
+                }
+            }).collect_view()}
+        </div>
     }
 }

@@ -15,6 +15,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
+use crate::components::app_bar::AppBar;
 use crate::i18n::{fill, use_i18n, I18n};
 use crate::platform;
 use crate::routes::not_found::NotFound;
@@ -117,13 +118,13 @@ fn PersonView(person: Id, book: RwSignal<Option<TrainingBook>>) -> impl IntoView
     };
     view! {
         <section class="page archive" data-testid="person-archive">
-            <header class="page-head">
+            <AppBar parent={if own { "/training".to_string() } else { "/archive".to_string() }}>
                 <h1>{move || if own { i.t("training.my_archive").to_string() } else { fill(i.t("archive.person_title"), &name) }}</h1>
                 <button type="button" class="button" data-testid="archive-csv" on:click=on_download
                     disabled=move || archive.with(|a| a.is_none())>
                     {move || i.t("archive.download")}
                 </button>
-            </header>
+            </AppBar>
             <Show when=move || is_manager && !own>
                 <p class="page-links"><A href="/archive" attr:data-testid="back-to-matrix">{move || i.t("archive.back_to_team")}</A></p>
             </Show>
@@ -381,13 +382,13 @@ fn TeamMatrix(book: RwSignal<Option<TrainingBook>>) -> impl IntoView {
     };
     view! {
         <section class="page matrix-page" data-testid="team-matrix">
-            <header class="page-head">
+            <AppBar parent={"/training".to_string()}>
                 <h1>{move || i.t("training.team_progress")}</h1>
                 <button type="button" class="button" data-testid="matrix-csv" on:click=on_download
                     disabled=move || matrix.with(|m| m.is_none())>
                     {move || i.t("archive.download")}
                 </button>
-            </header>
+            </AppBar>
             <p class="hint">{move || i.t("archive.matrix_hint")}</p>
             {move || match matrix.get() {
                 None => view! { <p class="empty" role="status">{move || i.t("app.loading")}</p> }.into_any(),

@@ -17,12 +17,14 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
+use crate::components::app_bar::AppBar;
 use crate::components::files::{attachment_limit, picked_files};
 use crate::components::focus::focus_when_drawn;
 use crate::components::form::{
     focus_first_error, go_back, ChoiceField, FieldErrorText, FormBanner, TextField,
 };
 use crate::components::markdown::{ImageUrl, Markdown};
+use crate::components::menu::TrashMenu;
 use crate::components::people::{team_reps, toggle, RepChecks};
 use crate::i18n::{fill, use_i18n, I18n};
 use crate::platform;
@@ -71,7 +73,7 @@ pub fn ManagersOnly(text_key: &'static str) -> impl IntoView {
     let i = use_i18n();
     view! {
         <section class="page not-found" data-testid="managers-only">
-            <header class="page-head"><h1>{move || i.t("training.managers_only_title")}</h1></header>
+            <AppBar parent={"/training".to_string()}><h1>{move || i.t("training.managers_only_title")}</h1></AppBar>
             <p class="empty">{move || i.t(text_key)}</p>
             <A href="/training" attr:class="button">{move || i.t("training.back")}</A>
         </section>
@@ -172,9 +174,10 @@ fn ItemEditor(existing: Option<TrainingItem>) -> impl IntoView {
     };
     let publish = move |_| save(Publication::Publish);
 
+    let trash_item = existing.clone();
     view! {
         <section class="page form-page item-editor">
-            <header class="page-head">
+            <AppBar parent={if is_new { "/training".to_string() } else { format!("/training/{item_id}") }}>
                 <h1>{move || i.t(if is_new { "editor.new_title" } else { "editor.edit_title" })}</h1>
                 <span class="badge" data-testid="editor-state">
                     {move || if published {
@@ -183,7 +186,8 @@ fn ItemEditor(existing: Option<TrainingItem>) -> impl IntoView {
                         i.t("training.draft").to_string()
                     }}
                 </span>
-            </header>
+                {trash_item.map(|item| view! { <TrashItem item banner/> })}
+            </AppBar>
             <form novalidate on:submit=on_submit data-testid="item-form">
                 <FormBanner message=banner/>
                 <TextField draft get=|d| &d.title set=|d| &mut d.title label="editor.field_title"
@@ -235,7 +239,6 @@ fn ItemEditor(existing: Option<TrainingItem>) -> impl IntoView {
                     {move || i.t(if published { "editor.versions_hint" } else { "editor.draft_hint" })}
                 </p>
             </form>
-            {existing.map(|item| view! { <TrashItem item banner/> })}
         </section>
     }
 }
@@ -856,22 +859,20 @@ fn AssignmentEditor(
     }
 }
 
-/// "Move to trash", asked twice: for published material it withdraws it from every reader.
+/// "…" → "Move to trash", asked first: for published material it withdraws it from every
+/// reader.
 #[component]
 fn TrashItem(item: TrainingItem, banner: RwSignal<Option<&'static str>>) -> impl IntoView {
     let i = use_i18n();
     let state = use_app();
     let navigate = use_navigate();
-    let confirming = RwSignal::new(false);
-    let busy = RwSignal::new(false);
     let id = item.id;
     let text_key = if item.published {
         "editor.trash_published"
     } else {
         "editor.trash_draft"
     };
-    let trash = move |_| {
-        busy.set(true);
+    let trash = Callback::new(move |()| {
         let navigate = navigate.clone();
         spawn_local(async move {
             // The item as the device holds it now, so nothing older is written back.
@@ -889,38 +890,11 @@ fn TrashItem(item: TrainingItem, banner: RwSignal<Option<&'static str>>) -> impl
             };
             match result {
                 Ok(()) => navigate("/training", Default::default()),
-                Err(err) => {
-                    banner.set(Some(err.key()));
-                    busy.set(false);
-                }
+                Err(err) => banner.set(Some(err.key())),
             }
         });
-    };
-    view! {
-        <section class="danger-zone">
-            <Show when=move || confirming.get()
-                fallback=move || view! {
-                    <button type="button" class="button danger" data-testid="trash-item" on:click=move |_| {
-                        confirming.set(true);
-                        focus_when_drawn("[data-testid=trash-cancel]");
-                    }>{move || i.t("editor.trash")}</button>
-                }>
-                <div class="banner warning" role="alertdialog" aria-labelledby="trash-text" data-testid="trash-confirm-box">
-                    <p id="trash-text">{move || i.t(text_key)}</p>
-                    <div class="actions">
-                        <button type="button" class="button danger" data-testid="trash-confirm"
-                            disabled=move || busy.get() on:click=trash.clone()>
-                            {move || i.t("editor.trash")}
-                        </button>
-                        <button type="button" class="button" data-testid="trash-cancel" on:click=move |_| {
-                            confirming.set(false);
-                            focus_when_drawn("[data-testid=trash-item]");
-                        }>{move || i.t("form.cancel")}</button>
-                    </div>
-                </div>
-            </Show>
-        </section>
-    }
+    });
+    view! { <TrashMenu on_confirm=trash question=text_key testid="trash-item"/> }
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

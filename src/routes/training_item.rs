@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 
+use crate::components::app_bar::AppBar;
 use crate::components::markdown::{ImageUrl, Markdown};
 use crate::i18n::{fill, use_i18n};
 use crate::platform;
@@ -175,12 +176,12 @@ fn ItemView(id: Id, book: RwSignal<Option<TrainingBook>>) -> impl IntoView {
 
     view! {
         <section class="page reader" data-testid="item-reader">
-            <header class="page-head">
+            <AppBar parent={"/training".to_string()}>
                 <h1 data-testid="item-title">{move || item.with(|i| i.as_ref().map(|i| i.title.clone()))}</h1>
                 <Show when=move || is_manager>
                     <A href=edit_href.clone() attr:class="button" attr:data-testid="edit-item">{move || i.t("training.edit")}</A>
                 </Show>
-            </header>
+            </AppBar>
             <p class="meta" data-testid="item-meta">
                 {move || item.with(|item| item.as_ref().map(|item| {
                     let mut parts = vec![i.t(item.kind.key()).to_string()];

@@ -14,6 +14,7 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
+use crate::components::app_bar::AppBar;
 use crate::components::focus::focus_when_drawn;
 use crate::components::form::{
     focus_first_error, ChoiceField, FieldErrorText, FormActions, FormBanner, TextField,
@@ -189,12 +190,12 @@ fn SessionView(id: Id, book: RwSignal<Option<TrainingBook>>) -> impl IntoView {
 
     view! {
         <section class="page session" data-testid="session-page">
-            <header class="page-head">
+            <AppBar parent={"/training".to_string()}>
                 <h1 data-testid="session-title">{move || session.with(|s| s.as_ref().map(|s| s.title.clone()))}</h1>
                 <Show when=move || is_manager>
                     <A href=edit_href.clone() attr:class="button" attr:data-testid="edit-session">{move || i.t("training.edit")}</A>
                 </Show>
-            </header>
+            </AppBar>
             <dl class="facts" data-testid="session-facts">
                 <div class="fact">
                     <dt>{move || i.t("session.when")}</dt>
@@ -680,9 +681,9 @@ fn SessionEditor(existing: Option<TrainingSession>) -> impl IntoView {
 
     view! {
         <section class="page form-page session-editor">
-            <header class="page-head">
+            <AppBar parent={if is_new { "/training".to_string() } else { format!("/sessions/{session_id}") }}>
                 <h1>{move || i.t(if is_new { "session.new_title" } else { "session.edit_title" })}</h1>
-            </header>
+            </AppBar>
             <form novalidate on:submit=on_submit data-testid="session-form">
                 <FormBanner message=banner/>
                 <TextField draft get=|d| &d.title set=|d| &mut d.title label="editor.field_title"

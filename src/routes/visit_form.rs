@@ -19,6 +19,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
+use crate::components::app_bar::AppBar;
 use crate::components::form::{
     focus_first_error, ChoiceField, FieldErrorText, FormActions, FormBanner, TextField,
 };
@@ -280,9 +281,9 @@ fn VisitForm(existing: Option<Visit>, preselected: Option<Id>, opened: Opened) -
     let notes_first = preselected.is_some() && is_new;
     view! {
         <section class="page form-page quick-log">
-            <header class="page-head">
+            <AppBar parent={Signal::derive(move || draft.with(|d| d.lead_id).map_or("/".to_string(), |id| format!("/leads/{id}")))}>
                 <h1>{move || i.t(if is_new { "visit.title" } else { "visit.edit_title" })}</h1>
-            </header>
+            </AppBar>
             <form novalidate on:submit=on_submit data-testid="visit-form">
                 <FormBanner message=banner/>
                 <LeadPicker value=lead_id id="v-lead_id" label="field.lead" field="lead_id" errors

@@ -603,6 +603,13 @@ impl Store {
         Ok(count)
     }
 
+    /// How many records have changes waiting for the server (a record saved three times
+    /// counts once): what the sync indicator tells the person.
+    pub async fn outbox_records(&self) -> Result<u32> {
+        let waiting = domain::records_changed(&self.outbox().await?);
+        Ok(u32::try_from(waiting).unwrap_or(u32::MAX))
+    }
+
     /// Writes a raw device record: tests use it to put the counter out of step.
     #[doc(hidden)]
     pub async fn put_device_for_test(&self, device: &DeviceState) -> Result<()> {

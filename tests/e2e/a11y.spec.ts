@@ -6,7 +6,21 @@
 //   focus shows a visible focus indicator.
 import { BrowserContext, Page } from '@playwright/test';
 import { Audit, laptop, phone } from './audit';
-import { createLead, demoLogin, device, editField, expect, moreDetails, openLead, pickNewLead, syncNow, test } from './fixtures';
+import {
+  createLead,
+  demoLogin,
+  device,
+  editField,
+  expect,
+  moreDetails,
+  openAbout,
+  openLead,
+  openSyncPanel,
+  pickNewLead,
+  syncNow,
+  test,
+  trashFromMenu,
+} from './fixtures';
 
 const LANGUAGES = [
   { name: 'zh-CN', locale: 'zh-CN', lang: 'zh-CN' },
@@ -41,6 +55,11 @@ for (const language of LANGUAGES) {
       await page.getByTestId('login-submit').click();
       await expect(page.getByTestId('login-error')).not.toHaveText(/^$/);
       await audit.check(page, 'sign-in (refused)');
+      // The password shown as typed: a pressed toggle inside the field.
+      await page.getByTestId('show-password').click();
+      await expect(page.getByTestId('show-password')).toHaveAttribute('aria-pressed', 'true');
+      await expect(page.getByTestId('login-password')).toHaveAttribute('type', 'text');
+      await audit.check(page, 'sign-in (password shown)');
       await context.close();
       audit.expectClean();
     });
@@ -119,6 +138,22 @@ for (const language of LANGUAGES) {
       await audit.check(page, 'lead detail (log this call?)');
       await page.getByTestId('call-offer-dismiss').click();
       await expect(page.getByTestId('call-offer')).toHaveCount(0);
+      // Its "…" menu: the focus goes in, Escape closes it and gives the focus back.
+      await page.getByTestId('more-menu').click();
+      await expect(page.getByTestId('delete-lead')).toBeFocused();
+      await expect(page.getByTestId('more-menu')).toHaveAttribute('aria-expanded', 'true');
+      await audit.check(page, 'lead detail ("…" menu open)');
+      await page.keyboard.press('Escape');
+      await expect(page.getByTestId('delete-lead')).toBeHidden();
+      await expect(page.getByTestId('more-menu')).toBeFocused();
+      // Move to trash asks first, with the focus on the safe answer.
+      await page.getByTestId('more-menu').click();
+      await page.getByTestId('delete-lead').click();
+      await expect(page.getByTestId('cancel-delete')).toBeFocused();
+      await audit.check(page, 'lead detail (move to trash? asked)');
+      await page.keyboard.press('Escape');
+      await expect(page.getByTestId('confirm-box')).toBeHidden();
+      await expect(page.getByTestId('more-menu')).toBeFocused();
 
       await page.getByTestId('edit-lead').click();
       await expect(page.getByTestId('lead-form')).toBeVisible();
@@ -180,6 +215,15 @@ for (const language of LANGUAGES) {
       await page.getByTestId('nav-settings').click();
       await expect(page.getByTestId('account-name')).toBeVisible();
       await audit.check(page, 'settings');
+      await openAbout(page);
+      await expect(page.getByTestId('device-id')).toBeVisible();
+      await audit.check(page, 'settings (about open)');
+      // The dark theme chosen over a light system.
+      await page.getByTestId('theme-dark').check();
+      await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+      await audit.check(page, 'settings (dark theme)');
+      await page.getByTestId('theme-system').check();
+      await expect(page.locator('html')).not.toHaveAttribute('data-theme', /./);
       await page.getByTestId('sign-out').click();
       await expect(page.getByTestId('sign-out-confirm')).toBeVisible();
       // The question takes the focus on its safe answer, and gives it back when dismissed.
@@ -213,6 +257,8 @@ for (const language of LANGUAGES) {
       // The session ends: the status bar asks to sign in again, and the sign-in screen does.
       await context.clearCookies();
       await page.getByTestId('nav-today').click();
+      await openSyncPanel(page);
+      await audit.check(page, 'today (sync panel open)');
       await page.getByTestId('sync-now').click();
       await expect(page.getByTestId('sync-status')).toHaveAttribute('data-state', 'signed-out');
       await audit.check(page, 'today (session ended)');
@@ -280,8 +326,9 @@ for (const language of LANGUAGES) {
 
       // A lead moved to the trash: its note, the toast with undo, and Settings' trash.
       await openLead(page, name);
-      await page.getByTestId('delete-lead').click();
+      await trashFromMenu(page, 'delete-lead');
       await expect(page.getByTestId('toast')).toBeVisible();
+      await expect(page.getByTestId('restore-lead')).toBeFocused();
       await audit.check(page, 'lead detail (in the trash, toast)');
       await page.getByTestId('nav-settings').click();
       await expect(page.getByTestId('trash')).toBeVisible();

@@ -65,11 +65,21 @@ export async function device(browser: Browser, login: Login, options: BrowserCon
 
 // Steps the sync and accessibility tests share.
 
-/// Runs a sync from the indicator and waits until it finished with nothing left waiting.
+/// Opens the sync pill's panel (last sync, records waiting, "Sync now") unless it is open.
+export async function openSyncPanel(page: Page) {
+  const pill = page.getByTestId('sync-pill');
+  if ((await pill.getAttribute('aria-expanded')) !== 'true') await pill.click();
+  await expect(page.getByTestId('sync-panel')).toBeVisible();
+}
+
+/// Runs a sync from the pill's panel and waits until it finished with nothing left waiting.
 export async function syncNow(page: Page) {
   const status = page.getByTestId('sync-status');
   const before = (await status.getAttribute('data-synced-at')) ?? '0';
+  await openSyncPanel(page);
   await page.getByTestId('sync-now').click();
+  // The panel closes; the pill shows the run.
+  await expect(page.getByTestId('sync-panel')).toBeHidden();
   await expect(status).not.toHaveAttribute('data-synced-at', before);
   await expect(status).toHaveAttribute('data-state', 'synced');
 }
@@ -97,6 +107,22 @@ export async function openLead(page: Page, name: string) {
   await page.getByTestId('nav-leads').click();
   await page.getByTestId('lead-row').filter({ hasText: name }).click();
   await expect(page.getByTestId('lead-name')).toHaveText(name);
+}
+
+/// Moves the record on show to the trash: its "…" menu, the menu item `item`, then yes.
+export async function trashFromMenu(page: Page, item = 'delete') {
+  await page.getByTestId('more-menu').click();
+  await page.getByTestId(item).click();
+  await expect(page.getByTestId('cancel-delete')).toBeFocused();
+  await page.getByTestId('confirm-delete').click();
+}
+
+/// Opens Settings → About (the version, the device id, the database version).
+export async function openAbout(page: Page) {
+  const about = page.getByTestId('about');
+  if (!(await about.evaluate((el) => (el as HTMLDetailsElement).open))) {
+    await page.getByTestId('about-toggle').click();
+  }
 }
 
 /// Edits one text field of the open lead through its form.

@@ -1,7 +1,7 @@
 // Leads and visits end to end, in Chromium against the release build: what a rep does on a
 // first day, and that it is all still there after a reload (it lives in IndexedDB).
 import { Page } from '@playwright/test';
-import { expect, moreDetails, pickLead, pickNewLead, syncNow, test, visitKind } from './fixtures';
+import { expect, moreDetails, pickLead, pickNewLead, syncNow, test, trashFromMenu, visitKind } from './fixtures';
 
 test.use({ locale: 'en-US', timezoneId: 'Asia/Shanghai' });
 
@@ -49,8 +49,9 @@ test('create a lead, log two visits, reload: all there', async ({ page, context 
   await page.getByTestId('save').click();
   await expect(page.getByTestId('timeline-visit')).toHaveCount(2);
 
-  // Five changes wait for the server: the lead, two visits, and the lead's two moves.
-  await expect(page.getByTestId('sync-status')).toContainText('5 changes waiting');
+  // Five changes wait for the server (the lead, two visits, and the lead's two moves), on
+  // three records: the pill counts records.
+  await expect(page.getByTestId('sync-status')).toContainText('3 records waiting');
 
   await page.reload();
   await expect(page.getByTestId('lead-name')).toHaveText('Maria Rossi');
@@ -223,7 +224,7 @@ test.describe('in the field', () => {
 
     // Delete the visit from its edit form, then undo from the toast.
     await page.getByTestId('timeline-visit').getByRole('link', { name: 'Edit' }).click();
-    await page.getByTestId('delete').click();
+    await trashFromMenu(page);
     await expect(page.getByTestId('lead-name')).toHaveText('Zhou Jie');
     await expect(page.getByTestId('timeline-visit')).toHaveCount(0);
     await page.getByTestId('toast').getByRole('button', { name: 'Restore' }).click();

@@ -7,7 +7,7 @@ import { cpSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Browser, BrowserContext, Page } from '@playwright/test';
 import { Audit } from './audit';
-import { createLead, expect, openLead, pickLead, poolLogin, signIn, syncNow, test, visitKind } from './fixtures';
+import { createLead, expect, openAbout, openLead, pickLead, poolLogin, signIn, syncNow, test, visitKind } from './fixtures';
 import { env, Field, launchProfile, removeDir, tempDir } from './own-server';
 
 /// A date `days` before today, as the date input wants it.
@@ -35,9 +35,10 @@ async function cssBuild(page: Page): Promise<string> {
   );
 }
 
-/// The version Settings → App and storage shows (asked of the service worker).
+/// The version Settings → About shows (asked of the service worker).
 async function appVersion(page: Page): Promise<string> {
   await page.getByTestId('nav-settings').click();
+  await openAbout(page);
   const version = page.getByTestId('app-version');
   await expect(version).toHaveText(/^[0-9a-f]{16}$/);
   return (await version.textContent()) ?? '';
@@ -138,7 +139,7 @@ test.describe('offline start and updates', () => {
       await field.phone?.route('**/api/**', (route) => route.abort('internetdisconnected'));
       const name = `Made Under A ${Date.now().toString(36)}`;
       await createLead(page, name, 'Version A Ltd');
-      await expect(page.getByTestId('sync-text')).toContainText('1 change waiting');
+      await expect(page.getByTestId('sync-text')).toContainText('1 record waiting');
 
       // Build B is deployed on the same address. The next start finds it, caches it in the
       // background and offers it; A still runs.
@@ -148,7 +149,7 @@ test.describe('offline start and updates', () => {
       const audit = new Audit('en');
       await audit.check(page, 'update banner');
       expect(await cssBuild(page)).toBe('');
-      await expect(page.getByTestId('sync-text')).toContainText('1 change waiting');
+      await expect(page.getByTestId('sync-text')).toContainText('1 record waiting');
 
       // A second window of the app offers the same update.
       const other = await field.phone!.newPage();
@@ -174,7 +175,7 @@ test.describe('offline start and updates', () => {
       const cachesB = await shellCaches(page);
       expect(cachesB).toHaveLength(1);
       expect(cachesB).not.toEqual(cachesA);
-      await expect(page.getByTestId('sync-text')).toContainText('1 change waiting');
+      await expect(page.getByTestId('sync-text')).toContainText('1 record waiting');
       await expect(page.getByTestId('lead-name')).toHaveText(name);
 
       // Settings names the version now running: B's.

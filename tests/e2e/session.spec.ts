@@ -28,7 +28,7 @@ test('an ended session keeps the outbox and syncs after signing in again', async
   await createLead(page, name);
   const status = page.getByTestId('sync-status');
   await expect(status).toHaveAttribute('data-state', 'signed-out');
-  await expect(page.getByTestId('sync-text')).toContainText('1 change waiting');
+  await expect(page.getByTestId('sync-text')).toContainText('1 record waiting');
 
   await page.getByTestId('sign-in-again').click();
   await expect(page.getByTestId('login-name')).toHaveValue(user.login);
@@ -58,7 +58,7 @@ test('signing out warns about unsynced changes, then deletes the local data', as
   await expect(page.getByTestId('lead-name')).toHaveText('Never Synced');
   await page.getByTestId('nav-settings').click();
   await page.getByTestId('sign-out').click();
-  await expect(page.getByTestId('sign-out-unsynced')).toContainText('1 change has not reached the server');
+  await expect(page.getByTestId('sign-out-unsynced')).toContainText('1 record has changes that have not reached the server');
   await context.setOffline(false);
   await page.getByTestId('sign-out-anyway').click();
   // The server's answer wipes the site's storage, then the app deletes the database itself

@@ -50,8 +50,8 @@ test('two offline devices and their manager converge, and a lost edit is shown a
   await editField(phone.page, 'company', 'Beta Phone');
   await openLead(laptop.page, beta);
   await editField(laptop.page, 'company', 'Beta Laptop');
-  await expect(phone.page.getByTestId('sync-text')).toContainText('2 changes waiting');
-  await expect(laptop.page.getByTestId('sync-text')).toContainText('2 changes waiting');
+  await expect(phone.page.getByTestId('sync-text')).toContainText('2 records waiting');
+  await expect(laptop.page.getByTestId('sync-text')).toContainText('2 records waiting');
 
   // Back online: the `online` event syncs on its own; one more round each settles the order.
   for (const d of [phone, laptop]) {

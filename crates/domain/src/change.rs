@@ -440,6 +440,16 @@ pub struct Mutation {
     pub stamp: Stamp,
 }
 
+/// How many records the mutations change: the outbox holds one mutation per save, and a
+/// record saved three times before a sync is still one record waiting.
+pub fn records_changed(mutations: &[Mutation]) -> usize {
+    mutations
+        .iter()
+        .map(|m| (m.kind, m.record_id))
+        .collect::<std::collections::HashSet<_>>()
+        .len()
+}
+
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -469,6 +479,30 @@ mod tests {
             assert!(collections.insert(collection), "{collection} used twice");
         }
         assert_eq!(RecordKind::Lead.collection(), "leads");
+    }
+
+    #[test]
+    fn records_changed_counts_each_record_once() {
+        let mutation = |kind, n| Mutation {
+            seq: 0,
+            kind,
+            record_id: id(n),
+            fields: BTreeMap::new(),
+            stamp: Stamp {
+                wall_ms: 1,
+                counter: 0,
+                client: id(9),
+            },
+        };
+        assert_eq!(records_changed(&[]), 0);
+        let saves = [
+            mutation(RecordKind::Lead, 1),
+            mutation(RecordKind::Visit, 2),
+            mutation(RecordKind::Lead, 1),
+            mutation(RecordKind::Visit, 3),
+            mutation(RecordKind::Lead, 1),
+        ];
+        assert_eq!(records_changed(&saves), 3);
     }
 
     #[test]

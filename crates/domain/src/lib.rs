@@ -128,8 +128,8 @@ pub mod visit;
 pub mod wan;
 
 pub use change::{
-    apply_fields, changed_fields, to_object, ForKind, Mutation, Reach, Record, RecordKind,
-    RecordMeta, Writers,
+    apply_fields, changed_fields, records_changed, to_object, ForKind, Mutation, Reach, Record,
+    RecordKind, RecordMeta, Writers,
 };
 pub use clock::{
     day_bounds_ms, local_datetime, local_to_unix_ms, today_in_offset, Clock, FixedClock, Hlc,
