@@ -164,6 +164,8 @@ async fn every_save_numbers_its_outbox_entries_without_gaps() {
     assert!(outbox.windows(2).all(|w| w[0].stamp < w[1].stamp));
     assert_eq!(outbox, [first, edit, delete].concat());
     assert_eq!(store.outbox_len().await.unwrap(), 3);
+    // Three saves of one lead: one record waiting.
+    assert_eq!(store.outbox_records().await.unwrap(), 1);
 
     // The counter survives a reopen.
     store.close();
@@ -171,6 +173,8 @@ async fn every_save_numbers_its_outbox_entries_without_gaps() {
     let v = visit(&l, "2025-11-24", "10:00");
     let next = store.save(&[Change::Visit(v)], T0 + 4).await.unwrap();
     assert_eq!(next[0].seq, 4);
+    assert_eq!(store.outbox_len().await.unwrap(), 4);
+    assert_eq!(store.outbox_records().await.unwrap(), 2);
     let device = store.device(T0).await.unwrap();
     assert_eq!(device.next_seq, 5);
     store.close();
