@@ -552,7 +552,7 @@ messages! {
     "login.bad_credentials" => "Wrong login name or password.", "登录名或密码错误。";
     "login.failed" => "The server could not sign you in. Try again later.", "服务器暂时无法登录，请稍后再试。";
     "login.intro" => "Your customers stay on this device and sync with your team's server.", "客户资料保存在本机，并与团队服务器同步。";
-    "login.locked" => "Too many failed attempts. Try again in a few minutes.", "登录失败次数过多，请几分钟后再试。";
+    "login.locked" => "Too many failed attempts. Wait a moment and try again.", "登录失败次数过多，请稍候再试。";
     "login.login" => "Login name", "登录名";
     "login.offline" => "Signing in needs a connection to the server.", "登录需要连接服务器。";
     "login.other_user" => "This device holds the data of {}. Sign out in Settings first.", "本机保存的是 {} 的数据。请先在设置中退出登录。";

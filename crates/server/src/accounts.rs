@@ -85,22 +85,61 @@ impl Name {
     }
 }
 
-/// Failures allowed before the first lock.
+/// Failures of one login allowed before the first delay.
 pub const FREE_FAILURES: u32 = 5;
 
-/// The longest lock.
-pub const MAX_LOCK: TimeDelta = TimeDelta::minutes(15);
+/// The longest delay a login's failures set: a stranger guessing all day slows its owner by
+/// at most this, never locks them out.
+pub const MAX_LOCK: TimeDelta = TimeDelta::minutes(1);
 
-/// The lock after the `failures`-th failed login in a row: none for the first four, then
-/// 2^(failures − 5) seconds (1 s, 2 s, 4 s …), capped at fifteen minutes. Growing delays make
-/// guessing slow without letting a stranger lock a rep out for long.
-pub fn lock_for(failures: u32) -> Option<TimeDelta> {
-    if failures < FREE_FAILURES {
+/// Failures from one address allowed before the first delay: an office behind one address
+/// mistypes more than one person does.
+pub const FREE_ADDRESS_FAILURES: u32 = 20;
+
+/// The longest delay an address's failures set (it slows whoever sprays many logins).
+pub const MAX_ADDRESS_LOCK: TimeDelta = TimeDelta::minutes(15);
+
+/// How long failures count: a count whose first failure is older starts again.
+pub const THROTTLE_WINDOW: TimeDelta = TimeDelta::hours(1);
+
+/// 2^(failures − free) seconds once `free` failures have been made (1 s, 2 s, 4 s …), capped.
+fn growing(failures: u32, free: u32, cap: TimeDelta) -> Option<TimeDelta> {
+    if failures < free {
         return None;
     }
-    // 2^10 s already exceeds the cap; clamping the exponent avoids overflow.
-    let exponent = (failures - FREE_FAILURES).min(10);
-    Some(TimeDelta::seconds(1_i64 << exponent).min(MAX_LOCK))
+    // 2^10 s already exceeds both caps; clamping the exponent avoids overflow.
+    let exponent = (failures - free).min(10);
+    Some(TimeDelta::seconds(1_i64 << exponent).min(cap))
+}
+
+/// The delay after a login's `failures`-th failure within the window: none for the first
+/// four, then 1 s, 2 s, 4 s … capped at a minute. Whether an account has the login does not
+/// matter: unknown logins are slowed exactly like known ones.
+pub fn lock_for(failures: u32) -> Option<TimeDelta> {
+    growing(failures, FREE_FAILURES, MAX_LOCK)
+}
+
+/// The delay after an address's `failures`-th failure within the window.
+pub fn address_lock_for(failures: u32) -> Option<TimeDelta> {
+    growing(failures, FREE_ADDRESS_FAILURES, MAX_ADDRESS_LOCK)
+}
+
+/// The throttle key of a login as typed: its stored form when it is a valid login, else the
+/// text trimmed, lowercased and cut to a bounded length (so junk is throttled too, and the
+/// table's keys stay small).
+pub fn login_throttle_key(login: &str) -> String {
+    match Login::parse(login) {
+        Ok(login) => format!("login:{}", login.as_str()),
+        Err(_) => {
+            let text: String = login.trim().to_lowercase().chars().take(128).collect();
+            format!("login:{text}")
+        }
+    }
+}
+
+/// The throttle key of a source address.
+pub fn address_throttle_key(address: std::net::IpAddr) -> String {
+    format!("addr:{address}")
 }
 
 /// Adds a team.
@@ -277,38 +316,63 @@ impl From<SecretError> for LoginError {
     }
 }
 
-/// Checks a login and password against the database and its throttle.
+/// Checks a login and password against the database and the throttles: the login's (a name,
+/// whether or not an account has it) and the source address's.
 ///
-/// A locked account is refused before the password is checked, so guesses during a lock
-/// learn nothing and cost no hashing. An unknown login still costs one argon2 verification
-/// (against `decoy_hash`), so timing does not reveal which logins exist.
+/// While either delay runs the attempt is refused before anything is looked up or hashed,
+/// for known and unknown logins alike: same status, body and Retry-After, and guesses during
+/// a delay learn nothing. Otherwise an unknown login still costs one argon2 verification
+/// (against `decoy_hash`), so timing does not tell which logins exist either. The delays
+/// grow with failures within [`THROTTLE_WINDOW`] and are capped ([`MAX_LOCK`] for a login),
+/// so the right password always works once the current delay has passed.
 pub async fn sign_in(
     storage: &dyn Storage,
     login: &str,
     password: &str,
+    from: Option<std::net::IpAddr>,
     now: DateTime<Utc>,
     decoy_hash: &str,
 ) -> Result<User, LoginError> {
+    let login_key = login_throttle_key(login);
+    let address_key = from.map(address_throttle_key);
+    let mut until = storage.throttle(&login_key).await?.locked_until;
+    if let Some(key) = &address_key {
+        until = until.max(storage.throttle(key).await?.locked_until);
+    }
+    if let Some(until) = until.filter(|until| *until > now) {
+        return Err(LoginError::Locked(retry_after_seconds(until - now)));
+    }
     let credentials = match Login::parse(login) {
         Ok(login) => storage.user_by_login(login.as_str()).await?,
         Err(_) => None,
     };
-    let Some(credentials) = credentials else {
-        secrets::verify_password(password.to_string(), decoy_hash.to_string()).await?;
-        return Err(LoginError::InvalidCredentials);
-    };
-    let user_id = credentials.user.id;
-    if let Some(until) = storage.login_throttle(user_id).await?.locked_until {
-        if until > now {
-            return Err(LoginError::Locked(retry_after_seconds(until - now)));
+    let signed_in = match credentials {
+        Some(credentials) => {
+            let right =
+                secrets::verify_password(password.to_string(), credentials.password_hash).await?;
+            right.then_some(credentials.user)
         }
-    }
-    if secrets::verify_password(password.to_string(), credentials.password_hash).await? {
-        storage.clear_login_failures(user_id).await?;
-        Ok(credentials.user)
-    } else {
-        storage.record_login_failure(user_id, now, lock_for).await?;
-        Err(LoginError::InvalidCredentials)
+        None => {
+            secrets::verify_password(password.to_string(), decoy_hash.to_string()).await?;
+            None
+        }
+    };
+    match signed_in {
+        Some(user) => {
+            storage.clear_throttle(&login_key).await?;
+            Ok(user)
+        }
+        None => {
+            storage
+                .record_failure(&login_key, now, lock_for, THROTTLE_WINDOW)
+                .await?;
+            if let Some(key) = &address_key {
+                storage
+                    .record_failure(key, now, address_lock_for, THROTTLE_WINDOW)
+                    .await?;
+            }
+            Err(LoginError::InvalidCredentials)
+        }
     }
 }
 
@@ -323,16 +387,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn locks_start_after_five_failures_double_and_stop_at_fifteen_minutes() {
+    fn delays_start_after_five_failures_double_and_stop_at_a_minute() {
         for failures in 0..5 {
             assert_eq!(lock_for(failures), None, "{failures}");
         }
         assert_eq!(lock_for(5), Some(TimeDelta::seconds(1)));
         assert_eq!(lock_for(6), Some(TimeDelta::seconds(2)));
         assert_eq!(lock_for(7), Some(TimeDelta::seconds(4)));
-        assert_eq!(lock_for(14), Some(TimeDelta::seconds(512)));
-        assert_eq!(lock_for(15), Some(MAX_LOCK));
+        assert_eq!(lock_for(10), Some(TimeDelta::seconds(32)));
+        assert_eq!(lock_for(11), Some(MAX_LOCK));
         assert_eq!(lock_for(u32::MAX), Some(MAX_LOCK));
+        // An address gets twenty, then up to fifteen minutes.
+        assert_eq!(address_lock_for(19), None);
+        assert_eq!(address_lock_for(20), Some(TimeDelta::seconds(1)));
+        assert_eq!(address_lock_for(u32::MAX), Some(MAX_ADDRESS_LOCK));
+    }
+
+    #[test]
+    fn throttle_keys_name_a_login_as_stored_and_bound_junk() {
+        assert_eq!(login_throttle_key("  Wang.Li "), "login:wang.li");
+        assert_eq!(login_throttle_key("has space"), "login:has space");
+        assert_eq!(
+            login_throttle_key(&"x".repeat(500)).len(),
+            "login:".len() + 128
+        );
+        assert_eq!(
+            address_throttle_key("203.0.113.9".parse().unwrap()),
+            "addr:203.0.113.9"
+        );
     }
 
     #[test]

@@ -426,7 +426,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|error| format!("cannot listen on {address}: {error}"))?;
     tracing::info!("listening on http://{address}");
-    axum::serve(listener, router)
+    // The peer's address reaches the sign-in throttle (per source address).
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|error| format!("server failed: {error}"))?;

@@ -278,14 +278,22 @@ impl Server {
     }
 
     async fn failures(&self, login: &str) -> u32 {
-        let user = self
-            .storage
-            .user_by_login(login)
-            .await
-            .unwrap()
-            .unwrap()
-            .user;
-        self.storage.login_throttle(user.id).await.unwrap().failures
+        let key = accounts::login_throttle_key(login);
+        self.storage.throttle(&key).await.unwrap().failures
+    }
+
+    /// A sign-in from the address `from` (as the listener would report the peer).
+    async fn login_from(&self, from: &str, login: &str, password: &str) -> Answer {
+        let body = json!({ "login": login, "password": password }).to_string();
+        let mut request = Request::post("/api/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        let peer: std::net::SocketAddr = format!("{from}:40000").parse().unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        self.send(request).await
     }
 }
 
@@ -524,6 +532,94 @@ async fn failed_logins_lock_the_account_in_the_database() {
         server.clock.advance(TimeDelta::seconds(2));
         assert_eq!(server.login("sun", &password).await.status, StatusCode::OK);
         assert_eq!(server.failures("sun").await, 0);
+    }
+}
+
+#[tokio::test]
+async fn a_slow_stranger_cannot_keep_the_owner_out() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let password = server.add_user("qian", Role::Rep, None).await;
+        // A stranger guesses every three minutes, all day.
+        for _ in 0..40 {
+            let answer = server.login("qian", "guess").await;
+            assert_ne!(answer.status, StatusCode::OK);
+            server.clock.advance(TimeDelta::minutes(3));
+        }
+        let answer = server.login("qian", "guess").await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        // The owner, right after the stranger's last guess, waits a minute at most.
+        let owner = server.login("qian", &password).await;
+        if owner.status == StatusCode::TOO_MANY_REQUESTS {
+            let wait: i64 = owner.header("retry-after").unwrap().parse().unwrap();
+            assert!(wait <= 60, "locked out for {wait} s");
+            server.clock.advance(TimeDelta::seconds(wait));
+            assert_eq!(server.login("qian", &password).await.status, StatusCode::OK);
+        } else {
+            assert_eq!(owner.status, StatusCode::OK);
+        }
+    }
+}
+
+#[tokio::test]
+async fn unknown_logins_are_throttled_exactly_like_known_ones() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        server.add_user("sun", Role::Rep, None).await;
+        // Seven wrong guesses at an account that exists and at one that does not: answer for
+        // answer the same status, body and Retry-After, so guessing tells nobody which is which.
+        for attempt in 1..=7 {
+            let known = server.login("sun", "guess").await;
+            let unknown = server.login("sun-nobody", "guess").await;
+            assert_eq!(known.status, unknown.status, "attempt {attempt}");
+            assert_eq!(known.body, unknown.body, "attempt {attempt}");
+            assert_eq!(
+                known.header("retry-after"),
+                unknown.header("retry-after"),
+                "attempt {attempt}"
+            );
+            if attempt > 5 {
+                assert_eq!(
+                    known.status,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "attempt {attempt}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn one_address_guessing_many_logins_is_slowed_others_are_not() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let password = server.add_user("zhao", Role::Rep, None).await;
+        // One address sprays one guess at each of many logins: no account reaches its limit,
+        // the address does.
+        let mut throttled = None;
+        for n in 0..40 {
+            let answer = server
+                .login_from("203.0.113.9", &format!("user{n}"), "guess")
+                .await;
+            if answer.status == StatusCode::TOO_MANY_REQUESTS {
+                throttled = Some(n);
+                break;
+            }
+            assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        }
+        let at = throttled.expect("the address was never slowed");
+        assert!(at >= 20, "slowed after only {at} guesses");
+        // Another address is not slowed, and its owner signs in.
+        assert_eq!(
+            server
+                .login_from("198.51.100.7", "zhao", &password)
+                .await
+                .status,
+            StatusCode::OK
+        );
     }
 }
 

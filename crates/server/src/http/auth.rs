@@ -5,7 +5,9 @@
 //! read it, and other sites cannot make the browser send it. The database keeps only the
 //! token's SHA-256, so nothing stored can be replayed as a cookie.
 
-use axum::extract::{FromRequestParts, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -91,15 +93,18 @@ impl From<&User> for UserView {
 #[tracing::instrument(skip_all, fields(login = %request.login))]
 pub async fn login(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let now = state.clock.now();
     let decoy = state.decoy_hash().await?;
+    let from = peer.map(|axum::Extension(ConnectInfo(peer))| source_address(peer, &headers));
     let user = accounts::sign_in(
         state.storage.as_ref(),
         &request.login,
         &request.password,
+        from,
         now,
         decoy,
     )
@@ -207,6 +212,24 @@ fn session_token(headers: &HeaderMap) -> Option<&str> {
 
 /// Whether the cookie must be `Secure`: always when configured, and per request when a
 /// reverse proxy says the browser spoke https.
+/// Where a sign-in comes from, for the per-address throttle: the peer, or, when the peer is
+/// this machine (a reverse proxy beside the server), the address that proxy appended last to
+/// `X-Forwarded-For`. A remote peer's `X-Forwarded-For` is not believed: anyone can write one.
+fn source_address(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    let peer = peer.ip();
+    if !peer.is_loopback() {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .next_back()
+        .unwrap_or(peer)
+}
+
 fn is_secure(state: &AppState, headers: &HeaderMap) -> bool {
     state.settings.secure_cookies
         || headers
@@ -244,6 +267,23 @@ mod tests {
         );
         assert_eq!(session_token(&headers), Some("tok_en-1"));
         assert_eq!(session_token(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn the_source_address_believes_only_a_proxy_on_this_machine() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("10.9.9.9, 203.0.113.9"),
+        );
+        let remote: SocketAddr = "198.51.100.7:5000".parse().unwrap();
+        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let ip = |raw: &str| raw.parse::<IpAddr>().unwrap();
+        // A remote peer's header is anyone's to write: the peer it is.
+        assert_eq!(source_address(remote, &headers), ip("198.51.100.7"));
+        // Behind a proxy on this machine: the hop that proxy appended.
+        assert_eq!(source_address(local, &headers), ip("203.0.113.9"));
+        assert_eq!(source_address(local, &HeaderMap::new()), ip("127.0.0.1"));
     }
 
     #[test]

@@ -200,10 +200,11 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The failed-login state of one account.
+/// Failed sign-ins counted under one key: a login name (whether or not an account has it)
+/// or a source address.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LoginThrottle {
-    /// Failed attempts since the last success.
+    /// Failed attempts in the current window (since the last success, for a login).
     pub failures: u32,
     /// Until when a login attempt is refused without checking the password.
     pub locked_until: Option<DateTime<Utc>>,
@@ -399,21 +400,24 @@ pub trait Storage: Send + Sync + 'static {
     /// Removes sessions that expired before `now`.
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StorageError>;
 
-    /// The failed-login state of an account (the default when it never failed).
-    async fn login_throttle(&self, user_id: Uuid) -> Result<LoginThrottle, StorageError>;
+    /// The failed sign-ins counted under `key` (the default when none are).
+    async fn throttle(&self, key: &str) -> Result<LoginThrottle, StorageError>;
 
-    /// Counts one failed login and, in the same transaction, extends the lock to what `policy`
-    /// says for the new count (never shortens it: servers racing on one account cannot undo
-    /// each other's lock). Returns the new state.
-    async fn record_login_failure(
+    /// Counts one failed sign-in under `key` and, in the same transaction, extends the delay
+    /// to what `policy` says for the new count (never shortens it: servers racing on one key
+    /// cannot undo each other's delay). A count whose window began before `now - window`
+    /// starts again at one. Keys whose window and delay are both over are swept. Returns
+    /// the new state.
+    async fn record_failure(
         &self,
-        user_id: Uuid,
+        key: &str,
         now: DateTime<Utc>,
         policy: LockPolicy,
+        window: TimeDelta,
     ) -> Result<LoginThrottle, StorageError>;
 
-    /// Forgets failed logins after a successful one.
-    async fn clear_login_failures(&self, user_id: Uuid) -> Result<(), StorageError>;
+    /// Forgets the failures under `key` (a successful sign-in, a password reset).
+    async fn clear_throttle(&self, key: &str) -> Result<(), StorageError>;
 
     /// Applies a device's batch for `user` in one transaction, as [`sync::push`] describes;
     /// `now_ms` is the server's clock, used to clamp stamps that are too far ahead. A device

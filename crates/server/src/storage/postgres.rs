@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Row, SqlSafeStr};
@@ -76,6 +76,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "record ids",
         include_str!("../../migrations/postgres/0008_record_ids.sql"),
+    ),
+    (
+        9,
+        "login throttles",
+        include_str!("../../migrations/postgres/0009_login_throttles.sql"),
     ),
 ];
 
@@ -320,10 +325,14 @@ impl Storage for PostgresStorage {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM login_throttle WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        // The login's failures go with the old password (keys: accounts::login_throttle_key).
+        sqlx::query(
+            "DELETE FROM login_throttles
+             WHERE key = 'login:' || (SELECT login FROM users WHERE id = $1)",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -377,12 +386,11 @@ impl Storage for PostgresStorage {
         Ok(done.rows_affected())
     }
 
-    async fn login_throttle(&self, user_id: Uuid) -> Result<LoginThrottle, StorageError> {
-        let row =
-            sqlx::query("SELECT failures, locked_until FROM login_throttle WHERE user_id = $1")
-                .bind(user_id)
-                .fetch_optional(&self.pool)
-                .await?;
+    async fn throttle(&self, key: &str) -> Result<LoginThrottle, StorageError> {
+        let row = sqlx::query("SELECT failures, locked_until FROM login_throttles WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row
             .as_ref()
             .map(throttle_from_row)
@@ -390,41 +398,59 @@ impl Storage for PostgresStorage {
             .unwrap_or_default())
     }
 
-    async fn record_login_failure(
+    async fn record_failure(
         &self,
-        user_id: Uuid,
+        key: &str,
         now: DateTime<Utc>,
         policy: LockPolicy,
+        window: TimeDelta,
     ) -> Result<LoginThrottle, StorageError> {
+        let expired = now - window;
         let mut tx = self.pool.begin().await?;
-        // The upsert locks the account's row until commit, so concurrent failures on other
-        // servers count one after the other.
+        // The upsert locks the key's row until commit, so concurrent failures on other
+        // servers count one after the other; a window that began before `expired` starts
+        // again at this failure.
         let row = sqlx::query(
-            "INSERT INTO login_throttle (user_id, failures, locked_until) VALUES ($1, 1, NULL)
-             ON CONFLICT (user_id) DO UPDATE SET failures = login_throttle.failures + 1
+            "INSERT INTO login_throttles (key, failures, window_start, locked_until)
+                 VALUES ($1, 1, $2, NULL)
+             ON CONFLICT (key) DO UPDATE SET
+                 failures = CASE WHEN login_throttles.window_start <= $3 THEN 1
+                                 ELSE login_throttles.failures + 1 END,
+                 window_start = CASE WHEN login_throttles.window_start <= $3 THEN $2
+                                     ELSE login_throttles.window_start END
              RETURNING failures, locked_until",
         )
-        .bind(user_id)
+        .bind(key)
+        .bind(now)
+        .bind(expired)
         .fetch_one(&mut *tx)
         .await?;
         let mut throttle = throttle_from_row(&row)?;
         if let Some(until) = lock_end(policy, throttle.failures, now) {
             if throttle.locked_until.is_none_or(|current| current < until) {
-                sqlx::query("UPDATE login_throttle SET locked_until = $2 WHERE user_id = $1")
-                    .bind(user_id)
+                sqlx::query("UPDATE login_throttles SET locked_until = $2 WHERE key = $1")
+                    .bind(key)
                     .bind(until)
                     .execute(&mut *tx)
                     .await?;
                 throttle.locked_until = Some(until);
             }
         }
+        sqlx::query(
+            "DELETE FROM login_throttles
+             WHERE window_start <= $1 AND (locked_until IS NULL OR locked_until <= $2)",
+        )
+        .bind(expired)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(throttle)
     }
 
-    async fn clear_login_failures(&self, user_id: Uuid) -> Result<(), StorageError> {
-        sqlx::query("DELETE FROM login_throttle WHERE user_id = $1")
-            .bind(user_id)
+    async fn clear_throttle(&self, key: &str) -> Result<(), StorageError> {
+        sqlx::query("DELETE FROM login_throttles WHERE key = $1")
+            .bind(key)
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -86,6 +86,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "record ids",
         include_str!("../../migrations/sqlite/0008_record_ids.sql"),
+    ),
+    (
+        9,
+        "login throttles",
+        include_str!("../../migrations/sqlite/0009_login_throttles.sql"),
     ),
 ];
 
@@ -323,10 +328,14 @@ impl Storage for SqliteStorage {
             .bind(&id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM login_throttle WHERE user_id = ?1")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
+        // The login's failures go with the old password (keys: accounts::login_throttle_key).
+        sqlx::query(
+            "DELETE FROM login_throttles
+             WHERE key = 'login:' || (SELECT login FROM users WHERE id = ?1)",
+        )
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -380,12 +389,11 @@ impl Storage for SqliteStorage {
         Ok(done.rows_affected())
     }
 
-    async fn login_throttle(&self, user_id: Uuid) -> Result<LoginThrottle, StorageError> {
-        let row =
-            sqlx::query("SELECT failures, locked_until FROM login_throttle WHERE user_id = ?1")
-                .bind(user_id.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
+    async fn throttle(&self, key: &str) -> Result<LoginThrottle, StorageError> {
+        let row = sqlx::query("SELECT failures, locked_until FROM login_throttles WHERE key = ?1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row
             .as_ref()
             .map(throttle_from_row)
@@ -393,42 +401,58 @@ impl Storage for SqliteStorage {
             .unwrap_or_default())
     }
 
-    async fn record_login_failure(
+    async fn record_failure(
         &self,
-        user_id: Uuid,
+        key: &str,
         now: DateTime<Utc>,
         policy: LockPolicy,
+        window: TimeDelta,
     ) -> Result<LoginThrottle, StorageError> {
-        let id = user_id.to_string();
+        let expired = millis(now - window);
         // IMMEDIATE takes the write lock up front, so two servers counting failures on the
         // same file wait for each other instead of failing with SQLITE_BUSY on upgrade.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        // The SET expressions all read the row as it was: a window that began before
+        // `expired` starts again at this failure.
         let row = sqlx::query(
-            "INSERT INTO login_throttle (user_id, failures, locked_until) VALUES (?1, 1, NULL)
-             ON CONFLICT (user_id) DO UPDATE SET failures = failures + 1
+            "INSERT INTO login_throttles (key, failures, window_start, locked_until)
+                 VALUES (?1, 1, ?2, NULL)
+             ON CONFLICT (key) DO UPDATE SET
+                 failures = CASE WHEN window_start <= ?3 THEN 1 ELSE failures + 1 END,
+                 window_start = CASE WHEN window_start <= ?3 THEN ?2 ELSE window_start END
              RETURNING failures, locked_until",
         )
-        .bind(&id)
+        .bind(key)
+        .bind(millis(now))
+        .bind(expired)
         .fetch_one(&mut *tx)
         .await?;
         let mut throttle = throttle_from_row(&row)?;
         if let Some(until) = lock_end(policy, throttle.failures, now) {
             if throttle.locked_until.is_none_or(|current| current < until) {
-                sqlx::query("UPDATE login_throttle SET locked_until = ?2 WHERE user_id = ?1")
-                    .bind(&id)
+                sqlx::query("UPDATE login_throttles SET locked_until = ?2 WHERE key = ?1")
+                    .bind(key)
                     .bind(millis(until))
                     .execute(&mut *tx)
                     .await?;
                 throttle.locked_until = Some(until);
             }
         }
+        sqlx::query(
+            "DELETE FROM login_throttles
+             WHERE window_start <= ?1 AND (locked_until IS NULL OR locked_until <= ?2)",
+        )
+        .bind(expired)
+        .bind(millis(now))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(throttle)
     }
 
-    async fn clear_login_failures(&self, user_id: Uuid) -> Result<(), StorageError> {
-        sqlx::query("DELETE FROM login_throttle WHERE user_id = ?1")
-            .bind(user_id.to_string())
+    async fn clear_throttle(&self, key: &str) -> Result<(), StorageError> {
+        sqlx::query("DELETE FROM login_throttles WHERE key = ?1")
+            .bind(key)
             .execute(&self.pool)
             .await?;
         Ok(())
