@@ -75,7 +75,13 @@ test('create a lead, log two visits, reload: all there', async ({ page, context 
 test('Today lists overdue follow-ups and the visits logged today', async ({ page }) => {
   await openApp(page, '/new/lead');
   await page.locator('#f-name').fill('Overdue Oscar');
-  await page.locator('#f-next_follow_up').fill('2020-01-01');
+  // Three days ago: overdue, and within the week a new follow-up may lie in the past.
+  const threeDaysAgo = await page.evaluate(() => {
+    const d = new Date();
+    d.setDate(d.getDate() - 3);
+    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  });
+  await page.locator('#f-next_follow_up').fill(threeDaysAgo);
   await page.getByTestId('save').click();
   await expect(page.getByTestId('lead-name')).toHaveText('Overdue Oscar');
 
@@ -214,6 +220,8 @@ test.describe('in the field', () => {
   test('a visit checks in with GPS, and a deleted visit can be restored', async ({ page }) => {
     await createLead(page, { name: 'Zhou Jie', company: 'Pudong Parts' });
     await page.getByTestId('log-visit').click();
+    // The check-in is one of the quick log's "More details".
+    await moreDetails(page);
     await page.getByTestId('check-in').getByRole('button', { name: 'Check in here' }).click();
     await expect(page.getByTestId('check-in')).toContainText('accurate to 12 m');
     await expect(page.getByTestId('check-in')).toContainText('31.23040, 121.47370');
