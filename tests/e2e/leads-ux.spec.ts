@@ -277,3 +277,49 @@ test.describe('on an Android phone in Chinese', () => {
     audit.expectClean();
   });
 });
+
+test.describe('on a laptop, with the keyboard alone', () => {
+  test.use({
+    locale: 'en-US',
+    timezoneId: 'Asia/Shanghai',
+    viewport: { width: 1280, height: 800 },
+    isMobile: false,
+    hasTouch: false,
+  });
+
+  test("a chip's panel opens, keeps the focus, is chosen from and closes with keys", async ({ page }) => {
+    await createLead(page, { name: 'Keys Grade A', grade: 'a' });
+    await createLead(page, { name: 'Keys Grade B', grade: 'b' });
+    await page.getByTestId('nav-leads').click();
+    await expect(page.getByTestId('lead-row')).toHaveCount(2);
+
+    await page.getByTestId('filter-grade').focus();
+    await page.keyboard.press('Enter');
+    const sheet = page.getByTestId('filter-sheet');
+    await expect(sheet).toBeVisible();
+    // Tab never leaves the panel for the page behind it; Grade A is reached with Tab.
+    let reached = false;
+    for (let step = 0; step < 12; step += 1) {
+      await page.keyboard.press('Tab');
+      const where = await page.evaluate(() => {
+        const active = document.activeElement;
+        return {
+          inside: !active || active === document.body || !!active.closest('dialog'),
+          value: active?.getAttribute('data-value') ?? null,
+        };
+      });
+      expect(where.inside, `Tab ${step + 1} left the panel`).toBe(true);
+      if (where.value === 'a') {
+        reached = true;
+        break;
+      }
+    }
+    expect(reached).toBe(true);
+    await page.keyboard.press('Enter');
+    await expect(sheet).toBeHidden();
+    await expect(page.getByTestId('filter-grade')).toBeFocused();
+    await expect(page.getByTestId('lead-row')).toHaveCount(1);
+    await expect(page.getByTestId('lead-row')).toContainText('Keys Grade A');
+    await expect(page.getByTestId('filter-count')).toHaveText('1');
+  });
+});
