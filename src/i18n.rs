@@ -438,7 +438,7 @@ messages! {
     "field.name" => "Name", "姓名";
     "field.needs" => "Needs", "客户需求";
     "field.needs_discovered" => "Needs discovered", "发现的需求";
-    "field.new_lead_inline" => "+ New lead", "+ 新客户";
+    "field.new_lead_inline" => "New lead…", "新建客户…";
     "field.next_follow_up" => "Next follow-up", "下次跟进日期";
     "field.next_step" => "Next step", "下一步";
     "field.none" => "—", "—";
@@ -539,7 +539,7 @@ messages! {
     "leads.filters" => "Filters", "筛选";
     "leads.filters_clear" => "Clear filters", "清除筛选";
     "leads.follow_up" => "Next follow-up: ", "下次跟进：";
-    "leads.new" => "+ New lead", "+ 新客户";
+    "leads.new" => "New lead", "新客户";
     "leads.no_match" => "No lead matches.", "没有符合条件的客户。";
     "leads.pick_one" => "Choose a lead to see its details.", "选择一位客户查看详情。";
     "leads.search" => "Search name, company, phone, tag or pinyin initials", "搜索姓名、公司、电话、标签或拼音首字母";
@@ -584,6 +584,7 @@ messages! {
     "notfound.title" => "Page not found", "页面不存在";
     "picker.recent" => "Visited recently", "最近拜访";
     "picker.search" => "Search name, company, phone…", "搜索姓名、公司、电话…";
+    "punct.colon" => ": ", "：";
     "question_kind.multiple" => "Multiple choice", "多选题";
     "question_kind.single" => "Single choice", "单选题";
     "question_kind.true_false" => "True or false", "判断题";
@@ -705,8 +706,8 @@ messages! {
     "theme.light" => "Light", "浅色";
     "theme.system" => "Same as the system", "跟随系统";
     "timeline.logged_by" => "Logged by {}", "记录人：{}";
-    "today.add_lead" => "+ New lead", "+ 新客户";
-    "today.add_visit" => "+ Log a visit", "+ 记录拜访";
+    "today.add_lead" => "New lead", "新客户";
+    "today.add_visit" => "Log a visit", "记录拜访";
     "today.call" => "Call", "拨打";
     "today.call_named" => "Call {}", "拨打 {}";
     "today.days_overdue" => "{} days overdue", "逾期 {} 天";

@@ -325,14 +325,14 @@ fn TimelineEntry(
                         </p>
                     })}
                     {texts.into_iter().map(|(key, text)| view! {
-                        <p class="entry-text"><span class="muted">{move || i.t(key)}": "</span>{text}</p>
+                        <p class="entry-text"><span class="muted">{move || i.t(key)}{move || i.t("punct.colon")}</span>{text}</p>
                     }).collect_view()}
                     {(!v.photos.is_empty()).then(|| view! { <PhotoStrip photos=v.photos.clone()/> })}
                     {(!v.materials.is_empty()).then(|| {
                         let shown = v.materials.clone();
                         view! {
                             <p class="entry-text" data-testid="timeline-materials">
-                                <span class="muted">{move || i.t("visit.materials")}": "</span>
+                                <span class="muted">{move || i.t("visit.materials")}{move || i.t("punct.colon")}</span>
                                 {shown.into_iter().enumerate().map(|(n, id)| view! {
                                     {(n > 0).then_some("、")}
                                     <A href=format!("/training/{id}")>
@@ -362,7 +362,7 @@ fn TimelineEntry(
                     </div>
                     <p class="entry-text">{d.product.clone()}</p>
                     {(!d.after_sales.is_empty()).then(|| view! {
-                        <p class="entry-text"><span class="muted">{move || i.t("field.after_sales")}": "</span>{d.after_sales.clone()}</p>
+                        <p class="entry-text"><span class="muted">{move || i.t("field.after_sales")}{move || i.t("punct.colon")}</span>{d.after_sales.clone()}</p>
                     })}
                 </li>
             }

@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::components::form::Choice;
+use crate::components::icons::{Icon, IconName};
 use crate::components::people::team_reps;
 use crate::components::LeadRow;
 use crate::i18n::{count, use_i18n, I18n};
@@ -278,7 +279,7 @@ pub fn Leads() -> impl IntoView {
         <section class="page leads">
             <header class="page-head leads-head">
                 <h1>{move || i.t("leads.title")}</h1>
-                <A href="/new/lead" attr:class="button primary" attr:data-testid="new-lead">{move || i.t("leads.new")}</A>
+                <A href="/new/lead" attr:class="button primary" attr:data-testid="new-lead"><Icon name=IconName::Add/>{move || i.t("leads.new")}</A>
             </header>
             <div class="search">
                 <label for="lead-search" class="visually-hidden">{move || i.t("leads.search_label")}</label>

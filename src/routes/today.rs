@@ -11,6 +11,7 @@ use domain::{Id, Lead, Visit};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::components::icons::{Icon, IconName};
 use crate::components::pwa::InstallHint;
 use crate::i18n::{count, due_day, use_i18n};
 use crate::platform;
@@ -128,8 +129,8 @@ pub fn Today() -> impl IntoView {
                 <p class="subtitle">{move || platform::format_date(today, i.locale())}</p>
             </header>
             <div class="quick-actions">
-                <A href="/new/visit" attr:class="button primary" attr:data-testid="quick-visit">{move || i.t("today.add_visit")}</A>
-                <A href="/new/lead" attr:class="button" attr:data-testid="quick-lead">{move || i.t("today.add_lead")}</A>
+                <A href="/new/visit" attr:class="button primary" attr:data-testid="quick-visit"><Icon name=IconName::Visit/>{move || i.t("today.add_visit")}</A>
+                <A href="/new/lead" attr:class="button" attr:data-testid="quick-lead"><Icon name=IconName::Add/>{move || i.t("today.add_lead")}</A>
             </div>
             <InstallHint/>
             <Show when=failed>
@@ -309,13 +310,13 @@ fn TodayRow(lead: Lead) -> impl IntoView {
                     view! {
                         <a class="button small" href=uri data-testid="row-call"
                             aria-label=move || crate::i18n::fill(i.t("today.call_named"), &label_name)>
-                            {move || i.t("today.call")}
+                            <Icon name=IconName::Phone/>{move || i.t("today.call")}
                         </a>
                     }
                 })}
                 <A href=log attr:class="button small primary" attr:data-testid="row-log"
                     attr:aria-label=move || crate::i18n::fill(i.t("today.log_named"), &label_name)>
-                    {move || i.t("today.log")}
+                    <Icon name=IconName::Visit/>{move || i.t("today.log")}
                 </A>
             </span>
         </li>

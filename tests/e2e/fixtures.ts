@@ -170,5 +170,5 @@ export async function moreDetails(page: Page): Promise<void> {
 // Opens the inline new lead of the visit form's lead picker.
 export async function pickNewLead(page: Page, input: string): Promise<void> {
   await page.locator(input).click();
-  await page.getByRole('option', { name: /New lead|新客户/ }).click();
+  await page.getByRole('option', { name: /New lead|新建客户/ }).click();
 }

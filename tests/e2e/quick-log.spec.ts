@@ -71,7 +71,7 @@ test.describe('quick log', () => {
     await page.getByTestId('nav-today').click();
     const row = page.getByTestId('due-list').getByTestId('lead-row').filter({ hasText: name });
     await expect(row.getByTestId('when')).toHaveText('今天');
-    await expect(row.getByTestId('row-call')).toHaveAttribute('href', 'tel:13800138000');
+    await expect(row.getByTestId('row-call')).toHaveAttribute('href', 'tel:+8613800138000');
     const audit = new Audit('zh-CN');
     await audit.check(page, 'Today with row actions');
 
