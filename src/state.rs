@@ -322,9 +322,13 @@ impl AppState {
             store.close();
         }
         self.store.set_value(None);
+        // The book goes first, while this page is the only one deleting it: the server's
+        // answer to the logout clears the site's storage too (Clear-Site-Data), and a delete
+        // asked for while the browser was doing that could wait forever (seen once in CI: the
+        // page stayed on Settings with the database half gone).
+        Store::delete(DB_NAME).await?;
         // Offline the server cannot be told; the session cookie then just expires unused.
         let _ = sync::api::logout().await;
-        Store::delete(DB_NAME).await?;
         platform::reload_page();
         Ok(())
     }

@@ -4,7 +4,7 @@
 // the evaluation, and the visit's materials on the lead's timeline.
 import { readFileSync } from 'node:fs';
 import { Browser, Page } from '@playwright/test';
-import { demoLogin, device, expect, signIn, syncNow, test } from './fixtures';
+import { demoLogin, device, expect, moreDetails, signIn, syncNow, test } from './fixtures';
 import { env, Field } from './own-server';
 
 /// A 1 × 1 PNG: a real image the browser decodes.
@@ -140,6 +140,8 @@ test.describe('training', () => {
     const name = (await page.getByTestId('lead-name').textContent()) ?? '';
     await page.getByTestId('log-visit').click();
     await expect(page.getByTestId('visit-form')).toBeVisible();
+    // Materials shown and photos are among the quick log's "More details".
+    await moreDetails(page);
     await page.getByTestId('materials-search').fill('jgtphs');
     await page.getByTestId('material-option').first().check();
     // A photo of the stand, and a PDF the photos refuse.
