@@ -78,32 +78,47 @@ pub fn FollowUpRhythm() -> impl IntoView {
         team_settings(state)
     });
     let manager = state.is_manager();
+    // The form is made once, when the first read answers: a pull landing while a manager
+    // types must not put a fresh form (and the stored values) under their fingers.
+    let loaded = Memo::new(move |_| read.with(Option::is_some));
     view! {
         <section class="team-settings" data-testid="follow-up-rhythm" aria-labelledby="rhythm-title">
             <h2 class="section-title" id="rhythm-title">{move || i.t("team.rhythm_title")}</h2>
             <p class="hint">{move || i.t("team.rhythm_hint")}</p>
-            {move || match read.get() {
-                None => None,
-                Some(found) if manager => Some(view! { <RhythmForm found/> }.into_any()),
-                Some(found) => {
-                    let days = found.map(|s| s.follow_up_days()).unwrap_or_default();
-                    Some(view! {
-                        <dl class="facts rhythm">
-                            {GRADES.iter().map(|(grade, _)| {
-                                let grade = *grade;
-                                let n = days.for_grade(grade);
-                                view! {
-                                    <div class="fact">
-                                        <dt>{move || i.t(grade.key())}</dt>
-                                        <dd>{move || fill(i.t("team.days"), n)}</dd>
-                                    </div>
-                                }
-                            }).collect_view()}
-                        </dl>
-                    }.into_any())
+            {move || match (loaded.get(), manager) {
+                (false, _) => None,
+                (true, true) => {
+                    let found = read.get_untracked().flatten();
+                    Some(view! { <RhythmForm found/> }.into_any())
                 }
+                (true, false) => Some(view! { <RhythmFacts read/> }.into_any()),
             }}
         </section>
+    }
+}
+
+/// The rhythm in words, for a rep: follows every pull.
+#[component]
+fn RhythmFacts(read: RwSignal<Option<Option<TeamSettings>>>) -> impl IntoView {
+    let i = use_i18n();
+    view! {
+        <dl class="facts rhythm">
+            {GRADES.iter().map(|(grade, _)| {
+                let grade = *grade;
+                let days = move || {
+                    read.with(|r| r.clone().flatten())
+                        .map(|s| s.follow_up_days())
+                        .unwrap_or_default()
+                        .for_grade(grade)
+                };
+                view! {
+                    <div class="fact">
+                        <dt>{move || i.t(grade.key())}</dt>
+                        <dd>{move || fill(i.t("team.days"), days())}</dd>
+                    </div>
+                }
+            }).collect_view()}
+        </dl>
     }
 }
 

@@ -27,9 +27,10 @@ pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval';
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Only geolocation, for this origin.
+/// (Only features today's browsers know: an unknown name is logged as an error in the
+/// console on every page.)
 pub const PERMISSIONS: &str = "geolocation=(self), camera=(), microphone=(), payment=(), \
-     usb=(), bluetooth=(), serial=(), hid=(), midi=(), display-capture=(), \
-     browsing-topics=(), interest-cohort=()";
+     usb=(), serial=(), hid=(), midi=(), display-capture=()";
 
 /// A year, with subdomains left alone (the server does not know what else runs there).
 pub const HSTS: &str = "max-age=31536000";
