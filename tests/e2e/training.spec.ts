@@ -69,7 +69,7 @@ test.describe('training', () => {
     await expect(rows.first()).toContainText('价格谈判话术');
     // Words search titles, tags and bodies; a kind narrows them.
     await page.getByTestId('training-search').fill('negotiation');
-    expect(await rows.count()).toBeGreaterThan(1);
+    await expect.poll(() => rows.count()).toBeGreaterThan(1);
     await page.getByTestId('filter-item-kind').selectOption('script');
     await expect(rows).toHaveCount(1);
     await expect(rows.first()).toContainText('Price negotiation script');
@@ -78,6 +78,7 @@ test.describe('training', () => {
     await expect(rows).toHaveCount(2);
     await page.getByTestId('filter-item-kind').selectOption('');
     await page.getByTestId('filter-assigned').check();
+    await expect.poll(() => rows.count()).toBeLessThan(10);
     const assigned = await rows.count();
     expect(assigned).toBeGreaterThan(0);
     expect(assigned).toBeLessThan(10);
@@ -107,6 +108,8 @@ test.describe('training', () => {
     // question; a second attempt is kept beside it.
     await rows.filter({ hasText: 'Quiz' }).filter({ hasText: 'price negotiation' }).click();
     const questions = page.getByTestId('question');
+    // count() does not wait: the reader must be drawn first (it raced in a full run).
+    await expect(questions.first()).toBeVisible();
     const count = await questions.count();
     expect(count).toBeGreaterThanOrEqual(6);
     await page.getByTestId('quiz-submit').click();
