@@ -919,8 +919,11 @@ impl Batch {
         for (record, stored) in tx.records(&wanted).await? {
             self.seen.insert(record, Some(stored));
         }
+        // Only a record that is not stored may be created here, so only its id needs looking
+        // up under the other kinds: a batch of edits costs no extra query.
         let ids: Vec<Id> = wanted
             .iter()
+            .filter(|record| !self.seen.contains_key(record))
             .map(|record| record.id)
             .filter(|id| !self.kinds.contains_key(id))
             .collect::<BTreeSet<_>>()
