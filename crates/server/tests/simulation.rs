@@ -132,6 +132,9 @@ use uuid::Uuid;
 /// again: these seeds no longer replay those histories, but they still run.
 const REGRESSION_SEEDS: &[u64] = &[
     8, 26, 37, 78, 89, 220, 235, 326, 353, 417, 615, 1024, 2819, 3825, 5078, 8947, 9227, 9555,
+    // 4092: found by 10,000 seeds at 6a34c94 and not fixed yet: rep2/laptop ends with acked 1
+    // while the server applied 0, and every push of 2..5 is answered Gap { expected: 1 }.
+    4092,
 ];
 
 /// The tables a backup holds and a restore puts back (accounts stay as they are), in an
