@@ -740,21 +740,22 @@ pub async fn record_push<T: LocalTx>(
 
 /// A push answered "gap: send `expected` next". When that is at or below what this device
 /// was told the server applied, the server went back; otherwise a push of this device was
-/// lost or overtaken, and the next push simply starts at `expected`.
+/// lost or overtaken, and the next push starts again after the last acknowledged number
+/// (the server answers the numbers it already applied with their kept refusals).
 pub async fn record_gap<T: LocalTx>(tx: &mut T, expected: u64) -> Result<PushApplied, T::Error> {
     let mut state = tx.sync_state().await?;
     let server_has = expected.saturating_sub(1);
-    let outcome = if server_has < state.server_acked {
-        server_went_back(tx, &mut state, server_has).await?;
-        PushApplied::ServerWentBack
-    } else {
-        // A gap commits nothing: what the server says it expects may count a
-        // `resume_after` it did not keep, so it is no fact to check later answers against.
-        state.acked = state.acked.max(server_has);
-        PushApplied::Progress
-    };
+    if server_has >= state.server_acked {
+        // A gap commits nothing and acknowledges nothing. What the server says it expects
+        // may count a `resume_after` it did not keep (seed 8947), and the server may later
+        // be restored to before the numbers it reported (seed 4092): an entry taken as
+        // acknowledged on a gap's word would never be sent to the restored server, which
+        // this device was never told had applied it.
+        return Ok(PushApplied::Progress);
+    }
+    server_went_back(tx, &mut state, server_has).await?;
     tx.put_sync_state(&state).await?;
-    Ok(outcome)
+    Ok(PushApplied::ServerWentBack)
 }
 
 /// The server has applied only up to `server_has`, less than it said before: resend from
@@ -1540,5 +1541,26 @@ mod tests {
         // The next gap from what it has really applied is no sign it went back.
         assert_eq!(run(record_gap(&mut rep, 3)).unwrap(), PushApplied::Progress);
         assert_eq!(rep.state.notice, None);
+    }
+
+    #[test]
+    fn a_gap_answer_acknowledges_nothing() {
+        let mut rep = device();
+        let first = one_entry(&mut rep);
+        one_entry(&mut rep);
+        one_entry(&mut rep);
+        // Number 1 was applied but its answer never came (the device was offline); a push
+        // of number 3 sent after it is answered "gap: send 2 next".
+        assert_eq!(run(record_gap(&mut rep, 2)).unwrap(), PushApplied::Progress);
+        assert_eq!(rep.state.acked, 0, "a gap answer is no acknowledgement");
+        // The server is then restored from a backup taken before number 1 (seed 4092): the
+        // device, never told that number 1 was applied, still sends it.
+        assert_eq!(run(record_gap(&mut rep, 1)).unwrap(), PushApplied::Progress);
+        let NextPush::Send { sent, .. } = run(next_batch(&mut rep, PushLimits::default())).unwrap()
+        else {
+            panic!("number 1 is sent again")
+        };
+        assert_eq!(sent[0], first);
+        assert_eq!(sent.len(), 3);
     }
 }
