@@ -9,6 +9,7 @@ pub mod icons;
 pub mod lead_picker;
 pub mod markdown;
 pub mod menu;
+pub mod password;
 pub mod people;
 pub mod photos;
 pub mod pwa;

@@ -8,6 +8,7 @@ use leptos_router::components::A;
 
 use crate::app::{Theme, LOCALE_PREF, THEME_PREF};
 use crate::components::focus::focus_when_drawn;
+use crate::components::password::{PasswordSection, TeamAccounts};
 use crate::components::pwa::{AppOnDevice, AppVersion};
 use crate::components::team_settings::FollowUpRhythm;
 use crate::i18n::{count, use_i18n, Locale};
@@ -105,6 +106,8 @@ pub fn Settings() -> impl IntoView {
                 </div>
             </Show>
 
+            <PasswordSection/>
+
             <div class="field">
                 <label for="language">{move || i.t("settings.language")}</label>
                 <select id="language" data-testid="language" on:change=move |ev| {
@@ -121,6 +124,8 @@ pub fn Settings() -> impl IntoView {
             </div>
 
             <FollowUpRhythm/>
+
+            <TeamAccounts/>
 
             <ThemeChoice/>
 

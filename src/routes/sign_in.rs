@@ -11,9 +11,11 @@ use leptos::task::spawn_local;
 use crate::app::LOCALE_PREF;
 use crate::components::focus::announce_screen;
 use crate::components::icons::{Icon, IconName};
+use crate::components::password::ChangePassword;
 use crate::i18n::{fill, tr, use_i18n, Locale};
 use crate::platform;
 use crate::state::use_app;
+use crate::store::Account;
 use crate::sync::api::{self, ApiError};
 
 #[component]
@@ -39,7 +41,36 @@ pub fn SignIn() -> impl IntoView {
     });
     let error = RwSignal::new(None::<String>);
     let working = RwSignal::new(false);
+    // Signed in with a one-time password (kept to change it): the new-password step shows.
+    let one_time = RwSignal::new(None::<String>);
     let navigate = leptos_router::hooks::use_navigate();
+    // Signed in for good: remember the account, sync, and open the app.
+    let finish = {
+        let navigate = navigate.clone();
+        move |account: Account| {
+            let navigate = navigate.clone();
+            spawn_local(async move {
+                match state.signed_in(account).await {
+                    Ok(()) => {
+                        password.set(String::new());
+                        shown.set(false);
+                        one_time.set(None);
+                        if again {
+                            navigate("/", Default::default());
+                        } else {
+                            // The app replaces this screen without a route change.
+                            announce_screen(true);
+                        }
+                    }
+                    Err(err) => error.set(Some(i.now(err.key()).to_string())),
+                }
+            });
+        }
+    };
+    let finish_changed = {
+        let finish = finish.clone();
+        Callback::new(move |account: Account| finish(account))
+    };
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -54,7 +85,7 @@ pub fn SignIn() -> impl IntoView {
         }
         working.set(true);
         error.set(None);
-        let navigate = navigate.clone();
+        let finish = finish.clone();
         spawn_local(async move {
             let outcome = api::login(&name, &secret).await;
             working.set(false);
@@ -67,20 +98,15 @@ pub fn SignIn() -> impl IntoView {
                             let _ = api::logout().await;
                             fill(tr(i.locale(), "login.other_user"), holder.display_name)
                         }
-                        _ => match state.signed_in(account).await {
-                            Ok(()) => {
-                                password.set(String::new());
-                                shown.set(false);
-                                if again {
-                                    navigate("/", Default::default());
-                                } else {
-                                    // The app replaces this screen without a route change.
-                                    announce_screen(true);
-                                }
-                                return;
-                            }
-                            Err(err) => i.now(err.key()).to_string(),
-                        },
+                        // A one-time password opens nothing but choosing a new one.
+                        _ if account.must_change_password => {
+                            one_time.set(Some(secret));
+                            return;
+                        }
+                        _ => {
+                            finish(account);
+                            return;
+                        }
                     }
                 }
                 Err(ApiError::BadCredentials) => i.now("login.bad_credentials").to_string(),
@@ -98,8 +124,10 @@ pub fn SignIn() -> impl IntoView {
                 <h1>{move || i.t("login.title")}</h1>
                 <LanguageSwitch/>
             </header>
+            <Show when=move || one_time.with(Option::is_some)
+                fallback=move || view! {
             <p class="hint">{move || if again { i.t("login.again") } else { i.t("login.intro") }}</p>
-            <form on:submit=submit novalidate>
+            <form on:submit=submit.clone() novalidate>
                 <div class="field">
                     <label for="login-name">{move || i.t("login.login")}</label>
                     <input id="login-name" name="username" autocomplete="username" autocapitalize="none"
@@ -133,6 +161,11 @@ pub fn SignIn() -> impl IntoView {
                     </button>
                 </div>
             </form>
+                }>
+                <h2 class="section-title" data-testid="choose-password">{move || i.t("password.title")}</h2>
+                <p class="hint">{move || i.t("password.first_time")}</p>
+                <ChangePassword current=one_time.get_untracked().unwrap_or_default() on_changed=finish_changed/>
+            </Show>
         </section>
     }
 }

@@ -42,6 +42,9 @@ pub struct Account {
     /// `rep`, `manager` or `admin`.
     pub role: String,
     pub team_id: Option<Id>,
+    /// Signed in with a one-time password: nothing but choosing a new one is allowed.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 impl Store {

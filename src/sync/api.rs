@@ -142,6 +142,45 @@ pub async fn login(login: &str, password: &str) -> Result<Account, ApiError> {
     }
 }
 
+#[derive(Serialize)]
+struct PasswordBody<'a> {
+    current_password: &'a str,
+    new_password: &'a str,
+}
+
+/// Sets a new password; the server ends every session of the user and answers with a new
+/// one for this device (its cookie). A refusal's key says why: `wrong_password`,
+/// `password_too_short`, `password_too_common` …
+pub async fn change_password(current: &str, new: &str) -> Result<Account, ApiError> {
+    let body = serde_json::to_string(&PasswordBody {
+        current_password: current,
+        new_password: new,
+    })
+    .map_err(bad_body)?;
+    let (status, text, retry_after) = send("POST", "/api/password", Some(body)).await?;
+    match status {
+        429 => Err(ApiError::Locked {
+            retry_after: retry_after.unwrap_or(60),
+        }),
+        _ => decode(status, &text),
+    }
+}
+
+#[derive(Deserialize)]
+struct OneTimePassword {
+    one_time_password: String,
+}
+
+/// A manager gives a rep of their team a new one-time password, which is returned.
+pub async fn reset_password(rep: Id) -> Result<String, ApiError> {
+    let path = format!("/api/team/{rep}/password");
+    let (status, text, retry_after) = send("POST", &path, None).await?;
+    if !(200..300).contains(&status) {
+        return Err(refusal(status, &text, retry_after));
+    }
+    decode::<OneTimePassword>(status, &text).map(|answer| answer.one_time_password)
+}
+
 /// Ends the session on the server (best effort: offline, the cookie simply stays unused).
 pub async fn logout() -> Result<(), ApiError> {
     let (status, text, _) = send("POST", "/api/logout", None).await?;
@@ -206,6 +245,13 @@ fn refusal(status: u16, text: &str, retry_after: Option<u64>) -> ApiError {
     let body: Option<ErrorBody> = serde_json::from_str(text).ok();
     match status {
         401 => ApiError::SignedOut,
+        // A session opened with a one-time password: sign in again, which asks for a new one.
+        403 if body
+            .as_ref()
+            .is_some_and(|b| b.error == "password_change_required") =>
+        {
+            ApiError::SignedOut
+        }
         404 => ApiError::NotFound,
         409 => match body.as_ref().and_then(|b| b.expected) {
             Some(expected) => ApiError::Gap { expected },

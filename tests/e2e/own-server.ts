@@ -104,6 +104,13 @@ export class OwnServer {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+    // The demo accounts start with one-time passwords that open nothing but the password
+    // change: each new one chooses its own, as a person does on the first sign-in.
+    for (const [name, login] of demo) {
+      if (!options.logins?.has(name)) {
+        demo.set(name, await choosePassword(url, login));
+      }
+    }
     return server;
   }
 
@@ -126,6 +133,26 @@ export class OwnServer {
     await exited;
     clearTimeout(timeout);
   }
+}
+
+/// Signs in with a one-time password and chooses a new one through the API; returns the
+/// login with the new password.
+export async function choosePassword(url: string, login: Login): Promise<Login> {
+  const signIn = await fetch(`${url}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ login: login.login, password: login.password }),
+  });
+  if (!signIn.ok) throw new Error(`signing in as ${login.login}: ${signIn.status}`);
+  const cookie = signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const chosen = `${login.password} chosen`;
+  const change = await fetch(`${url}/api/password`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie },
+    body: JSON.stringify({ current_password: login.password, new_password: chosen }),
+  });
+  if (!change.ok) throw new Error(`choosing a password for ${login.login}: ${change.status}`);
+  return { ...login, password: chosen };
 }
 
 /// A browser with a profile on disk: what a phone keeps between launches (the service worker,

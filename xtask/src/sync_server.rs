@@ -21,6 +21,14 @@ use crate::process::{Cmd, Workspace};
 const POOL: usize = 30;
 const POOL_TEAM: &str = "e2e";
 
+/// A team of its own for the test of a manager resetting a rep's password (its rep's
+/// password changes, and nobody else's book may see its manager).
+const ACCOUNTS_TEAM: &str = "e2e-accounts";
+const ACCOUNTS: [(&str, &str, &str); 2] = [
+    ("e2e-lead", "E2E Manager", "manager"),
+    ("e2e-reset", "E2E Reset Rep", "rep"),
+];
+
 /// A running server; stopped on drop.
 pub struct SyncServer {
     child: Child,
@@ -75,19 +83,27 @@ impl SyncServer {
         if !team.contains(POOL_TEAM) {
             return Err(format!("team add printed: {team}"));
         }
-        let mut pool = Vec::with_capacity(POOL);
-        for n in 1..=POOL {
-            let login = format!("e2e-{n:02}");
+        let team = output(Command::new(&binary).args([
+            "team",
+            "add",
+            ACCOUNTS_TEAM,
+            "--data-dir",
+            &data,
+        ]))?;
+        if !team.contains(ACCOUNTS_TEAM) {
+            return Err(format!("team add printed: {team}"));
+        }
+        let add_user = |login: &str, name: &str, role: &str, team: &str| {
             let printed = output(Command::new(&binary).args([
                 "user",
                 "add",
-                &login,
+                login,
                 "--name",
-                &format!("E2E rep {n}"),
+                name,
                 "--role",
-                "rep",
+                role,
                 "--team",
-                POOL_TEAM,
+                team,
                 "--data-dir",
                 &data,
             ]))?;
@@ -96,11 +112,24 @@ impl SyncServer {
                 .find_map(|line| line.split_once(&format!("One-time password for {login}: ")))
                 .map(|(_, password)| password.trim().to_string())
                 .ok_or_else(|| format!("no password in: {printed}"))?;
-            pool.push(Login {
-                login,
+            Ok::<Login, String>(Login {
+                login: login.to_string(),
                 password,
-                role: "rep".into(),
-            });
+                role: role.to_string(),
+            })
+        };
+        let mut pool = Vec::with_capacity(POOL);
+        for n in 1..=POOL {
+            pool.push(add_user(
+                &format!("e2e-{n:02}"),
+                &format!("E2E rep {n}"),
+                "rep",
+                POOL_TEAM,
+            )?);
+        }
+        let mut accounts = Vec::with_capacity(ACCOUNTS.len());
+        for (login, name, role) in ACCOUNTS {
+            accounts.push(add_user(login, name, role, ACCOUNTS_TEAM)?);
         }
 
         let port = free_port()?;
@@ -120,21 +149,28 @@ impl SyncServer {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-        let demo = match read_demo_logins(&mut child) {
+        let mut demo = match read_demo_logins(&mut child) {
             Ok(demo) => demo,
             Err(err) => {
                 let _ = child.kill();
                 return Err(err);
             }
         };
-        let server = SyncServer {
+        let mut server = SyncServer {
             child,
             port,
-            logins_json: logins_json(&demo, &pool),
+            logins_json: String::new(),
             data_dir,
             binary,
         };
         server.wait_healthy()?;
+        // Every account starts with a one-time password that opens nothing but the password
+        // change: each chooses its own, the way a person does on the first sign-in.
+        demo.extend(accounts);
+        for login in demo.iter_mut().chain(pool.iter_mut()) {
+            choose_password(port, login)?;
+        }
+        server.logins_json = logins_json(&demo, &pool);
         Ok(server)
     }
 
@@ -187,6 +223,62 @@ impl Drop for SyncServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// Signs `login` in with its one-time password and chooses a new password through the
+/// API; `login` then carries the new one.
+fn choose_password(port: u16, login: &mut Login) -> Result<(), String> {
+    let body = format!(
+        r#"{{"login":"{}","password":"{}"}}"#,
+        escape(&login.login),
+        escape(&login.password)
+    );
+    let answer = post_json(port, "/api/login", &body, None)?;
+    let cookie = answer
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("set-cookie")
+                .then(|| value.trim().split(';').next())
+                .flatten()
+        })
+        .ok_or_else(|| format!("signing in as {} set no cookie: {answer}", login.login))?
+        .to_string();
+    let chosen = format!("{} chosen", login.password);
+    let body = format!(
+        r#"{{"current_password":"{}","new_password":"{}"}}"#,
+        escape(&login.password),
+        escape(&chosen)
+    );
+    post_json(port, "/api/password", &body, Some(&cookie))?;
+    login.password = chosen;
+    Ok(())
+}
+
+/// POSTs JSON over HTTP/1.0 (one request per connection) and returns the whole answer, or
+/// an error unless its status is 200.
+fn post_json(port: u16, path: &str, body: &str, cookie: Option<&str>) -> Result<String, String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))
+        .map_err(|e| format!("cannot reach the sync server: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
+    let request = format!(
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n{cookie}\r\n{body}",
+        body.len()
+    );
+    let mut answer = String::new();
+    stream
+        .write_all(request.as_bytes())
+        .and_then(|()| stream.read_to_string(&mut answer))
+        .map_err(|e| format!("POST {path}: {e}"))?;
+    match answer.split(' ').nth(1) {
+        Some("200") => Ok(answer),
+        _ => Err(format!("POST {path} answered: {answer}")),
     }
 }
 

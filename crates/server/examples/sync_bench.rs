@@ -74,6 +74,7 @@ fn user() -> (Team, User) {
         role: Role::Rep,
         team_id: Some(team.id),
         created_at: Utc::now(),
+        must_change_password: false,
     };
     (team, user)
 }
@@ -154,6 +155,7 @@ fn manager(team: &Team) -> User {
         role: Role::Manager,
         team_id: Some(team.id),
         created_at: Utc::now(),
+        must_change_password: false,
     }
 }
 

@@ -31,6 +31,10 @@ pub enum AccountError {
     /// No account has that login.
     #[error("there is no user with the login {0:?}")]
     UnknownUser(String),
+    /// The account is not one the asking user may manage, or there is no such account: one
+    /// case, so the answer does not tell which.
+    #[error("no such account among yours")]
+    NotYours,
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -205,6 +209,7 @@ pub async fn add_user(
         role: new.role,
         team_id,
         created_at: now,
+        must_change_password: true,
     };
     storage
         .insert_user(&user, &hash)
@@ -226,9 +231,177 @@ pub async fn reset_password(storage: &dyn Storage, login: &str) -> Result<String
     let password = secrets::one_time_password()?;
     let hash = secrets::hash_password(password.clone()).await?;
     storage
-        .set_password_hash(credentials.user.id, &hash)
+        .set_password_hash(credentials.user.id, &hash, true)
         .await?;
     Ok(password)
+}
+
+/// A manager gives one of their team's reps a new one-time password (the rep forgot theirs,
+/// or a phone was lost): the rep's sessions end, and their next sign-in must choose a new
+/// password. Anyone else, and any id that is not a rep of the manager's team, gets
+/// [`AccountError::NotYours`], the same for "not yours" and "no such account".
+pub async fn reset_rep_password(
+    storage: &dyn Storage,
+    manager: &User,
+    rep: uuid::Uuid,
+) -> Result<String, AccountError> {
+    let team = match (manager.role, manager.team_id) {
+        (Role::Manager, Some(team)) => team,
+        _ => return Err(AccountError::NotYours),
+    };
+    let member = storage
+        .team_users(team)
+        .await?
+        .into_iter()
+        .find(|user| user.id == rep && user.role == Role::Rep)
+        .ok_or(AccountError::NotYours)?;
+    let password = secrets::one_time_password()?;
+    let hash = secrets::hash_password(password.clone()).await?;
+    storage.set_password_hash(member.id, &hash, true).await?;
+    Ok(password)
+}
+
+/// The fewest characters a chosen password may have.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// The most characters a chosen password may have (every sign-in hashes it).
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// Why a new password was refused. Each is a message key the app translates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WeakPassword {
+    /// Fewer than [`MIN_PASSWORD_CHARS`] characters.
+    #[error("use at least {MIN_PASSWORD_CHARS} characters")]
+    TooShort,
+    /// More than [`MAX_PASSWORD_CHARS`] characters.
+    #[error("use at most {MAX_PASSWORD_CHARS} characters")]
+    TooLong,
+    /// The same as the password it replaces.
+    #[error("choose a password different from the current one")]
+    Unchanged,
+    /// The login or the person's name is in it.
+    #[error("do not put your login or name in your password")]
+    Personal,
+    /// A password common in breaches, or one built on a pattern guessers try first
+    /// (keyboard runs, repeats, dates, a dictionary word with digits).
+    #[error("this password is too common or easy to guess")]
+    Common,
+}
+
+impl WeakPassword {
+    /// The stable message key.
+    pub fn key(self) -> &'static str {
+        match self {
+            WeakPassword::TooShort => "password_too_short",
+            WeakPassword::TooLong => "password_too_long",
+            WeakPassword::Unchanged => "password_unchanged",
+            WeakPassword::Personal => "password_personal",
+            WeakPassword::Common => "password_too_common",
+        }
+    }
+}
+
+/// Checks a password someone chose: long enough, not the one it replaces, free of their
+/// login and name, and not guessable — not among the most common passwords of public
+/// breaches (zxcvbn's list, shipped inside the binary) nor built on a pattern a guesser tries
+/// early (zxcvbn scores it below 3 of 4: about 10^8 guesses or fewer).
+pub fn check_new_password(user: &User, current: &str, new: &str) -> Result<(), WeakPassword> {
+    let length = new.chars().count();
+    if length < MIN_PASSWORD_CHARS {
+        return Err(WeakPassword::TooShort);
+    }
+    if length > MAX_PASSWORD_CHARS {
+        return Err(WeakPassword::TooLong);
+    }
+    if new == current {
+        return Err(WeakPassword::Unchanged);
+    }
+    let lower = new.to_lowercase();
+    // The login, and each part of the display name long enough to mean something.
+    let personal: Vec<String> = std::iter::once(user.login.to_lowercase())
+        .chain(user.display_name.split_whitespace().map(str::to_lowercase))
+        .filter(|part| part.chars().count() >= 4)
+        .collect();
+    if personal.iter().any(|part| lower.contains(part.as_str())) {
+        return Err(WeakPassword::Personal);
+    }
+    let hints: Vec<&str> = personal
+        .iter()
+        .map(String::as_str)
+        .chain(["fieldbook"])
+        .collect();
+    if zxcvbn::zxcvbn(new, &hints).score() < zxcvbn::Score::Three {
+        return Err(WeakPassword::Common);
+    }
+    Ok(())
+}
+
+/// Why a password change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    /// The current password given is wrong (it counts as a failed sign-in).
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// The new password is refused.
+    #[error(transparent)]
+    Weak(#[from] WeakPassword),
+    /// Too many wrong passwords; try again after this many seconds.
+    #[error("locked for {0} s")]
+    Locked(u64),
+    /// Something failed on the server.
+    #[error(transparent)]
+    Account(#[from] AccountError),
+}
+
+impl From<StorageError> for ChangeError {
+    fn from(error: StorageError) -> ChangeError {
+        ChangeError::Account(AccountError::Storage(error))
+    }
+}
+
+impl From<SecretError> for ChangeError {
+    fn from(error: SecretError) -> ChangeError {
+        ChangeError::Account(AccountError::Secret(error))
+    }
+}
+
+/// The signed-in `user` replaces their password: the current one must be right (a session
+/// left open on a borrowed phone cannot take the account over), and the new one must pass
+/// [`check_new_password`]. A wrong current password counts under the same login throttle as
+/// a failed sign-in, so a session cannot be used to guess faster. Every session of the user
+/// ends (the caller starts a new one for this device), and the password is no longer a
+/// one-time password.
+pub async fn change_password(
+    storage: &dyn Storage,
+    user: &User,
+    current: &str,
+    new: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ChangeError> {
+    let key = login_throttle_key(&user.login);
+    if let Some(until) = storage
+        .throttle(&key)
+        .await?
+        .locked_until
+        .filter(|until| *until > now)
+    {
+        return Err(ChangeError::Locked(retry_after_seconds(until - now)));
+    }
+    let credentials = storage
+        .user_by_login(&user.login)
+        .await?
+        .filter(|credentials| credentials.user.id == user.id)
+        .ok_or(AccountError::UnknownUser(user.login.clone()))?;
+    if !secrets::verify_password(current.to_string(), credentials.password_hash).await? {
+        storage
+            .record_failure(&key, now, lock_for, THROTTLE_WINDOW)
+            .await?;
+        return Err(ChangeError::WrongPassword);
+    }
+    check_new_password(user, current, new)?;
+    let hash = secrets::hash_password(new.to_string()).await?;
+    storage.set_password_hash(user.id, &hash, false).await?;
+    Ok(())
 }
 
 /// The colleagues `user` works with, sorted by display name (then login), or `None` for an
@@ -432,6 +605,54 @@ mod tests {
         assert!(Login::parse("").is_err());
         assert!(Login::parse("has space").is_err());
         assert!(Login::parse(&"a".repeat(65)).is_err());
+    }
+
+    fn rep() -> User {
+        User {
+            id: uuid::Uuid::nil(),
+            login: "wang.li".into(),
+            display_name: "王丽 Wang Lili".into(),
+            role: Role::Rep,
+            team_id: None,
+            created_at: DateTime::UNIX_EPOCH,
+            must_change_password: true,
+        }
+    }
+
+    #[test]
+    fn new_passwords_are_long_new_impersonal_and_hard_to_guess() {
+        let check = |new: &str| check_new_password(&rep(), "abcd-efgh-jkmn-pqrs", new);
+        assert_eq!(check("short1!"), Err(WeakPassword::TooShort));
+        // Twelve characters, counted as characters: eleven Chinese ones are too few.
+        assert_eq!(check("销售拜访记录客户跟进计划"), Ok(()));
+        assert_eq!(check("销售拜访记录客户跟进计"), Err(WeakPassword::TooShort));
+        assert_eq!(check(&"x".repeat(129)), Err(WeakPassword::TooLong));
+        assert_eq!(
+            check_new_password(&rep(), "a fine old password", "a fine old password"),
+            Err(WeakPassword::Unchanged)
+        );
+        assert_eq!(check("Wang.Li-2026-rocks"), Err(WeakPassword::Personal));
+        assert_eq!(check("my lili garden path"), Err(WeakPassword::Personal));
+        // Breached favourites and patterns, each at least twelve characters long.
+        for common in [
+            "password1234",
+            "qwertyuiop123",
+            "123456789012",
+            "iloveyou1234",
+            "aaaaaaaaaaaa",
+            "1q2w3e4r5t6y",
+            "Password2026!",
+            "fieldbook123",
+        ] {
+            assert_eq!(check(common), Err(WeakPassword::Common), "{common}");
+        }
+        for fine in [
+            "correct horse battery staple",
+            "Tea at 4, then the Hangzhou client",
+            "kx7-Vbq2-Lm9w-Tr4z",
+        ] {
+            assert_eq!(check(fine), Ok(()), "{fine}");
+        }
     }
 
     #[test]

@@ -300,6 +300,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|error| error.to_string())?;
             println!("Created {} {:?} ({})", user.role, user.login, user.id);
             println!("One-time password for {}: {password}", user.login);
+            println!("(It opens only the step where they choose their own password.)");
             Ok(())
         }
         Command::User {

@@ -259,17 +259,52 @@ impl Server {
         self.post_raw("/api/login", body, None).await
     }
 
+    /// A new account that has already replaced its one-time password (as its owner does on
+    /// the first sign-in); returns the password it signs in with.
     async fn add_user(&self, login: &str, role: Role, team: Option<&str>) -> String {
+        let (user, one_time) = self.add_user_one_time(login, role, team).await;
+        let chosen = format!("{one_time} chosen");
+        accounts::change_password(
+            self.storage.as_ref(),
+            &user,
+            &one_time,
+            &chosen,
+            self.clock_now(),
+        )
+        .await
+        .unwrap();
+        chosen
+    }
+
+    /// The first sign-in with a one-time password, through the API: sign in, choose a new
+    /// password; returns it.
+    async fn first_sign_in(&self, login: &str, one_time: &str) -> String {
+        let cookie = self.login(login, one_time).await.session_cookie();
+        let chosen = format!("{one_time} chosen");
+        let body = json!({ "current_password": one_time, "new_password": chosen });
+        let answer = self
+            .post_raw("/api/password", body.to_string(), Some(&cookie))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{login}");
+        chosen
+    }
+
+    /// A new account and its one-time password, as `user add` prints it.
+    async fn add_user_one_time(
+        &self,
+        login: &str,
+        role: Role,
+        team: Option<&str>,
+    ) -> (fieldbook_server::storage::User, String) {
         let new = NewUser {
             login: login.to_string(),
             display_name: format!("{login} display"),
             role,
             team: team.map(str::to_string),
         };
-        let (_, password) = accounts::add_user(self.storage.as_ref(), new, self.clock_now())
+        accounts::add_user(self.storage.as_ref(), new, self.clock_now())
             .await
-            .unwrap();
-        password
+            .unwrap()
     }
 
     fn clock_now(&self) -> chrono::DateTime<Utc> {
@@ -749,6 +784,165 @@ async fn cli_functions_add_teams_and_users_and_reset_passwords() {
             StatusCode::UNAUTHORIZED
         );
         assert_eq!(server.login("wang", &fresh).await.status, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn a_one_time_password_opens_nothing_but_the_password_change() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let now = server.clock_now();
+        accounts::add_team(server.storage.as_ref(), "east", now)
+            .await
+            .unwrap();
+        let (_, one_time) = server
+            .add_user_one_time("wang", Role::Rep, Some("east"))
+            .await;
+        let answer = server.login("wang", &one_time).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.json()["must_change_password"], true);
+        let cookie = answer.session_cookie();
+        // Who they are, yes; anything else, no.
+        assert_eq!(
+            server.get("/api/me", Some(&cookie)).await.json()["must_change_password"],
+            true
+        );
+        for (path, body) in [
+            (
+                "/api/sync/pull",
+                Some(json!({ "client_id": test_id(1), "cursor": null, "limit": 10 })),
+            ),
+            ("/api/team", None),
+        ] {
+            let answer = match body {
+                Some(body) => server.post_raw(path, body.to_string(), Some(&cookie)).await,
+                None => server.get(path, Some(&cookie)).await,
+            };
+            assert_eq!(answer.status, StatusCode::FORBIDDEN, "{path}");
+            assert_eq!(answer.json()["error"], "password_change_required", "{path}");
+        }
+        let change = |current: &str, new: &str| {
+            json!({ "current_password": current, "new_password": new }).to_string()
+        };
+        // A weak choice is refused with its reason, and changes nothing.
+        for (new, key) in [
+            ("short", "password_too_short"),
+            ("password1234", "password_too_common"),
+            ("wang-is-here-2026", "password_personal"),
+        ] {
+            let answer = server
+                .post_raw("/api/password", change(&one_time, new), Some(&cookie))
+                .await;
+            assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{new}");
+            assert_eq!(answer.json()["error"], key, "{new}");
+        }
+        let answer = server
+            .post_raw(
+                "/api/password",
+                change("not the password", "a walk by the West Lake"),
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN);
+        assert_eq!(answer.json()["error"], "wrong_password");
+        assert_eq!(
+            server.failures("wang").await,
+            1,
+            "counted like a failed sign-in"
+        );
+
+        let answer = server
+            .post_raw(
+                "/api/password",
+                change(&one_time, "a walk by the West Lake"),
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.json()["must_change_password"], false);
+        // The session rotates: the old cookie is dead, the new one opens everything.
+        let fresh = answer.session_cookie();
+        assert_ne!(fresh, cookie);
+        assert_eq!(
+            server.get("/api/me", Some(&cookie)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            server.get("/api/team", Some(&fresh)).await.status,
+            StatusCode::OK
+        );
+        // The one-time password is spent; the new one works and asks for nothing more.
+        assert_eq!(
+            server.login("wang", &one_time).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let again = server.login("wang", "a walk by the West Lake").await;
+        assert_eq!(again.status, StatusCode::OK);
+        assert_eq!(again.json()["must_change_password"], false);
+        assert_eq!(server.failures("wang").await, 0);
+    }
+}
+
+#[tokio::test]
+async fn a_manager_resets_only_their_own_reps_passwords() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let passwords = sync_team(&server).await;
+        let cookie = |login: &'static str| {
+            let server = &server;
+            let password = passwords[login].clone();
+            async move { server.login(login, &password).await.session_cookie() }
+        };
+        let boss = cookie("boss").await;
+        let rep_a = cookie("rep_a").await;
+        let reset = |id: String, cookie: String| {
+            let server = &server;
+            async move {
+                server
+                    .post_raw(&format!("/api/team/{id}/password"), "", Some(&cookie))
+                    .await
+            }
+        };
+        // Another team's rep, another manager's… and no one at all: the same 404; a rep
+        // asking, too.
+        let west = user_id(&server, "rep_w").await;
+        let root = user_id(&server, "root").await;
+        let ghost = uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0042).to_string();
+        for target in [west, root, ghost, "not-an-id".to_string()] {
+            let answer = reset(target.clone(), boss.clone()).await;
+            assert_eq!(answer.status, StatusCode::NOT_FOUND, "{target}");
+            assert_eq!(answer.json()["error"], "not_found");
+        }
+        let b = user_id(&server, "rep_b").await;
+        assert_eq!(
+            reset(b.clone(), rep_a.clone()).await.status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            server.login("rep_b", &passwords["rep_b"]).await.status,
+            StatusCode::OK
+        );
+
+        let rep_b = cookie("rep_b").await;
+        let answer = reset(b, boss.clone()).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        let one_time = answer.json()["one_time_password"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // The rep's sessions end; the old password is gone; the one-time one must be changed.
+        assert_eq!(
+            server.get("/api/me", Some(&rep_b)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            server.login("rep_b", &passwords["rep_b"]).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+        let answer = server.login("rep_b", &one_time).await;
+        assert_eq!(answer.json()["must_change_password"], true);
     }
 }
 
@@ -3315,7 +3509,8 @@ async fn demo_seeds_a_team_once_and_each_person_sees_their_share() {
             .iter()
             .enumerate()
         {
-            let device = server.device(login, &password(login), n as u8 + 1).await;
+            let chosen = server.first_sign_in(login, &password(login)).await;
+            let device = server.device(login, &chosen, n as u8 + 1).await;
             let pulled = server.pull(&device, None).await;
             assert!(!pulled.more);
             let count = |kind: RecordKind| pulled.changes.iter().filter(|c| c.kind == kind).count();

@@ -533,6 +533,7 @@ impl World {
                 role,
                 team_id: Some(team.id),
                 created_at,
+                must_change_password: false,
             };
             // The real account functions hash a one-time password with argon2id (tens of
             // milliseconds each) and take ids from the OS's random generator; the simulation

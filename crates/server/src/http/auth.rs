@@ -29,6 +29,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/me", get(me))
+        .route("/password", post(change_password))
 }
 
 /// `POST /api/login` body.
@@ -62,6 +63,9 @@ pub struct UserView {
     pub role: Role,
     /// The user's team, if any.
     pub team_id: Option<Uuid>,
+    /// Signed in with a one-time password: every other endpoint answers 403
+    /// `password_change_required` until `POST /api/password` sets a new one.
+    pub must_change_password: bool,
 }
 
 impl From<&User> for UserView {
@@ -72,6 +76,7 @@ impl From<&User> for UserView {
             display_name: user.display_name.clone(),
             role: user.role,
             team_id: user.team_id,
+            must_change_password: user.must_change_password,
         }
     }
 }
@@ -109,7 +114,19 @@ pub async fn login(
         decoy,
     )
     .await?;
+    let response = start_session(&state, &user, &headers).await?;
+    tracing::info!(user = %user.id, "signed in");
+    Ok(response)
+}
 
+/// A new session for `user`: stored (as its token's hash), set as the cookie, and answered
+/// with the user.
+async fn start_session(
+    state: &AppState,
+    user: &User,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now();
     let token = secrets::session_token()?;
     let ttl = state.settings.session_ttl;
     state
@@ -124,10 +141,67 @@ pub async fn login(
     // Sweeping here keeps the table small without a background task that every one of
     // several servers would run.
     state.storage.delete_expired_sessions(now).await?;
-    tracing::info!(user = %user.id, "signed in");
+    let cookie = session_cookie(&token, ttl.num_seconds(), is_secure(state, headers));
+    Ok(([(header::SET_COOKIE, cookie)], Json(UserView::from(user))).into_response())
+}
 
-    let cookie = session_cookie(&token, ttl.num_seconds(), is_secure(&state, &headers));
-    Ok(([(header::SET_COOKIE, cookie)], Json(UserView::from(&user))).into_response())
+/// `POST /api/password` body.
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+pub struct ChangePasswordRequest {
+    /// The password signed in with (the one-time password, the first time).
+    pub current_password: String,
+    /// The new password: 12–128 characters, not the current one, without the login or the
+    /// name, and not common in breaches or built on an easily guessed pattern.
+    pub new_password: String,
+}
+
+// Written by hand so a logged request never shows a password.
+impl std::fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangePasswordRequest")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Sets a new password for the signed-in user. Every session of the user ends, on every
+/// device; this one continues in a new session (the answer sets its cookie).
+#[utoipa::path(
+    post,
+    path = "/api/password",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, body = UserView, description = "Changed; `Set-Cookie: fieldbook_session=…` (a new session)"),
+        (status = 401, body = super::ErrorBody, description = "No valid session"),
+        (status = 403, body = super::ErrorBody, description = "`wrong_password`: the current password is wrong (counted like a failed sign-in)"),
+        (status = 422, body = super::ErrorBody, description = "The new password is refused: `password_too_short`, `password_too_long`, `password_unchanged`, `password_personal` or `password_too_common`; or JSON of the wrong shape"),
+        (status = 429, body = super::ErrorBody, description = "Too many wrong passwords; see `Retry-After`"),
+        (status = 400, body = super::ErrorBody, description = "Malformed JSON"),
+        (status = 413, body = super::ErrorBody, description = "Body over 1 MiB"),
+        (status = 503, body = super::ErrorBody, description = "The database is busy; retry after `Retry-After` seconds")
+    )
+)]
+#[tracing::instrument(skip_all, fields(user = %user.id))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<ChangePasswordRequest>,
+) -> Result<Response, ApiError> {
+    accounts::change_password(
+        state.storage.as_ref(),
+        &user,
+        &request.current_password,
+        &request.new_password,
+        state.clock.now(),
+    )
+    .await?;
+    let changed = User {
+        must_change_password: false,
+        ..user
+    };
+    let response = start_session(&state, &changed, &headers).await?;
+    tracing::info!(user = %changed.id, "password changed");
+    Ok(response)
 }
 
 /// Signs out: ends the session, expires the cookie and asks the browser to wipe this
@@ -172,12 +246,33 @@ pub async fn logout(
     )
 )]
 #[tracing::instrument(skip_all)]
-pub async fn me(CurrentUser(user): CurrentUser) -> Json<UserView> {
+pub async fn me(SignedIn(user): SignedIn) -> Json<UserView> {
     Json(UserView::from(&user))
 }
 
+/// The user of the request's session cookie, also while their password is a one-time
+/// password; refuses with 401 when there is none or it expired. Only `/api/me` and
+/// `/api/password` take it: every other handler takes [`CurrentUser`].
+#[derive(Clone, Debug)]
+pub struct SignedIn(pub User);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<SignedIn, ApiError> {
+        let token = session_token(&parts.headers).ok_or(ApiError::Unauthenticated)?;
+        let user = state
+            .storage
+            .session_user(&secrets::token_hash(token), state.clock.now())
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        Ok(SignedIn(user))
+    }
+}
+
 /// The user of the request's session cookie; refuses with 401 when there is none or it
-/// expired. Later handlers authorize against this user, never against ids in the body.
+/// expired, and with 403 `password_change_required` while the password is a one-time
+/// password. Later handlers authorize against this user, never against ids in the body.
 #[derive(Clone, Debug)]
 pub struct CurrentUser(pub User);
 
@@ -188,12 +283,10 @@ impl FromRequestParts<AppState> for CurrentUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<CurrentUser, ApiError> {
-        let token = session_token(&parts.headers).ok_or(ApiError::Unauthenticated)?;
-        let user = state
-            .storage
-            .session_user(&secrets::token_hash(token), state.clock.now())
-            .await?
-            .ok_or(ApiError::Unauthenticated)?;
+        let SignedIn(user) = SignedIn::from_request_parts(parts, state).await?;
+        if user.must_change_password {
+            return Err(ApiError::PasswordChangeRequired);
+        }
         Ok(CurrentUser(user))
     }
 }

@@ -12,7 +12,7 @@ use axum::Json;
 use domain::PushLimits;
 use serde::Serialize;
 
-use crate::accounts::{AccountError, LoginError};
+use crate::accounts::{AccountError, ChangeError, LoginError, WeakPassword};
 use crate::secrets::SecretError;
 use crate::storage::StorageError;
 
@@ -134,6 +134,16 @@ pub enum ApiError {
     /// Signed in, but not allowed (a sync client id that belongs to another user).
     #[error("forbidden")]
     Forbidden,
+    /// Signed in with a one-time password: only `/api/me`, `/api/logout` and
+    /// `/api/password` answer until a new password is chosen.
+    #[error("password change required")]
+    PasswordChangeRequired,
+    /// The current password given to change it is wrong.
+    #[error("wrong password")]
+    WrongPassword,
+    /// The new password is refused; the key says why.
+    #[error("weak password: {0}")]
+    WeakPassword(WeakPassword),
     /// A push skipped mutation numbers; the device must resend from `expected`.
     #[error("mutation numbers have a gap")]
     SyncGap {
@@ -167,7 +177,10 @@ impl ApiError {
             | ApiError::PushTooLarge(_)
             | ApiError::AttachmentTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::PasswordChangeRequired | ApiError::WrongPassword => {
+                StatusCode::FORBIDDEN
+            }
+            ApiError::WeakPassword(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::SyncGap { .. } | ApiError::OffsetMismatch { .. } => StatusCode::CONFLICT,
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -191,6 +204,9 @@ impl ApiError {
             ApiError::HashMismatch => "hash_mismatch",
             ApiError::NotFound => "not_found",
             ApiError::Forbidden => "forbidden",
+            ApiError::PasswordChangeRequired => "password_change_required",
+            ApiError::WrongPassword => "wrong_password",
+            ApiError::WeakPassword(weak) => weak.key(),
             ApiError::SyncGap { .. } => "sync.gap",
             ApiError::Busy(_) => "busy",
             ApiError::Internal(_) => "internal",
@@ -230,6 +246,17 @@ impl ApiError {
             }
             ApiError::NotFound => "There is nothing here.".to_string(),
             ApiError::Forbidden => "You may not do that.".to_string(),
+            ApiError::PasswordChangeRequired => {
+                "Choose a new password before anything else.".to_string()
+            }
+            ApiError::WrongPassword => "The current password is wrong.".to_string(),
+            ApiError::WeakPassword(weak) => {
+                let mut text = weak.to_string();
+                if let Some(first) = text.get(..1) {
+                    text.replace_range(..1, &first.to_uppercase());
+                }
+                format!("{text}.")
+            }
             ApiError::SyncGap { expected } => {
                 format!("Some changes are missing; resend from number {expected}.")
             }
@@ -347,6 +374,7 @@ impl From<AccountError> for ApiError {
     fn from(error: AccountError) -> ApiError {
         match error {
             AccountError::Storage(error) => error.into(),
+            AccountError::NotYours => ApiError::NotFound,
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -358,6 +386,17 @@ impl From<LoginError> for ApiError {
             LoginError::InvalidCredentials => ApiError::InvalidCredentials,
             LoginError::Locked(retry_after) => ApiError::AccountLocked { retry_after },
             LoginError::Account(error) => error.into(),
+        }
+    }
+}
+
+impl From<ChangeError> for ApiError {
+    fn from(error: ChangeError) -> ApiError {
+        match error {
+            ChangeError::WrongPassword => ApiError::WrongPassword,
+            ChangeError::Weak(weak) => ApiError::WeakPassword(weak),
+            ChangeError::Locked(retry_after) => ApiError::AccountLocked { retry_after },
+            ChangeError::Account(error) => error.into(),
         }
     }
 }

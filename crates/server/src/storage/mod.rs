@@ -176,6 +176,9 @@ pub struct User {
     pub team_id: Option<Uuid>,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
+    /// The password is a one-time password the server made (a new account or a reset): the
+    /// user may only read who they are, sign out and choose a new one.
+    pub must_change_password: bool,
 }
 
 /// A user together with the argon2id PHC string that checks their password.
@@ -378,10 +381,13 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Replaces a password hash and, in the same transaction, ends every session of the user
     /// and clears their failed logins: a reset is also how an admin locks a stolen session out.
+    /// `one_time`: the server made the password, and the user must choose a new one before
+    /// doing anything else ([`User::must_change_password`]).
     async fn set_password_hash(
         &self,
         user_id: Uuid,
         password_hash: &str,
+        one_time: bool,
     ) -> Result<(), StorageError>;
 
     /// Stores a new session.

@@ -82,6 +82,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "login throttles",
         include_str!("../../migrations/postgres/0009_login_throttles.sql"),
     ),
+    (
+        10,
+        "password change",
+        include_str!("../../migrations/postgres/0010_password_change.sql"),
+    ),
 ];
 
 /// The pool [`PostgresStorage::connect`] uses: 16 connections, 4 of them for writes.
@@ -202,7 +207,7 @@ fn migrator() -> Migrator {
 /// See the SQLite backend's macro of the same name.
 macro_rules! user_columns {
     () => {
-        "u.id, u.login, u.display_name, u.role, u.team_id, u.created_at"
+        "u.id, u.login, u.display_name, u.role, u.team_id, u.created_at, u.must_change_password"
     };
 }
 
@@ -214,6 +219,7 @@ fn user_from_row(row: &PgRow) -> Result<User, StorageError> {
         role: parse_role(&row.try_get::<String, _>("role")?)?,
         team_id: row.try_get("team_id")?,
         created_at: row.try_get("created_at")?,
+        must_change_password: row.try_get("must_change_password")?,
     })
 }
 
@@ -264,8 +270,9 @@ impl Storage for PostgresStorage {
 
     async fn insert_user(&self, user: &User, password_hash: &str) -> Result<(), StorageError> {
         sqlx::query(
-            "INSERT INTO users (id, login, display_name, role, team_id, password_hash, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO users (id, login, display_name, role, team_id, password_hash, created_at,
+                                must_change_password)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(user.id)
         .bind(&user.login)
@@ -274,6 +281,7 @@ impl Storage for PostgresStorage {
         .bind(user.team_id)
         .bind(password_hash)
         .bind(user.created_at)
+        .bind(user.must_change_password)
         .execute(&self.pool)
         .await
         .map_err(StorageError::unique("user"))?;
@@ -311,13 +319,17 @@ impl Storage for PostgresStorage {
         &self,
         user_id: Uuid,
         password_hash: &str,
+        one_time: bool,
     ) -> Result<(), StorageError> {
         let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .bind(user_id)
-            .bind(password_hash)
-            .execute(&mut *tx)
-            .await?;
+        let updated = sqlx::query(
+            "UPDATE users SET password_hash = $2, must_change_password = $3 WHERE id = $1",
+        )
+        .bind(user_id)
+        .bind(password_hash)
+        .bind(one_time)
+        .execute(&mut *tx)
+        .await?;
         if updated.rows_affected() == 0 {
             return Err(StorageError::NotFound("user"));
         }

@@ -92,6 +92,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "login throttles",
         include_str!("../../migrations/sqlite/0009_login_throttles.sql"),
     ),
+    (
+        10,
+        "password change",
+        include_str!("../../migrations/sqlite/0010_password_change.sql"),
+    ),
 ];
 
 /// The pool [`SqliteStorage::open`] uses: 8 connections, 2 of them for writes.
@@ -202,7 +207,7 @@ fn parse_uuid(raw: &str) -> Result<Uuid, StorageError> {
 /// query as a `&'static str` (sqlx only takes static SQL without an explicit assertion).
 macro_rules! user_columns {
     () => {
-        "u.id, u.login, u.display_name, u.role, u.team_id, u.created_at"
+        "u.id, u.login, u.display_name, u.role, u.team_id, u.created_at, u.must_change_password"
     };
 }
 
@@ -215,6 +220,7 @@ fn user_from_row(row: &SqliteRow) -> Result<User, StorageError> {
         role: parse_role(&row.try_get::<String, _>("role")?)?,
         team_id: team_id.as_deref().map(parse_uuid).transpose()?,
         created_at: from_millis(row.try_get("created_at")?)?,
+        must_change_password: row.try_get::<i64, _>("must_change_password")? != 0,
     })
 }
 
@@ -266,8 +272,9 @@ impl Storage for SqliteStorage {
 
     async fn insert_user(&self, user: &User, password_hash: &str) -> Result<(), StorageError> {
         sqlx::query(
-            "INSERT INTO users (id, login, display_name, role, team_id, password_hash, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO users (id, login, display_name, role, team_id, password_hash, created_at,
+                                must_change_password)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .bind(user.id.to_string())
         .bind(&user.login)
@@ -276,6 +283,7 @@ impl Storage for SqliteStorage {
         .bind(user.team_id.map(|id| id.to_string()))
         .bind(password_hash)
         .bind(millis(user.created_at))
+        .bind(i64::from(user.must_change_password))
         .execute(&self.pool)
         .await
         .map_err(StorageError::unique("user"))?;
@@ -313,14 +321,18 @@ impl Storage for SqliteStorage {
         &self,
         user_id: Uuid,
         password_hash: &str,
+        one_time: bool,
     ) -> Result<(), StorageError> {
         let id = user_id.to_string();
         let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query("UPDATE users SET password_hash = ?2 WHERE id = ?1")
-            .bind(&id)
-            .bind(password_hash)
-            .execute(&mut *tx)
-            .await?;
+        let updated = sqlx::query(
+            "UPDATE users SET password_hash = ?2, must_change_password = ?3 WHERE id = ?1",
+        )
+        .bind(&id)
+        .bind(password_hash)
+        .bind(i64::from(one_time))
+        .execute(&mut *tx)
+        .await?;
         if updated.rows_affected() == 0 {
             return Err(StorageError::NotFound("user"));
         }

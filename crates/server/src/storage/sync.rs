@@ -1470,6 +1470,7 @@ mod tests {
             role,
             team_id: team.map(Uuid::from_u128),
             created_at: Utc::now(),
+            must_change_password: false,
         }
     }
 
