@@ -410,6 +410,7 @@ messages! {
     "error.narrowed" => "Published material cannot be taken back from its readers. To withdraw it, move it to the trash.", "已发布的资料不能从读者处收回。如需撤回，请将其移到回收站。";
     "error.phone" => "Enter a phone number of 5 to 15 digits, e.g. 138 0013 8000 or +86 10 1234 5678.", "请输入 5 到 15 位数字的电话号码，例如 138 0013 8000 或 +86 10 1234 5678。";
     "error.quiz" => "The quiz is incomplete: each question needs a prompt, at least two options and a right answer; the pass mark is 0–100.", "测验不完整：每道题需要题目、至少两个选项和正确答案；及格分为 0–100。";
+    "error.quota" => "Your account holds the most records this server allows, so this one was not added. Ask your manager or the server's administrator.", "您的账号已达到服务器允许的记录上限，此条未能添加。请联系主管或服务器管理员。";
     "error.rating" => "Choose a rating from 1 to 5.", "请选择 1 到 5 的评分。";
     "error.required" => "This field is required.", "此项为必填项。";
     "error.storage" => "Could not save on this device. Nothing you typed was lost; try again.", "无法保存到本机。已填写的内容都还在，请重试。";

@@ -263,7 +263,8 @@ fn refusal(status: u16, text: &str, retry_after: Option<u64>) -> ApiError {
         413 => ApiError::TooLarge {
             stated: serde_json::from_str(text).ok(),
         },
-        503 => ApiError::Busy {
+        // Too busy, or this session asked too fast (`rate_limited`): wait as told.
+        429 | 503 => ApiError::Busy {
             retry_after: retry_after.unwrap_or(5),
         },
         // A proxy or a restarting server: the same as no answer, try again later.

@@ -25,7 +25,7 @@ test('a reset rep must choose a password of their own, then can change it in Set
   const context = await browser.newContext({ locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
   const page = await context.newPage();
   await page.goto('/');
-  await page.getByTestId('language-zh').click();
+  await page.getByTestId('language-zh-CN').click();
   await page.getByTestId('login-name').fill('e2e-reset');
   await page.getByTestId('login-password').fill(oneTime);
   await page.getByTestId('login-submit').click();

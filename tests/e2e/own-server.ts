@@ -80,7 +80,9 @@ export class OwnServer {
     const collect = (chunk: Buffer) => {
       output += chunk.toString();
       for (const m of output.matchAll(/Demo login: (\S+) password: (\S+) role: (\S+)/g)) {
-        demo.set(m[1], { login: m[1], password: m[2], role: m[3] });
+        // Output is matched whole on every chunk: a login read before (whose password may
+        // have been chosen since) stays as it is.
+        if (!demo.has(m[1])) demo.set(m[1], { login: m[1], password: m[2], role: m[3] });
       }
     };
     child.stdout?.on('data', collect);

@@ -212,7 +212,11 @@ pub async fn run(leads: usize) -> Report {
             resume_after: None,
             known_applied: 0,
         };
-        match pushed.push(&user, &request, now_ms).await.unwrap() {
+        match pushed
+            .push(&user, &request, now_ms, u64::MAX)
+            .await
+            .unwrap()
+        {
             PushOutcome::Applied(answer) => assert!(answer.rejected.is_empty(), "{answer:?}"),
             PushOutcome::Gap { expected } => panic!("gap at {expected}"),
         }

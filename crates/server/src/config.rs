@@ -95,6 +95,18 @@ pub struct HttpSettings {
     /// The largest attachment an upload may declare, in bytes; more is answered 413 and
     /// nothing is stored. Read through [`HttpSettings::attachment_limit`], which caps it.
     pub max_attachment_bytes: u64,
+    /// How long one API request may take, body included; past it the request is dropped
+    /// (a push's transaction rolls back) and answered 503 `busy` with `Retry-After`.
+    pub request_timeout: std::time::Duration,
+    /// Requests one session may make at once before it is slowed down (a full sync of a
+    /// big book is a few dozen).
+    pub session_burst: u32,
+    /// Requests per second one session may make in the long run; past the burst, more are
+    /// answered 429 `rate_limited` with `Retry-After`.
+    pub session_rate: u32,
+    /// The most records one user may own; a push creating more has those creates refused
+    /// (`error.quota`, kept as notes on the device, nothing lost).
+    pub max_records_per_user: u64,
 }
 
 impl HttpSettings {
@@ -108,6 +120,10 @@ impl HttpSettings {
             body_limit: 1024 * 1024,
             max_push_mutations: DEFAULT_MAX_PUSH_MUTATIONS,
             max_attachment_bytes: DEFAULT_MAX_ATTACHMENT_BYTES,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            session_burst: DEFAULT_SESSION_BURST,
+            session_rate: DEFAULT_SESSION_RATE,
+            max_records_per_user: DEFAULT_MAX_RECORDS_PER_USER,
         }
     }
 
@@ -159,6 +175,22 @@ pub fn default_dist() -> PathBuf {
         PathBuf::from("dist")
     }
 }
+
+/// How long one API request may take by default: a 512 KiB attachment chunk over a slow
+/// mobile link, with room to spare.
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Requests a session may make at once by default: a first sync of a 10,000-lead,
+/// 50,000-visit book is about a hundred pull pages and pushes.
+pub const DEFAULT_SESSION_BURST: u32 = 300;
+
+/// Requests per second a session may make in the long run by default.
+pub const DEFAULT_SESSION_RATE: u32 = 20;
+
+/// The most records one user may own by default: four times the largest book the app is
+/// built for (10,000 leads and 50,000 visits), far past what a person types, well short of
+/// what a script filling the server would reach.
+pub const DEFAULT_MAX_RECORDS_PER_USER: u64 = 250_000;
 
 #[cfg(test)]
 mod tests {

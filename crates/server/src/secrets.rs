@@ -33,7 +33,16 @@ pub enum SecretError {
     /// The blocking task was cancelled (the runtime is shutting down).
     #[error("the hashing task did not finish: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// Every hashing turn stayed taken for [`HASH_WAIT`]: a burst of sign-ins; the client
+    /// is asked to retry (503).
+    #[error("every password-hashing turn is taken")]
+    Busy,
 }
+
+/// How long a password check waits for a turn before the request is answered 503: at one
+/// turn per core and tens of milliseconds a hash, a few seconds of queue is a burst no
+/// person makes, and waiting longer would only hold connections open.
+pub const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Turns to hash or verify: one per core.
 static HASHING: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
@@ -45,10 +54,22 @@ static HASHING: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
 async fn with_turn<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, SecretError> + Send + 'static,
 ) -> Result<T, SecretError> {
+    with_turn_of(&HASHING, HASH_WAIT, work).await
+}
+
+/// Runs `work` on the blocking pool with a turn of `turns`, waiting at most `wait` for one.
+async fn with_turn_of<T: Send + 'static>(
+    turns: &Arc<Semaphore>,
+    wait: std::time::Duration,
+    work: impl FnOnce() -> Result<T, SecretError> + Send + 'static,
+) -> Result<T, SecretError> {
     // The turn goes with the work, so a request given up while its hash runs does not free
     // a turn early. The semaphore is never closed, so acquiring cannot fail; were it
     // closed, the work would run without a turn.
-    let turn = Arc::clone(&HASHING).acquire_owned().await.ok();
+    let turn = tokio::time::timeout(wait, Arc::clone(turns).acquire_owned())
+        .await
+        .map_err(|_| SecretError::Busy)?
+        .ok();
     tokio::task::spawn_blocking(move || {
         let result = work();
         drop(turn);
@@ -178,6 +199,17 @@ mod tests {
         assert!(groups
             .iter()
             .all(|group| group.len() == 4 && group.bytes().all(|b| OTP_ALPHABET.contains(&b))));
+    }
+
+    #[tokio::test]
+    async fn a_hash_waits_for_a_turn_only_so_long() {
+        let turns = Arc::new(Semaphore::new(1));
+        let wait = std::time::Duration::from_millis(50);
+        let held = Arc::clone(&turns).acquire_owned().await.unwrap();
+        let refused = with_turn_of(&turns, wait, || Ok(1)).await;
+        assert!(matches!(refused, Err(SecretError::Busy)), "{refused:?}");
+        drop(held);
+        assert_eq!(with_turn_of(&turns, wait, || Ok(2)).await.unwrap(), 2);
     }
 
     #[tokio::test]

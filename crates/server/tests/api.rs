@@ -3331,6 +3331,115 @@ async fn sync_a_full_pool_answers_503_with_retry_after_and_writes_nothing() {
     }
 }
 
+#[tokio::test]
+async fn a_request_over_the_time_limit_answers_503_and_writes_nothing() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        // A request would wait ten seconds for the only connection; the time limit is less.
+        let size = PoolSize {
+            max_connections: 1,
+            acquire_timeout: std::time::Duration::from_secs(10),
+        };
+        let (storage, pool) = db.open_sized(size).await;
+        let mut settings = db.settings();
+        settings.request_timeout = std::time::Duration::from_millis(300);
+        let server = serve(storage, settings, ManualClock::new(Utc::now()));
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let create = phone.mutation(test_id(1), server.now_ms(), &new_lead("李伟"));
+
+        let held = pool.take().await;
+        let started = std::time::Instant::now();
+        let push = server
+            .push_raw(&phone, phone.request(vec![create.clone()]))
+            .await;
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(push.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(push.json()["error"], "busy");
+        assert!(push.header("retry-after").is_some());
+        drop(held);
+
+        let pulled = server.pull(&phone, None).await;
+        assert!(pulled.changes.is_empty());
+        assert_eq!(server.push(&phone, vec![create]).await.last_applied, 1);
+    }
+}
+
+#[tokio::test]
+async fn creates_past_a_users_record_quota_are_refused_and_edits_go_on() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let mut settings = db.settings();
+        settings.max_records_per_user = 3;
+        let server = start_with(&db, settings).await;
+        let pw = sync_team(&server).await;
+        let mut phone = server.device("rep_a", &pw["rep_a"], 1).await;
+        let now = server.now_ms();
+        let creates: Vec<PushMutation> = (1..=5)
+            .map(|n| phone.mutation(test_id(n), now, &new_lead(&format!("客户{n}"))))
+            .collect();
+        let answer = server.push(&phone, creates).await;
+        assert_eq!(answer.last_applied, 5);
+        let refused: Vec<(u64, &RejectReason)> =
+            answer.rejected.iter().map(|r| (r.seq, &r.reason)).collect();
+        let quota = RejectReason::Invalid {
+            field: String::new(),
+            key: "error.quota".to_string(),
+        };
+        assert_eq!(refused, [(4, &quota), (5, &quota)]);
+        // Editing what is owned goes on; another create is refused; a teammate may create.
+        let edit = phone.mutation(test_id(1), now + 1, &[("notes", json!("再访"), None)]);
+        let another = phone.mutation(test_id(6), now + 1, &new_lead("客户6"));
+        let answer = server.push(&phone, vec![edit, another]).await;
+        assert_eq!(answer.rejected.len(), 1);
+        assert_eq!(answer.rejected[0].seq, 7);
+        let mut other = server.device("rep_b", &pw["rep_b"], 2).await;
+        let theirs = other.mutation(test_id(7), now, &new_lead("客户7"));
+        assert!(server.push(&other, vec![theirs]).await.rejected.is_empty());
+        let pulled = server.pull(&phone, None).await;
+        assert_eq!(pulled.changes.len(), 3);
+    }
+}
+
+#[tokio::test]
+async fn a_session_past_its_rate_gets_429_and_no_one_else_is_slowed() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let mut settings = db.settings();
+        settings.session_burst = 3;
+        settings.session_rate = 1;
+        let server = start_with(&db, settings).await;
+        let pw = sync_team(&server).await;
+        let rep = server.login("rep_a", &pw["rep_a"]).await.session_cookie();
+        let boss = server.login("boss", &pw["boss"]).await.session_cookie();
+        for _ in 0..3 {
+            assert_eq!(
+                server.get("/api/me", Some(&rep)).await.status,
+                StatusCode::OK
+            );
+        }
+        let refused = server.get("/api/team", Some(&rep)).await;
+        assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.json()["error"], "rate_limited");
+        assert_eq!(refused.header("retry-after"), Some("1"));
+        // Another session (another person) is not slowed.
+        assert_eq!(
+            server.get("/api/me", Some(&boss)).await.status,
+            StatusCode::OK
+        );
+        // A second later the session may make one more request.
+        server.clock.advance(TimeDelta::seconds(1));
+        assert_eq!(
+            server.get("/api/me", Some(&rep)).await.status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            server.get("/api/me", Some(&rep)).await.status,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_pushes_waiting_for_their_turn_leave_connections_to_pulls() {
     for db in backends() {
@@ -3723,7 +3832,7 @@ async fn sync_a_batch_larger_than_the_bound_parameter_limit_and_its_reassignment
         };
         let outcome = server
             .storage
-            .push(&rep_a.user, &request, now)
+            .push(&rep_a.user, &request, now, u64::MAX)
             .await
             .unwrap();
         let PushOutcome::Applied(answer) = outcome else {

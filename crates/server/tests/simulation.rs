@@ -1658,7 +1658,7 @@ impl World {
                 }
                 let outcome = self
                     .storage
-                    .push(&self.users[user], &request, self.server_now)
+                    .push(&self.users[user], &request, self.server_now, u64::MAX)
                     .await
                     .unwrap();
                 self.observe_push(user, &request, &outcome);

@@ -416,7 +416,15 @@ async fn push_as(
         resume_after: None,
         known_applied: 0,
     };
-    match storage.push(user, &request, now_ms).await? {
+    match storage
+        .push(
+            user,
+            &request,
+            now_ms,
+            crate::config::DEFAULT_MAX_RECORDS_PER_USER,
+        )
+        .await?
+    {
         PushOutcome::Applied(response) if response.rejected.is_empty() => Ok(()),
         _ => Err(DemoError::Refused),
     }

@@ -251,7 +251,8 @@ pub async fn me(SignedIn(user): SignedIn) -> Json<UserView> {
 }
 
 /// The user of the request's session cookie, also while their password is a one-time
-/// password; refuses with 401 when there is none or it expired. Only `/api/me` and
+/// password; refuses with 401 when there is none or it expired, and with 429 `rate_limited`
+/// past the session's request rate ([`super::limits`]). Only `/api/me` and
 /// `/api/password` take it: every other handler takes [`CurrentUser`].
 #[derive(Clone, Debug)]
 pub struct SignedIn(pub User);
@@ -261,9 +262,18 @@ impl FromRequestParts<AppState> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<SignedIn, ApiError> {
         let token = session_token(&parts.headers).ok_or(ApiError::Unauthenticated)?;
+        let hash = secrets::token_hash(token);
+        let now = state.clock.now();
+        // Counted before the database is asked: a flood costs no query. A made-up token
+        // gets a bucket too, and the 401 after it.
+        let settings = &state.settings;
+        state
+            .rates
+            .take(&hash, now, settings.session_burst, settings.session_rate)
+            .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
         let user = state
             .storage
-            .session_user(&secrets::token_hash(token), state.clock.now())
+            .session_user(&hash, now)
             .await?
             .ok_or(ApiError::Unauthenticated)?;
         Ok(SignedIn(user))

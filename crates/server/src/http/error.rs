@@ -89,6 +89,12 @@ pub enum ApiError {
         /// Seconds until the lock ends.
         retry_after: u64,
     },
+    /// The session made requests faster than its rate; retry after this many seconds.
+    #[error("rate limited")]
+    RateLimited {
+        /// Seconds until a request is allowed again.
+        retry_after: u64,
+    },
     /// The body is not JSON.
     #[error("malformed JSON")]
     MalformedJson,
@@ -167,7 +173,9 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::InvalidCredentials | ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::AccountLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::AccountLocked { .. } | ApiError::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::MalformedJson | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             ApiError::InvalidBody(_) | ApiError::HashMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnsupportedMediaType | ApiError::UnsupportedAttachmentType => {
@@ -192,6 +200,7 @@ impl ApiError {
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::AccountLocked { .. } => "account_locked",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::MalformedJson => "malformed_json",
             ApiError::InvalidBody(_) => "invalid_body",
             ApiError::InvalidQuery(_) => "invalid_query",
@@ -219,6 +228,9 @@ impl ApiError {
             ApiError::Unauthenticated => "Please sign in.".to_string(),
             ApiError::AccountLocked { retry_after } => {
                 format!("Too many failed sign-ins. Try again in {retry_after} seconds.")
+            }
+            ApiError::RateLimited { retry_after } => {
+                format!("Too many requests. Try again in {retry_after} seconds.")
             }
             ApiError::MalformedJson => "The request body is not valid JSON.".to_string(),
             ApiError::InvalidBody(detail) => format!("The request body is invalid: {detail}"),
@@ -328,7 +340,9 @@ impl IntoResponse for ApiError {
             _ => (status, Json(body)).into_response(),
         };
         let retry_after = match self {
-            ApiError::AccountLocked { retry_after } => Some(retry_after),
+            ApiError::AccountLocked { retry_after } | ApiError::RateLimited { retry_after } => {
+                Some(retry_after)
+            }
             ApiError::Busy(_) => Some(BUSY_RETRY_AFTER_SECS),
             _ => None,
         };
@@ -366,7 +380,10 @@ impl From<StorageError> for ApiError {
 
 impl From<SecretError> for ApiError {
     fn from(error: SecretError) -> ApiError {
-        ApiError::Internal(error.to_string())
+        match error {
+            SecretError::Busy => ApiError::Busy(error.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 
@@ -374,6 +391,7 @@ impl From<AccountError> for ApiError {
     fn from(error: AccountError) -> ApiError {
         match error {
             AccountError::Storage(error) => error.into(),
+            AccountError::Secret(error) => error.into(),
             AccountError::NotYours => ApiError::NotFound,
             other => ApiError::Internal(other.to_string()),
         }

@@ -2,13 +2,15 @@
 //!
 //! [`app`] builds the whole router from an [`AppState`], so tests drive it in-process with
 //! `tower::ServiceExt::oneshot` and the binary serves the very same router. Each submodule
-//! owns its routes; this module joins them, adds the body limit and the OpenAPI document.
+//! owns its routes; this module joins them, adds the body limit, the request time limit
+//! ([`limits`]) and the OpenAPI document.
 
 pub mod attachments;
 pub mod auth;
 pub mod error;
 pub mod headers;
 pub mod health;
+pub mod limits;
 pub mod static_files;
 pub mod sync;
 pub mod team;
@@ -44,6 +46,8 @@ pub struct AppState {
     /// An argon2 hash of a random password, verified against for unknown logins so they take
     /// as long as wrong passwords. Made on first use, once per process.
     decoy_hash: Arc<OnceCell<String>>,
+    /// Each session's request rate.
+    pub(crate) rates: Arc<limits::SessionRates>,
 }
 
 impl AppState {
@@ -63,6 +67,7 @@ impl AppState {
             clock,
             settings: Arc::new(settings),
             decoy_hash: Arc::new(OnceCell::new()),
+            rates: Arc::new(limits::SessionRates::default()),
         }
     }
 
@@ -89,7 +94,11 @@ pub fn app(state: AppState) -> Router {
         .merge(attachments::router())
         .route("/openapi.json", get(openapi))
         .fallback(api_not_found)
-        .layer(DefaultBodyLimit::max(state.settings.body_limit));
+        .layer(DefaultBodyLimit::max(state.settings.body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::time_limit,
+        ));
     let hsts = state.settings.secure_cookies;
     Router::new()
         .nest("/api", api)

@@ -90,7 +90,11 @@ async fn apply_push(
         ));
     }
     let now_ms = state.clock.now().timestamp_millis();
-    match state.storage.push(user, request, now_ms).await? {
+    match state
+        .storage
+        .push(user, request, now_ms, state.settings.max_records_per_user)
+        .await?
+    {
         PushOutcome::Applied(response) => {
             tracing::info!(
                 last_applied = response.last_applied,

@@ -434,6 +434,7 @@ pub trait Storage: Send + Sync + 'static {
         user: &User,
         request: &PushRequest,
         now_ms: i64,
+        max_records: u64,
     ) -> Result<PushOutcome, StorageError>;
 
     /// The records `user` may see past the request's cursor, read in one snapshot, as

@@ -473,13 +473,14 @@ impl Storage for PostgresStorage {
         user: &User,
         request: &PushRequest,
         now_ms: i64,
+        max_records: u64,
     ) -> Result<PushOutcome, StorageError> {
         let _turn = writer_turn(&self.writers, self.acquire_timeout).await?;
         let mut tx = PgSync(self.pool.begin().await?);
         // The first statement locks the server_version row (see `bump_version`) until
         // commit: pushes from every server process run one after the other, so version N is
         // visible before N + 1 can even be assigned, and a pull can never see N + 1 without N.
-        let outcome = sync::push(&mut tx, user, request, now_ms).await?;
+        let outcome = sync::push(&mut tx, user, request, now_ms, max_records).await?;
         if matches!(outcome, PushOutcome::Applied(_)) {
             tx.0.commit().await?;
         }
@@ -833,6 +834,15 @@ impl SyncTx for PgSync {
                 ))
             })
             .collect()
+    }
+
+    async fn owned_records(&mut self, owner: Uuid) -> Result<u64, StorageError> {
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM records WHERE owner_id = $1")
+            .bind(owner)
+            .fetch_one(&mut *self.0)
+            .await?
+            .try_get("n")?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     async fn user(&mut self, id: Uuid) -> Result<Option<User>, StorageError> {

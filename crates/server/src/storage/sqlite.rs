@@ -475,12 +475,13 @@ impl Storage for SqliteStorage {
         user: &User,
         request: &PushRequest,
         now_ms: i64,
+        max_records: u64,
     ) -> Result<PushOutcome, StorageError> {
         let _turn = writer_turn(&self.writers, self.acquire_timeout).await?;
         // IMMEDIATE takes SQLite's single write lock before the first read, so pushes run one
         // after the other and a version is never committed after a larger one.
         let mut tx = SqliteSync(self.pool.begin_with("BEGIN IMMEDIATE").await?);
-        let outcome = sync::push(&mut tx, user, request, now_ms).await?;
+        let outcome = sync::push(&mut tx, user, request, now_ms, max_records).await?;
         if matches!(outcome, PushOutcome::Applied(_)) {
             tx.0.commit().await?;
         }
@@ -839,6 +840,15 @@ impl SyncTx for SqliteSync {
                 ))
             })
             .collect()
+    }
+
+    async fn owned_records(&mut self, owner: Uuid) -> Result<u64, StorageError> {
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM records WHERE owner_id = ?1")
+            .bind(owner.to_string())
+            .fetch_one(&mut *self.0)
+            .await?
+            .try_get("n")?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     async fn user(&mut self, id: Uuid) -> Result<Option<User>, StorageError> {

@@ -181,6 +181,9 @@ pub trait SyncTx: Send {
     /// whatever its kind (a second record under another kind's id is refused).
     async fn kinds_of(&mut self, ids: &[Id]) -> Result<Vec<(Id, RecordKind)>, StorageError>;
 
+    /// How many records `owner` owns (deleted ones too: a tombstone is a row).
+    async fn owned_records(&mut self, owner: Uuid) -> Result<u64, StorageError>;
+
     /// A record with all its fields.
     async fn record(
         &mut self,
@@ -411,6 +414,11 @@ pub fn can_create(user: &User, kind: RecordKind) -> bool {
     }
 }
 
+/// The message key of a create refused because its user owns
+/// [`HttpSettings::max_records_per_user`](crate::config::HttpSettings::max_records_per_user)
+/// records already.
+pub const QUOTA_KEY: &str = "error.quota";
+
 /// Applies `request` for `user` on `tx` (see the module docs). The caller commits only on
 /// [`PushOutcome::Applied`]; on `Gap` or an error it rolls back, so nothing is written.
 pub async fn push<T: SyncTx + ?Sized>(
@@ -418,6 +426,7 @@ pub async fn push<T: SyncTx + ?Sized>(
     user: &User,
     request: &PushRequest,
     now_ms: i64,
+    max_records: u64,
 ) -> Result<PushOutcome, StorageError> {
     let version = tx.bump_version().await?;
     tx.log_version(version, now_ms).await?;
@@ -444,7 +453,10 @@ pub async fn push<T: SyncTx + ?Sized>(
     let mut last_applied = stored_last_applied;
     let mut rejected = Vec::new();
     // Every record the batch names (and every lead its visits and deals name), read at once.
-    let mut batch = Batch::default();
+    let mut batch = Batch {
+        max_records,
+        ..Batch::default()
+    };
     let named = request
         .mutations
         .iter()
@@ -586,6 +598,12 @@ impl Step<'_> {
                 // record under a lead's id would take the lead's place there.
                 if !can_create(user, record.kind) || batch.id_taken(record) {
                     return Ok(Err(RejectReason::Forbidden));
+                }
+                if !batch.take_create(tx, user.id).await? {
+                    return Ok(Err(RejectReason::Invalid {
+                        field: String::new(),
+                        key: QUOTA_KEY.to_string(),
+                    }));
                 }
                 // The client cannot choose who owns what it creates.
                 let meta = RecordMeta {
@@ -898,6 +916,10 @@ struct Batch {
     attachments: BTreeMap<RecordRef, BTreeSet<domain::Sha256>>,
     /// For every id read, the kinds it names a record of (stored, or created by the batch).
     kinds: HashMap<Id, BTreeSet<RecordKind>>,
+    /// The most records the pushing user may own.
+    max_records: u64,
+    /// How many more records the user may create, counted on the batch's first create.
+    creates_left: Option<u64>,
 }
 
 impl Batch {
@@ -941,6 +963,23 @@ impl Batch {
             self.seen.entry(record).or_insert(None);
         }
         Ok(())
+    }
+
+    /// Takes one of the records `owner` may still create, or says there is none left.
+    /// The count of what they own is asked once per batch, and only of a batch that creates.
+    async fn take_create<T: SyncTx + ?Sized>(
+        &mut self,
+        tx: &mut T,
+        owner: Uuid,
+    ) -> Result<bool, StorageError> {
+        let left = match self.creates_left {
+            Some(left) => left,
+            None => self
+                .max_records
+                .saturating_sub(tx.owned_records(owner).await?),
+        };
+        self.creates_left = Some(left.saturating_sub(1));
+        Ok(left > 0)
     }
 
     /// Whether `record`'s id already names a record of another kind (stored, or created
