@@ -282,13 +282,19 @@ async fn load(flags: &Flags) -> Result<()> {
     let think = Duration::from_millis(flags.number("think-ms", Some(1000))?);
     let seed: u64 = flags.number("seed", Some(1))?;
     let http = client::http();
-    let mut sessions = Vec::new();
-    for entry in logins.pool.iter().skip(skip).take(users) {
+    let accounts: Vec<_> = logins.pool.iter().skip(skip).take(users).collect();
+    if accounts.is_empty() {
+        bail!("no users to load the server with");
+    }
+    // A session per device, as on real phones: the server bounds each session's rate.
+    let mut sessions = Vec::with_capacity(devices);
+    for n in 0..devices {
+        let entry = accounts[n % accounts.len()];
         sessions.push(client::Session::login(&http, url, &entry.login, &entry.password).await?);
     }
     println!(
         "load: {devices} devices over {} users for {seconds} s (pause {} ms between rounds)",
-        sessions.len(),
+        accounts.len(),
         think.as_millis()
     );
     let report = sync::load(sessions, devices, seconds, think, seed).await?;

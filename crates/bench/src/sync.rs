@@ -221,9 +221,9 @@ impl LoadReport {
     }
 }
 
-/// `devices` simulated devices, spread over `sessions` (one signed-in session per user,
-/// shared by that user's devices), each pushing a few edits and pulling in a loop with a
-/// pause of `think` between rounds, for `seconds`.
+/// `devices` simulated devices, spread over `sessions` (signed in once per device, as
+/// phones are), each pushing a few edits and pulling in a loop with a pause of `think`
+/// between rounds, for `seconds`.
 pub async fn load(
     sessions: Vec<Session>,
     devices: usize,
