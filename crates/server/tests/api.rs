@@ -4549,3 +4549,237 @@ async fn attachments_are_read_only_by_who_may_see_a_record_naming_them() {
         );
     }
 }
+
+/// One refusal as a client sees it: status and body, byte for byte.
+fn refusal(answer: &Answer) -> (StatusCode, Vec<u8>) {
+    (answer.status, answer.body.clone())
+}
+
+/// Issue 13's intruder matrix: every door of the API, tried by another rep of the team,
+/// another team's manager and rep, a client with no session and a rep sending another
+/// device's id. Each is refused, and where a door could tell "exists but not yours" from
+/// "does not exist", both answers are the same bytes.
+#[tokio::test]
+async fn intruders_are_refused_alike_at_every_door() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let boss_w_password = server.add_user("boss_w", Role::Manager, Some("west")).await;
+        let mut rep_a = server.device("rep_a", &pw["rep_a"], 1).await;
+        let mut boss = server.device("boss", &pw["boss"], 2).await;
+        let rep_b = server.device("rep_b", &pw["rep_b"], 3).await;
+        let boss_w = server.device("boss_w", &boss_w_password, 4).await;
+        let rep_w = server.device("rep_w", &pw["rep_w"], 5).await;
+        let now = server.now_ms();
+
+        // rep_a's book: a lead, a visit and a deal on it; the manager's draft item and a
+        // photo published to the east team; a conflict on the lead.
+        let (lead, visit, deal, item, published) =
+            (test_id(1), test_id(2), test_id(3), test_id(4), test_id(5));
+        server.apply(&mut rep_a, lead, now, &new_lead("李伟")).await;
+        let base = server.pull(&boss, None).await;
+        let name_base = base_in(&base, lead, "name");
+        let book = vec![
+            rep_a.mutation_of(
+                RecordKind::Visit,
+                visit,
+                now,
+                &unseen(&new_visit(visit, lead, "初访")),
+            ),
+            rep_a.mutation_of(RecordKind::Deal, deal, now, &unseen(&new_deal(deal, lead))),
+        ];
+        assert!(server.push(&rep_a, book).await.rejected.is_empty());
+        let photo = file_bytes(2000, 9);
+        let sha = server.upload(&boss.cookie, &photo, "image/png").await;
+        let attachment = Attachment {
+            sha256: sha.clone(),
+            name: "展台.png".into(),
+            mime: "image/png".into(),
+            size: 2000,
+        };
+        let shared = new_item_with(
+            published,
+            "展台",
+            vec![attachment],
+            Audience::Team,
+            Some(now),
+        );
+        let managed = vec![
+            boss.mutation_of(
+                RecordKind::TrainingItem,
+                item,
+                now,
+                &unseen(&new_item(item, "话术")),
+            ),
+            boss.mutation_of(RecordKind::TrainingItem, published, now, &unseen(&shared)),
+            boss.mutation(lead, now + 20, &[("name", json!("李伟 (老李)"), name_base)]),
+        ];
+        assert!(server.push(&boss, managed).await.rejected.is_empty());
+        let lost = rep_a.mutation(lead, now + 10, &[("name", json!("李维"), name_base)]);
+        server.push(&rep_a, vec![lost]).await;
+        let conflict = change_of(&server.pull(&rep_a, None).await, lead)
+            .unwrap()
+            .conflicts[0]
+            .id;
+
+        let mut refused = 0;
+        let intruders = [("rep_b", rep_b), ("boss_w", boss_w), ("rep_w", rep_w)];
+        let targets = [
+            (RecordKind::Lead, lead, "notes"),
+            (RecordKind::Visit, visit, "notes"),
+            (RecordKind::Deal, deal, "product"),
+            (RecordKind::TrainingItem, item, "title"),
+            (RecordKind::TrainingItem, published, "title"),
+        ];
+        for (who, mut intruder) in intruders {
+            // Writing someone else's record, of every kind: forbidden, nothing changes.
+            for (kind, id, field) in targets {
+                let write =
+                    intruder.mutation_of(kind, id, now + 50, &[(field, json!("侵入"), None)]);
+                let answer = server.push(&intruder, vec![write]).await;
+                assert_eq!(answer.rejected.len(), 1, "{who} {kind:?}");
+                assert_eq!(
+                    answer.rejected[0].reason,
+                    RejectReason::Forbidden,
+                    "{who} {kind:?}"
+                );
+                refused += 1;
+                // A record of another kind under that id is refused the same way.
+                let other = if kind == RecordKind::Lead {
+                    RecordKind::Visit
+                } else {
+                    RecordKind::Lead
+                };
+                let twin =
+                    intruder.mutation_of(other, id, now + 50, &unseen(&new_visit(id, id, "x")));
+                let answer = server.push(&intruder, vec![twin]).await;
+                assert_eq!(
+                    answer.rejected[0].reason,
+                    RejectReason::Forbidden,
+                    "{who} twin of {kind:?}"
+                );
+                refused += 1;
+            }
+            // A visit hung on rep_a's lead: the same refusal as one on a lead that is not.
+            let mut hang = |lead_id: Id, n: u8| {
+                let id = Id::from_parts(1_700_000_000_000, [n; 10]);
+                intruder.mutation_of(
+                    RecordKind::Visit,
+                    id,
+                    now,
+                    &unseen(&new_visit(id, lead_id, "x")),
+                )
+            };
+            let on_theirs = hang(lead, 100);
+            let on_none = hang(test_id(99), 101);
+            let answer = server.push(&intruder, vec![on_theirs, on_none]).await;
+            let reasons: Vec<&RejectReason> = answer.rejected.iter().map(|r| &r.reason).collect();
+            assert_eq!(reasons.len(), 2, "{who}: {reasons:?}");
+            assert_eq!(reasons[0], reasons[1], "{who}");
+            refused += 2;
+            // Nothing of rep_a's reaches them but what the team shares.
+            let pulled = ids_in(&server.pull(&intruder, None).await);
+            for (_, id, _) in targets {
+                let shared_with_them = who == "rep_b" && id == published;
+                assert_eq!(pulled.contains(&id), shared_with_them, "{who} pulled {id}");
+            }
+            refused += 1;
+            // Resolving rep_a's conflict, or one that does not exist: one answer.
+            let theirs = server
+                .post_raw(
+                    &format!("/api/sync/conflicts/{conflict}/resolve"),
+                    "",
+                    Some(&intruder.cookie),
+                )
+                .await;
+            let none = server
+                .post_raw(
+                    &format!("/api/sync/conflicts/{}/resolve", test_id(98)),
+                    "",
+                    Some(&intruder.cookie),
+                )
+                .await;
+            assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{who}");
+            assert_eq!(refusal(&theirs), refusal(&none), "{who}");
+            refused += 1;
+            // Resetting rep_a's password, or a ghost's: one answer.
+            let a = user_id(&server, "rep_a").await;
+            let theirs = server
+                .post_raw(
+                    &format!("/api/team/{a}/password"),
+                    "",
+                    Some(&intruder.cookie),
+                )
+                .await;
+            let none = server
+                .post_raw(
+                    &format!("/api/team/{}/password", test_id(97)),
+                    "",
+                    Some(&intruder.cookie),
+                )
+                .await;
+            assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{who}");
+            assert_eq!(refusal(&theirs), refusal(&none), "{who}");
+            refused += 1;
+            // The team's photo: read by the team, for others the answer of a digest never
+            // uploaded.
+            let theirs = server.attachment(Some(&intruder.cookie), &sha).await;
+            if who == "rep_b" {
+                assert!(theirs.status == StatusCode::OK && theirs.body == photo);
+            } else {
+                let none = server
+                    .attachment(Some(&intruder.cookie), &sha_of(b"none"))
+                    .await;
+                assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{who}");
+                assert_eq!(refusal(&theirs), refusal(&none), "{who}");
+                refused += 1;
+            }
+            // Another device's id: its pushes and pulls are refused, and nothing applies.
+            let mut forged = Device {
+                cookie: intruder.cookie.clone(),
+                client: rep_a.client,
+                seq: rep_a.seq,
+            };
+            let write = forged.mutation(lead, now + 60, &[("notes", json!("冒充"), None)]);
+            let push = server.push_raw(&forged, forged.request(vec![write])).await;
+            let pull = server.pull_raw(&forged, None, 10).await;
+            for answer in [&push, &pull] {
+                assert_eq!(answer.status, StatusCode::FORBIDDEN, "{who}");
+                assert_eq!(answer.json()["error"], "forbidden");
+            }
+            refused += 2;
+        }
+
+        // No session at every door: one 401.
+        let a = user_id(&server, "rep_a").await;
+        let doors = [
+            ("GET", "/api/me".to_string()),
+            ("GET", "/api/team".to_string()),
+            ("POST", "/api/sync/push".to_string()),
+            ("POST", "/api/sync/pull".to_string()),
+            ("POST", format!("/api/sync/conflicts/{conflict}/resolve")),
+            ("POST", "/api/password".to_string()),
+            ("POST", format!("/api/team/{a}/password")),
+            ("GET", format!("/api/attachments/{sha}")),
+        ];
+        let mut answers = Vec::new();
+        for (method, path) in &doors {
+            let answer = match *method {
+                "GET" => server.get(path, None).await,
+                _ => server.post_raw(path, "{}", None).await,
+            };
+            assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+            answers.push(refusal(&answer));
+            refused += 1;
+        }
+        assert!(answers.windows(2).all(|pair| pair[0] == pair[1]));
+
+        // rep_a's book is as rep_a left it.
+        let mine = server.pull(&rep_a, None).await;
+        let record = &change_of(&mine, lead).unwrap().record;
+        assert_eq!(record["notes"], json!(""));
+        assert_eq!(record["name"], "李伟 (老李)");
+        eprintln!("intrusions refused: {refused}");
+    }
+}
