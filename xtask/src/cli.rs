@@ -12,7 +12,9 @@ Commands:
   build                               install missing tools, release build into dist/
   serve [--port N] [--dist DIR]       serve an already built dist/ (no build)
   test  [--skip-browser] [--skip-e2e] install missing tools, then fmt, clippy, host tests,
-                                      browser tests, release build and Playwright e2e
+        [--full]                      browser tests, release build and Playwright e2e;
+                                      --full: the long runs too (10,000 simulation seeds,
+                                      20,000 fuzz cases per target, host tests in release)
   e2e   [--grep PATTERN]              release build and the Playwright tests only (those
                                       whose title matches PATTERN), for iterating on them
   bench [--quick]                     release build, then the performance figures against
@@ -42,6 +44,8 @@ pub struct TestOptions {
     pub skip_browser: bool,
     /// Skips the release build and the Playwright tests (local iteration only).
     pub skip_e2e: bool,
+    /// The long runs too: 10,000 simulation seeds and 20,000 fuzz cases per target.
+    pub full: bool,
 }
 
 /// Parses the arguments after `cargo xtask`. `env` looks up environment variables.
@@ -75,6 +79,7 @@ pub fn parse(
         "test" => Command::Test(TestOptions {
             skip_browser: flags.switch("skip-browser"),
             skip_e2e: flags.switch("skip-e2e"),
+            full: flags.switch("full"),
         }),
         "e2e" => Command::E2e {
             grep: flags.value("grep"),
@@ -237,6 +242,14 @@ mod tests {
             Ok(Command::Test(TestOptions {
                 skip_browser: false,
                 skip_e2e: true,
+                full: false,
+            }))
+        );
+        assert_eq!(
+            parse_with(&["test", "--full"], &[]),
+            Ok(Command::Test(TestOptions {
+                full: true,
+                ..TestOptions::default()
             }))
         );
         assert!(parse_with(&["test", "--skip-everything"], &[]).is_err());

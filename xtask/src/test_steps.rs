@@ -48,9 +48,12 @@ fn run_steps(workspace: &Workspace, options: TestOptions, steps: &mut Steps) -> 
                 .args(["--", "-D", "warnings"]),
         )
     })?;
-    steps.run("host tests (server on SQLite and PostgreSQL)", || {
-        host_tests(workspace)
-    })?;
+    let host = if options.full {
+        "host tests, full: 10,000 simulation seeds, 20,000 fuzz cases (SQLite and PostgreSQL)"
+    } else {
+        "host tests (server on SQLite and PostgreSQL)"
+    };
+    steps.run(host, || host_tests(workspace, options.full))?;
     if browser {
         steps.run("browser tests (wasm-bindgen, headless Chromium)", || {
             workspace.run(&browser_tests())
@@ -80,8 +83,16 @@ fn run_steps(workspace: &Workspace, options: TestOptions, steps: &mut Steps) -> 
 
 /// `cargo test --workspace`, with a throwaway PostgreSQL so the server's suite runs on both
 /// backends. A URL already in the environment is used as it is (a developer's own cluster).
-fn host_tests(workspace: &Workspace) -> Result<(), String> {
-    let tests = Cmd::new("cargo").args(["test", "--workspace"]);
+fn host_tests(workspace: &Workspace, full: bool) -> Result<(), String> {
+    let mut tests = Cmd::new("cargo").args(["test", "--workspace"]);
+    if full {
+        // The long runs: many more simulation seeds and fuzz cases, in release (the
+        // simulation's 10,000 seeds take a few minutes there, an hour in debug).
+        tests = tests
+            .arg("--release")
+            .env("FIELDBOOK_SIM_SEEDS", "10000")
+            .env("FIELDBOOK_FUZZ_CASES", "20000");
+    }
     if std::env::var_os(postgres::TEST_URL_VAR).is_some() {
         return workspace.run(&tests);
     }
