@@ -224,6 +224,33 @@ impl LocalTx for IdbTx<'_> {
         Ok(())
     }
 
+    async fn copy_kinds(&mut self, ids: &[Id]) -> Result<BTreeMap<Id, RecordKind>, StoreError> {
+        // Every request is made before the first answer is awaited: one wait for the page.
+        // Only each row's `kind` crosses out of JavaScript, not the record it holds.
+        let synced = self.tx.object_store(SYNCED)?;
+        let requests = ids
+            .iter()
+            .map(|&id| {
+                synced
+                    .get::<JsValue, _, _>(JsValue::from_str(&id.to_string()))
+                    .primitive()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut kinds = BTreeMap::new();
+        for (&id, request) in ids.iter().zip(requests) {
+            let Some(row) = request.await?.filter(|row| !row.is_undefined()) else {
+                continue;
+            };
+            let kind = js_sys::Reflect::get(&row, &JsValue::from_str("kind"))
+                .ok()
+                .and_then(|kind| kind.as_string())
+                .and_then(|kind| kind.parse::<RecordKind>().ok())
+                .ok_or_else(|| StoreError::Data(format!("the copy of {id} has no kind")))?;
+            kinds.insert(id, kind);
+        }
+        Ok(kinds)
+    }
+
     async fn copies_before(
         &mut self,
         generation: u64,

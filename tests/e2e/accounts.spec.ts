@@ -4,7 +4,7 @@
 //
 // The accounts are e2e-lead (manager) and e2e-reset (rep), a team of their own that `cargo
 // xtask test` makes beside the pool, so resetting the rep disturbs no other test.
-import { demoLogin, device, expect, test } from './fixtures';
+import { createLead, demoLogin, device, expect, syncNow, test } from './fixtures';
 
 test('a reset rep must choose a password of their own, then can change it in Settings', async ({
   browser,
@@ -79,4 +79,58 @@ test('a reset rep must choose a password of their own, then can change it in Set
   await expect(again.getByTestId('nav-today')).toBeVisible();
   await expect(again.getByTestId('choose-password')).toHaveCount(0);
   await later.close();
+});
+
+// Issue 13, finding 1: a teammate who learns a lead's id pushes a "visit" under that id (by
+// hand, as a hostile client would). The server refuses it, and the manager's list keeps the
+// lead after syncing.
+test("a teammate's record under a lead's id does not take the lead from the manager's list", async ({
+  browser,
+}) => {
+  const name = `冒名测试 ${Date.now()}`;
+  const owner = await device(browser, demoLogin('demo.rep1'));
+  const lead = await createLead(owner.page, name, '华东机械');
+  await syncNow(owner.page);
+  await owner.context.close();
+
+  const intruder = await device(browser, demoLogin('demo.rep2'));
+  const answer = await intruder.page.evaluate(async (leadId) => {
+    // A device id of its own, then one numbered mutation.
+    const client = crypto.randomUUID();
+    const stamp = `${String(Date.now()).padStart(15, '0')}-${'0'.repeat(10)}-${client}`;
+    const push = {
+      client_id: client,
+      protocol: 1,
+      known_applied: 0,
+      mutations: [
+        {
+          seq: 1,
+          kind: 'visit',
+          record_id: leadId,
+          stamp,
+          fields: {
+            lead_id: { value: leadId, base: null },
+            notes: { value: '冒名', base: null },
+          },
+        },
+      ],
+    };
+    const res = await fetch('/api/sync/push', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(push),
+    });
+    return { status: res.status, body: await res.json() };
+  }, lead);
+  expect(answer.status).toBe(200);
+  expect(answer.body.rejected).toHaveLength(1);
+  expect(answer.body.rejected[0].reason.kind).toBe('forbidden');
+  await intruder.context.close();
+
+  const boss = await device(browser, demoLogin('demo.manager'));
+  await syncNow(boss.page);
+  await boss.page.getByTestId('nav-leads').click();
+  await boss.page.getByTestId('lead-search').fill(name);
+  await expect(boss.page.getByTestId('lead-row').filter({ hasText: name })).toHaveCount(1);
+  await boss.context.close();
 });

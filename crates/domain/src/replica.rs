@@ -216,6 +216,17 @@ pub trait LocalTx {
     async fn put_copy(&mut self, copy: &ServerCopy) -> Result<(), Self::Error>;
     /// Forgets a server copy.
     async fn delete_copy(&mut self, id: Id) -> Result<(), Self::Error>;
+    /// The kind of the copy held under each of `ids` that has one. A store whose reads each
+    /// wait for an answer (IndexedDB) asks for all of them before awaiting any.
+    async fn copy_kinds(&mut self, ids: &[Id]) -> Result<BTreeMap<Id, RecordKind>, Self::Error> {
+        let mut kinds = BTreeMap::new();
+        for &id in ids {
+            if let Some(copy) = self.copy(id).await? {
+                kinds.insert(id, copy.kind);
+            }
+        }
+        Ok(kinds)
+    }
     /// The records whose copies came with a pull older than `generation`.
     async fn copies_before(
         &mut self,
@@ -813,6 +824,9 @@ pub struct PullApplied {
     pub server_went_back: bool,
     /// The page answered a request made from another cursor: nothing of it was applied.
     pub stale: bool,
+    /// Records refused because their id already names a record of another kind here (a
+    /// server from before ids were unique across kinds): the record already held stays.
+    pub mixed: usize,
 }
 
 /// Applies one page of a pull in the caller's one step: the server's copies, the records
@@ -856,19 +870,44 @@ pub async fn apply_pull<T: LocalTx>(
         return Ok(applied);
     }
 
+    // Copies are keyed by id alone: an id already held under another kind is refused, never
+    // overwritten (the record there would leave the screens). One read for the whole page.
+    let ids: Vec<Id> = page
+        .changes
+        .iter()
+        .map(|change| change.id)
+        .chain(page.removed.iter().map(|gone| gone.id))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut held = tx.copy_kinds(&ids).await?;
     let mut touched: BTreeMap<Id, RecordKind> = BTreeMap::new();
     // The copies this page wrote, so rebuilding their views does not read them back.
     let mut written: BTreeMap<Id, ServerCopy> = BTreeMap::new();
     for change in &page.changes {
+        if held
+            .get(&change.id)
+            .is_some_and(|kind| *kind != change.kind)
+        {
+            applied.mixed += 1;
+            continue;
+        }
         let copy = ServerCopy::from_change(change, page.last_applied, state.generation)?;
         tx.put_copy(&copy).await?;
+        held.insert(change.id, change.kind);
         touched.insert(change.id, change.kind);
         written.insert(change.id, copy);
     }
     let mut removed: BTreeSet<Id> = BTreeSet::new();
     for gone in &page.removed {
+        if held.get(&gone.id).is_some_and(|kind| *kind != gone.kind) {
+            // The id's copy is another kind's record: only a view of this kind may go.
+            tx.delete_view(gone.kind, gone.id).await?;
+            continue;
+        }
         tx.delete_view(gone.kind, gone.id).await?;
         tx.delete_copy(gone.id).await?;
+        held.remove(&gone.id);
         touched.remove(&gone.id);
         written.remove(&gone.id);
         removed.insert(gone.id);
@@ -1562,5 +1601,42 @@ mod tests {
         };
         assert_eq!(sent[0], first);
         assert_eq!(sent.len(), 3);
+    }
+
+    #[test]
+    fn a_record_of_another_kind_under_a_known_id_is_refused_not_mixed() {
+        // The device has lead 1. A pull then brings a visit whose id is the lead's (sent by a
+        // server from before ids were unique across kinds): keyed by id alone, its copy would
+        // replace the lead's, and the lead would leave the list (issue 13, finding 1).
+        let mut rep = device();
+        let lead_record = synced_lead(&mut rep);
+        let lead_id = id(1);
+        let mut page = page_with(&lead_record, 4, &[], 0);
+        page.changes[0].kind = RecordKind::Visit;
+        let applied = run(apply_pull(&mut rep, None, &page, 20)).unwrap();
+        assert_eq!(applied.mixed, 1);
+        assert_eq!(rep.copies[&lead_id].kind, RecordKind::Lead);
+        assert!(rep.views.contains_key(&(RecordKind::Lead, lead_id)));
+        assert!(!rep.views.contains_key(&(RecordKind::Visit, lead_id)));
+        // Nor may a removal of "the visit" take the lead's copy with it.
+        let mut gone = page_with(&lead_record, 5, &[], 0);
+        gone.changes.clear();
+        gone.removed = vec![crate::RecordRef {
+            kind: RecordKind::Visit,
+            id: lead_id,
+        }];
+        run(apply_pull(&mut rep, None, &gone, 30)).unwrap();
+        assert_eq!(rep.copies[&lead_id].kind, RecordKind::Lead);
+        assert!(rep.views.contains_key(&(RecordKind::Lead, lead_id)));
+        // Two kinds under one id within one page: the first stays, the second is refused.
+        let mut rep = device();
+        let mut twins = page_with(&lead_record, 3, &[], 0);
+        let mut visit = twins.changes[0].clone();
+        visit.kind = RecordKind::Visit;
+        twins.changes.push(visit);
+        let applied = run(apply_pull(&mut rep, None, &twins, 40)).unwrap();
+        assert_eq!(applied.mixed, 1);
+        assert_eq!(rep.copies[&lead_id].kind, RecordKind::Lead);
+        assert!(rep.views.contains_key(&(RecordKind::Lead, lead_id)));
     }
 }
