@@ -17,6 +17,8 @@ Commands:
                                       20,000 fuzz cases per target, host tests in release)
   e2e   [--grep PATTERN]              release build and the Playwright tests only (those
                                       whose title matches PATTERN), for iterating on them
+  schemathesis                        schemathesis against the OpenAPI document of a
+                                      fresh server (a step of `test`), for iterating on it
   bench [--quick]                     release build, then the performance figures against
                                       their budgets as one table in bench/latest.md
                                       (--quick: 1,000 leads, one run, a short load)
@@ -35,6 +37,7 @@ pub enum Command {
     Serve { port: u16, dist: PathBuf },
     Test(TestOptions),
     E2e { grep: Option<String> },
+    Schemathesis,
     Bench { quick: bool },
 }
 
@@ -84,6 +87,7 @@ pub fn parse(
         "e2e" => Command::E2e {
             grep: flags.value("grep"),
         },
+        "schemathesis" => Command::Schemathesis,
         "bench" => Command::Bench {
             quick: flags.switch("quick"),
         },

@@ -13,6 +13,7 @@ mod postgres;
 mod precompress;
 mod process;
 mod pwa;
+mod schemathesis;
 mod serve;
 mod sync_server;
 mod test_steps;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         Command::Serve { port, dist } => serve_dist(&dist, port),
         Command::Test(options) => test_steps::run_all(&workspace, options),
         Command::E2e { grep } => test_steps::e2e_only(&workspace, grep.as_deref()),
+        Command::Schemathesis => schemathesis::run(&workspace),
         Command::Bench { quick } => {
             bench::standalone(&workspace, if quick { bench::QUICK } else { bench::FULL })
         }

@@ -34,6 +34,8 @@ pub struct SyncServer {
     child: Child,
     port: u16,
     logins_json: String,
+    /// Every login made, with the password it chose.
+    logins: Vec<Login>,
     data_dir: PathBuf,
     binary: PathBuf,
 }
@@ -160,6 +162,7 @@ impl SyncServer {
             child,
             port,
             logins_json: String::new(),
+            logins: Vec::new(),
             data_dir,
             binary,
         };
@@ -171,7 +174,26 @@ impl SyncServer {
             choose_password(port, login)?;
         }
         server.logins_json = logins_json(&demo, &pool);
+        server.logins = demo.into_iter().chain(pool).collect();
         Ok(server)
+    }
+
+    /// Signs `login` in and returns the session token its cookie carries.
+    pub fn session_token(&self, login: &str) -> Result<String, String> {
+        let account = self
+            .logins
+            .iter()
+            .find(|account| account.login == login)
+            .ok_or_else(|| format!("no login {login} on the test server"))?;
+        let body = format!(
+            r#"{{"login":"{}","password":"{}"}}"#,
+            escape(&account.login),
+            escape(&account.password)
+        );
+        let answer = post_json(self.port, "/api/login", &body, None)?;
+        session_cookie(&answer)
+            .and_then(|cookie| cookie.split_once('=').map(|(_, token)| token.to_string()))
+            .ok_or_else(|| format!("signing in as {login} set no cookie"))
     }
 
     /// The server's process id (the benchmark reads its RSS).
@@ -235,17 +257,8 @@ fn choose_password(port: u16, login: &mut Login) -> Result<(), String> {
         escape(&login.password)
     );
     let answer = post_json(port, "/api/login", &body, None)?;
-    let cookie = answer
-        .lines()
-        .take_while(|line| !line.is_empty())
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("set-cookie")
-                .then(|| value.trim().split(';').next())
-                .flatten()
-        })
-        .ok_or_else(|| format!("signing in as {} set no cookie: {answer}", login.login))?
-        .to_string();
+    let cookie = session_cookie(&answer)
+        .ok_or_else(|| format!("signing in as {} set no cookie: {answer}", login.login))?;
     let chosen = format!("{} chosen", login.password);
     let body = format!(
         r#"{{"current_password":"{}","new_password":"{}"}}"#,
@@ -255,6 +268,20 @@ fn choose_password(port: u16, login: &mut Login) -> Result<(), String> {
     post_json(port, "/api/password", &body, Some(&cookie))?;
     login.password = chosen;
     Ok(())
+}
+
+/// `name=value` of the cookie an HTTP answer sets.
+fn session_cookie(answer: &str) -> Option<String> {
+    answer
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("set-cookie")
+                .then(|| value.trim().split(';').next())
+                .flatten()
+        })
+        .map(str::to_string)
 }
 
 /// POSTs JSON over HTTP/1.0 (one request per connection) and returns the whole answer, or

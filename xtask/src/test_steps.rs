@@ -54,6 +54,10 @@ fn run_steps(workspace: &Workspace, options: TestOptions, steps: &mut Steps) -> 
         "host tests (server on SQLite and PostgreSQL)"
     };
     steps.run(host, || host_tests(workspace, options.full))?;
+    steps.run(
+        "schemathesis (the OpenAPI document: examples, coverage, fuzzing, stateful)",
+        || crate::schemathesis::run(workspace),
+    )?;
     if browser {
         steps.run("browser tests (wasm-bindgen, headless Chromium)", || {
             workspace.run(&browser_tests())

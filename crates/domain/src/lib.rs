@@ -126,6 +126,7 @@ pub mod training;
 pub mod value;
 pub mod visit;
 pub mod wan;
+pub mod wire;
 
 pub use change::{
     apply_fields, changed_fields, records_changed, to_object, ForKind, Mutation, Reach, Record,

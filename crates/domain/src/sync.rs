@@ -70,10 +70,12 @@ pub struct FieldState {
 
 /// A batch of outbox mutations from one device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct PushRequest {
     /// The device (the `client` of its stamps).
     pub client_id: Id,
     /// The protocol version the device speaks, [`PROTOCOL_VERSION`] when it is up to date.
+    #[serde(deserialize_with = "crate::wire::u32_whole")]
     pub protocol: u32,
     /// The mutations in `seq` order, without gaps.
     pub mutations: Vec<PushMutation>,
@@ -81,13 +83,21 @@ pub struct PushRequest {
     /// that the server has not applied were lost with the server's own state (a restored
     /// backup) or refused on the device, and will never come. The server moves the device's
     /// `last_applied` up to it (never down) before applying the batch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::wire::option_u64_whole"
+    )]
     pub resume_after: Option<u64>,
     /// The `last_applied` the server last answered this device with. A server that has
     /// applied less went back in time (a restored backup): it answers a gap from what it
     /// has and applies nothing, `resume_after` included, so the device notices and resends
     /// instead of having numbers it still holds skipped. 0 (the default) checks nothing.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_zero",
+        deserialize_with = "crate::wire::u64_whole"
+    )]
     pub known_applied: u64,
 }
 
@@ -98,8 +108,10 @@ fn is_zero(n: &u64) -> bool {
 /// One mutation as pushed: the outbox [`Mutation`] plus, per field, the version the device
 /// edited on top of.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct PushMutation {
     /// The device's gap-free sequence number.
+    #[serde(deserialize_with = "crate::wire::u64_whole")]
     pub seq: u64,
     /// Which kind of record changed.
     pub kind: RecordKind,
@@ -113,12 +125,13 @@ pub struct PushMutation {
 
 /// A new value for one field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct FieldWrite {
     /// The new value, as the record type serializes the field.
     pub value: Value,
     /// The field version this device last saw; `None` means it never saw this field from
     /// the server (a record it created, or one it has not pulled yet).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::wire::option_u64_whole")]
     pub base: Option<u64>,
 }
 
@@ -290,12 +303,14 @@ impl RejectReason {
 
 /// A device asking for what changed since its cursor.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct PullRequest {
     /// The device asking.
     pub client_id: Id,
     /// Where the previous pull stopped; `None` for a full sync.
     pub cursor: Option<Cursor>,
     /// At most this many records per answer.
+    #[serde(deserialize_with = "crate::wire::u32_whole")]
     pub limit: u32,
     /// The server version this device last pulled at, and when the server committed it.
     /// A server whose log says otherwise (or that has not reached that version) went back
@@ -309,12 +324,25 @@ pub struct PullRequest {
 /// the history up to it (a restored server that reaches the same version again commits it
 /// later).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct VersionMark {
     /// The server version.
+    #[serde(deserialize_with = "crate::wire::u64_whole")]
     pub version: u64,
     /// When the server committed it (server clock, ms).
+    #[serde(deserialize_with = "crate::wire::i64_whole")]
     pub committed_at: i64,
 }
+
+// Requests read only from JSON objects (`wire::ObjectsOnly`): an array of a struct's fields
+// in order, which serde's derive also reads, is refused like any other wrong shape.
+crate::objects_only!(
+    PushRequest,
+    PushMutation,
+    FieldWrite,
+    PullRequest,
+    VersionMark
+);
 
 /// A position in the server's change feed: just after the record `(kind, record_id)` at
 /// `version`.

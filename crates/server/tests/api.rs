@@ -994,9 +994,51 @@ async fn openapi_lists_the_endpoints_and_schemas() {
         "/api/attachments/{sha256}",
         "/api/attachments/{sha256}/upload",
         "/api/openapi.json",
+        "/api/password",
+        "/api/team/{id}/password",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
+    // Every operation lists the answers any request may get; those behind a session name
+    // the cookie; every answer has a description.
+    let open = [
+        "/api/health",
+        "/api/login",
+        "/api/logout",
+        "/api/openapi.json",
+    ];
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            let mut wanted = Vec::new();
+            if operation.get("requestBody").is_some() {
+                wanted.extend(["400", "413", "415", "422"]);
+            }
+            if !open.contains(&path.as_str()) {
+                wanted.extend(["401", "403", "429"]);
+                assert_eq!(
+                    operation["security"][0]["session"],
+                    json!([]),
+                    "{method} {path}"
+                );
+            }
+            for status in wanted {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path}: no {status}"
+                );
+            }
+            for (status, response) in responses {
+                let text = response["description"].as_str().unwrap_or("");
+                assert!(!text.is_empty(), "{method} {path} {status}: no description");
+            }
+        }
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["session"],
+        json!({ "type": "apiKey", "in": "cookie", "name": "fieldbook_session",
+                "description": "The session `POST /api/login` sets (HttpOnly, SameSite=Strict)" })
+    );
     let attachment = &doc["paths"]["/api/attachments/{sha256}"];
     assert!(attachment["get"].is_object() && attachment["put"].is_object());
     for schema in [

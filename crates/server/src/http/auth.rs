@@ -241,7 +241,7 @@ pub async fn logout(
     get,
     path = "/api/me",
     responses(
-        (status = 200, body = UserView),
+        (status = 200, body = UserView, description = "The signed-in user (also while the password is a one-time password)"),
         (status = 401, body = super::ErrorBody, description = "No valid session")
     )
 )]

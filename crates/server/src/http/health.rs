@@ -37,7 +37,7 @@ pub(super) fn router() -> Router<AppState> {
     get,
     path = "/api/health",
     responses(
-        (status = 200, body = Health),
+        (status = 200, body = Health, description = "The server and its database answer; the limits devices work to"),
         (status = 500, body = super::ErrorBody, description = "The database does not answer"),
         (status = 503, body = super::ErrorBody, description = "The database is busy; retry after `Retry-After` seconds")
     )

@@ -131,6 +131,88 @@ where
     }
 }
 
+/// Links from answers to the requests that follow them, as a device makes them: a push,
+/// then a pull from its device; a pull page, then the next from its cursor, and the
+/// resolution of a conflict it carries; the team, then a password reset of a member; an
+/// upload, then its state and its download. Tools that follow links (schemathesis'
+/// stateful phase) then reach the operations that need ids made by others.
+fn add_links(doc: &mut utoipa::openapi::OpenApi) {
+    use serde_json::json;
+    use utoipa::openapi::link::LinkBuilder;
+    use utoipa::openapi::RefOr;
+
+    let pull_after = |cursor: serde_json::Value| json!({ "client_id": "$request.body#/client_id", "cursor": cursor, "limit": 50 });
+    let links = [
+        (
+            "/api/sync/push",
+            "200",
+            "PullFromThisDevice",
+            LinkBuilder::new()
+                .operation_id("pull")
+                .request_body(Some(pull_after(serde_json::Value::Null))),
+        ),
+        (
+            "/api/sync/pull",
+            "200",
+            "NextPage",
+            LinkBuilder::new()
+                .operation_id("pull")
+                .request_body(Some(pull_after(json!("$response.body#/cursor")))),
+        ),
+        (
+            "/api/sync/pull",
+            "200",
+            "ResolveConflict",
+            LinkBuilder::new()
+                .operation_id("resolve_conflict")
+                .parameter("id", "$response.body#/changes/0/conflicts/0/id"),
+        ),
+        (
+            "/api/team",
+            "200",
+            "ResetPassword",
+            LinkBuilder::new()
+                .operation_id("reset_password")
+                .parameter("id", "$response.body#/0/id"),
+        ),
+        (
+            "/api/attachments/{sha256}",
+            "201",
+            "Download",
+            LinkBuilder::new()
+                .operation_id("download")
+                .parameter("sha256", "$request.path.sha256"),
+        ),
+        (
+            "/api/attachments/{sha256}",
+            "200",
+            "UploadState",
+            LinkBuilder::new()
+                .operation_id("upload_state")
+                .parameter("sha256", "$request.path.sha256"),
+        ),
+    ];
+    for (path, status, name, link) in links {
+        let Some(item) = doc.paths.paths.get_mut(path) else {
+            continue;
+        };
+        // Only the operation that makes what the link names: a push or pull (POST), the
+        // team (GET), an upload (PUT).
+        let operation = match path {
+            "/api/team" => item.get.as_mut(),
+            "/api/attachments/{sha256}" => item.put.as_mut(),
+            _ => item.post.as_mut(),
+        };
+        if let Some(RefOr::T(response)) =
+            operation.and_then(|operation| operation.responses.responses.get_mut(status))
+        {
+            response
+                .links
+                .insert(name.to_string(), RefOr::T(link.build()));
+        }
+    }
+}
+
 /// The OpenAPI description of `/api`.
 #[derive(OpenApi)]
 #[openapi(
@@ -188,5 +270,93 @@ pub struct ApiDoc;
     responses((status = 200, description = "The OpenAPI 3.1 document of this API"))
 )]
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(document())
+}
+
+/// The OpenAPI document: [`ApiDoc`], plus what every request may be answered, added here in
+/// one place so no operation's list forgets one — a JSON body's refusals (400, 413, 415,
+/// 422), a session's (401; 403 `password_change_required`; 429 `rate_limited`) and a busy
+/// server's (503) — and the session cookie as the security scheme of the operations that
+/// need one.
+pub fn document() -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::response::ResponseBuilder;
+    use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+    use utoipa::openapi::{Ref, RefOr, Response};
+
+    /// Operations anyone may call.
+    const OPEN: [&str; 4] = [
+        "/api/health",
+        "/api/login",
+        "/api/logout",
+        "/api/openapi.json",
+    ];
+    let mut doc = ApiDoc::openapi();
+    let error = |description: &str| -> RefOr<Response> {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+            .into()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let open = OPEN.contains(&path.as_str());
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let mut answers: Vec<(&str, &str)> = Vec::new();
+            if operation.request_body.is_some() {
+                answers.extend([
+                    ("400", "Malformed JSON"),
+                    ("413", "The body is over the limit"),
+                    ("415", "The body is not declared as application/json"),
+                    ("422", "JSON of the wrong shape"),
+                ]);
+            }
+            if !open {
+                answers.extend([
+                    ("401", "No valid session"),
+                    (
+                        "403",
+                        "Not allowed; `password_change_required` while the password is a one-time password",
+                    ),
+                    ("429", "`rate_limited`: this session asked too fast; see `Retry-After`"),
+                ]);
+                operation.security = Some(vec![SecurityRequirement::new(
+                    "session",
+                    Vec::<String>::new(),
+                )]);
+            }
+            if path != "/api/openapi.json" {
+                answers.push((
+                    "503",
+                    "The server is busy; retry after `Retry-After` seconds",
+                ));
+            }
+            for (status, description) in answers {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| error(description));
+            }
+        }
+    }
+    add_links(&mut doc);
+    let components = doc.components.get_or_insert_with(Default::default);
+    let mut cookie = ApiKeyValue::new(auth::SESSION_COOKIE);
+    cookie.description =
+        Some("The session `POST /api/login` sets (HttpOnly, SameSite=Strict)".to_string());
+    components.add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(cookie)));
+    doc
 }

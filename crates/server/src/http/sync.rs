@@ -74,6 +74,11 @@ async fn apply_push(
     user: &User,
     request: &PushRequest,
 ) -> Result<Json<PushResponse>, ApiError> {
+    if request.mutations.iter().any(|mutation| mutation.seq == 0) {
+        return Err(ApiError::InvalidBody(
+            "mutation numbers start at 1".to_string(),
+        ));
+    }
     if !is_supported_protocol(request.protocol) {
         return Err(ApiError::InvalidBody(format!(
             "unsupported protocol version {}",
@@ -158,26 +163,61 @@ pub async fn resolve_conflict(
     }
 }
 
+// The schemas below state what the server accepts, so a request valid under them is one
+// the server takes: ids as `domain::Id` spells them (lowercase, hyphenated), stamps and
+// cursors in their one text form, counters in their Rust type's range (whole numbers however
+// JSON spells them, `domain::wire`), the protocol versions `is_supported_protocol` accepts. `openapi_states_what_the_protocol_accepts` keeps them equal to the domain's.
+
+/// `RecordKind`: the kinds of record that sync (`domain::RecordKind::ALL`; a test keeps
+/// the two lists equal).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = RecordKind)]
+pub enum RecordKindDoc {
+    /// A lead (客户).
+    Lead,
+    /// A visit (拜访记录).
+    Visit,
+    /// A deal (成交).
+    Deal,
+    /// Training material or a quiz.
+    TrainingItem,
+    /// A training session.
+    TrainingSession,
+    /// A rep's reading and rating of an item.
+    TrainingRecord,
+    /// A rep's answers to a quiz.
+    QuizAttempt,
+    /// A team's settings.
+    TeamSettings,
+}
+
 /// `PushRequest`: a batch of one device's mutations.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = PushRequest)]
 pub struct PushRequestDoc {
     /// The device (the `client` of its stamps).
+    #[schema(value_type = String, pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     pub client_id: Uuid,
-    /// The protocol version the device speaks; the server accepts the current and the
+    /// The protocol version the device speaks; the server accepts the current (1) and the
     /// previous one.
+    #[schema(minimum = 0, maximum = 1)]
     pub protocol: u32,
-    /// The mutations in `seq` order, without gaps.
+    /// The mutations in `seq` order, without gaps; at most `max_push_mutations` (see
+    /// `/api/health`; 500 by default).
+    #[schema(max_items = 500)]
     pub mutations: Vec<PushMutationDoc>,
     /// Optional. The device holds no unapplied mutation numbered at or below this: numbers
     /// up to it that the server has not applied were lost with the server's own state (a
     /// backup restore) and will never come. The server moves the device's `last_applied`
     /// up to it before applying the batch, never down.
+    #[schema(maximum = 9_223_372_036_854_775_807_u64)]
     pub resume_after: Option<u64>,
     /// Optional (0). The `last_applied` the server last answered this device with; a server
     /// that has applied less went back in time and answers 409 from what it has, applying
     /// nothing.
-    pub known_applied: Option<u64>,
+    #[schema(required = false, maximum = 18_446_744_073_709_551_615_u64)]
+    pub known_applied: u64,
 }
 
 /// `PushMutation`: one numbered change to one record.
@@ -185,16 +225,33 @@ pub struct PushRequestDoc {
 #[schema(as = PushMutation)]
 pub struct PushMutationDoc {
     /// The device's gap-free number, from 1.
+    #[schema(minimum = 1, maximum = 18_446_744_073_709_551_615_u64)]
     pub seq: u64,
-    /// `lead`, `visit` or `deal`.
-    pub kind: String,
+    /// The record's kind.
+    pub kind: RecordKindDoc,
     /// The record.
+    #[schema(value_type = String, pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     pub record_id: Uuid,
-    /// The hybrid logical clock stamp of the edit, `{wall_ms:015}-{counter:010}-{client}`.
+    /// The hybrid logical clock stamp of the edit, `{wall_ms:015}-{counter:010}-{client}`
+    /// (the counter at most 4294967295); its client must be the pushing device (a mutation
+    /// stamped by another is refused).
+    #[schema(
+        pattern = "^[0-9]{15}-([0-3][0-9]{9}|4[01][0-9]{8}|42[0-8][0-9]{7}|429[0-3][0-9]{6}|4294[0-8][0-9]{5}|42949[0-5][0-9]{4}|429496[0-6][0-9]{3}|4294967[01][0-9]{2}|42949672[0-8][0-9]|429496729[0-5])-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    )]
     pub stamp: String,
-    /// Changed fields: name → `{ "value": …, "base": field version last seen or null }`.
-    #[schema(value_type = Object)]
-    pub fields: Value,
+    /// Changed fields: name → the new value and the field version last seen.
+    pub fields: std::collections::BTreeMap<String, FieldWriteDoc>,
+}
+
+/// `FieldWrite`: one changed field.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = FieldWrite)]
+pub struct FieldWriteDoc {
+    /// The new value (any JSON; the record's validation decides, per mutation).
+    pub value: Value,
+    /// The field version the device last saw, or null.
+    #[schema(maximum = 18_446_744_073_709_551_615_u64)]
+    pub base: Option<u64>,
 }
 
 /// `PushResponse`.
@@ -215,15 +272,30 @@ pub struct PushResponseDoc {
 #[schema(as = PullRequest)]
 pub struct PullRequestDoc {
     /// The device asking.
+    #[schema(value_type = String, pattern = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     pub client_id: Uuid,
-    /// The previous answer's cursor (opaque), or null for a full sync.
+    /// The previous answer's cursor, `v{version:020}-{kind}-{id}`, or null for a full sync.
+    #[schema(
+        pattern = "^v0[0-8][0-9]{18}-(lead|visit|deal|training_item|training_session|training_record|quiz_attempt|team_settings)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    )]
     pub cursor: Option<String>,
     /// Records per answer, clamped to 1..=500.
+    #[schema(format = Int64, maximum = 4_294_967_295_u64)]
     pub limit: u32,
-    /// Optional: the previous answer's `mark` (`{ version, committed_at }`). A server whose
-    /// history differs answers `went_back`.
-    #[schema(value_type = Option<Object>)]
-    pub seen: Option<Value>,
+    /// Optional: the previous answer's `mark`. A server whose history differs answers
+    /// `went_back`.
+    pub seen: Option<VersionMarkDoc>,
+}
+
+/// `VersionMark`: a server version and when the server committed it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = VersionMark)]
+pub struct VersionMarkDoc {
+    /// The version.
+    #[schema(maximum = 18_446_744_073_709_551_615_u64)]
+    pub version: u64,
+    /// When the server committed it (Unix ms).
+    pub committed_at: i64,
 }
 
 /// `PullResponse`.
@@ -252,12 +324,58 @@ pub struct PullResponseDoc {
     /// edits, and forget the copies that full pull does not send. Such an answer has no
     /// changes, no removals and no cursor. Never set on a pull from no cursor.
     pub full_resync: bool,
-    /// `{ version, committed_at }` of `server_version`, for the next pull's `seen`; absent
-    /// when the server keeps no time for that version.
-    #[schema(value_type = Option<Object>)]
-    pub mark: Option<Value>,
+    /// The mark of `server_version`, for the next pull's `seen`; absent when the server
+    /// keeps no time for that version.
+    pub mark: Option<VersionMarkDoc>,
     /// The request's `seen` is not in this server's history: it went back in time (a
     /// restored backup). Nothing else is in the answer; the device resends what it holds and
     /// pulls everything again.
     pub went_back: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::{is_supported_protocol, RecordKind, PROTOCOL_VERSION};
+    use serde_json::Value;
+
+    fn document() -> Value {
+        serde_json::to_value(super::super::document()).unwrap()
+    }
+
+    #[test]
+    fn openapi_states_what_the_protocol_accepts() {
+        let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        let kinds: Vec<&str> = schemas["RecordKind"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|kind| kind.as_str().unwrap())
+            .collect();
+        let domain: Vec<&str> = RecordKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        assert_eq!(kinds, domain);
+        let cursor = schemas["PullRequest"]["properties"]["cursor"]["pattern"]
+            .as_str()
+            .unwrap();
+        assert!(
+            cursor.contains(&format!("({})", domain.join("|"))),
+            "{cursor}"
+        );
+        let protocol = &schemas["PushRequest"]["properties"]["protocol"];
+        let (low, high) = (
+            protocol["minimum"].as_u64().unwrap() as u32,
+            protocol["maximum"].as_u64().unwrap() as u32,
+        );
+        assert_eq!(high, PROTOCOL_VERSION);
+        assert!((low..=high).all(is_supported_protocol));
+        assert!(!is_supported_protocol(high + 1));
+        // The stamp pattern bounds the counter at u32::MAX (4294967295).
+        let stamp = schemas["PushMutation"]["properties"]["stamp"]["pattern"]
+            .as_str()
+            .unwrap();
+        assert!(
+            stamp.contains(&format!("{}[0-5]", u32::MAX / 10)),
+            "{stamp}"
+        );
+    }
 }
