@@ -4727,43 +4727,26 @@ async fn intruders_are_refused_alike_at_every_door() {
                 assert_eq!(pulled.contains(&id), shared_with_them, "{who} pulled {id}");
             }
             refused += 1;
-            // Resolving rep_a's conflict, or one that does not exist: one answer.
-            let theirs = server
-                .post_raw(
-                    &format!("/api/sync/conflicts/{conflict}/resolve"),
-                    "",
-                    Some(&intruder.cookie),
-                )
-                .await;
-            let none = server
-                .post_raw(
-                    &format!("/api/sync/conflicts/{}/resolve", test_id(98)),
-                    "",
-                    Some(&intruder.cookie),
-                )
-                .await;
-            assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{who}");
-            assert_eq!(refusal(&theirs), refusal(&none), "{who}");
-            refused += 1;
-            // Resetting rep_a's password, or a ghost's: one answer.
+            // Resolving rep_a's conflict or resetting rep_a's password, and the same for
+            // ids that name nothing: one answer each.
             let a = user_id(&server, "rep_a").await;
-            let theirs = server
-                .post_raw(
-                    &format!("/api/team/{a}/password"),
-                    "",
-                    Some(&intruder.cookie),
-                )
-                .await;
-            let none = server
-                .post_raw(
-                    &format!("/api/team/{}/password", test_id(97)),
-                    "",
-                    Some(&intruder.cookie),
-                )
-                .await;
-            assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{who}");
-            assert_eq!(refusal(&theirs), refusal(&none), "{who}");
-            refused += 1;
+            let doors = [
+                (
+                    format!("/api/sync/conflicts/{conflict}/resolve"),
+                    format!("/api/sync/conflicts/{}/resolve", test_id(98)),
+                ),
+                (
+                    format!("/api/team/{a}/password"),
+                    format!("/api/team/{}/password", test_id(97)),
+                ),
+            ];
+            for (theirs, none) in doors {
+                let theirs = server.post_raw(&theirs, "", Some(&intruder.cookie)).await;
+                let none = server.post_raw(&none, "", Some(&intruder.cookie)).await;
+                assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{who}");
+                assert_eq!(refusal(&theirs), refusal(&none), "{who}");
+                refused += 1;
+            }
             // The team's photo: read by the team, for others the answer of a digest never
             // uploaded.
             let theirs = server.attachment(Some(&intruder.cookie), &sha).await;
