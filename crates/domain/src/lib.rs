@@ -118,6 +118,8 @@ pub mod followup;
 pub mod id;
 pub mod lead;
 pub mod lead_index;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod replica;
 pub mod search;
 pub mod sync;

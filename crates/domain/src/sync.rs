@@ -71,13 +71,18 @@ pub struct FieldState {
 /// A batch of outbox mutations from one device.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRequest {
     /// The device (the `client` of its stamps).
     pub client_id: Id,
-    /// The protocol version the device speaks, [`PROTOCOL_VERSION`] when it is up to date.
+    /// The protocol version the device speaks, [`PROTOCOL_VERSION`] when it is up to date;
+    /// the server takes it and the one before.
     #[serde(deserialize_with = "crate::wire::u32_whole")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1))]
     pub protocol: u32,
-    /// The mutations in `seq` order, without gaps.
+    /// The mutations in `seq` order, without gaps; at most `max_push_mutations` (the
+    /// server's `/api/health`; 500 by default).
+    #[cfg_attr(feature = "openapi", schema(max_items = 500))]
     pub mutations: Vec<PushMutation>,
     /// The device holds no unapplied mutation numbered at or below this: numbers up to it
     /// that the server has not applied were lost with the server's own state (a restored
@@ -88,6 +93,8 @@ pub struct PushRequest {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "crate::wire::option_u64_whole"
     )]
+    // The databases' integers: a larger one is refused (422).
+    #[cfg_attr(feature = "openapi", schema(maximum = 9_223_372_036_854_775_807_u64))]
     pub resume_after: Option<u64>,
     /// The `last_applied` the server last answered this device with. A server that has
     /// applied less went back in time (a restored backup): it answers a gap from what it
@@ -98,6 +105,7 @@ pub struct PushRequest {
         skip_serializing_if = "is_zero",
         deserialize_with = "crate::wire::u64_whole"
     )]
+    #[cfg_attr(feature = "openapi", schema(maximum = 18_446_744_073_709_551_615_u64))]
     pub known_applied: u64,
 }
 
@@ -109,9 +117,14 @@ fn is_zero(n: &u64) -> bool {
 /// edited on top of.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushMutation {
-    /// The device's gap-free sequence number.
+    /// The device's gap-free sequence number, from 1.
     #[serde(deserialize_with = "crate::wire::u64_whole")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 1, maximum = 18_446_744_073_709_551_615_u64)
+    )]
     pub seq: u64,
     /// Which kind of record changed.
     pub kind: RecordKind,
@@ -126,12 +139,14 @@ pub struct PushMutation {
 /// A new value for one field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldWrite {
     /// The new value, as the record type serializes the field.
     pub value: Value,
     /// The field version this device last saw; `None` means it never saw this field from
     /// the server (a record it created, or one it has not pulled yet).
     #[serde(default, deserialize_with = "crate::wire::option_u64_whole")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 18_446_744_073_709_551_615_u64))]
     pub base: Option<u64>,
 }
 
@@ -161,6 +176,7 @@ impl Mutation {
 
 /// The server's answer to a push.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {
     /// The highest `seq` of this device the server has applied (rejected ones included);
     /// the device drops outbox entries up to it.
@@ -202,6 +218,7 @@ pub struct AttachmentLimits {
 /// A mutation the server refused. It still counts as applied, or the device would be stuck
 /// resending it; the device shows the reason on the record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rejection {
     /// The refused mutation's `seq`.
     pub seq: u64,
@@ -304,13 +321,15 @@ impl RejectReason {
 /// A device asking for what changed since its cursor.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullRequest {
     /// The device asking.
     pub client_id: Id,
     /// Where the previous pull stopped; `None` for a full sync.
     pub cursor: Option<Cursor>,
-    /// At most this many records per answer.
+    /// At most this many records per answer (the server clamps it to 1..=500).
     #[serde(deserialize_with = "crate::wire::u32_whole")]
+    #[cfg_attr(feature = "openapi", schema(format = Int64, maximum = 4_294_967_295_u64))]
     pub limit: u32,
     /// The server version this device last pulled at, and when the server committed it.
     /// A server whose log says otherwise (or that has not reached that version) went back
@@ -325,9 +344,11 @@ pub struct PullRequest {
 /// later).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionMark {
     /// The server version.
     #[serde(deserialize_with = "crate::wire::u64_whole")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 18_446_744_073_709_551_615_u64))]
     pub version: u64,
     /// When the server committed it (server clock, ms).
     #[serde(deserialize_with = "crate::wire::i64_whole")]
@@ -450,6 +471,7 @@ impl From<Cursor> for String {
 
 /// The server's answer to a pull.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullResponse {
     /// Records that changed (or whose conflicts changed) past the cursor, in cursor order.
     pub changes: Vec<RecordChange>,
@@ -491,6 +513,7 @@ pub struct PullResponse {
 /// A member of the signed-in user's team, as `GET /api/team` lists them (for example to
 /// pick the rep a lead is reassigned to).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TeamMember {
     /// The user's id (what a lead's `owner` holds).
     pub id: Id,
@@ -504,6 +527,7 @@ pub struct TeamMember {
 
 /// Names a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordRef {
     /// Which kind of record.
     pub kind: RecordKind,
@@ -513,6 +537,7 @@ pub struct RecordRef {
 
 /// A record as it now stands on the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordChange {
     /// Which kind of record.
     pub kind: RecordKind,
@@ -554,6 +579,7 @@ impl RecordChange {
 
 /// A value that lost a same-field race, kept so either person can see and restore it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conflict {
     /// The conflict's own id (made by the server).
     pub id: Id,

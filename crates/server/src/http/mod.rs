@@ -253,12 +253,23 @@ fn add_links(doc: &mut utoipa::openapi::OpenApi) {
         AttachmentTooLargeBody,
         OffsetMismatchBody,
         attachments::UploadState,
-        sync::PushRequestDoc,
-        sync::PushMutationDoc,
-        sync::PushResponseDoc,
-        sync::PullRequestDoc,
-        sync::PullResponseDoc,
-        team::TeamMemberDoc
+        domain::PushRequest,
+        domain::PushMutation,
+        domain::FieldWrite,
+        domain::PushResponse,
+        domain::Rejection,
+        domain::RejectReason,
+        domain::PullRequest,
+        domain::PullResponse,
+        domain::RecordChange,
+        domain::RecordRef,
+        domain::Conflict,
+        domain::VersionMark,
+        domain::Cursor,
+        domain::Stamp,
+        domain::Id,
+        domain::RecordKind,
+        domain::TeamMember
     ))
 )]
 pub struct ApiDoc;

@@ -26,7 +26,7 @@ pub(super) fn router() -> Router<AppState> {
     get,
     path = "/api/team",
     responses(
-        (status = 200, body = Vec<TeamMemberDoc>, description = "The colleagues, sorted by display name"),
+        (status = 200, body = Vec<domain::TeamMember>, description = "The colleagues, sorted by display name"),
         (status = 401, body = super::ErrorBody, description = "No valid session"),
         (status = 403, body = super::ErrorBody, description = "An admin, who has no team to pick from"),
         (status = 503, body = super::ErrorBody, description = "The database is busy; retry after `Retry-After` seconds")
@@ -88,18 +88,4 @@ fn member(user: &User) -> TeamMember {
         display_name: user.display_name.clone(),
         role: user.role.as_str().to_string(),
     }
-}
-
-/// `TeamMember` (`domain::TeamMember`).
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = TeamMember)]
-pub struct TeamMemberDoc {
-    /// The user's id (what a lead's `owner` holds).
-    pub id: Uuid,
-    /// The sign-in name.
-    pub login: String,
-    /// The name shown to colleagues.
-    pub display_name: String,
-    /// `rep` or `manager`.
-    pub role: String,
 }
