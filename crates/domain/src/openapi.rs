@@ -55,11 +55,15 @@ impl PartialSchema for RecordKind {
 }
 impl ToSchema for RecordKind {}
 
+/// Every version the cursor pattern admits (below 9 × 10^18) is one a cursor may carry.
+const PATTERN_BELOW_MAX: () = assert!(MAX_VERSION >= 9_000_000_000_000_000_000);
+
 impl PartialSchema for Cursor {
     fn schema() -> RefOr<Schema> {
         // Versions up to MAX_VERSION (2^63 − 1) in twenty digits: the pattern takes those
-        // below 9 × 10^18, which every server reaches long after this protocol changes.
-        debug_assert!(MAX_VERSION >= 9_000_000_000_000_000_000);
+        // below 9 × 10^18 (all of them valid, `PATTERN_BELOW_MAX`), which a server reaches
+        // long after this protocol changes.
+        let () = PATTERN_BELOW_MAX;
         let kinds: Vec<&str> = RecordKind::ALL.iter().map(RecordKind::as_str).collect();
         string(
             format!("^v0[0-8][0-9]{{18}}-({})-{ID_PATTERN}$", kinds.join("|")),
