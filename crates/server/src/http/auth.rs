@@ -174,10 +174,8 @@ impl std::fmt::Debug for ChangePasswordRequest {
         (status = 401, body = super::ErrorBody, description = "No valid session"),
         (status = 403, body = super::ErrorBody, description = "`wrong_password`: the current password is wrong (counted like a failed sign-in)"),
         (status = 422, body = super::ErrorBody, description = "The new password is refused: `password_too_short`, `password_too_long`, `password_unchanged`, `password_personal` or `password_too_common`; or JSON of the wrong shape"),
-        (status = 429, body = super::ErrorBody, description = "Too many wrong passwords; see `Retry-After`"),
-        (status = 400, body = super::ErrorBody, description = "Malformed JSON"),
-        (status = 413, body = super::ErrorBody, description = "Body over 1 MiB"),
-        (status = 503, body = super::ErrorBody, description = "The database is busy; retry after `Retry-After` seconds")
+        (status = 429, body = super::ErrorBody, description = "Too many wrong passwords, or this session asked too fast; see `Retry-After`"),
+        (status = 413, body = super::ErrorBody, description = "Body over 1 MiB")
     )
 )]
 #[tracing::instrument(skip_all, fields(user = %user.id))]

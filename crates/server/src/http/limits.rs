@@ -20,8 +20,13 @@ use chrono::{DateTime, Utc};
 
 use super::{ApiError, AppState};
 
-/// Buckets held before idle ones are swept.
+/// Buckets held before idle ones are swept (at most once a second).
 const SWEEP_AT: usize = 10_000;
+
+/// The most buckets held: past it, a session without one is refused until a sweep frees
+/// room, so a flood of made-up tokens can neither grow the map nor make every request scan
+/// it.
+const MAX_BUCKETS: usize = 100_000;
 
 #[derive(Clone, Copy, Debug)]
 struct Bucket {
@@ -34,7 +39,14 @@ struct Bucket {
 /// The buckets of every session that made a request recently.
 #[derive(Debug, Default)]
 pub struct SessionRates {
-    buckets: Mutex<HashMap<String, Bucket>>,
+    buckets: Mutex<Buckets>,
+}
+
+#[derive(Debug, Default)]
+struct Buckets {
+    by_session: HashMap<String, Bucket>,
+    /// When idle buckets were last swept.
+    swept: Option<DateTime<Utc>>,
 }
 
 impl SessionRates {
@@ -55,12 +67,18 @@ impl SessionRates {
             .buckets
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() >= SWEEP_AT {
+        let Buckets { by_session, swept } = &mut *buckets;
+        let due = swept.is_none_or(|at| now - at >= chrono::TimeDelta::seconds(1));
+        if by_session.len() >= SWEEP_AT && due {
             // A bucket idle long enough to be full again holds nothing worth keeping.
             let full_after = chrono::TimeDelta::milliseconds((burst / rate * 1000.0).ceil() as i64);
-            buckets.retain(|_, bucket| now - bucket.at < full_after);
+            by_session.retain(|_, bucket| now - bucket.at < full_after);
+            *swept = Some(now);
         }
-        let bucket = buckets.entry(session.to_string()).or_insert(Bucket {
+        if by_session.len() >= MAX_BUCKETS && !by_session.contains_key(session) {
+            return Err(1);
+        }
+        let bucket = by_session.entry(session.to_string()).or_insert(Bucket {
             tokens: burst,
             at: now,
         });
@@ -124,7 +142,24 @@ mod tests {
         }
         let later = start + chrono::TimeDelta::seconds(2);
         rates.take("fresh", later, 10, 10).unwrap();
-        let held = rates.buckets.lock().unwrap().len();
+        let held = rates.buckets.lock().unwrap().by_session.len();
         assert_eq!(held, 1, "only the bucket just used stays");
+    }
+
+    #[test]
+    fn a_flood_of_sessions_is_bounded_and_known_ones_go_on() {
+        let rates = SessionRates::default();
+        let start = DateTime::UNIX_EPOCH;
+        rates.take("known", start, 10, 10).unwrap();
+        for n in 1..MAX_BUCKETS {
+            rates.take(&n.to_string(), start, 10, 10).unwrap();
+        }
+        // Full, and nothing idle yet: a newcomer waits, a known session does not.
+        assert_eq!(rates.take("newcomer", start, 10, 10), Err(1));
+        assert_eq!(rates.take("known", start, 10, 10), Ok(()));
+        assert_eq!(rates.buckets.lock().unwrap().by_session.len(), MAX_BUCKETS);
+        // Once the flood's buckets are idle, a sweep makes room.
+        let later = start + chrono::TimeDelta::seconds(2);
+        assert_eq!(rates.take("newcomer", later, 10, 10), Ok(()));
     }
 }

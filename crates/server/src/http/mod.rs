@@ -280,8 +280,10 @@ pub struct ApiDoc;
     path = "/api/openapi.json",
     responses((status = 200, description = "The OpenAPI 3.1 document of this API"))
 )]
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(document())
+async fn openapi() -> Json<&'static utoipa::openapi::OpenApi> {
+    // Built once: the document does not change while the server runs.
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    Json(DOCUMENT.get_or_init(document))
 }
 
 /// The OpenAPI document: [`ApiDoc`], plus what every request may be answered, added here in

@@ -62,8 +62,7 @@ pub struct OneTimePassword {
         (status = 200, body = OneTimePassword, description = "The new one-time password"),
         (status = 401, body = super::ErrorBody, description = "No valid session"),
         (status = 403, body = super::ErrorBody, description = "`password_change_required`: the manager must first choose a password of their own"),
-        (status = 404, body = super::ErrorBody, description = "Not a rep of the manager's team, no such account, or the caller is not a manager (one answer for all)"),
-        (status = 503, body = super::ErrorBody, description = "The database is busy; retry after `Retry-After` seconds")
+        (status = 404, body = super::ErrorBody, description = "Not a rep of the manager's team, no such account, or the caller is not a manager (one answer for all)")
     )
 )]
 #[tracing::instrument(skip_all, fields(user = %user.id))]
