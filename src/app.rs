@@ -21,8 +21,11 @@ use crate::routes::{
     lead_form::LeadFormPage,
     leads::Leads,
     not_found::NotFound,
+    pipeline::Pipeline,
+    reports::Reports,
     settings::Settings,
     sign_in::SignIn,
+    targets::Targets,
     today::Today,
     training::Library,
     training_archive::Archive,
@@ -183,6 +186,9 @@ fn Pages() -> impl IntoView {
             <Route path=path!("/new/session") view=SessionEditorPage/>
             <Route path=path!("/archive") view=Archive/>
             <Route path=path!("/archive/:id") view=Archive/>
+            <Route path=path!("/reports") view=Reports/>
+            <Route path=path!("/pipeline") view=Pipeline/>
+            <Route path=path!("/targets") view=Targets/>
             <Route path=path!("/settings") view=Settings/>
             <Route path=path!("/signin") view=SignIn/>
         </Routes>
@@ -264,6 +270,10 @@ fn NavBar() -> impl IntoView {
             <A href="/new/visit" attr:class="tab primary" attr:data-testid="nav-visit">
                 <Icon name=IconName::Add/>
                 <span>{move || i.t("nav.visit")}</span>
+            </A>
+            <A href="/reports" attr:class="tab" attr:data-testid="nav-reports">
+                <Icon name=IconName::Chart/>
+                <span>{move || i.t("nav.reports")}</span>
             </A>
             <A href="/training" attr:class="tab" attr:data-testid="nav-training">
                 <Icon name=IconName::Training/>

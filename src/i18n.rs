@@ -55,6 +55,40 @@ impl Locale {
         }
     }
 
+    /// A period as the language names it: `2026年11月` / `Nov 2026`, `2026年第四季度` /
+    /// `Q4 2026`, `2026年下半年` / `H2 2026`, `2026年` / `2026`.
+    pub fn period(self, period: domain::Period) -> String {
+        use domain::PeriodKind;
+        let y = period.year;
+        let n = period.index;
+        match (self, period.kind) {
+            (Locale::Zh, PeriodKind::Month) => format!("{y}年{n}月"),
+            (Locale::Zh, PeriodKind::Quarter) => {
+                let q = ["一", "二", "三", "四"]
+                    .get(n as usize - 1)
+                    .copied()
+                    .unwrap_or("");
+                format!("{y}年第{q}季度")
+            }
+            (Locale::Zh, PeriodKind::Half) => {
+                format!("{y}年{}", if n == 1 { "上半年" } else { "下半年" })
+            }
+            (Locale::Zh, PeriodKind::Year) => format!("{y}年"),
+            (Locale::En, PeriodKind::Month) => format!(
+                "{} {y}",
+                EN_MONTHS.get(n as usize - 1).copied().unwrap_or("")
+            ),
+            (Locale::En, PeriodKind::Quarter) => format!("Q{n} {y}"),
+            (Locale::En, PeriodKind::Half) => format!("H{n} {y}"),
+            (Locale::En, PeriodKind::Year) => format!("{y}"),
+        }
+    }
+
+    /// The short English name of `date`'s month (`Nov`).
+    pub fn short_month(self, date: NaiveDate) -> &'static str {
+        EN_MONTHS.get(date.month0() as usize).copied().unwrap_or("")
+    }
+
     /// A time of day (`14:30` / `2:30 PM`).
     pub fn time(self, time: NaiveTime) -> String {
         match self {
@@ -398,6 +432,7 @@ messages! {
     "error.amount_too_large" => "This amount is too large.", "金额过大。";
     "error.attachment" => "This file cannot be attached: images (PNG, JPEG, WebP, GIF) and PDFs only, within the size limit.", "此文件不能作为附件：仅支持图片（PNG、JPEG、WebP、GIF）和 PDF，且不超过大小限制。";
     "error.before_visit" => "The next follow-up cannot be before the visit.", "下次跟进日期不能早于拜访日期。";
+    "error.count" => "Enter a whole number from 0 to 1,000,000.", "请输入 0 到 1,000,000 之间的整数。";
     "error.currency" => "Use a three-letter currency code such as CNY or USD.", "请使用三位货币代码，例如 CNY 或 USD。";
     "error.date" => "Enter a valid date.", "请输入有效的日期。";
     "error.date_out_of_range" => "This date is out of range.", "日期超出范围。";
@@ -408,6 +443,7 @@ messages! {
     "error.id" => "The linked record is not valid.", "关联的记录无效。";
     "error.latlng" => "The location is not valid.", "位置无效。";
     "error.narrowed" => "Published material cannot be taken back from its readers. To withdraw it, move it to the trash.", "已发布的资料不能从读者处收回。如需撤回，请将其移到回收站。";
+    "error.percent" => "Enter a percentage from 0 to 100.", "请输入 0 到 100 之间的百分比。";
     "error.phone" => "Enter a phone number of 5 to 15 digits, e.g. 138 0013 8000 or +86 10 1234 5678.", "请输入 5 到 15 位数字的电话号码，例如 138 0013 8000 或 +86 10 1234 5678。";
     "error.quiz" => "The quiz is incomplete: each question needs a prompt, at least two options and a right answer; the pass mark is 0–100.", "测验不完整：每道题需要题目、至少两个选项和正确答案；及格分为 0–100。";
     "error.quota" => "Your account holds the most records this server allows, so this one was not added. Ask your manager or the server's administrator.", "您的账号已达到服务器允许的记录上限，此条未能添加。请联系主管或服务器管理员。";
@@ -568,9 +604,14 @@ messages! {
     "markdown.task_open" => "to do", "待办";
     "menu.more" => "More actions", "更多操作";
     "menu.trash" => "Move to trash", "移到回收站";
+    "metric.deal_amount" => "Deal amount", "成交金额";
+    "metric.deal_count" => "Deals", "成交单数";
+    "metric.new_leads" => "New leads", "新增客户";
+    "metric.visits" => "Visits", "拜访次数";
     "nav.back" => "Back", "返回";
     "nav.leads" => "Leads", "客户";
     "nav.main" => "Main", "主导航";
+    "nav.reports" => "Reports", "业绩";
     "nav.settings" => "Settings", "设置";
     "nav.skip" => "Skip to content", "跳到主要内容";
     "nav.today" => "Today", "今日";
@@ -600,8 +641,31 @@ messages! {
     "password.too_short" => "Use at least 12 characters.", "密码至少需要 12 个字符。";
     "password.unchanged" => "Choose a password different from the current one.", "新密码不能与当前密码相同。";
     "password.wrong_current" => "The current password is wrong.", "当前密码不正确。";
+    "period.half" => "Half-year", "半年度";
+    "period.month" => "Month", "月度";
+    "period.quarter" => "Quarter", "季度";
+    "period.year" => "Year", "年度";
     "picker.recent" => "Visited recently", "最近拜访";
     "picker.search" => "Search name, company, phone…", "搜索姓名、公司、电话…";
+    "pipeline.expected" => "Expected {}", "预计 {}";
+    "pipeline.forecast" => "Weighted forecast of open leads: {}", "在谈客户加权预计：{}";
+    "pipeline.more" => "{} more in the lead list", "列表中还有 {} 个";
+    "pipeline.more_one" => "1 more in the lead list", "列表中还有 1 个";
+    "pipeline.move_named" => "Move {} to stage", "将 {} 移到阶段";
+    "pipeline.moved" => "Moved to {}.", "已移到{}。";
+    "pipeline.reason" => "Reason", "原因";
+    "pipeline.reason_none" => "Not given", "未填写";
+    "pipeline.title" => "Pipeline", "销售漏斗";
+    "pipeline.why" => "Why {}?", "{}原因";
+    "progress.behind" => "Behind pace for the time gone", "进度落后于时间";
+    "progress.last_year" => "Same period last year: {}", "去年同期：{}";
+    "progress.month" => "This month", "本月";
+    "progress.on_pace" => "On pace", "进度正常";
+    "progress.percent" => "{}% of target reached", "已完成目标的 {}%";
+    "progress.quarter" => "This quarter", "本季度";
+    "progress.set_targets" => "Set the team's sales targets", "设置团队销售目标";
+    "progress.team_title" => "Team targets", "团队目标";
+    "progress.title" => "My targets", "我的目标";
     "punct.colon" => ": ", "：";
     "question_kind.multiple" => "Multiple choice", "多选题";
     "question_kind.single" => "Single choice", "单选题";
@@ -613,6 +677,45 @@ messages! {
     "rejected.too_large" => "This change is too large to send: the server takes at most {} KB at a time. Shorten the notes and save again.", "此更改太大，无法同步：服务器每次最多接收 {} KB。请缩短备注后重新保存。";
     "rejected.tried" => "What you entered", "你填写的内容";
     "rejected.unknown" => "The record no longer exists on the server.", "该记录在服务器上已不存在。";
+    "reports.actual" => "Actual", "实际完成";
+    "reports.amount" => "Amount", "金额";
+    "reports.by_source" => "Deals by source channel", "成交来源渠道";
+    "reports.conversion" => "Conversion from the step before", "上一阶段转化率";
+    "reports.deals" => "Deals", "成交单数";
+    "reports.download" => "Download CSV", "下载 CSV";
+    "reports.earlier" => "Earlier", "上一期";
+    "reports.file" => "Reports", "业绩报表";
+    "reports.funnel" => "Funnel", "销售漏斗";
+    "reports.funnel_hint" => "Leads created in the period, by the furthest stage each reached.", "本期新增客户，按各自到达的最远阶段统计。";
+    "reports.last_year" => "Same period last year", "去年同期";
+    "reports.later" => "Later", "下一期";
+    "reports.leaderboard" => "Team leaderboard", "团队业绩排行";
+    "reports.leads" => "Leads", "客户数";
+    "reports.metric" => "Metric", "指标";
+    "reports.no_deals" => "No deals in this period.", "本期没有成交。";
+    "reports.no_outcomes" => "No sale won or lost in this period.", "本期没有赢单或丢单。";
+    "reports.no_targets" => "No target set for this period.", "本期未设目标。";
+    "reports.no_visits" => "No visits in this period.", "本期没有拜访。";
+    "reports.outcome" => "Outcome", "结果";
+    "reports.outcomes" => "Why sales were won or lost", "赢单与丢单原因";
+    "reports.overdue" => "Overdue follow-ups", "逾期跟进";
+    "reports.overdue_by_rep" => "Overdue follow-ups per rep", "各销售员逾期跟进";
+    "reports.percent" => "Reached", "完成率";
+    "reports.period_kind" => "Period", "周期";
+    "reports.rep" => "Rep", "销售员";
+    "reports.stage" => "Stage", "阶段";
+    "reports.subject" => "Whose figures", "查看对象";
+    "reports.target" => "Target", "目标";
+    "reports.targets" => "Targets and actuals", "目标完成情况";
+    "reports.title" => "Reports", "业绩";
+    "reports.total" => "Total", "合计";
+    "reports.visits" => "Visits", "拜访";
+    "reports.visits_by_week" => "Visits per week by kind", "每周拜访（按方式）";
+    "reports.week" => "Week of", "周起始";
+    "reports.week_empty" => "Nothing logged this week.", "本周没有记录。";
+    "reports.week_of" => "{}'s week", "{} 的一周";
+    "reports.week_starting" => "Week of {}", "{}起的一周";
+    "reports.whole_team" => "Whole team", "全团队";
     "role.admin" => "Administrator", "管理员";
     "role.manager" => "Sales manager", "销售经理";
     "role.rep" => "Sales rep", "销售代表";
@@ -690,6 +793,15 @@ messages! {
     "stage.presentation" => "Presentation & demo", "产品介绍和演示";
     "stage.prospecting" => "Prospecting", "潜在客户开发";
     "stage.won" => "Won", "成交";
+    "stage_reason.budget" => "Budget", "预算";
+    "stage_reason.competitor" => "Competitor", "竞争对手";
+    "stage_reason.no_need" => "No need", "无需求";
+    "stage_reason.other" => "Other", "其他";
+    "stage_reason.price" => "Price", "价格";
+    "stage_reason.product" => "Product", "产品";
+    "stage_reason.relationship" => "Relationship", "客户关系";
+    "stage_reason.service" => "Service", "服务";
+    "stage_reason.timing" => "Timing", "时机";
     "storage.ask_again" => "Ask to keep the data", "请求保留数据";
     "storage.kept" => "Yes: the browser will not clear this data to free space.", "是：浏览器不会为腾出空间而清除这些数据。";
     "storage.kept_label" => "Kept by the browser", "浏览器保留数据";
@@ -716,7 +828,24 @@ messages! {
     "sync.synced_at" => "Synced {}", "已同步 {}";
     "sync.syncing" => "Syncing…", "正在同步…";
     "sync.unreachable" => "Server unreachable — changes are kept on this device", "无法连接服务器 — 更改已保存在本机";
+    "targets.basis_equal" => "No history yet: split equally.", "暂无历史业绩：平均分解。";
+    "targets.basis_last_month" => "Split by each rep's actual last month.", "按各人上月实际完成分解。";
+    "targets.basis_last_year" => "Split by each rep's actual in the same period last year.", "按各人去年同期实际完成分解。";
+    "targets.hint" => "Set the team's figure, split it among the reps, adjust, then save.", "填写团队目标，分解到每位销售员，调整后保存。";
+    "targets.managers_only" => "Only managers set sales targets.", "只有经理可以设置销售目标。";
+    "targets.no_team" => "Your account belongs to no team.", "你的账号不属于任何团队。";
+    "targets.reps" => "Each rep", "每位销售员";
+    "targets.split" => "Split among the reps", "计划分解";
+    "targets.sum" => "Reps together: {}", "销售员合计：{}";
+    "targets.team" => "Team", "团队";
+    "targets.title" => "Sales targets", "销售目标";
+    "targets.unchanged" => "Nothing changed.", "没有改动。";
+    "targets.unit_amount" => " (amount, e.g. 50万)", "（金额，如 50万）";
+    "targets.unit_count" => " (number)", "（数量）";
     "team.accounts" => "Team accounts", "团队账号";
+    "team.chance_for" => "{} (%)", "{}（%）";
+    "team.chances_hint" => "How likely a lead in each stage is to be won: the pipeline's expected value.", "各阶段客户的成交可能性，用于计算销售漏斗的预计金额。";
+    "team.chances_title" => "Win probability by stage", "各阶段赢率";
     "team.days" => "{} days", "{} 天";
     "team.days_for" => "{}: days", "{}：天数";
     "team.one_time_hint" => "Give it to them in person. It is shown only this once; when they sign in with it they choose their own.", "请当面交给对方。此密码只显示这一次，对方用它登录后需设置自己的密码。";
@@ -729,7 +858,11 @@ messages! {
     "theme.dark" => "Dark", "深色";
     "theme.light" => "Light", "浅色";
     "theme.system" => "Same as the system", "跟随系统";
+    "timeline.by_me" => "By me", "由我";
+    "timeline.created_in" => "Created in ", "新建时所处阶段：";
     "timeline.logged_by" => "Logged by {}", "记录人：{}";
+    "timeline.stage_change" => "Stage", "阶段变更";
+    "timeline.to" => "to", "变为";
     "today.add_lead" => "New lead", "新客户";
     "today.add_visit" => "Log a visit", "记录拜访";
     "today.call" => "Call", "拨打";
@@ -906,6 +1039,18 @@ mod tests {
         keys.extend(domain::QuestionKind::ALL.iter().map(|v| v.key()));
         keys.extend(domain::SessionMethod::ALL.iter().map(|v| v.key()));
         keys.extend(domain::FileRefusal::ALL.iter().map(|v| v.key()));
+        keys.extend(domain::PeriodKind::ALL.iter().map(|v| v.key()));
+        keys.extend(domain::Metric::ALL.iter().map(|v| v.key()));
+        keys.extend(domain::StageReason::ALL.iter().map(|v| v.key()));
+        keys.extend(
+            [
+                domain::SplitBasis::LastYear,
+                domain::SplitBasis::LastMonth,
+                domain::SplitBasis::Equal,
+            ]
+            .iter()
+            .map(|v| v.key()),
+        );
         keys.extend(domain::ARCHIVE_KEYS);
         let mut reasons = domain::Invalid::WITHOUT_DATA.to_vec();
         reasons.push(domain::Invalid::TooLong { max: 1 });

@@ -6,7 +6,7 @@
 
 use std::rc::Rc;
 
-use domain::{Conflict, Id, Lead, LeadIndex, LeadQuery, RecordKind};
+use domain::{Conflict, Id, Lead, LeadIndex, LeadQuery, RecordKind, StageChange};
 use leptos::prelude::*;
 
 use crate::i18n::Locale;
@@ -400,7 +400,10 @@ impl AppState {
     /// changed, over whatever a pull brought meanwhile). On error nothing was written and
     /// the signals are untouched, so the form that asked still holds what was typed.
     pub async fn save_edits(self, edits: Vec<Edit>) -> Result<(), StoreError> {
-        let written = self.store()?.save_edits(&edits, platform::now_ms()).await?;
+        let store = self.store()?;
+        let now = platform::now_ms();
+        let edits = with_stage_changes(&store, edits, now).await?;
+        let written = store.save_edits(&edits, now).await?;
         platform::mark("fb:saved");
         let leads: Vec<Lead> = written
             .iter()
@@ -481,6 +484,53 @@ impl AppState {
             serial,
         }));
     }
+}
+
+/// `edits` with a [`StageChange`] added for every lead whose stage they move (from the
+/// lead as IndexedDB holds it now; a new lead only when it starts past the first stage),
+/// unless the edits already carry one for that lead (a form that asked why a sale was won
+/// or lost): every path that moves a stage — the lead form, the quick log, the pipeline —
+/// keeps it on the lead's timeline, in the same transaction as the lead.
+async fn with_stage_changes(
+    store: &Store,
+    mut edits: Vec<Edit>,
+    now: i64,
+) -> Result<Vec<Edit>, StoreError> {
+    let leads: Vec<&Lead> = edits
+        .iter()
+        .filter_map(|edit| match &edit.change {
+            Change::Lead(lead) => Some(lead),
+            _ => None,
+        })
+        .collect();
+    if leads.is_empty() {
+        return Ok(edits);
+    }
+    let given: Vec<Id> = edits
+        .iter()
+        .filter_map(|edit| match &edit.change {
+            Change::StageChange(change) => Some(change.lead_id),
+            _ => None,
+        })
+        .collect();
+    let ids: Vec<Id> = leads.iter().map(|lead| lead.id).collect();
+    let before = store.leads_by_id(&ids).await?;
+    let mut added = Vec::new();
+    for (lead, (_, held)) in leads.iter().zip(before.iter()) {
+        if given.contains(&lead.id) {
+            continue;
+        }
+        let meta = domain::RecordMeta {
+            owner: lead.owner,
+            team: lead.team,
+            ..domain::RecordMeta::new(platform::new_id(now), now)
+        };
+        if let Some(change) = StageChange::between(meta, held.as_ref(), lead, None, now) {
+            added.push(Edit::from(Change::StageChange(change)));
+        }
+    }
+    edits.extend(added);
+    Ok(edits)
 }
 
 /// Leads read per IndexedDB request while the book loads.

@@ -1042,3 +1042,103 @@ async fn attachment_bytes_are_kept_as_blobs_until_sent() {
     store.close();
     Store::delete(&name).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn report_reads_take_one_period_through_the_indices_and_only_the_fields_they_need() {
+    let name = unique_db();
+    let store = Store::open(&name).await.unwrap();
+    let l = lead("周报客户", Stage::Negotiation, Grade::A, "");
+    // Visits on the last evening of November and the first morning of December, Shanghai.
+    let late = visit(&l, "2025-11-30", "23:30");
+    let early = visit(&l, "2025-12-01", "08:00");
+    let mut gone = visit(&l, "2025-12-02", "10:00");
+    gone.deleted = true;
+    let nov_deal = deal(&l, "2025-11-30", "500");
+    let dec_deal = deal(&l, "2025-12-01", "700");
+    let period = domain::Period::parse("2025-12").unwrap();
+    let target = domain::TargetDraft {
+        rep: None,
+        period,
+        metric: domain::Metric::Visits,
+        value: "20".into(),
+        currency: domain::Currency::CNY,
+    }
+    .parse(
+        &RecordMeta {
+            team: Some(l.id),
+            ..RecordMeta::new(
+                domain::Target::id_for(l.id, period, domain::Metric::Visits),
+                T0,
+            )
+        },
+        T0,
+    )
+    .unwrap();
+    let mut moved = l.clone();
+    moved.stage = Stage::Won;
+    let change = domain::StageChange::between(
+        meta(T0),
+        Some(&l),
+        &moved,
+        Some(domain::StageReason::Price),
+        early.started_at,
+    )
+    .unwrap();
+    store
+        .save(
+            &[
+                Change::Lead(l.clone()),
+                Change::Visit(late.clone()),
+                Change::Visit(early.clone()),
+                Change::Visit(gone),
+                Change::Deal(nov_deal),
+                Change::Deal(dec_deal.clone()),
+                Change::Target(target.clone()),
+                Change::StageChange(change.clone()),
+            ],
+            T0,
+        )
+        .await
+        .unwrap();
+
+    let data = store
+        .report_data((period.first_day(), period.end()), period.bounds_ms(CHINA))
+        .await
+        .unwrap();
+    assert_eq!(data.targets, vec![target]);
+    assert_eq!(ids(&data.deals), vec![dec_deal.id], "December's deal only");
+    // Only December's live visit; 23:30 on 30 November in Shanghai stays in November.
+    let visits: Vec<Id> = data.visits.iter().map(|v| v.id).collect();
+    assert_eq!(visits, vec![early.id]);
+    let row = &data.visits[0];
+    assert_eq!(
+        (row.lead_id, row.kind, row.started_at),
+        (l.id, VisitKind::InPerson, early.started_at)
+    );
+    assert_eq!(data.changes, vec![change.clone()]);
+    assert_eq!(
+        store.stage_changes_of_lead(l.id).await.unwrap(),
+        vec![change]
+    );
+    let facts = data.facts(std::iter::once(&l), Some(l.id), CHINA);
+    let actuals = facts.actuals(period, None);
+    assert_eq!((actuals.visits, actuals.deals), (1, 1));
+    assert_eq!(actuals.amount[&domain::Currency::CNY], 70_000);
+
+    let november = domain::Period::parse("2025-11").unwrap();
+    let data = store
+        .report_data(
+            (november.first_day(), november.end()),
+            november.bounds_ms(CHINA),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        data.visits.iter().map(|v| v.id).collect::<Vec<_>>(),
+        vec![late.id]
+    );
+    assert_eq!(data.deals.len(), 1);
+    assert!(data.changes.is_empty());
+    store.close();
+    Store::delete(&name).await.unwrap();
+}

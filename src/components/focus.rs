@@ -72,3 +72,16 @@ fn focus(el: web_sys::Element) {
         let _ = el.focus();
     }
 }
+
+/// Moves the keyboard focus to the element with `id` (the control that opened a sheet,
+/// when it closes).
+pub fn focus_element(id: &str) {
+    use wasm_bindgen::JsCast;
+    if let Some(element) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = element.focus();
+    }
+}

@@ -45,6 +45,10 @@ pub enum IconName {
     Person,
     Star,
     Share,
+    Chart,
+    Download,
+    Edit,
+    Board,
 }
 
 impl IconName {
@@ -132,6 +136,13 @@ impl IconName {
             IconName::Star => "M12 3l2.7 5.6 6.1.8-4.5 4.2 1.1 6L12 16.7 6.6 19.6l1.1-6L3.2 9.4l6.1-.8z",
             // A tray with an arrow leaving it: iOS's share button, described in the install steps.
             IconName::Share => "M12 3v12M8 7l4-4 4 4M8 11H5v10h14V11h-3",
+            // Three bars on a baseline: the reports.
+            IconName::Chart => "M4 20h16M7 16v-5M12 16V6M17 16v-8",
+            // An arrow into a tray: a file saved to the device.
+            IconName::Download => "M12 3v12M8 11l4 4 4-4M5 19h14",
+            IconName::Edit => "M4 20h4L19 9l-4-4L4 16zM13 7l4 4",
+            // Columns of cards: the pipeline board.
+            IconName::Board => "M4 4h4v16H4zM10 4h4v10h-4zM16 4h4v6h-4z",
         }
     }
 }

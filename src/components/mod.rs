@@ -1,6 +1,7 @@
 //! Pieces several screens share.
 
 pub mod app_bar;
+pub mod charts;
 pub mod contact;
 pub mod files;
 pub mod focus;
@@ -14,6 +15,7 @@ pub mod people;
 pub mod photos;
 pub mod pwa;
 pub mod reassign;
+pub mod stage_reason;
 pub mod sync_notes;
 pub mod team_settings;
 

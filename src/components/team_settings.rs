@@ -4,7 +4,7 @@
 //! IndexedDB and the outbox, pushed, merged field by field, pulled by the team.
 
 use domain::{
-    FollowUpDays, Grade, Id, RecordMeta, TeamSettings, TeamSettingsDraft, ValidationErrors,
+    FollowUpDays, Grade, Id, RecordMeta, Stage, TeamSettings, TeamSettingsDraft, ValidationErrors,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -65,6 +65,32 @@ fn value_of(draft: &TeamSettingsDraft, grade: Grade) -> String {
         Grade::B => draft.follow_up_b.clone(),
         Grade::C => draft.follow_up_c.clone(),
         Grade::D => draft.follow_up_d.clone(),
+    }
+}
+
+/// The open stages and their probability fields (销售漏斗的赢率).
+const CHANCES: [(Stage, &str); 4] = [
+    (Stage::Prospecting, "prob_prospecting"),
+    (Stage::NeedsAnalysis, "prob_needs_analysis"),
+    (Stage::Presentation, "prob_presentation"),
+    (Stage::Negotiation, "prob_negotiation"),
+];
+
+fn chance_of(draft: &TeamSettingsDraft, stage: Stage) -> &String {
+    match stage {
+        Stage::Prospecting => &draft.prob_prospecting,
+        Stage::NeedsAnalysis => &draft.prob_needs_analysis,
+        Stage::Presentation => &draft.prob_presentation,
+        _ => &draft.prob_negotiation,
+    }
+}
+
+fn chance_of_mut(draft: &mut TeamSettingsDraft, stage: Stage) -> &mut String {
+    match stage {
+        Stage::Prospecting => &mut draft.prob_prospecting,
+        Stage::NeedsAnalysis => &mut draft.prob_needs_analysis,
+        Stage::Presentation => &mut draft.prob_presentation,
+        _ => &mut draft.prob_negotiation,
     }
 }
 
@@ -130,7 +156,11 @@ fn RhythmForm(found: Option<TeamSettings>) -> impl IntoView {
         .as_ref()
         .map(|s| s.follow_up_days())
         .unwrap_or_default();
-    let draft = RwSignal::new(TeamSettingsDraft::from_days(days));
+    let chances = found
+        .as_ref()
+        .map(|s| s.probabilities())
+        .unwrap_or_default();
+    let draft = RwSignal::new(TeamSettingsDraft::from_parts(days, chances));
     let errors = RwSignal::new(ValidationErrors::default());
     let banner = RwSignal::new(None::<&'static str>);
     let saving = RwSignal::new(false);
@@ -198,6 +228,34 @@ fn RhythmForm(found: Option<TeamSettings>) -> impl IntoView {
                                 on:input=move |ev| {
                                     let text = event_target_value(&ev);
                                     draft.update(|d| *field_of(d, grade) = text);
+                                }/>
+                            <FieldErrorText errors field id=error_id.clone()/>
+                        </div>
+                    }
+                }).collect_view()}
+            </div>
+            <h3 class="subsection-title" id="chances-title">{move || i.t("team.chances_title")}</h3>
+            <p class="hint">{move || i.t("team.chances_hint")}</p>
+            <div class="field-row" role="group" aria-labelledby="chances-title">
+                {CHANCES.iter().map(|(stage, field)| {
+                    let stage = *stage;
+                    let field = *field;
+                    let id = format!("t-{field}");
+                    let error_id = format!("{id}-error");
+                    let invalid = move || errors.with(|e| e.get(field).is_some());
+                    let described = {
+                        let error_id = error_id.clone();
+                        move || invalid().then(|| error_id.clone())
+                    };
+                    view! {
+                        <div class="field rhythm-field" class:has-error=invalid>
+                            <label for=id.clone()>{move || fill(i.t("team.chance_for"), i.t(stage.key()))}</label>
+                            <input id=id.clone() name=field type="text" inputmode="numeric" data-testid=field
+                                aria-invalid=move || invalid().to_string() aria-describedby=described
+                                prop:value=move || draft.with(|d| chance_of(d, stage).clone())
+                                on:input=move |ev| {
+                                    let text = event_target_value(&ev);
+                                    draft.update(|d| *chance_of_mut(d, stage) = text);
                                 }/>
                             <FieldErrorText errors field id=error_id.clone()/>
                         </div>

@@ -1,6 +1,6 @@
 //! Lead detail: contact buttons, the lead's facts, and a timeline of its visits and deals.
 
-use domain::{Deal, Id, Lead, Record, Visit};
+use domain::{Deal, Id, Lead, Record, StageChange, Visit};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
@@ -43,12 +43,15 @@ pub fn BookLoading() -> impl IntoView {
 async fn records_of(
     state: crate::state::AppState,
     lead_id: domain::Id,
-) -> Result<(Vec<Visit>, Vec<Deal>), crate::store::StoreError> {
+) -> Result<(Vec<Visit>, Vec<Deal>, Vec<StageChange>), crate::store::StoreError> {
     let store = state.store()?;
-    Ok((
-        store.visits_of_lead(lead_id).await?,
-        store.deals_of_lead(lead_id).await?,
-    ))
+    let (visits, deals, changes) = futures::future::join3(
+        store.visits_of_lead(lead_id),
+        store.deals_of_lead(lead_id),
+        store.stage_changes_of_lead(lead_id),
+    )
+    .await;
+    Ok((visits?, deals?, changes?))
 }
 
 /// One entry of the timeline, newest first.
@@ -56,6 +59,7 @@ async fn records_of(
 enum Entry {
     Visit(Visit),
     Deal(Deal),
+    Stage(StageChange),
 }
 
 impl Entry {
@@ -63,6 +67,7 @@ impl Entry {
         match self {
             Entry::Visit(v) => v.started_at,
             Entry::Deal(d) => domain::day_bounds_ms(d.closed_on, offset).0,
+            Entry::Stage(c) => c.at,
         }
     }
 }
@@ -83,7 +88,7 @@ fn LeadView(lead: Lead) -> impl IntoView {
     });
     let materials = crate::routes::training::item_titles();
     let timeline = Memo::new(move |_| {
-        records.with(|(visits, deals)| {
+        records.with(|(visits, deals, changes)| {
             let mut entries: Vec<Entry> = visits
                 .iter()
                 .filter(|v| !v.deleted)
@@ -96,6 +101,13 @@ fn LeadView(lead: Lead) -> impl IntoView {
                         .cloned()
                         .map(Entry::Deal),
                 )
+                .chain(
+                    changes
+                        .iter()
+                        .filter(|c| !c.deleted)
+                        .cloned()
+                        .map(Entry::Stage),
+                )
                 .collect();
             let offset = platform::utc_offset_minutes();
             entries.sort_by_key(|e| std::cmp::Reverse(e.at(offset)));
@@ -103,7 +115,7 @@ fn LeadView(lead: Lead) -> impl IntoView {
         })
     });
     let record_ids = Signal::derive(move || {
-        records.with(|(visits, deals)| {
+        records.with(|(visits, deals, _)| {
             visits
                 .iter()
                 .map(|v| v.id)
@@ -233,6 +245,7 @@ fn LeadView(lead: Lead) -> impl IntoView {
                     <For each=move || timeline.get() key=|e| match e {
                         Entry::Visit(v) => (v.id, v.updated_at),
                         Entry::Deal(d) => (d.id, d.updated_at),
+                        Entry::Stage(c) => (c.id, c.updated_at),
                     } let:entry>
                         <TimelineEntry entry materials/>
                     </For>
@@ -363,6 +376,45 @@ fn TimelineEntry(
                     <p class="entry-text">{d.product.clone()}</p>
                     {(!d.after_sales.is_empty()).then(|| view! {
                         <p class="entry-text"><span class="muted">{move || i.t("field.after_sales")}{move || i.t("punct.colon")}</span>{d.after_sales.clone()}</p>
+                    })}
+                </li>
+            }
+            .into_any()
+        }
+        Entry::Stage(c) => {
+            let state = use_app();
+            let me = state.account.with_untracked(|a| a.as_ref().map(|a| a.id));
+            let who = c.logged_by.filter(|by| Some(*by) != me).map(|by| {
+                state.team.with_untracked(|team| {
+                    team.iter()
+                        .find(|m| m.id == by)
+                        .map(|m| m.display_name.clone())
+                        .unwrap_or_default()
+                })
+            });
+            let at = c.at;
+            let to = c.to;
+            let from = c.from;
+            let reason = c.reason;
+            view! {
+                <li class="entry stage-change" data-testid="timeline-stage">
+                    <div class="entry-head">
+                        <span class="entry-kind">{move || i.t("timeline.stage_change")}</span>
+                        <time>{move || platform::format_date_time(at, i.locale())}</time>
+                        <span class="muted" data-testid="stage-by">{move || match &who {
+                            Some(name) => fill(i.t("timeline.logged_by"), name),
+                            None => i.t("timeline.by_me").to_string(),
+                        }}</span>
+                    </div>
+                    <p class="entry-text" data-testid="stage-move">
+                        {match from {
+                            Some(s) => view! { <span class=format!("stage stage-{}", s.as_str())>{move || i.t(s.key())}</span><span aria-hidden="true">" → "</span><span class="visually-hidden">{move || i.t("timeline.to")}</span> }.into_any(),
+                            None => view! { <span class="muted">{move || i.t("timeline.created_in")}</span> }.into_any(),
+                        }}
+                        <span class=format!("stage stage-{}", to.as_str())>{move || i.t(to.key())}</span>
+                    </p>
+                    {reason.map(|r| view! {
+                        <p class="entry-text"><span class="muted">{move || i.t("pipeline.reason")}{move || i.t("punct.colon")}</span>{move || i.t(r.key())}</p>
                     })}
                 </li>
             }

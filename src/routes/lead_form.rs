@@ -8,6 +8,7 @@ use leptos_router::hooks::use_navigate;
 use crate::components::app_bar::AppBar;
 use crate::components::form::{focus_first_error, ChoiceField, FormActions, FormBanner, TextField};
 use crate::components::lead_picker::LeadPicker;
+use crate::components::stage_reason::{stage_change_edit, ReasonField};
 use crate::i18n::use_i18n;
 use crate::platform;
 use crate::routes::lead_detail::BookLoading;
@@ -68,6 +69,7 @@ fn LeadForm(existing: Option<Lead>) -> impl IntoView {
             .map_or_else(new_lead_draft, LeadDraft::from_lead),
     );
     let errors = RwSignal::new(ValidationErrors::default());
+    let reason = RwSignal::new(None::<domain::StageReason>);
     let banner = RwSignal::new(None::<&'static str>);
     let saving = RwSignal::new(false);
     let submitted = RwSignal::new(false);
@@ -113,11 +115,16 @@ fn LeadForm(existing: Option<Lead>) -> impl IntoView {
                 saving.set(true);
                 let navigate = navigate.clone();
                 spawn_local(async move {
+                    // Why a sale was won or lost goes with the stage change it explains.
+                    let moved = before.with_value(|b| {
+                        stage_change_edit(b.as_ref(), &lead, reason.get_untracked())
+                    });
                     let edit = Edit {
                         change: Change::Lead(lead),
                         session: session.get_value(),
                     };
-                    match state.save_edits(vec![edit]).await {
+                    let edits: Vec<Edit> = std::iter::once(edit).chain(moved).collect();
+                    match state.save_edits(edits).await {
                         Ok(()) => {
                             state.notify(i.now("form.saved"), false, None);
                             navigate(&format!("/leads/{lead_id}"), Default::default());
@@ -159,6 +166,13 @@ fn LeadForm(existing: Option<Lead>) -> impl IntoView {
                     <ChoiceField draft get=|d| Some(d.grade) set=|d, v| if let Some(v) = v { d.grade = v }
                         options=&Grade::ALL label="field.grade" field="grade" errors/>
                 </div>
+                <Show when=move || {
+                    let stage = draft.with(|d| d.stage);
+                    domain::takes_reason(stage)
+                        && before.with_value(|b| b.as_ref().map(|l| l.stage)) != Some(stage)
+                }>
+                    <ReasonField reason id="f-stage-reason"/>
+                </Show>
                 <div class="field-row">
                     <ChoiceField draft get=|d| Some(d.source) set=|d, v| if let Some(v) = v { d.source = v }
                         options=&Source::ALL label="field.source" field="source" errors/>

@@ -262,7 +262,7 @@ pub fn Leads() -> impl IntoView {
         let facet = open.get_untracked();
         open.set(None);
         if let Some(facet) = facet {
-            focus_element(facet.chip_id());
+            crate::components::focus::focus_element(facet.chip_id());
         }
     };
     let choose = move |apply: Apply| {
@@ -374,17 +374,5 @@ pub fn Leads() -> impl IntoView {
             </Show>
             </Show>
         </section>
-    }
-}
-
-/// Moves the keyboard focus to the element with `id` (a chip, when its sheet closes).
-fn focus_element(id: &str) {
-    use wasm_bindgen::JsCast;
-    if let Some(element) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(id))
-        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-    {
-        let _ = element.focus();
     }
 }

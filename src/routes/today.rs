@@ -16,6 +16,7 @@ use crate::components::pwa::InstallHint;
 use crate::i18n::{count, due_day, use_i18n};
 use crate::platform;
 use crate::routes::reading;
+use crate::routes::reports::TargetProgress;
 use crate::routes::training::TrainingToday;
 use crate::state::{use_app, AppState};
 use crate::store::StoreError;
@@ -133,6 +134,7 @@ pub fn Today() -> impl IntoView {
                 <A href="/new/lead" attr:class="button" attr:data-testid="quick-lead"><Icon name=IconName::Add/>{move || i.t("today.add_lead")}</A>
             </div>
             <InstallHint/>
+            <TargetProgress/>
             <Show when=failed>
                 <p class="banner error" role="alert">{move || i.t("error.storage")}</p>
             </Show>

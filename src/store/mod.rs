@@ -8,6 +8,7 @@
 
 mod blobs;
 mod local;
+mod reports;
 mod schema;
 mod sync;
 mod training;
@@ -30,6 +31,7 @@ pub use domain::replica::{
 };
 pub use domain::PushLimits;
 pub use domain::TeamMember;
+pub use reports::ReportData;
 pub use schema::{open_at_version, SCHEMA_VERSION};
 pub use sync::Account;
 pub use training::TrainingBook;
@@ -184,6 +186,8 @@ changes!(
     TrainingRecord,
     QuizAttempt,
     TeamSettings,
+    Target,
+    StageChange,
 );
 
 /// A record to save and what the person saw when they opened it ([`Store::edit_session`]);

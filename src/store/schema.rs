@@ -12,7 +12,10 @@ use indexed_db_futures::KeyPath;
 use domain::Lead;
 use wasm_bindgen::JsValue;
 
-use domain::{QuizAttempt, Record, TeamSettings, TrainingItem, TrainingRecord, TrainingSession};
+use domain::{
+    QuizAttempt, Record, StageChange, Target, TeamSettings, TrainingItem, TrainingRecord,
+    TrainingSession,
+};
 
 use super::{StoreError, BLOBS, DEALS, LEADS, META, OUTBOX, REJECTIONS, SYNCED, VISITS};
 
@@ -33,7 +36,8 @@ const UPGRADE_SCRATCH: &str = "upgrade_scratch";
 ///    and quiz attempts (both by `subject`: the item or session), and `blobs` (attachments'
 ///    bytes by SHA-256, with a sparse index of those still to upload).
 /// 6. team settings (团队设置: one record per team, read by id).
-pub const SCHEMA_VERSION: u32 = 6;
+/// 7. targets (销售目标, by period) and stage changes (by lead and time, by time).
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Opens `name` at `version`, running the upgrade steps from whatever version it had.
 ///
@@ -70,6 +74,9 @@ fn upgrade(db: &Database, old: u32, new: u32) -> indexed_db_futures::Result<()> 
     }
     if old < 6 && new >= 6 {
         version_6(db)?;
+    }
+    if old < 7 && new >= 7 {
+        version_7(db)?;
     }
     Ok(())
 }
@@ -220,6 +227,27 @@ fn version_5(db: &Database) -> indexed_db_futures::Result<()> {
 fn version_6(db: &Database) -> indexed_db_futures::Result<()> {
     db.create_object_store(TeamSettings::COLLECTION)
         .with_key_path(KeyPath::from("id"))
+        .build()?;
+    Ok(())
+}
+
+fn version_7(db: &Database) -> indexed_db_futures::Result<()> {
+    let targets = db
+        .create_object_store(Target::COLLECTION)
+        .with_key_path(KeyPath::from("id"))
+        .build()?;
+    targets
+        .create_index("by_period", KeyPath::from("period"))
+        .build()?;
+    let changes = db
+        .create_object_store(StageChange::COLLECTION)
+        .with_key_path(KeyPath::from("id"))
+        .build()?;
+    changes
+        .create_index("by_lead_time", KeyPath::from(["lead_id", "at"]))
+        .build()?;
+    changes
+        .create_index("by_time", KeyPath::from("at"))
         .build()?;
     Ok(())
 }

@@ -79,6 +79,8 @@ fn required(size: &Size) -> Vec<&'static str> {
         "keystroke_visit",
         "keystroke_lead",
         "open_visit_form",
+        "open_reports",
+        "reports_year",
         "longtask_save",
         "longtask_sync",
         "scroll_frame",

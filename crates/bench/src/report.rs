@@ -142,6 +142,22 @@ const FIGURES: &[Figure] = &[
         budget: "≤ 100 ms",
     },
     Figure {
+        key: "open_reports",
+        label: "open 业绩 (click → this month's figures painted)",
+        unit: "ms",
+        baseline: "",
+        rule: Rule::AtMost(300.0),
+        budget: "≤ 300 ms",
+    },
+    Figure {
+        key: "reports_year",
+        label: "业绩 for the whole year (click → a year of visits and deals counted, painted)",
+        unit: "ms",
+        baseline: "",
+        rule: Rule::AtMost(1000.0),
+        budget: "≤ 1,000 ms",
+    },
+    Figure {
         key: "longtask_save",
         label: "longest long task after one save (a visit: click → 0.8 s)",
         unit: "ms",

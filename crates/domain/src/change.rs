@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::training::{QuizAttempt, TrainingItem, TrainingRecord, TrainingSession};
-use crate::{Deal, Id, Lead, Stamp, TeamSettings, Visit};
+use crate::{Deal, Id, Lead, StageChange, Stamp, Target, TeamSettings, Visit};
 
 choice_enum! {
     /// The kinds of record that sync.
@@ -32,6 +32,10 @@ choice_enum! {
         QuizAttempt => "quiz_attempt",
         /// A team's [`TeamSettings`].
         TeamSettings => "team_settings",
+        /// A sales [`Target`](crate::Target).
+        Target => "target",
+        /// A lead's [`StageChange`](crate::StageChange).
+        StageChange => "stage_change",
     }
 }
 
@@ -94,6 +98,8 @@ impl RecordKind {
             RecordKind::TrainingRecord => work.run::<TrainingRecord>(),
             RecordKind::QuizAttempt => work.run::<QuizAttempt>(),
             RecordKind::TeamSettings => work.run::<TeamSettings>(),
+            RecordKind::Target => work.run::<Target>(),
+            RecordKind::StageChange => work.run::<StageChange>(),
         }
     }
 
@@ -125,7 +131,21 @@ impl RecordKind {
     /// name their lead in `lead_id`, record who logged them in `logged_by`, and move to the
     /// lead's new owner when a manager reassigns the lead.
     pub fn is_lead_history(self) -> bool {
-        matches!(self, RecordKind::Visit | RecordKind::Deal)
+        matches!(
+            self,
+            RecordKind::Visit | RecordKind::Deal | RecordKind::StageChange
+        )
+    }
+
+    /// The field naming whom a record a manager creates belongs to, for kinds a manager
+    /// writes *for* someone: a rep's target is the rep's (they see it; their teammates do
+    /// not). The server gives a new record to the team member it names there (refusing
+    /// anyone else), and to its creator when it names nobody.
+    pub fn owner_field(self) -> Option<&'static str> {
+        match self {
+            RecordKind::Target => Some("rep"),
+            _ => None,
+        }
     }
 }
 
@@ -308,6 +328,28 @@ impl_record!(
     "deals",
     crate::sync::deal_template,
     crate::sync::reparse_deal,
+    |_| Vec::new(),
+    Writers::OwnerAndManagers,
+    |_| Reach::Owner
+);
+impl_record!(
+    Target,
+    "targets",
+    crate::sync::target_template,
+    crate::target::reparse_target,
+    |_| Vec::new(),
+    Writers::Managers,
+    |target| if target.rep.is_some() {
+        Reach::Owner
+    } else {
+        Reach::Team
+    }
+);
+impl_record!(
+    StageChange,
+    "stage_changes",
+    crate::sync::stage_change_template,
+    crate::pipeline::reparse_stage_change,
     |_| Vec::new(),
     Writers::OwnerAndManagers,
     |_| Reach::Owner

@@ -85,12 +85,18 @@ pub enum Invalid {
     /// A follow-up interval outside 1 to 366 days (team settings).
     #[error("a follow-up interval is 1 to 366 days")]
     FollowUpDays,
+    /// Not a whole number from 0 to a million (a target's count).
+    #[error("a whole number from 0 to 1,000,000")]
+    Count,
+    /// A chance outside 0 to 100 per cent (a stage's probability).
+    #[error("a percentage from 0 to 100")]
+    Percent,
 }
 
 impl Invalid {
     /// Every reason that carries no data, i.e. all but `TooLong`. The translation tests and
     /// the server's error mapping iterate over it: a new reason belongs here too.
-    pub const WITHOUT_DATA: [Invalid; 22] = [
+    pub const WITHOUT_DATA: [Invalid; 24] = [
         Invalid::Required,
         Invalid::Phone,
         Invalid::Email,
@@ -113,6 +119,8 @@ impl Invalid {
         Invalid::BeforeVisit,
         Invalid::TooFarPast,
         Invalid::FollowUpDays,
+        Invalid::Count,
+        Invalid::Percent,
     ];
 
     /// The stable message key the UI translates, e.g. `"error.required"`.
@@ -141,6 +149,8 @@ impl Invalid {
             Invalid::BeforeVisit => "error.before_visit",
             Invalid::TooFarPast => "error.too_far_past",
             Invalid::FollowUpDays => "error.follow_up_days",
+            Invalid::Count => "error.count",
+            Invalid::Percent => "error.percent",
         }
     }
 }

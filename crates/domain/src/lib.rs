@@ -11,6 +11,9 @@
 //! - [`error`]: why input was refused, as translatable message keys.
 //! - [`value`]: phone, email, money, dates, tags, locations, bounded text.
 //! - [`lead`], [`visit`], [`deal`]: the records, their form drafts and their rules.
+//! - [`target`]: periods, sales targets, actuals and the 计划分解 split.
+//! - [`pipeline`]: stage changes, probabilities, the pipeline, the funnel and report
+//!   tallies.
 //! - [`training`]: training items, quizzes and their scoring, sessions, and each person's
 //!   training record and quiz attempts.
 //! - [`search`]: folding, pinyin initials and the lead list query.
@@ -120,9 +123,11 @@ pub mod lead;
 pub mod lead_index;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod pipeline;
 pub mod replica;
 pub mod search;
 pub mod sync;
+pub mod target;
 pub mod team;
 pub mod training;
 pub mod value;
@@ -145,6 +150,11 @@ pub use followup::{check_lead_dates, default_next_follow_up, FollowUpDays, QUICK
 pub use id::Id;
 pub use lead::{agenda, Agenda, ContactLink, Grade, Intent, Lead, LeadDraft, Source, Stage};
 pub use lead_index::{Found, LeadIndex};
+pub use pipeline::{
+    forecast, funnel, leaderboard, outcomes, pipeline, takes_reason, tally, visits_by_week,
+    week_start, weighted, FunnelStep, Outcomes, Probabilities, StageChange, StageReason,
+    StageSummary, Standing, FUNNEL, OPEN_STAGES,
+};
 pub use search::{
     fold, initials_with, name_char, pinyin_initial, pinyin_initials, run_query, search_text, Keyed,
     LeadQuery, LeadSort, NameOrder, PINYIN_BOUNDARIES,
@@ -156,6 +166,10 @@ pub use sync::{
     FieldState, FieldWrite, LostWrite, PullRequest, PullResponse, PushLimits, PushMutation,
     PushRequest, PushResponse, RecordChange, RecordMerge, RecordRef, RejectReason, Rejection,
     TeamMember, VersionMark, MAX_CLOCK_AHEAD_MS, PROTOCOL_VERSION, SERVER_MANAGED,
+};
+pub use target::{
+    format_figure, parse_figure, split, target_for, Actuals, Attainment, DealFact, Event, Facts,
+    Metric, Period, PeriodKind, SplitBasis, Target, TargetDraft, MAX_TARGET_COUNT,
 };
 pub use team::{TeamSettings, TeamSettingsDraft};
 pub use training::training_today;

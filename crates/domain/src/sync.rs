@@ -1087,7 +1087,13 @@ fn field_reason(field: &str) -> Invalid {
         "started_at" | "created_at" | "updated_at" => Invalid::DateTime,
         "duration_min" => Invalid::Duration,
         "id" | "lead_id" | "referred_by" | "owner" | "team" | "materials" | "item_id"
-        | "session_id" | "items" | "invited" | "attended" | "assigned" => Invalid::Id,
+        | "session_id" | "items" | "invited" | "attended" | "assigned" | "rep" => Invalid::Id,
+        "period" => Invalid::Date,
+        "value" => Invalid::Count,
+        "at" => Invalid::DateTime,
+        "prob_prospecting" | "prob_needs_analysis" | "prob_presentation" | "prob_negotiation" => {
+            Invalid::Percent
+        }
         "quiz" | "answers" | "percent" => Invalid::Quiz,
         "rating" | "usefulness" => Invalid::Rating,
         "follow_up_a" | "follow_up_b" | "follow_up_c" | "follow_up_d" => Invalid::FollowUpDays,
@@ -1124,6 +1130,22 @@ pub(crate) fn training_session_template() -> Map<String, Value> {
     template(vec![
         ("title", Value::from("-")),
         ("starts_at", Value::from(0)),
+    ])
+}
+
+pub(crate) fn target_template() -> Map<String, Value> {
+    template(vec![
+        ("period", Value::from("2026-01")),
+        ("metric", Value::from("visits")),
+        ("value", Value::from(0)),
+    ])
+}
+
+pub(crate) fn stage_change_template() -> Map<String, Value> {
+    template(vec![
+        ("lead_id", nil_id()),
+        ("to", Value::from("prospecting")),
+        ("at", Value::from(0)),
     ])
 }
 
@@ -1930,6 +1952,92 @@ mod tests {
                 Err((field.to_string(), Invalid::FollowUpDays)),
                 "{field}"
             );
+        }
+    }
+
+    #[test]
+    fn probabilities_targets_and_stage_changes_are_validated_field_by_field() {
+        let settings = crate::TeamSettingsDraft::from_days(crate::FollowUpDays::default())
+            .parse(&RecordMeta::new(crate::TeamSettings::id_for(id(1)), 5), 5)
+            .unwrap();
+        let json = serde_json::to_value(&settings).unwrap();
+        for (field, value) in [
+            ("prob_prospecting", Value::from(101)),
+            ("prob_negotiation", Value::from(-1)),
+            ("prob_presentation", Value::from("half")),
+        ] {
+            let mut bad = json.clone();
+            bad[field] = value;
+            assert_eq!(
+                validate_record(RecordKind::TeamSettings, &bad),
+                Err((field.to_string(), Invalid::Percent)),
+                "{field}"
+            );
+        }
+
+        let period = crate::Period::parse("2026-11").unwrap();
+        let meta = RecordMeta {
+            owner: Some(id(3)),
+            team: Some(id(9)),
+            ..RecordMeta::new(
+                crate::Target::id_for(id(3), period, crate::Metric::DealAmount),
+                5,
+            )
+        };
+        let target = crate::TargetDraft {
+            rep: Some(id(3)),
+            period,
+            metric: crate::Metric::DealAmount,
+            value: "5000".into(),
+            currency: Currency::CNY,
+        }
+        .parse(&meta, 5)
+        .unwrap();
+        let json = serde_json::to_value(&target).unwrap();
+        assert_eq!(validate_record(RecordKind::Target, &json), Ok(()));
+        for (field, value, reason) in [
+            ("value", Value::from(-1), Invalid::AmountNegative),
+            ("value", Value::from("many"), Invalid::Count),
+            ("period", Value::from("2026-13"), Invalid::Date),
+            ("metric", Value::from("calls"), Invalid::UnknownOption),
+            // Moving a target to another period, person or metric would break its id.
+            ("period", Value::from("2026-12"), Invalid::Id),
+            ("rep", Value::from(id(4).to_string()), Invalid::Id),
+            ("metric", Value::from("visits"), Invalid::Id),
+        ] {
+            let mut bad = json.clone();
+            bad[field] = value;
+            let refused = validate_record(RecordKind::Target, &bad).unwrap_err();
+            assert_eq!(refused.1, reason, "{field}: {refused:?}");
+        }
+
+        let change = crate::StageChange {
+            id: id(20),
+            lead_id: id(1),
+            from: Some(crate::Stage::Negotiation),
+            to: crate::Stage::Lost,
+            at: 5,
+            reason: Some(crate::StageReason::Price),
+            owner: None,
+            team: None,
+            logged_by: None,
+            created_at: 5,
+            updated_at: 5,
+            deleted: false,
+        };
+        let json = serde_json::to_value(&change).unwrap();
+        assert_eq!(validate_record(RecordKind::StageChange, &json), Ok(()));
+        for (field, value, reason) in [
+            ("to", Value::from("negotiation"), Invalid::UnknownOption),
+            ("to", Value::from("closed"), Invalid::UnknownOption),
+            ("at", Value::from("noon"), Invalid::DateTime),
+            ("reason", Value::from("luck"), Invalid::UnknownOption),
+            ("lead_id", Value::from("x"), Invalid::Id),
+        ] {
+            let mut bad = json.clone();
+            bad[field] = value;
+            let refused = validate_record(RecordKind::StageChange, &bad).unwrap_err();
+            assert_eq!(refused.1, reason, "{field}: {refused:?}");
         }
     }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::followup::{FollowUpDays, MAX_FOLLOW_UP_DAYS};
 use crate::value::half_width;
-use crate::{Id, Invalid, RecordMeta, ValidationErrors};
+use crate::{Id, Invalid, Probabilities, RecordMeta, ValidationErrors};
 
 fn days_a() -> u16 {
     FollowUpDays::default().a
@@ -24,6 +24,19 @@ fn days_c() -> u16 {
 }
 fn days_d() -> u16 {
     FollowUpDays::default().d
+}
+
+fn prob_prospecting() -> u8 {
+    Probabilities::default().prospecting
+}
+fn prob_needs_analysis() -> u8 {
+    Probabilities::default().needs_analysis
+}
+fn prob_presentation() -> u8 {
+    Probabilities::default().presentation
+}
+fn prob_negotiation() -> u8 {
+    Probabilities::default().negotiation
 }
 
 /// A team's settings. Each interval is its own field, so one manager's change to A and
@@ -44,6 +57,18 @@ pub struct TeamSettings {
     /// … of a D customer.
     #[serde(default = "days_d")]
     pub follow_up_d: u16,
+    /// Per cent chance of winning a lead in 潜在客户开发 (the pipeline's expected value).
+    #[serde(default = "prob_prospecting")]
+    pub prob_prospecting: u8,
+    /// … in 客户需求分析.
+    #[serde(default = "prob_needs_analysis")]
+    pub prob_needs_analysis: u8,
+    /// … in 产品介绍和演示.
+    #[serde(default = "prob_presentation")]
+    pub prob_presentation: u8,
+    /// … in 价格谈判.
+    #[serde(default = "prob_negotiation")]
+    pub prob_negotiation: u8,
     /// The manager who first saved it.
     #[serde(default)]
     pub owner: Option<Id>,
@@ -81,6 +106,16 @@ impl TeamSettings {
         }
     }
 
+    /// The stage probabilities these settings hold.
+    pub fn probabilities(&self) -> Probabilities {
+        Probabilities {
+            prospecting: self.prob_prospecting,
+            needs_analysis: self.prob_needs_analysis,
+            presentation: self.prob_presentation,
+            negotiation: self.prob_negotiation,
+        }
+    }
+
     /// The id, owner, team and creation time.
     pub fn meta(&self) -> RecordMeta {
         RecordMeta {
@@ -104,6 +139,11 @@ impl TeamSettings {
                 errors.push(field, Invalid::FollowUpDays);
             }
         }
+        for (field, percent) in self.probability_fields() {
+            if percent > 100 {
+                errors.push(field, Invalid::Percent);
+            }
+        }
         if errors.is_empty() {
             Ok(self.clone())
         } else {
@@ -112,7 +152,18 @@ impl TeamSettings {
     }
 }
 
-/// The settings form: the four intervals as typed.
+impl TeamSettings {
+    fn probability_fields(&self) -> [(&'static str, u8); 4] {
+        [
+            ("prob_prospecting", self.prob_prospecting),
+            ("prob_needs_analysis", self.prob_needs_analysis),
+            ("prob_presentation", self.prob_presentation),
+            ("prob_negotiation", self.prob_negotiation),
+        ]
+    }
+}
+
+/// The settings form: the four intervals and the four stage probabilities as typed.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TeamSettingsDraft {
     /// Days for A customers.
@@ -123,16 +174,33 @@ pub struct TeamSettingsDraft {
     pub follow_up_c: String,
     /// Days for D customers.
     pub follow_up_d: String,
+    /// Per cent for 潜在客户开发.
+    pub prob_prospecting: String,
+    /// Per cent for 客户需求分析.
+    pub prob_needs_analysis: String,
+    /// Per cent for 产品介绍和演示.
+    pub prob_presentation: String,
+    /// Per cent for 价格谈判.
+    pub prob_negotiation: String,
 }
 
 impl TeamSettingsDraft {
-    /// The form showing `days`.
+    /// The form showing `days` and the default probabilities.
     pub fn from_days(days: FollowUpDays) -> TeamSettingsDraft {
+        TeamSettingsDraft::from_parts(days, Probabilities::default())
+    }
+
+    /// The form showing `days` and `chances`.
+    pub fn from_parts(days: FollowUpDays, chances: Probabilities) -> TeamSettingsDraft {
         TeamSettingsDraft {
             follow_up_a: days.a.to_string(),
             follow_up_b: days.b.to_string(),
             follow_up_c: days.c.to_string(),
             follow_up_d: days.d.to_string(),
+            prob_prospecting: chances.prospecting.to_string(),
+            prob_needs_analysis: chances.needs_analysis.to_string(),
+            prob_presentation: chances.presentation.to_string(),
+            prob_negotiation: chances.negotiation.to_string(),
         }
     }
 
@@ -149,12 +217,36 @@ impl TeamSettingsDraft {
                 }
             }
         };
+        let follow_up_a = day("follow_up_a", &self.follow_up_a);
+        let follow_up_b = day("follow_up_b", &self.follow_up_b);
+        let follow_up_c = day("follow_up_c", &self.follow_up_c);
+        let follow_up_d = day("follow_up_d", &self.follow_up_d);
+        let mut percent = |field: &'static str, raw: &str| {
+            let text: String = raw
+                .trim()
+                .trim_end_matches(['%', '％'])
+                .trim()
+                .chars()
+                .map(half_width)
+                .collect();
+            match text.parse::<u8>() {
+                Ok(p) if p <= 100 => p,
+                _ => {
+                    errors.push(field, Invalid::Percent);
+                    0
+                }
+            }
+        };
         let settings = TeamSettings {
             id: meta.id,
-            follow_up_a: day("follow_up_a", &self.follow_up_a),
-            follow_up_b: day("follow_up_b", &self.follow_up_b),
-            follow_up_c: day("follow_up_c", &self.follow_up_c),
-            follow_up_d: day("follow_up_d", &self.follow_up_d),
+            follow_up_a,
+            follow_up_b,
+            follow_up_c,
+            follow_up_d,
+            prob_prospecting: percent("prob_prospecting", &self.prob_prospecting),
+            prob_needs_analysis: percent("prob_needs_analysis", &self.prob_needs_analysis),
+            prob_presentation: percent("prob_presentation", &self.prob_presentation),
+            prob_negotiation: percent("prob_negotiation", &self.prob_negotiation),
             owner: meta.owner,
             team: meta.team,
             created_at: meta.created_at,
@@ -198,8 +290,21 @@ mod tests {
             follow_up_b: "１０".into(),
             follow_up_c: "14".into(),
             follow_up_d: "60".into(),
+            prob_prospecting: "5%".into(),
+            prob_needs_analysis: "３０".into(),
+            prob_presentation: "50".into(),
+            prob_negotiation: " 80 ".into(),
         };
         let settings = draft.parse(&meta, 9).unwrap();
+        assert_eq!(
+            settings.probabilities(),
+            Probabilities {
+                prospecting: 5,
+                needs_analysis: 30,
+                presentation: 50,
+                negotiation: 80
+            }
+        );
         assert_eq!(
             settings.follow_up_days(),
             FollowUpDays {
@@ -211,7 +316,8 @@ mod tests {
         );
         assert_eq!(settings.updated_at, 9);
         assert_eq!(reparse_settings(&settings).unwrap(), settings);
-        let back = TeamSettingsDraft::from_days(settings.follow_up_days());
+        let back =
+            TeamSettingsDraft::from_parts(settings.follow_up_days(), settings.probabilities());
         assert_eq!(back.parse(&meta, 9).unwrap(), settings);
     }
 
@@ -223,19 +329,31 @@ mod tests {
             follow_up_b: "seven".into(),
             follow_up_c: "".into(),
             follow_up_d: "400".into(),
+            prob_prospecting: "101".into(),
+            prob_needs_analysis: "-1".into(),
+            prob_presentation: "half".into(),
+            prob_negotiation: "".into(),
         };
         let errors = draft.parse(&meta, 9).unwrap_err();
         for field in ["follow_up_a", "follow_up_b", "follow_up_c", "follow_up_d"] {
             assert_eq!(errors.get(field), Some(Invalid::FollowUpDays), "{field}");
         }
+        for field in [
+            "prob_prospecting",
+            "prob_needs_analysis",
+            "prob_presentation",
+            "prob_negotiation",
+        ] {
+            assert_eq!(errors.get(field), Some(Invalid::Percent), "{field}");
+        }
         let mut stored = TeamSettingsDraft::from_days(FollowUpDays::default())
             .parse(&meta, 9)
             .unwrap();
         stored.follow_up_c = 0;
-        assert_eq!(
-            stored.check().unwrap_err().get("follow_up_c"),
-            Some(Invalid::FollowUpDays)
-        );
+        stored.prob_negotiation = 101;
+        let errors = stored.check().unwrap_err();
+        assert_eq!(errors.get("follow_up_c"), Some(Invalid::FollowUpDays));
+        assert_eq!(errors.get("prob_negotiation"), Some(Invalid::Percent));
     }
 
     #[test]
@@ -243,5 +361,6 @@ mod tests {
         let raw = serde_json::json!({ "id": TeamSettings::id_for(id(3)).to_string() });
         let settings: TeamSettings = serde_json::from_value(raw).unwrap();
         assert_eq!(settings.follow_up_days(), FollowUpDays::default());
+        assert_eq!(settings.probabilities(), Probabilities::default());
     }
 }

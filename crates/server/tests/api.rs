@@ -1133,10 +1133,11 @@ async fn static_files_are_cached_by_kind_and_routes_fall_back_to_the_app() {
 // ---------------------------------------------------------------------------------------
 
 use domain::{
-    changed_fields, Cursor, DealDraft, FieldWrite, Id, Invalid, ItemDraft, ItemKind, PullResponse,
-    PushLimits, PushMutation, PushRequest, PushResponse, QuizAttempt, RecordChange, RecordKind,
-    RecordMeta, RejectReason, SessionDraft, SessionMethod, Stamp, TeamMember, TrainingRecord,
-    VersionMark, VisitDraft, PROTOCOL_VERSION,
+    changed_fields, Cursor, DealDraft, FieldWrite, Id, Invalid, ItemDraft, ItemKind, Lead,
+    LeadDraft, Metric, Period, PullResponse, PushLimits, PushMutation, PushRequest, PushResponse,
+    QuizAttempt, RecordChange, RecordKind, RecordMeta, RejectReason, SessionDraft, SessionMethod,
+    Stage, StageChange, StageReason, Stamp, TargetDraft, TeamMember, TrainingRecord, VersionMark,
+    VisitDraft, PROTOCOL_VERSION,
 };
 
 const YEAR_MS: i64 = 365 * 86_400_000;
@@ -2023,6 +2024,472 @@ async fn sync_team_settings_reach_the_team_and_only_its_managers_write_them() {
         assert_eq!(
             server.push(&boss, vec![bad]).await.rejected[0].reason,
             RejectReason::invalid("follow_up_d", Invalid::FollowUpDays)
+        );
+    }
+}
+
+/// The fields of a target as the manager's form makes it: `rep`'s (`None`: the team's own)
+/// in `team`, under its derived id, which it returns.
+fn new_target(
+    team: Id,
+    rep: Option<Id>,
+    period: &str,
+    metric: Metric,
+    value: &str,
+) -> (Id, Vec<(String, Value)>) {
+    let period = Period::parse(period).unwrap();
+    let id = domain::Target::id_for(rep.unwrap_or(team), period, metric);
+    let meta = RecordMeta {
+        team: Some(team),
+        ..RecordMeta::new(id, 1_741_000_000_000)
+    };
+    let target = TargetDraft {
+        rep,
+        period,
+        metric,
+        value: value.into(),
+        currency: domain::Currency::CNY,
+    }
+    .parse(&meta, 1_741_000_000_000)
+    .unwrap();
+    (
+        id,
+        changed_fields(None, &target).unwrap().into_iter().collect(),
+    )
+}
+
+/// The reasons of a push's refusals, in number order.
+fn reasons(answer: &PushResponse) -> Vec<RejectReason> {
+    answer.rejected.iter().map(|r| r.reason.clone()).collect()
+}
+
+/// A user's id, as an [`Id`].
+async fn id_of(server: &Server, login: &str) -> Id {
+    Id::parse(&user_id(server, login).await).unwrap()
+}
+
+#[tokio::test]
+async fn sync_targets_are_set_by_the_teams_managers_and_reach_whom_they_are_for() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let boss2_password = server.add_user("boss2", Role::Manager, Some("east")).await;
+        let boss_w_password = server.add_user("boss_w", Role::Manager, Some("west")).await;
+        let mut boss = server.device("boss", &pw["boss"], 1).await;
+        let mut boss2 = server.device("boss2", &boss2_password, 2).await;
+        let mut boss_w = server.device("boss_w", &boss_w_password, 3).await;
+        let mut a = server.device("rep_a", &pw["rep_a"], 4).await;
+        let b = server.device("rep_b", &pw["rep_b"], 5).await;
+        let w = server.device("rep_w", &pw["rep_w"], 6).await;
+        let (rep_a, rep_b, rep_w) = (
+            id_of(&server, "rep_a").await,
+            id_of(&server, "rep_b").await,
+            id_of(&server, "rep_w").await,
+        );
+        let (boss_id, boss2_id, boss_w_id, root) = (
+            id_of(&server, "boss").await,
+            id_of(&server, "boss2").await,
+            id_of(&server, "boss_w").await,
+            id_of(&server, "root").await,
+        );
+        let team_of = |login: &'static str| {
+            let storage = server.storage.clone();
+            async move {
+                let user = storage.user_by_login(login).await.unwrap().unwrap();
+                Id::from_uuid(user.user.team_id.unwrap())
+            }
+        };
+        let (east, west) = (team_of("boss").await, team_of("boss_w").await);
+        let now = server.now_ms();
+        let target = RecordKind::Target;
+        let (a_target, a_fields) =
+            new_target(east, Some(rep_a), "2026-11", Metric::DealAmount, "5000");
+        let (team_target, team_fields) = new_target(east, None, "2026-Q4", Metric::Visits, "120");
+
+        // A rep sets no target: not their own, not the team's.
+        let tries = vec![
+            a.mutation_of(target, a_target, now, &unseen(&a_fields)),
+            a.mutation_of(target, team_target, now, &unseen(&team_fields)),
+        ];
+        let answer = server.push(&a, tries).await;
+        assert_eq!(reasons(&answer), vec![RejectReason::Forbidden; 2]);
+        assert!(server.pull(&boss, None).await.changes.is_empty());
+
+        // The manager sets A's target and the team's: A's belongs to A, the team's to the
+        // manager who set it.
+        let set = vec![
+            boss.mutation_of(target, a_target, now, &unseen(&a_fields)),
+            boss.mutation_of(target, team_target, now, &unseen(&team_fields)),
+        ];
+        let answer = server.push(&boss, set).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+        let at_boss = server.pull(&boss, None).await;
+        let record = |pull: &PullResponse, id: Id| change_of(pull, id).unwrap().record.clone();
+        assert_eq!(record(&at_boss, a_target)["owner"], rep_a.to_string());
+        assert_eq!(record(&at_boss, a_target)["rep"], rep_a.to_string());
+        assert_eq!(record(&at_boss, a_target)["team"], east.to_string());
+        assert_eq!(record(&at_boss, a_target)["value"], 500_000);
+        assert_eq!(record(&at_boss, team_target)["owner"], boss_id.to_string());
+        assert_eq!(record(&at_boss, team_target)["rep"], Value::Null);
+
+        // A's target reaches A and the team's managers; the team's, everyone in the team;
+        // neither reaches the other team.
+        for (who, device, sees_a, sees_team) in [
+            ("rep_a", &a, true, true),
+            ("rep_b", &b, false, true),
+            ("boss2", &boss2, true, true),
+            ("rep_w", &w, false, false),
+            ("boss_w", &boss_w, false, false),
+        ] {
+            let pulled = ids_in(&server.pull(device, None).await);
+            assert_eq!(pulled.contains(&a_target), sees_a, "{who}");
+            assert_eq!(pulled.contains(&team_target), sees_team, "{who}");
+        }
+
+        // A can neither change nor trash their target or the team's.
+        let a_pull = server.pull(&a, None).await;
+        for id in [a_target, team_target] {
+            let edit = a.mutation_of(
+                target,
+                id,
+                now + 1,
+                &[("value", json!(1), base_in(&a_pull, id, "value"))],
+            );
+            let trash = a.mutation_of(
+                target,
+                id,
+                now + 1,
+                &[("deleted", json!(true), base_in(&a_pull, id, "deleted"))],
+            );
+            let answer = server.push(&a, vec![edit, trash]).await;
+            assert_eq!(reasons(&answer), vec![RejectReason::Forbidden; 2], "{id}");
+        }
+
+        // The team's other manager changes A's target, and A's devices get it.
+        let at_boss2 = server.pull(&boss2, None).await;
+        let edit = boss2.mutation_of(
+            target,
+            a_target,
+            now + 2,
+            &[(
+                "value",
+                json!(800_000),
+                base_in(&at_boss2, a_target, "value"),
+            )],
+        );
+        let answer = server.push(&boss2, vec![edit]).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+        let a_pull = server.pull(&a, None).await;
+        assert_eq!(record(&a_pull, a_target)["value"], 800_000);
+        assert_eq!(record(&a_pull, a_target)["owner"], rep_a.to_string());
+
+        // Both managers set B's target at once, under its one derived id: both apply, it is
+        // B's, and the value that lost is in the conflict log.
+        let (b_target, b_first) = new_target(east, Some(rep_b), "2026-11", Metric::DealCount, "12");
+        let (_, b_second) = new_target(east, Some(rep_b), "2026-11", Metric::DealCount, "15");
+        let first = boss.mutation_of(target, b_target, now + 3, &unseen(&b_first));
+        assert!(server.push(&boss, vec![first]).await.rejected.is_empty());
+        let second = boss2.mutation_of(target, b_target, now + 4, &unseen(&b_second));
+        assert!(server.push(&boss2, vec![second]).await.rejected.is_empty());
+        let b_pull = server.pull(&b, None).await;
+        let set_for_b = change_of(&b_pull, b_target).unwrap();
+        assert_eq!(set_for_b.record["owner"], rep_b.to_string());
+        assert_eq!(set_for_b.record["value"], 15);
+        assert_eq!(set_for_b.conflicts.len(), 1, "{:?}", set_for_b.conflicts);
+        assert_eq!(set_for_b.conflicts[0].field, "value");
+        assert_eq!(set_for_b.conflicts[0].lost_value, json!(12));
+
+        // A manager may set a target for a manager of the team too.
+        let (boss2_target, boss2_fields) =
+            new_target(east, Some(boss2_id), "2026", Metric::NewLeads, "40");
+        let set = boss.mutation_of(target, boss2_target, now + 5, &unseen(&boss2_fields));
+        assert!(server.push(&boss, vec![set]).await.rejected.is_empty());
+        let at_boss2 = server.pull(&boss2, None).await;
+        assert_eq!(
+            record(&at_boss2, boss2_target)["owner"],
+            boss2_id.to_string()
+        );
+        assert!(!ids_in(&server.pull(&a, None).await).contains(&boss2_target));
+
+        // Nobody outside the team: a rep or a manager of another team, an admin, or an id
+        // that names no one, each refused the same way, and nothing stored.
+        let outsiders = [rep_w, boss_w_id, root, test_id(90)];
+        let tries: Vec<PushMutation> = outsiders
+            .iter()
+            .map(|&outsider| {
+                let (id, fields) =
+                    new_target(east, Some(outsider), "2026-11", Metric::Visits, "30");
+                boss.mutation_of(target, id, now + 6, &unseen(&fields))
+            })
+            .collect();
+        let tried: Vec<Id> = tries.iter().map(|m| m.record_id).collect();
+        let answer = server.push(&boss, tries).await;
+        assert_eq!(reasons(&answer), vec![RejectReason::Forbidden; 4]);
+
+        // Another team's manager can neither set a target for our rep nor touch ours, even
+        // by recreating it.
+        let (poached, poached_fields) =
+            new_target(west, Some(rep_a), "2026-12", Metric::Visits, "10");
+        let tries = vec![
+            boss_w.mutation_of(target, poached, now + 7, &unseen(&poached_fields)),
+            boss_w.mutation_of(target, a_target, now + 7, &[("value", json!(1), None)]),
+            boss_w.mutation_of(
+                target,
+                team_target,
+                now + 7,
+                &[("deleted", json!(true), None)],
+            ),
+            boss_w.mutation_of(target, a_target, now + 7, &unseen(&a_fields)),
+        ];
+        let answer = server.push(&boss_w, tries).await;
+        assert_eq!(reasons(&answer), vec![RejectReason::Forbidden; 4]);
+
+        // A target stays with whom it was set for: its rep cannot be changed or cleared (the
+        // owner would not follow); a rep that is not an id is invalid.
+        let at_boss = server.pull(&boss, None).await;
+        let rep_base = base_in(&at_boss, a_target, "rep");
+        let tries = vec![
+            boss.mutation_of(
+                target,
+                a_target,
+                now + 8,
+                &[("rep", json!(rep_b), rep_base)],
+            ),
+            boss.mutation_of(target, a_target, now + 8, &[("rep", Value::Null, rep_base)]),
+            boss.mutation_of(target, team_target, now + 8, &[("rep", json!(rep_a), None)]),
+            boss.mutation_of(
+                target,
+                a_target,
+                now + 8,
+                &[("rep", json!("a-rep"), rep_base)],
+            ),
+        ];
+        let answer = server.push(&boss, tries).await;
+        assert_eq!(
+            reasons(&answer),
+            vec![
+                RejectReason::Forbidden,
+                RejectReason::Forbidden,
+                RejectReason::Forbidden,
+                RejectReason::invalid("rep", Invalid::Id),
+            ]
+        );
+        // Naming the same rep again is no change (a second device creating it).
+        let same = boss.mutation_of(
+            target,
+            a_target,
+            now + 9,
+            &[
+                ("rep", json!(rep_a), rep_base),
+                (
+                    "value",
+                    json!(900_000),
+                    base_in(&at_boss, a_target, "value"),
+                ),
+            ],
+        );
+        assert!(server.push(&boss, vec![same]).await.rejected.is_empty());
+
+        // What each one ends with.
+        let mut expected_a = vec![a_target, team_target];
+        expected_a.sort();
+        let mut pulled = ids_in(&server.pull(&a, None).await);
+        pulled.sort();
+        assert_eq!(pulled, expected_a);
+        let mut expected_b = vec![b_target, team_target];
+        expected_b.sort();
+        let mut pulled = ids_in(&server.pull(&b, None).await);
+        pulled.sort();
+        assert_eq!(pulled, expected_b);
+        assert!(server.pull(&w, None).await.changes.is_empty());
+        assert!(server.pull(&boss_w, None).await.changes.is_empty());
+        let at_boss = server.pull(&boss, None).await;
+        for id in tried.into_iter().chain([poached]) {
+            assert!(change_of(&at_boss, id).is_none(), "{id}");
+        }
+        let kept = record(&at_boss, a_target);
+        assert_eq!(kept["rep"], rep_a.to_string());
+        assert_eq!(kept["owner"], rep_a.to_string());
+        assert_eq!(kept["value"], 900_000);
+        assert_eq!(kept["deleted"], false);
+        assert_eq!(record(&at_boss, team_target)["deleted"], false);
+    }
+}
+
+#[tokio::test]
+async fn sync_stage_changes_are_lead_history_logged_by_their_mover_and_move_with_the_lead() {
+    for db in backends() {
+        eprintln!("backend: {}", db.name);
+        let server = start(&db).await;
+        let pw = sync_team(&server).await;
+        let mut a = server.device("rep_a", &pw["rep_a"], 1).await;
+        let mut b = server.device("rep_b", &pw["rep_b"], 2).await;
+        let mut boss = server.device("boss", &pw["boss"], 3).await;
+        let mut w = server.device("rep_w", &pw["rep_w"], 4).await;
+        let rep_a = user_id(&server, "rep_a").await;
+        let rep_b = user_id(&server, "rep_b").await;
+        let boss_id = user_id(&server, "boss").await;
+        let now = server.now_ms();
+        let kind = RecordKind::StageChange;
+        let (lead, to_negotiation, to_won, kept_lead, kept_change) =
+            (test_id(1), test_id(2), test_id(3), test_id(4), test_id(5));
+        let lead_at = |id: Id, stage: Stage| {
+            let draft = LeadDraft {
+                name: "李伟".into(),
+                phones: "13800138000".into(),
+                stage,
+                ..LeadDraft::default()
+            };
+            draft.parse(&RecordMeta::new(id, now), now).unwrap()
+        };
+        let moved = |id: Id, before: &Lead, after: &Lead, reason: Option<StageReason>| {
+            let change =
+                StageChange::between(RecordMeta::new(id, now), Some(before), after, reason, now)
+                    .unwrap();
+            changed_fields(None, &change)
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<(String, Value)>>()
+        };
+        let new = lead_at(lead, Stage::Prospecting);
+        let negotiating = lead_at(lead, Stage::Negotiation);
+        let won = lead_at(lead, Stage::Won);
+
+        // A creates a lead, then moves it to negotiation in one save with its stage change
+        // (which claims B logged it: the server decides); and a second lead, moved too.
+        let mut forged = moved(to_negotiation, &new, &negotiating, None);
+        forged.push(("logged_by".to_string(), json!(rep_b)));
+        let other = lead_at(kept_lead, Stage::Prospecting);
+        let other_moved = lead_at(kept_lead, Stage::Presentation);
+        let save = vec![
+            a.mutation(lead, now, &new_lead("李伟")),
+            a.mutation(lead, now, &[("stage", json!("negotiation"), None)]),
+            a.mutation_of(kind, to_negotiation, now, &unseen(&forged)),
+            a.mutation(kept_lead, now, &new_lead("王芳")),
+            a.mutation_of(
+                kind,
+                kept_change,
+                now,
+                &unseen(&moved(kept_change, &other, &other_moved, None)),
+            ),
+        ];
+        let answer = server.push(&a, save).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+
+        // The manager, along on the visit that closed it, marks it won and says why.
+        let at_boss = server.pull(&boss, None).await;
+        let closed = vec![
+            boss.mutation(
+                lead,
+                now + 1,
+                &[("stage", json!("won"), base_in(&at_boss, lead, "stage"))],
+            ),
+            boss.mutation_of(
+                kind,
+                to_won,
+                now + 1,
+                &unseen(&moved(to_won, &negotiating, &won, Some(StageReason::Price))),
+            ),
+        ];
+        let answer = server.push(&boss, closed).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+
+        // Both are A's, each says who moved the lead.
+        let before = server.pull(&a, None).await;
+        for (id, logged_by) in [
+            (to_negotiation, &rep_a),
+            (to_won, &boss_id),
+            (kept_change, &rep_a),
+        ] {
+            let change = change_of(&before, id).unwrap();
+            assert_eq!(change.record["owner"], rep_a, "{id}");
+            assert_eq!(&change.record["logged_by"], logged_by, "{id}");
+        }
+        assert_eq!(
+            change_of(&before, to_won).unwrap().record["reason"],
+            "price"
+        );
+        assert_eq!(
+            change_of(&before, to_won).unwrap().record["from"],
+            "negotiation"
+        );
+
+        // Neither B nor another team's rep sees them, or may log one on A's lead; nor may
+        // anyone on a lead that does not exist (the same answer).
+        assert!(!ids_in(&server.pull(&b, None).await).contains(&to_negotiation));
+        for (who, device) in [("rep_b", &mut b), ("rep_w", &mut w)] {
+            let id = Id::from_parts(1_700_000_000_000, [60; 10]);
+            let tries = vec![
+                device.mutation_of(kind, id, now + 2, &unseen(&moved(id, &won, &new, None))),
+                device.mutation_of(kind, to_won, now + 2, &[("reason", json!("budget"), None)]),
+            ];
+            let answer = server.push(device, tries).await;
+            assert_eq!(reasons(&answer), vec![RejectReason::Forbidden; 2], "{who}");
+        }
+        let mut nowhere = moved(test_id(61), &new, &won, None);
+        for (field, value) in &mut nowhere {
+            if field == "lead_id" {
+                *value = json!(test_id(99).to_string());
+            }
+        }
+        let on_nothing = a.mutation_of(kind, test_id(61), now + 2, &unseen(&nowhere));
+        let answer = server.push(&a, vec![on_nothing]).await;
+        assert_eq!(reasons(&answer), vec![RejectReason::Forbidden]);
+
+        // The manager gives the lead to B: its stage changes go with it, each still saying
+        // who moved the lead; A's devices drop them with it and keep the other lead's.
+        let reassign = boss.mutation(lead, now + 3, &[("owner", json!(rep_b), None)]);
+        let answer = server.push(&boss, vec![reassign]).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+        let b_pull = server.pull(&b, None).await;
+        let version = change_of(&b_pull, lead).unwrap().version;
+        for (id, logged_by) in [(to_negotiation, &rep_a), (to_won, &boss_id)] {
+            let change = change_of(&b_pull, id).unwrap();
+            assert_eq!(change.record["owner"], rep_b, "{id}");
+            assert_eq!(&change.record["logged_by"], logged_by, "{id}");
+            assert_eq!(change.version, version, "{id} moved in the same push");
+        }
+        let a_pull = server.pull(&a, before.cursor).await;
+        let mut removed: Vec<Id> = a_pull.removed.iter().map(|r| r.id).collect();
+        removed.sort();
+        assert_eq!(removed, [lead, to_negotiation, to_won]);
+        let mut left = ids_in(&server.pull(&a, None).await);
+        left.sort();
+        assert_eq!(left, [kept_lead, kept_change]);
+
+        // A can no longer move it or correct its history; B can.
+        let late = vec![
+            a.mutation_of(kind, to_won, now + 4, &[("reason", json!("service"), None)]),
+            a.mutation_of(
+                kind,
+                test_id(62),
+                now + 4,
+                &unseen(&moved(test_id(62), &won, &negotiating, None)),
+            ),
+        ];
+        let answer = server.push(&a, late).await;
+        assert_eq!(reasons(&answer), vec![RejectReason::Forbidden; 2]);
+        let fix = b.mutation_of(
+            kind,
+            to_won,
+            now + 4,
+            &[(
+                "reason",
+                json!("service"),
+                base_in(&b_pull, to_won, "reason"),
+            )],
+        );
+        let answer = server.push(&b, vec![fix]).await;
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+        let b_again = server.pull(&b, None).await;
+        assert_eq!(
+            change_of(&b_again, to_won).unwrap().record["reason"],
+            "service"
+        );
+        assert_eq!(
+            change_of(&b_again, to_won).unwrap().record["logged_by"],
+            boss_id
         );
     }
 }
@@ -4615,13 +5082,39 @@ async fn intruders_are_refused_alike_at_every_door() {
         let rep_w = server.device("rep_w", &pw["rep_w"], 5).await;
         let now = server.now_ms();
 
-        // rep_a's book: a lead, a visit and a deal on it; the manager's draft item and a
-        // photo published to the east team; a conflict on the lead.
-        let (lead, visit, deal, item, published) =
-            (test_id(1), test_id(2), test_id(3), test_id(4), test_id(5));
+        // rep_a's book: a lead, a visit, a deal and a stage change on it, and the target
+        // the manager set for rep_a; the manager's draft item, a photo published to the
+        // east team and the team's target; a conflict on the lead.
+        let (lead, visit, deal, item, published, stage_change) = (
+            test_id(1),
+            test_id(2),
+            test_id(3),
+            test_id(4),
+            test_id(5),
+            test_id(6),
+        );
         server.apply(&mut rep_a, lead, now, &new_lead("李伟")).await;
         let base = server.pull(&boss, None).await;
         let name_base = base_in(&base, lead, "name");
+        let lead_at = |stage: Stage| {
+            let draft = LeadDraft {
+                name: "李伟".into(),
+                stage,
+                ..LeadDraft::default()
+            };
+            draft.parse(&RecordMeta::new(lead, now), now).unwrap()
+        };
+        let (before, after) = (lead_at(Stage::Prospecting), lead_at(Stage::Presentation));
+        let moved = StageChange::between(
+            RecordMeta::new(stage_change, now),
+            Some(&before),
+            &after,
+            None,
+            now,
+        )
+        .unwrap();
+        let moved: Vec<(String, Value)> =
+            changed_fields(None, &moved).unwrap().into_iter().collect();
         let book = vec![
             rep_a.mutation_of(
                 RecordKind::Visit,
@@ -4630,6 +5123,7 @@ async fn intruders_are_refused_alike_at_every_door() {
                 &unseen(&new_visit(visit, lead, "初访")),
             ),
             rep_a.mutation_of(RecordKind::Deal, deal, now, &unseen(&new_deal(deal, lead))),
+            rep_a.mutation_of(RecordKind::StageChange, stage_change, now, &unseen(&moved)),
         ];
         assert!(server.push(&rep_a, book).await.rejected.is_empty());
         let photo = file_bytes(2000, 9);
@@ -4647,7 +5141,23 @@ async fn intruders_are_refused_alike_at_every_door() {
             Audience::Team,
             Some(now),
         );
+        let east = {
+            let user = server.storage.user_by_login("boss").await.unwrap().unwrap();
+            Id::from_uuid(user.user.team_id.unwrap())
+        };
+        let rep_a_id = id_of(&server, "rep_a").await;
+        let (target, target_fields) =
+            new_target(east, Some(rep_a_id), "2026-11", Metric::DealAmount, "5000");
+        let (team_target, team_target_fields) =
+            new_target(east, None, "2026-Q4", Metric::NewLeads, "20");
         let managed = vec![
+            boss.mutation_of(RecordKind::Target, target, now, &unseen(&target_fields)),
+            boss.mutation_of(
+                RecordKind::Target,
+                team_target,
+                now,
+                &unseen(&team_target_fields),
+            ),
             boss.mutation_of(
                 RecordKind::TrainingItem,
                 item,
@@ -4673,6 +5183,9 @@ async fn intruders_are_refused_alike_at_every_door() {
             (RecordKind::Deal, deal, "product"),
             (RecordKind::TrainingItem, item, "title"),
             (RecordKind::TrainingItem, published, "title"),
+            (RecordKind::StageChange, stage_change, "reason"),
+            (RecordKind::Target, target, "value"),
+            (RecordKind::Target, team_target, "value"),
         ];
         for (who, mut intruder) in intruders {
             // Writing someone else's record, of every kind: forbidden, nothing changes.
@@ -4723,7 +5236,7 @@ async fn intruders_are_refused_alike_at_every_door() {
             // Nothing of rep_a's reaches them but what the team shares.
             let pulled = ids_in(&server.pull(&intruder, None).await);
             for (_, id, _) in targets {
-                let shared_with_them = who == "rep_b" && id == published;
+                let shared_with_them = who == "rep_b" && (id == published || id == team_target);
                 assert_eq!(pulled.contains(&id), shared_with_them, "{who} pulled {id}");
             }
             refused += 1;
@@ -4805,6 +5318,11 @@ async fn intruders_are_refused_alike_at_every_door() {
         let record = &change_of(&mine, lead).unwrap().record;
         assert_eq!(record["notes"], json!(""));
         assert_eq!(record["name"], "李伟 (老李)");
+        assert_eq!(change_of(&mine, target).unwrap().record["value"], 500_000);
+        assert_eq!(change_of(&mine, team_target).unwrap().record["value"], 20);
+        let moved = &change_of(&mine, stage_change).unwrap().record;
+        assert_eq!(moved["reason"], Value::Null);
+        assert_eq!(moved["to"], "presentation");
         eprintln!("intrusions refused: {refused}");
     }
 }

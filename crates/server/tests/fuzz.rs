@@ -9,7 +9,10 @@
 //!   and server-managed fields, values of every JSON type, stamps from 1970 to far ahead,
 //!   any bases), the push is answered, every number is applied or refused, and every record
 //!   a pull then returns is one the domain's validation accepts: the server never stores a
-//!   record the app could not read.
+//!   record the app could not read. Valid leads, stage changes of them and targets (under
+//!   their derived ids, for the rep, the manager and the team), each with one field given
+//!   any value, are generated too, so later mutations merge over stored records of every
+//!   kind that has a valid one here.
 //!
 //! CI runs 64 cases of each; `cargo xtask test --full` sets `FIELDBOOK_FUZZ_CASES` (20,000).
 //! A failing case is written under `tests/fuzz-regressions/` and replayed first by every later
@@ -26,8 +29,9 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use chrono::Utc;
 use domain::{
-    validate_record, Id, PullRequest, PullResponse, PushMutation, PushRequest, PushResponse,
-    RecordKind, Stamp, PROTOCOL_VERSION,
+    changed_fields, validate_record, Currency, Id, Metric, Period, PullRequest, PullResponse,
+    PushMutation, PushRequest, PushResponse, RecordKind, RecordMeta, Stamp, Target, TargetDraft,
+    PROTOCOL_VERSION,
 };
 use fieldbook_server::accounts::{self, NewUser};
 use fieldbook_server::config::HttpSettings;
@@ -59,12 +63,14 @@ fn runner() -> TestRunner {
     })
 }
 
-/// A server with a team (a manager and a rep, passwords chosen) and both signed in.
+/// A server with a team (a manager and a rep, passwords chosen) and both signed in, and
+/// the targets the manager may set there: each one's derived id and its fields.
 struct Fixture {
     router: Router,
     _dir: TempDir,
     rep: String,
     boss: String,
+    targets: Vec<(Id, Vec<Write>)>,
 }
 
 async fn fixture() -> Fixture {
@@ -75,6 +81,7 @@ async fn fixture() -> Fixture {
         .await
         .unwrap();
     let mut cookies = Vec::new();
+    let mut people = Vec::new();
     for (login, role) in [("rep", Role::Rep), ("boss", Role::Manager)] {
         let new = NewUser {
             login: login.into(),
@@ -90,7 +97,38 @@ async fn fixture() -> Fixture {
             .await
             .unwrap();
         cookies.push((login, chosen));
+        people.push(user);
     }
+    // The rep's target, the manager's own and the team's.
+    let team = people[0].team_id.map(Id::from_uuid).unwrap();
+    let subjects = people
+        .iter()
+        .map(|user| Some(Id::from_uuid(user.id)))
+        .chain([None]);
+    let targets = subjects
+        .map(|rep| {
+            let period = Period::parse("2026-11").unwrap();
+            let id = Target::id_for(rep.unwrap_or(team), period, Metric::DealAmount);
+            let meta = RecordMeta {
+                team: Some(team),
+                ..RecordMeta::new(id, 1_700_000_000_000)
+            };
+            let draft = TargetDraft {
+                rep,
+                period,
+                metric: Metric::DealAmount,
+                value: "5000".into(),
+                currency: Currency::CNY,
+            };
+            let target = draft.parse(&meta, 1_700_000_000_000).unwrap();
+            let fields = changed_fields(None, &target)
+                .unwrap()
+                .into_iter()
+                .map(|(field, value)| (field, value, None))
+                .collect();
+            (id, fields)
+        })
+        .collect();
     let mut settings = HttpSettings::new(dir.path().join("dist"), dir.path().to_path_buf());
     // The fuzzer is one very fast client.
     settings.session_burst = u32::MAX;
@@ -115,6 +153,7 @@ async fn fixture() -> Fixture {
         _dir: dir,
         rep,
         boss,
+        targets,
     }
 }
 
@@ -254,12 +293,25 @@ fn no_body_makes_the_server_fail() {
 /// A field written with its value and base.
 type Write = (String, Value, Option<u64>);
 
-/// One generated mutation: kind, which of a few ids (shared across kinds), fields, and the
-/// stamp's wall time and counter.
-type Generated = (RecordKind, u8, Vec<Write>, i64, u32);
+/// Which record a generated mutation names.
+#[derive(Clone, Copy, Debug)]
+enum Record {
+    /// One of a few made-up ids, shared across kinds.
+    Made(u8),
+    /// One of the fixture's targets, by its derived id.
+    Target(usize),
+}
 
-/// One generated mutation.
-fn arb_mutation() -> impl Strategy<Value = Generated> {
+/// One generated mutation: kind, record, fields, and the stamp's wall time and counter.
+type Generated = (RecordKind, Record, Vec<Write>, i64, u32);
+
+/// The made-up id `n`.
+fn made_id(n: u8) -> Id {
+    Id::from_parts(1_700_000_000_000, [n; 10])
+}
+
+/// One generated mutation; `targets` are the fixture's (their ids and valid fields).
+fn arb_mutation(targets: &[(Id, Vec<Write>)]) -> impl Strategy<Value = Generated> {
     let field = prop_oneof![
         prop::sample::select(vec![
             "name",
@@ -291,34 +343,71 @@ fn arb_mutation() -> impl Strategy<Value = Generated> {
             "expected_value",
             "follow_up_days",
             "attachments",
+            "rep",
+            "period",
+            "metric",
+            "value",
+            "currency",
+            "from",
+            "to",
+            "at",
+            "reason",
+            "logged_by",
+            "prob_negotiation",
         ])
         .prop_map(str::to_string),
         "[a-z_]{1,10}",
     ];
+    let any_record = prop_oneof![
+        (0u8..6).prop_map(Record::Made),
+        (0..targets.len()).prop_map(Record::Target),
+    ];
     let random = (
         prop::sample::select(RecordKind::ALL.to_vec()),
+        any_record,
         prop::collection::vec(
             (field.clone(), arb_json(), prop::option::of(0u64..20)),
             0..8,
         ),
     );
+    let one_more = || (field.clone(), arb_json(), prop::option::of(0u64..20));
     // A lead the server accepts, with one field (known or not) given any value: most of
     // these are stored, so later mutations merge over real records.
-    let lead = (field, arb_json(), prop::option::of(0u64..20)).prop_map(|(field, value, base)| {
+    let lead = (0u8..4, one_more()).prop_map(|(n, write)| {
         let mut fields = vec![
             ("name".to_string(), json!("李伟"), None),
             ("phones".to_string(), json!(["13800138000"]), None),
         ];
-        fields.push((field, value, base));
-        (RecordKind::Lead, fields)
+        fields.push(write);
+        (RecordKind::Lead, Record::Made(n), fields)
     });
+    // Likewise a stage change of one of those leads (under ids of its own), and one of the
+    // fixture's targets under its derived id (stored when the manager sends it), each with
+    // or without one field more (no field of theirs is as easy to hit as a lead's).
+    let stage_change =
+        (4u8..6, 0u8..4, prop::option::of(one_more())).prop_map(|(n, lead, write)| {
+            let mut fields = vec![
+                ("lead_id".to_string(), json!(made_id(lead)), None),
+                ("from".to_string(), json!("prospecting"), None),
+                ("to".to_string(), json!("negotiation"), None),
+                ("at".to_string(), json!(1_700_000_000_000_i64), None),
+            ];
+            fields.extend(write);
+            (RecordKind::StageChange, Record::Made(n), fields)
+        });
+    let targets = targets.to_vec();
+    let target =
+        (0..targets.len(), prop::option::of(one_more())).prop_map(move |(index, write)| {
+            let mut fields = targets[index].1.clone();
+            fields.extend(write);
+            (RecordKind::Target, Record::Target(index), fields)
+        });
     (
-        prop_oneof![random, lead],
-        0u8..4,
+        prop_oneof![random, lead, stage_change, target],
         prop_oneof![0i64..=4_102_444_800_000, Just(i64::MAX), Just(-1)],
         any::<u32>(),
     )
-        .prop_map(|((kind, fields), n, wall, counter)| (kind, n, fields, wall, counter))
+        .prop_map(|((kind, record, fields), wall, counter)| (kind, record, fields, wall, counter))
 }
 
 #[test]
@@ -328,7 +417,7 @@ fn no_push_stores_a_record_the_app_cannot_read() {
     // them. Each case pushes from two new devices.
     let fixture = tokio.block_on(fixture());
     let case = std::cell::Cell::new(0u16);
-    let strategy = prop::collection::vec((any::<bool>(), arb_mutation()), 1..12);
+    let strategy = prop::collection::vec((any::<bool>(), arb_mutation(&fixture.targets)), 1..12);
     runner()
         .run(&strategy, |pushes| {
             case.set(case.get().wrapping_add(1));
@@ -341,14 +430,17 @@ fn no_push_stores_a_record_the_app_cannot_read() {
                     (fixture.boss.as_str(), device(2)),
                 ];
                 let mut seqs = [0u64; 2];
-                for (by_boss, (kind, n, fields, wall, counter)) in pushes {
+                for (by_boss, (kind, record, fields, wall, counter)) in pushes {
                     let who = usize::from(by_boss);
                     let (cookie, client) = devices[who];
                     seqs[who] += 1;
                     let mutation = PushMutation {
                         seq: seqs[who],
                         kind,
-                        record_id: Id::from_parts(1_700_000_000_000, [n; 10]),
+                        record_id: match record {
+                            Record::Made(n) => made_id(n),
+                            Record::Target(index) => fixture.targets[index].0,
+                        },
                         // Out-of-range walls are kept as they come: the stamp type refuses
                         // them while decoding, which the decoding fuzz covers.
                         stamp: Stamp::new(wall.clamp(0, 4_102_444_800_000), counter, client),

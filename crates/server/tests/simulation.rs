@@ -13,6 +13,16 @@
 //!   at save time)` and the new visit; editing a visit moves its lead again; visit forms
 //!   also stay open; visits and deals (sales and refunds, amounts) are edited through
 //!   sessions, and trashed / restored as an action on the record as the device holds it;
+//! - save a lead's stage change in the same save as the lead whose stage it moves (a new
+//!   lead past the first stage, a lead form, a visit that moves its lead), as the forms do;
+//!   stage changes are a lead's history like visits (logged by their device's user, the
+//!   lead's owner's, moving with it); their reason is sometimes corrected, or they are
+//!   trashed and restored;
+//! - targets: the manager's devices set targets for each rep and for the team under their
+//!   derived ids (so both devices often create the same one at once), change their figure,
+//!   trash and restore them, and now and then try to hand a rep's target to the other rep
+//!   (refused: whom a target is for never changes); the reps' devices try to set their own
+//!   or the team's and to change or trash those they see (refused: managers only);
 //! - edit the same field of one record on two devices at once, with clocks that may be
 //!   badly skewed; managers move leads between reps;
 //! - "away and back": a rep's device goes offline and edits one of its leads (sometimes
@@ -42,8 +52,9 @@
 //!    too large and, after a restore, those only the lost server applied and their device
 //!    had already dropped (the documented loss). The server's refusals equal the replay's
 //!    (forbidden: a rep writing what moved away from them, or what the kind's writers
-//!    exclude — `may_write_rule`: only a manager creates and edits items and sessions, only
-//!    its person a training record or attempt; invalid: an edit of a record a restored
+//!    exclude — `may_write_rule`: only a manager creates and edits items, sessions and
+//!    targets, only its person a training record or attempt —, or a target handed to
+//!    someone else (`World::named`); invalid: an edit of a record a restored
 //!    server does not have, or one whose merge the forms' validation refuses; narrowed: an
 //!    edit that would take a record from some who see it), each is a note on the device
 //!    that made it even when the first answer was lost, and the server's records, owners
@@ -52,7 +63,8 @@
 //! 2. Every device's server copies equal what a fresh full pull shows its user (records,
 //!    field versions, conflicts), and its views equal its copies; and each user's full
 //!    pull holds exactly the records the replay says they see (`visible_rule`: their own
-//!    and, for the manager, the team's; a published item or a session, everyone's).
+//!    and, for the manager, the team's; a published item, a session or the team's target,
+//!    everyone's; a rep's target is the rep's, a stage change its lead owner's).
 //! 3. Every overwritten concurrent value is in the conflict log: the replay logs the loser of
 //!    every pair of concurrent same-field writes (the person editing had not seen the stored
 //!    value — judged from the versions the edit session showed, not what the device held at
@@ -89,12 +101,13 @@ use domain::replica::{
     SyncNotice,
 };
 use domain::{
-    apply_visit_to_lead, clamp_stamp, is_server_managed, reach_of, validate_record, Audience,
-    Conflict, Deal, DealDraft, DealStatus, Grade, Id, Invalid, ItemDraft, ItemKind, Lead,
-    LeadDraft, PullRequest, PushLimits, PushMutation, PushRequest, Question, QuestionKind, Quiz,
-    QuizAttempt, Reach, Record, RecordKind, RecordMeta, RejectReason, SessionDraft, SessionMethod,
-    Stage, Stamp, TeamSettings, TeamSettingsDraft, TrainingItem, TrainingRecord, TrainingSession,
-    Visit, VisitDraft, VisitKind, Writers, PROTOCOL_VERSION,
+    apply_visit_to_lead, clamp_stamp, is_server_managed, reach_of, takes_reason, validate_record,
+    Audience, Conflict, Currency, Deal, DealDraft, DealStatus, Grade, Id, Invalid, ItemDraft,
+    ItemKind, Lead, LeadDraft, Metric, Period, PullRequest, PushLimits, PushMutation, PushRequest,
+    Question, QuestionKind, Quiz, QuizAttempt, Reach, Record, RecordKind, RecordMeta, RejectReason,
+    SessionDraft, SessionMethod, Stage, StageChange, StageReason, Stamp, Target, TargetDraft,
+    TeamSettings, TeamSettingsDraft, TrainingItem, TrainingRecord, TrainingSession, Visit,
+    VisitDraft, VisitKind, Writers, PROTOCOL_VERSION,
 };
 use fieldbook_server::storage::sqlite::SqliteStorage;
 use fieldbook_server::storage::{PushOutcome, Role, Storage, Team, User};
@@ -129,7 +142,8 @@ use uuid::Uuid;
 /// acknowledge entries still waiting (a refusal lost the same way). 8947: a gap answered
 /// after an uncommitted `resume_after` was taken as what the server had applied, so the next
 /// gap looked like a server gone back. Generating training records changed every seed's run
-/// again: these seeds no longer replay those histories, but they still run. 4092 (with team
+/// again: these seeds no longer replay those histories, but they still run (and so did
+/// adding targets and stage changes, issue 14). 4092 (with team
 /// settings): a gap answer raised `acked` past a number whose own answer the device never
 /// heard; the server was then restored to before it, and the device never sent that number
 /// again (fixed: a gap acknowledges nothing).
@@ -377,6 +391,15 @@ struct Stats {
     attempts: u64,
     /// Team settings records created (the same derived id on several devices counts each).
     settings: u64,
+    /// Targets created by the manager's devices (the same derived id on both counts twice).
+    targets: u64,
+    /// Target writes a rep's device tried (refused unless lost to a restore), and a
+    /// manager's tries to change whom a target is for (refused).
+    target_tries: u64,
+    /// Refusals of target mutations.
+    targets_refused: u64,
+    /// Stage changes saved with their lead.
+    stage_changes: u64,
     /// Training edits a device tried that the kind forbids (some reach the server, which
     /// refuses them; others stay unsent, in a form or an outbox dropped by a restore).
     forbidden_tries: u64,
@@ -411,6 +434,10 @@ impl Stats {
         self.training_records += other.training_records;
         self.attempts += other.attempts;
         self.settings += other.settings;
+        self.targets += other.targets;
+        self.target_tries += other.target_tries;
+        self.targets_refused += other.targets_refused;
+        self.stage_changes += other.stage_changes;
         self.forbidden_tries += other.forbidden_tries;
         self.narrowed += other.narrowed;
         self.training_refused += other.training_refused;
@@ -605,8 +632,11 @@ impl World {
         Id::from_parts((now.max(0) as u64) & 0xffff_ffff_ffff, self.rng.bytes())
     }
 
-    /// Saves `edits` on `d` in one step through the device's real save.
+    /// Saves `edits` on `d` in one step through the device's real save. A lead whose
+    /// stage the save moves gets its stage change in the same save (see
+    /// [`World::with_stage_changes`]).
     fn save(&mut self, d: usize, edits: Vec<Edit>) {
+        let edits = self.with_stage_changes(d, edits);
         let now = self.device_now(d);
         let device = &mut self.devices[d];
         let written = step(replica::save(&mut device.replica, &edits, now, || {
@@ -626,6 +656,40 @@ impl World {
             self.stats.mutations += 1;
             self.trace.push(line);
         }
+    }
+
+    /// `edits` with, after each lead edit that moves the lead's stage, the lead's new
+    /// [`StageChange`], as the lead form and the visit form save them: `between` the lead as
+    /// the form showed it (none for a new lead) and as it is saved, with a reason for a sale
+    /// won or lost most of the time.
+    fn with_stage_changes(&mut self, d: usize, edits: Vec<Edit>) -> Vec<Edit> {
+        let now = self.device_now(d);
+        let mut out = Vec::with_capacity(edits.len());
+        for edit in edits {
+            let mut change = None;
+            if edit.kind == RecordKind::Lead {
+                let after: Lead = from_map(edit.record.clone());
+                let before: Option<Lead> = match &edit.session {
+                    Some(session) => session.opened.clone().map(from_map),
+                    None => self.devices[d].lead(after.id),
+                };
+                let reason = (takes_reason(after.stage) && self.rng.chance(70))
+                    .then(|| self.rng.pick(&StageReason::ALL[..]));
+                let nobody = RecordMeta::new(Id::from_uuid(Uuid::nil()), now);
+                change = StageChange::between(nobody, before.as_ref(), &after, reason, now);
+            }
+            out.push(edit);
+            if let Some(mut change) = change {
+                change.id = self.new_id(now);
+                self.stats.stage_changes += 1;
+                out.push(Edit {
+                    kind: RecordKind::StageChange,
+                    record: to_map(&change),
+                    session: Some(EditSession::default()),
+                });
+            }
+        }
+        out
     }
 
     /// Saves one record edited in the session `session` (`None`: an action on the record as
@@ -864,6 +928,125 @@ impl World {
             to_map(&settings),
             Some(EditSession::default()),
         );
+    }
+
+    /// Targets (销售目标). The manager's device `d` sets one — for a rep of the team or for
+    /// the team itself, under its derived id, so both of the manager's devices may create
+    /// the same one at once —, changes its figure, or trashes or restores it; now and then
+    /// it tries to hand a rep's target to the other rep (refused: whom a target is for never
+    /// changes). A rep's device tries to set one (their own or the team's) or to change or
+    /// trash one it shows (refused: only managers write targets).
+    fn target_step(&mut self, d: usize) {
+        let user = self.devices[d].user;
+        let Some(team) = self.users[user].team_id.map(Id::from_uuid) else {
+            return;
+        };
+        let shown = self.devices[d].shown(RecordKind::Target);
+        if user != 0 {
+            self.stats.target_tries += 1;
+            if shown.is_empty() || self.rng.chance(40) {
+                let rep = self
+                    .rng
+                    .chance(50)
+                    .then(|| Id::from_uuid(self.users[user].id));
+                return self.create_target(d, team, rep);
+            }
+            let target = self.rng.pick(&shown);
+            let field = self.rng.pick(&TARGET_FIELDS);
+            return self.edit_field(d, RecordKind::Target, target, field);
+        }
+        if self.rng.chance(15) {
+            let for_reps: Vec<Id> = shown
+                .into_iter()
+                .filter(|&id| {
+                    self.devices[d]
+                        .view(RecordKind::Target, id)
+                        .is_some_and(|target| target["rep"].is_string())
+                })
+                .collect();
+            if for_reps.is_empty() {
+                return;
+            }
+            let target = self.rng.pick(&for_reps);
+            let Some(OpenForm::Edit { shown, session, .. }) =
+                self.open_form(d, RecordKind::Target, target)
+            else {
+                return;
+            };
+            // No form offers this: a crafted request moving the target to the other rep.
+            let mut handed = shown.clone();
+            let other = (1..self.users.len())
+                .map(|u| Value::from(Id::from_uuid(self.users[u].id).to_string()))
+                .find(|id| *id != shown["rep"])
+                .unwrap();
+            handed.insert("rep".into(), other);
+            self.stats.target_tries += 1;
+            self.note(format!(
+                "hand over {} target {target}",
+                self.devices[d].name
+            ));
+            return self.save_one(d, RecordKind::Target, handed, Some(session));
+        }
+        let subject = self
+            .rng
+            .pick(&[None, Some(1), Some(2)])
+            .map(|u: usize| Id::from_uuid(self.users[u].id));
+        let period = Period::parse(self.rng.pick(&PERIODS)).unwrap();
+        let metric = self.rng.pick(&METRICS);
+        let id = Target::id_for(subject.unwrap_or(team), period, metric);
+        if shown.contains(&id) {
+            let field = self.rng.pick(&TARGET_FIELDS);
+            return self.edit_field(d, RecordKind::Target, id, field);
+        }
+        self.stats.targets += 1;
+        self.create_target_as(d, team, subject, period, metric);
+    }
+
+    /// A new target for `rep` (`None`: the team's) of a random period and metric.
+    fn create_target(&mut self, d: usize, team: Id, rep: Option<Id>) {
+        let period = Period::parse(self.rng.pick(&PERIODS)).unwrap();
+        let metric = self.rng.pick(&METRICS);
+        self.create_target_as(d, team, rep, period, metric);
+    }
+
+    /// A new target through the target form, under its derived id.
+    fn create_target_as(
+        &mut self,
+        d: usize,
+        team: Id,
+        rep: Option<Id>,
+        period: Period,
+        metric: Metric,
+    ) {
+        let now = self.device_now(d);
+        let id = Target::id_for(rep.unwrap_or(team), period, metric);
+        let meta = RecordMeta {
+            team: Some(team),
+            ..RecordMeta::new(id, now)
+        };
+        let draft = TargetDraft {
+            rep,
+            period,
+            metric,
+            value: self.figure(metric),
+            currency: Currency::CNY,
+        };
+        let target = draft.parse(&meta, now).unwrap();
+        self.save_one(
+            d,
+            RecordKind::Target,
+            to_map(&target),
+            Some(EditSession::default()),
+        );
+    }
+
+    /// A target's figure as a manager types it.
+    fn figure(&mut self, metric: Metric) -> String {
+        if metric.is_amount() {
+            self.rng.pick(&TARGET_AMOUNTS).to_string()
+        } else {
+            self.rng.pick(&TARGET_COUNTS).to_string()
+        }
     }
 
     /// A new item through the item editor: a draft, or published at once.
@@ -1152,6 +1335,12 @@ impl World {
                     restore,
                     now,
                 )),
+                RecordKind::Target => {
+                    to_map(&trashed(from_map::<Target>(old.clone()), restore, now))
+                }
+                RecordKind::StageChange => {
+                    to_map(&trashed(from_map::<StageChange>(old.clone()), restore, now))
+                }
             };
         }
         match kind {
@@ -1270,6 +1459,35 @@ impl World {
                 new.deleted = old.deleted;
                 to_map(&new)
             }
+            RecordKind::Target => {
+                let old: Target = from_map(old.clone());
+                let mut draft = TargetDraft::from_target(&old);
+                draft.value = self.figure(old.metric);
+                let mut new = match draft.parse(&old.meta(), now) {
+                    Ok(new) => new,
+                    // A view still showing a refused hand-over (another rep under this id)
+                    // does not read in the form: the figure is set on the record as shown.
+                    Err(_) => Target {
+                        value: domain::parse_figure(old.metric, &draft.value).unwrap(),
+                        updated_at: now,
+                        ..old.clone()
+                    },
+                };
+                new.deleted = old.deleted;
+                to_map(&new)
+            }
+            RecordKind::StageChange => {
+                // Only the reason of a sale won or lost is ever corrected.
+                let mut new: StageChange = from_map(old.clone());
+                if takes_reason(new.to) {
+                    new.reason = self
+                        .rng
+                        .chance(80)
+                        .then(|| self.rng.pick(&StageReason::ALL[..]));
+                }
+                new.updated_at = now;
+                to_map(&new.check().unwrap())
+            }
             RecordKind::QuizAttempt => {
                 // Only ever tried by someone other than its owner (a manager raising a
                 // rep's score): an attempt is never edited.
@@ -1364,21 +1582,24 @@ impl World {
         self.save_form(d, kind, new, session);
     }
 
-    /// A kind of sales record to work on: mostly leads.
+    /// A kind of sales record to work on: mostly leads; sometimes a stage change (its
+    /// reason corrected, or the trash).
     fn pick_sales_kind(&mut self) -> RecordKind {
-        match self.rng.below(10) {
-            0..=5 => RecordKind::Lead,
-            6..=7 => RecordKind::Visit,
-            _ => RecordKind::Deal,
+        match self.rng.below(20) {
+            0..=11 => RecordKind::Lead,
+            12..=15 => RecordKind::Visit,
+            16..=18 => RecordKind::Deal,
+            _ => RecordKind::StageChange,
         }
     }
 
     /// A kind of record to open a form on or edit on two devices at once: mostly sales
-    /// records, sometimes training items, sessions and people's training records (never a
-    /// quiz attempt, which no one edits).
+    /// records, sometimes targets, training items, sessions and people's training records
+    /// (never a quiz attempt, which no one edits).
     fn pick_kind(&mut self) -> RecordKind {
         match self.rng.below(10) {
             0..=7 => self.pick_sales_kind(),
+            8 if self.rng.chance(30) => RecordKind::Target,
             8 => RecordKind::TrainingItem,
             _ => {
                 if self.rng.chance(40) {
@@ -1444,6 +1665,11 @@ impl World {
     }
 
     fn random_edit(&mut self, d: usize) {
+        // Targets are the manager's to set; a rep's device tries now and then.
+        let targets = if self.devices[d].user == 0 { 15 } else { 3 };
+        if self.rng.chance(targets) {
+            return self.target_step(d);
+        }
         // A training action when there is something to do it on, else a sales edit. The
         // manager writes the material everyone else reads, so their devices do it more.
         let training = if self.devices[d].user == 0 { 60 } else { 35 };
@@ -1465,6 +1691,11 @@ impl World {
             RecordKind::Deal if records.is_empty() || self.rng.chance(40) => {
                 let lead = self.rng.pick(&leads);
                 self.record_deal(d, lead);
+            }
+            // A stage change is made by moving its lead.
+            RecordKind::StageChange if records.is_empty() || self.rng.chance(50) => {
+                let lead = self.rng.pick(&leads);
+                self.edit_field(d, RecordKind::Lead, lead, "stage");
             }
             _ => {
                 let record = self.rng.pick(&records);
@@ -2399,16 +2630,27 @@ impl World {
             .values()
             .filter(|refusal| **refusal == Refusal::Narrowed)
             .count() as u64;
+        let refused = |a: &&Applied| refusals.contains_key(&(a.client, a.mutation.seq));
         self.stats.training_refused += self
             .applied
             .iter()
             .filter(|a| {
                 !matches!(
                     a.mutation.kind,
-                    RecordKind::Lead | RecordKind::Visit | RecordKind::Deal
+                    RecordKind::Lead
+                        | RecordKind::Visit
+                        | RecordKind::Deal
+                        | RecordKind::StageChange
+                        | RecordKind::Target
                 )
             })
-            .filter(|a| refusals.contains_key(&(a.client, a.mutation.seq)))
+            .filter(refused)
+            .count() as u64;
+        self.stats.targets_refused += self
+            .applied
+            .iter()
+            .filter(|a| a.mutation.kind == RecordKind::Target)
+            .filter(refused)
             .count() as u64;
         if refusals != self.rejected {
             failures.push(format!(
@@ -2435,6 +2677,17 @@ impl World {
                     "{id}: owner {} not {owner}",
                     actual.record["owner"]
                 ));
+            }
+            // A lead's history says who logged it: whose push created it, for good.
+            if expected.kind.is_lead_history() {
+                let creator = &self.users[expected.owner];
+                let logged_by = Value::String(Id::from_uuid(creator.id).to_string());
+                if actual.record["logged_by"] != logged_by {
+                    failures.push(format!(
+                        "{id}: logged by {} not {logged_by}",
+                        actual.record["logged_by"]
+                    ));
+                }
             }
             for (field, state) in &expected.fields {
                 if actual.record.get(field) != Some(&state.value)
@@ -2506,13 +2759,24 @@ impl World {
                     refusals.insert((applied.client, m.seq), Refusal::Forbidden);
                     continue;
                 }
+                // A kind a manager writes for someone (a target's rep) is made for the team
+                // member it names (everyone here is in the one team), a rep naming someone
+                // else or anyone unknown is refused.
+                let rep = match self.named(m) {
+                    Named::Untouched | Named::Nobody => None,
+                    Named::User(named) if named == applied.user || applied.user == 0 => Some(named),
+                    Named::User(_) | Named::Stranger => {
+                        refusals.insert((applied.client, m.seq), Refusal::Forbidden);
+                        continue;
+                    }
+                };
                 let fields: BTreeMap<String, Value> = m
                     .fields
                     .iter()
                     .filter(|(field, _)| !is_server_managed(field))
                     .map(|(field, write)| (field.clone(), write.value.clone()))
                     .collect();
-                let user = &self.users[applied.user];
+                let user = &self.users[rep.unwrap_or(applied.user)];
                 let values = record_values(m.record_id, user, stamp.wall_ms, fields);
                 if validate_record(m.kind, &values).is_err() {
                     refusals.insert((applied.client, m.seq), Refusal::Invalid);
@@ -2531,6 +2795,7 @@ impl World {
                 let record = ReplayRecord {
                     kind: m.kind,
                     lead,
+                    rep,
                     owner: applied.user,
                     created_at: stamp.wall_ms,
                     // What a record reaches before its first write.
@@ -2542,6 +2807,18 @@ impl World {
             }
             let owner = owner_rule(&records[&m.record_id], &records);
             if !may_write_rule(applied.user, m.kind, owner) {
+                refusals.insert((applied.client, m.seq), Refusal::Forbidden);
+                continue;
+            }
+            // Whom a target is for never changes: its owner would not follow.
+            let rep = records[&m.record_id].rep;
+            let keeps = match self.named(m) {
+                Named::Untouched => true,
+                Named::Nobody => rep.is_none(),
+                Named::User(named) => rep == Some(named),
+                Named::Stranger => false,
+            };
+            if !keeps {
                 refusals.insert((applied.client, m.seq), Refusal::Forbidden);
                 continue;
             }
@@ -2653,6 +2930,33 @@ impl World {
         }
         (records, refusals)
     }
+
+    /// What `m` writes in its kind's owner field ([`RecordKind::owner_field`], a target's
+    /// `rep`), as the replay reads it.
+    fn named(&self, m: &PushMutation) -> Named {
+        let Some(write) = m.kind.owner_field().and_then(|field| m.fields.get(field)) else {
+            return Named::Untouched;
+        };
+        if write.value.is_null() {
+            return Named::Nobody;
+        }
+        self.users
+            .iter()
+            .position(|u| Some(Id::from_uuid(u.id).to_string().as_str()) == write.value.as_str())
+            .map_or(Named::Stranger, Named::User)
+    }
+}
+
+/// What a mutation writes in its kind's owner field (see [`World::named`]).
+enum Named {
+    /// It leaves the field alone (or the kind has none).
+    Untouched,
+    /// `null`: nobody (a team's own target).
+    Nobody,
+    /// One of the simulation's users.
+    User(usize),
+    /// Anything else.
+    Stranger,
 }
 
 /// A replayed record as the JSON object validation reads: `fields` and the server-managed
@@ -2702,16 +3006,19 @@ fn lead_writable(user: usize, lead: Option<Id>, records: &BTreeMap<Id, ReplayRec
 /// one function:
 ///
 /// - a lead belongs to the user whose push created it until a manager moves it;
-/// - a visit or deal belongs to whoever owns its lead now, whoever logged it (moving the
-///   lead moves its history);
+/// - a visit, deal or stage change (a lead's history) belongs to whoever owns its lead now,
+///   whoever logged it (moving the lead moves its history);
+/// - a target belongs to its rep, or, for the team's own target, to the manager who first
+///   set it, for good;
 /// - a training item or session belongs to the manager who created it, a training record
 ///   or quiz attempt to the person whose push created it, for good.
 fn owner_rule(record: &ReplayRecord, records: &BTreeMap<Id, ReplayRecord>) -> usize {
     match record.kind {
-        RecordKind::Visit | RecordKind::Deal => record
+        RecordKind::Visit | RecordKind::Deal | RecordKind::StageChange => record
             .lead
             .and_then(|lead| records.get(&lead))
             .map_or(record.owner, |lead| lead.owner),
+        RecordKind::Target => record.rep.unwrap_or(record.owner),
         RecordKind::Lead
         | RecordKind::TrainingItem
         | RecordKind::TrainingSession
@@ -2742,8 +3049,10 @@ struct LostEntry {
 
 struct ReplayRecord {
     kind: RecordKind,
-    /// The lead a visit or deal belongs to.
+    /// The lead a visit, deal or stage change belongs to.
     lead: Option<Id>,
+    /// The user a target is for (`None`: the team's own target, and every other kind).
+    rep: Option<usize>,
     /// The user the server gave the record to: its creator, or whom a manager moved it to.
     owner: usize,
     /// When the server created it (the first applied mutation's clamped wall time).
@@ -2817,6 +3126,15 @@ const SETTINGS_FIELDS: [&str; 5] = [
     "deleted",
 ];
 const INTERVALS: [&str; 5] = ["1", "3", "7", "14", "30"];
+/// A target's figure, and the trash.
+const TARGET_FIELDS: [&str; 2] = ["value", "deleted"];
+/// Few periods and metrics, so the manager's devices often set the same target.
+const PERIODS: [&str; 2] = ["2025-06", "2025-Q3"];
+const METRICS: [Metric; 2] = [Metric::DealAmount, Metric::Visits];
+const TARGET_AMOUNTS: [&str; 3] = ["5000", "1.5万", "120000.50"];
+const TARGET_COUNTS: [&str; 3] = ["0", "25", "1,000"];
+/// A stage change's reason (a sale won or lost), and the trash.
+const STAGE_CHANGE_FIELDS: [&str; 2] = ["reason", "deleted"];
 
 /// Visits are logged in China (UTC+8); the server checks their dates in the earliest zone.
 const CHINA_MINUTES: i32 = 480;
@@ -2832,6 +3150,8 @@ fn fields(kind: RecordKind) -> &'static [&'static str] {
         RecordKind::TrainingRecord => &RECORD_FIELDS,
         RecordKind::QuizAttempt => &ATTEMPT_FIELDS,
         RecordKind::TeamSettings => &SETTINGS_FIELDS,
+        RecordKind::Target => &TARGET_FIELDS,
+        RecordKind::StageChange => &STAGE_CHANGE_FIELDS,
     }
 }
 

@@ -352,6 +352,12 @@ test('fieldbook bench', async () => {
       record('save_durable', saved.durable);
       record('longtask_save', saved.save);
       record('longtask_sync', saved.sync);
+      // 业绩: this month, then the whole year (its visits and deals read and counted).
+      const year = await p.evaluate(() =>
+        new Intl.DateTimeFormat('en', { year: 'numeric', timeZone: 'Asia/Shanghai' }).format(new Date()),
+      );
+      record('open_reports', await openBy(p, 'nav-reports', '[data-testid="reports"][data-loaded]'));
+      record('reports_year', await openBy(p, 'period-year', `[data-testid="reports"][data-loaded="${year}"]`));
       await context.close();
 
       // Cold start with no network: the baseline first (the manifest from the worker's cache).

@@ -7,7 +7,7 @@
 //! comparison in SQL is an integer comparison.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -1199,15 +1199,20 @@ impl SyncTx for SqliteSync {
     }
 
     async fn lead_history(&mut self, lead: Id) -> Result<Vec<RecordRef>, StorageError> {
-        // `field = 'lead_id'` as a literal, so SQLite can use the partial index.
-        let rows = sqlx::query(
-            "SELECT kind, record_id FROM fields
-             WHERE field = 'lead_id' AND value_json = ?1 AND kind IN ('visit', 'deal')
-             ORDER BY kind, record_id",
-        )
-        .bind(json_to(&serde_json::Value::String(lead.to_string())))
-        .fetch_all(&mut *self.0)
-        .await?;
+        // `field = 'lead_id'` as a literal, so SQLite can use the partial index; the
+        // kinds are the lead history's, written into the text once.
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT kind, record_id FROM fields
+                 WHERE field = 'lead_id' AND value_json = ?1 AND kind IN ({})
+                 ORDER BY kind, record_id",
+                sync::lead_history_kinds()
+            )
+        });
+        let rows = sqlx::query(SQL.as_str())
+            .bind(json_to(&serde_json::Value::String(lead.to_string())))
+            .fetch_all(&mut *self.0)
+            .await?;
         rows.iter()
             .map(|row| {
                 Ok(RecordRef {

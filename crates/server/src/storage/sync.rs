@@ -24,19 +24,25 @@
 //!   device whose answer was lost after the commit still learns what was refused. Refusals
 //!   are kept until the horizon [`purge`].
 //! - Authorization is against the stored owner and team ([`can_write`]), never against what
-//!   the client sends. A new record belongs to the pushing user and their team. Admins
-//!   manage accounts, not customers: they neither see nor write records.
-//! - A new visit or deal records who logged it (`logged_by`, server-managed like `owner`).
+//!   the client sends. A new record belongs to the pushing user and their team, except
+//!   that a kind a manager writes *for* someone ([`RecordKind::owner_field`]: a target's
+//!   `rep`) belongs to the member of the manager's team that field names (anyone else is
+//!   refused as forbidden); a later write changing that field is refused as forbidden,
+//!   since the stored owner would not follow it. Admins manage accounts, not customers:
+//!   they neither see nor write records.
+//! - A new record of a lead's history (visits, deals, stage changes:
+//!   [`RecordKind::is_lead_history`]) records who logged it (`logged_by`, server-managed
+//!   like `owner`).
 //! - Only a manager may change `owner`, to a rep of their own team; the old owner gets a
-//!   `visibility_changes` row so their devices drop the record. A lead's visits and deals
-//!   (its history, found by their `lead_id`) move with it in the same transaction: new
-//!   owner and team in the `records` row and in their `owner`/`team` fields, the push's
-//!   version, and a `visibility_changes` row for each one's old owner ([`move_history`]).
+//!   `visibility_changes` row so their devices drop the record. A lead's history (found by
+//!   `lead_id`) moves with it in the same transaction: new owner and team in the `records`
+//!   row and in their `owner`/`team` fields, the push's version, and a
+//!   `visibility_changes` row for each one's old owner ([`move_history`]).
 //! - Then `merge_record`, `validate_record` on the merged record, the writes, and a
 //!   conflict row per lost value.
-//! - A visit or deal may only name (by creating it, or by moving it) a lead the user may
-//!   write; otherwise it is refused as forbidden, the same answer whether the lead is
-//!   someone else's or does not exist.
+//! - A record of a lead's history may only name (by creating it, or by moving it) a lead
+//!   the user may write; otherwise it is refused as forbidden, the same answer whether the
+//!   lead is someone else's or does not exist.
 //! - Every saved record whose set of named attachments (`domain::attachments_of`) changed
 //!   has its `attachment_refs` rows replaced. The bytes need not be uploaded first: a
 //!   device pushes records and uploads files in the same run, and a failed upload must not
@@ -47,6 +53,7 @@
 //! removal to pull everything again (`full_resync`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use domain::{
@@ -261,7 +268,8 @@ pub trait SyncTx: Send {
     /// When `version` was committed, by `version_log` (`None`: not logged, or purged).
     async fn version_committed_at(&mut self, version: u64) -> Result<Option<i64>, StorageError>;
 
-    /// The visits and deals whose `lead_id` is `lead` (deleted ones included).
+    /// The records of a lead's history ([`RecordKind::is_lead_history`]) whose `lead_id` is
+    /// `lead` (deleted ones included).
     async fn lead_history(&mut self, lead: Id) -> Result<Vec<RecordRef>, StorageError>;
 
     /// The highest version of a tombstone or removal purged so far (0: none).
@@ -452,7 +460,7 @@ pub async fn push<T: SyncTx + ?Sized>(
     }
     let mut last_applied = stored_last_applied;
     let mut rejected = Vec::new();
-    // Every record the batch names (and every lead its visits and deals name), read at once.
+    // Every record the batch names (and every lead its lead history names), read at once.
     let mut batch = Batch {
         max_records,
         ..Batch::default()
@@ -599,16 +607,21 @@ impl Step<'_> {
                 if !can_create(user, record.kind) || batch.id_taken(record) {
                     return Ok(Err(RejectReason::Forbidden));
                 }
+                // The client cannot choose who owns what it creates, except a manager
+                // naming a member of their team in the kind's owner field (a rep's target).
+                let owner = match self.new_owner(tx).await? {
+                    Ok(owner) => owner,
+                    Err(reason) => return Ok(Err(reason)),
+                };
                 if !batch.take_create(tx, user.id).await? {
                     return Ok(Err(RejectReason::Invalid {
                         field: String::new(),
                         key: QUOTA_KEY.to_string(),
                     }));
                 }
-                // The client cannot choose who owns what it creates.
                 let meta = RecordMeta {
                     id: record.id,
-                    owner: Some(Id::from_uuid(user.id)),
+                    owner: Some(Id::from_uuid(owner)),
                     team: user.team_id.map(Id::from_uuid),
                     created_at: stamp.wall_ms,
                 };
@@ -621,9 +634,28 @@ impl Step<'_> {
                     };
                     fields.insert("logged_by".to_string(), state);
                 }
-                (fields.clone(), user.id, user.team_id, Reach::Owner, fields)
+                (fields.clone(), owner, user.team_id, Reach::Owner, fields)
             }
         };
+        // Who a record is for stays as it was created: its stored owner would not follow.
+        if !is_new {
+            if let Some(field) = record.kind.owner_field() {
+                let written = match owner_field_write(mutation, field) {
+                    Ok(written) => written,
+                    Err(reason) => return Ok(Err(reason)),
+                };
+                if let Some(named) = written {
+                    let stored = base
+                        .get(field)
+                        .and_then(|state| state.value.as_str())
+                        .and_then(|raw| Id::parse(raw).ok())
+                        .map(|id| *id.as_uuid());
+                    if named != stored {
+                        return Ok(Err(RejectReason::Forbidden));
+                    }
+                }
+            }
+        }
 
         let mut new_owner = owner;
         if !is_new {
@@ -676,7 +708,8 @@ impl Step<'_> {
                 return Ok(Err(RejectReason::Forbidden));
             };
             // A lead's history is its owner's, whoever logs it (a manager along on a visit):
-            // the visit or deal takes the lead's owner and team; `logged_by` says who.
+            // a visit, deal or stage change takes the lead's owner and team; `logged_by`
+            // says who.
             if (lead.owner, lead.team) != (new_owner, team) {
                 for (field, value) in [
                     ("owner", id_value(Some(lead.owner))),
@@ -764,6 +797,38 @@ impl Step<'_> {
         Ok(Ok(()))
     }
 
+    /// Whom a new record belongs to: the team member named in its kind's owner field
+    /// ([`RecordKind::owner_field`]: a manager setting a rep's target), else the pushing
+    /// user. The one named must be the pusher or, for a manager, anyone of their team
+    /// (rep or manager); anyone else, or no one, is refused as forbidden, the same answer
+    /// whether the account exists or not.
+    async fn new_owner<T: SyncTx + ?Sized>(
+        &self,
+        tx: &mut T,
+    ) -> Result<Result<Uuid, RejectReason>, StorageError> {
+        let user = self.user;
+        let Some(field) = self.mutation.kind.owner_field() else {
+            return Ok(Ok(user.id));
+        };
+        let named = match owner_field_write(self.mutation, field) {
+            Ok(Some(Some(named))) => named,
+            Ok(Some(None) | None) => return Ok(Ok(user.id)),
+            Err(reason) => return Ok(Err(reason)),
+        };
+        if named != user.id && user.role != Role::Manager {
+            return Ok(Err(RejectReason::Forbidden));
+        }
+        let member = user.team_id.is_some()
+            && tx
+                .user(named)
+                .await?
+                .is_some_and(|member| member.role != Role::Admin && member.team_id == user.team_id);
+        if !member {
+            return Ok(Err(RejectReason::Forbidden));
+        }
+        Ok(Ok(named))
+    }
+
     /// The new owner when the mutation reassigns an existing record, checked: only a
     /// manager, only a record of their team, only to a rep of their team.
     ///
@@ -809,6 +874,27 @@ impl Step<'_> {
     }
 }
 
+/// What `mutation` writes in the owner field `field`: `None` when it leaves the field alone,
+/// `Some(None)` for `null` (nobody: a team's own target), else the user it names. A value
+/// that is not an id is refused as invalid.
+fn owner_field_write(
+    mutation: &PushMutation,
+    field: &str,
+) -> Result<Option<Option<Uuid>>, RejectReason> {
+    let Some(write) = mutation.fields.get(field) else {
+        return Ok(None);
+    };
+    if write.value.is_null() {
+        return Ok(Some(None));
+    }
+    write
+        .value
+        .as_str()
+        .and_then(|raw| Id::parse(raw).ok())
+        .map(|id| Some(Some(*id.as_uuid())))
+        .ok_or_else(|| RejectReason::invalid(field, Invalid::Id))
+}
+
 /// A user id (or none) as a stored field value.
 fn id_value(id: Option<Uuid>) -> Value {
     id.map_or(Value::Null, |id| {
@@ -816,8 +902,8 @@ fn id_value(id: Option<Uuid>) -> Value {
     })
 }
 
-/// The lead a visit or deal comes to name with this mutation: on create, and when its
-/// `lead_id` changes. `None` for other kinds and for writes that keep the same lead.
+/// The lead a record of a lead's history comes to name with this mutation: on create, and
+/// when its `lead_id` changes. `None` for other kinds and for writes that keep the same lead.
 fn named_lead(
     kind: RecordKind,
     base: &BTreeMap<String, FieldState>,
@@ -835,10 +921,11 @@ fn named_lead(
         .flatten()
 }
 
-/// Moves the history of a reassigned lead (its visits and deals) to the lead's new `owner`
-/// and `team`, at the reassigning push's `version` and `stamp`: the `records` row that
-/// visibility and authorization read, the `owner` and `team` fields devices read, and a
-/// `visibility_changes` row for each record's previous owner, whose devices then drop it.
+/// Moves the history of a reassigned lead (its visits, deals and stage changes) to the
+/// lead's new `owner` and `team`, at the reassigning push's `version` and `stamp`: the
+/// `records` row that visibility and authorization read, the `owner` and `team` fields
+/// devices read, and a `visibility_changes` row for each record's previous owner, whose
+/// devices then drop it.
 /// `logged_by` stays as it was. Records already with that owner and team are left alone.
 async fn move_history<T: SyncTx + ?Sized>(
     tx: &mut T,
@@ -1362,6 +1449,22 @@ pub(crate) fn server_stamp(stored_max: Option<Stamp>, now_ms: i64) -> Stamp {
     }
 }
 
+/// The kinds a lead's history is made of ([`RecordKind::is_lead_history`]: visits, deals,
+/// stage changes) as an SQL list of string literals, `'visit', 'deal', …`, for the
+/// backends' [`SyncTx::lead_history`] queries to build their text from once. The wire
+/// names are constants of lowercase letters and underscores, so nothing needs escaping.
+pub(crate) fn lead_history_kinds() -> &'static str {
+    static KINDS: LazyLock<String> = LazyLock::new(|| {
+        RecordKind::ALL
+            .iter()
+            .filter(|kind| kind.is_lead_history())
+            .map(|kind| format!("'{}'", kind.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    KINDS.as_str()
+}
+
 /// Reads a stored version.
 pub(crate) fn version_from(raw: i64) -> Result<u64, StorageError> {
     u64::try_from(raw).map_err(|_| StorageError::Corrupt(format!("negative version: {raw}")))
@@ -1562,6 +1665,22 @@ mod tests {
             assert!(can_write(&manager, kind, other, team));
             assert!(!can_write(&other_manager, kind, other, team));
         }
+        // Targets: managers set them, a rep's included; the rep only reads it.
+        assert!(!can_create(&rep, RecordKind::Target));
+        assert!(can_create(&manager, RecordKind::Target));
+        assert!(!can_write(&rep, RecordKind::Target, me, team));
+        assert!(can_write(&manager, RecordKind::Target, other, team));
+        assert!(!can_write(&other_manager, RecordKind::Target, other, team));
+        // Stage changes: a lead's history, like visits.
+        assert!(can_create(&rep, RecordKind::StageChange));
+        assert!(can_write(&rep, RecordKind::StageChange, me, team));
+        assert!(can_write(&manager, RecordKind::StageChange, other, team));
+        assert!(!can_write(
+            &other_manager,
+            RecordKind::StageChange,
+            other,
+            team
+        ));
         // A person's training records and attempts: only theirs.
         for kind in [RecordKind::TrainingRecord, RecordKind::QuizAttempt] {
             assert!(can_create(&rep, kind));
@@ -1572,6 +1691,25 @@ mod tests {
         assert!(RecordKind::ALL
             .iter()
             .all(|&kind| !can_create(&admin, kind)));
+    }
+
+    #[test]
+    fn the_lead_history_list_names_every_history_kind_and_nothing_else() {
+        let list = lead_history_kinds();
+        for kind in RecordKind::ALL {
+            let quoted = format!("'{}'", kind.as_str());
+            assert_eq!(
+                list.split(", ").any(|item| item == quoted),
+                kind.is_lead_history(),
+                "{kind:?} in {list}"
+            );
+            // Nothing in a wire name could end the literal.
+            assert!(kind
+                .as_str()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_'));
+        }
+        assert!(list.contains("'stage_change'"), "{list}");
     }
 
     #[test]
