@@ -707,6 +707,7 @@ messages! {
     "reports.subject" => "Whose figures", "查看对象";
     "reports.target" => "Target", "目标";
     "reports.targets" => "Targets and actuals", "目标完成情况";
+    "reports.team_targets" => "The team's targets", "团队目标";
     "reports.title" => "Reports", "业绩";
     "reports.total" => "Total", "合计";
     "reports.visits" => "Visits", "拜访";

@@ -50,24 +50,6 @@ const GRADES: [(Grade, &str); 4] = [
     (Grade::D, "follow_up_d"),
 ];
 
-fn field_of(draft: &mut TeamSettingsDraft, grade: Grade) -> &mut String {
-    match grade {
-        Grade::A => &mut draft.follow_up_a,
-        Grade::B => &mut draft.follow_up_b,
-        Grade::C => &mut draft.follow_up_c,
-        Grade::D => &mut draft.follow_up_d,
-    }
-}
-
-fn value_of(draft: &TeamSettingsDraft, grade: Grade) -> String {
-    match grade {
-        Grade::A => draft.follow_up_a.clone(),
-        Grade::B => draft.follow_up_b.clone(),
-        Grade::C => draft.follow_up_c.clone(),
-        Grade::D => draft.follow_up_d.clone(),
-    }
-}
-
 /// The open stages and their probability fields (销售漏斗的赢率).
 const CHANCES: [(Stage, &str); 4] = [
     (Stage::Prospecting, "prob_prospecting"),
@@ -76,21 +58,48 @@ const CHANCES: [(Stage, &str); 4] = [
     (Stage::Negotiation, "prob_negotiation"),
 ];
 
-fn chance_of(draft: &TeamSettingsDraft, stage: Stage) -> &String {
-    match stage {
-        Stage::Prospecting => &draft.prob_prospecting,
-        Stage::NeedsAnalysis => &draft.prob_needs_analysis,
-        Stage::Presentation => &draft.prob_presentation,
-        _ => &draft.prob_negotiation,
-    }
+/// The text a settings field holds, by its field name (`None` for a name the form lacks).
+fn slot<'a>(draft: &'a mut TeamSettingsDraft, field: &str) -> Option<&'a mut String> {
+    Some(match field {
+        "follow_up_a" => &mut draft.follow_up_a,
+        "follow_up_b" => &mut draft.follow_up_b,
+        "follow_up_c" => &mut draft.follow_up_c,
+        "follow_up_d" => &mut draft.follow_up_d,
+        "prob_prospecting" => &mut draft.prob_prospecting,
+        "prob_needs_analysis" => &mut draft.prob_needs_analysis,
+        "prob_presentation" => &mut draft.prob_presentation,
+        "prob_negotiation" => &mut draft.prob_negotiation,
+        _ => return None,
+    })
 }
 
-fn chance_of_mut(draft: &mut TeamSettingsDraft, stage: Stage) -> &mut String {
-    match stage {
-        Stage::Prospecting => &mut draft.prob_prospecting,
-        Stage::NeedsAnalysis => &mut draft.prob_needs_analysis,
-        Stage::Presentation => &mut draft.prob_presentation,
-        _ => &mut draft.prob_negotiation,
+/// One number of the settings form: its label, the text as typed, its error.
+#[component]
+fn SettingField(
+    field: &'static str,
+    label: Signal<String>,
+    draft: RwSignal<TeamSettingsDraft>,
+    errors: RwSignal<ValidationErrors>,
+) -> impl IntoView {
+    let id = format!("t-{field}");
+    let error_id = format!("{id}-error");
+    let invalid = move || errors.with(|e| e.get(field).is_some());
+    let described = {
+        let error_id = error_id.clone();
+        move || invalid().then(|| error_id.clone())
+    };
+    view! {
+        <div class="field rhythm-field" class:has-error=invalid>
+            <label for=id.clone()>{move || label.get()}</label>
+            <input id=id.clone() name=field type="text" inputmode="numeric" data-testid=field
+                aria-invalid=move || invalid().to_string() aria-describedby=described
+                prop:value=move || draft.with(|d| slot(&mut d.clone(), field).map(|v| v.clone()).unwrap_or_default())
+                on:input=move |ev| {
+                    let text = event_target_value(&ev);
+                    draft.update(|d| if let Some(slot) = slot(d, field) { *slot = text });
+                }/>
+            <FieldErrorText errors field id=error_id/>
+        </div>
     }
 }
 
@@ -209,57 +218,17 @@ fn RhythmForm(found: Option<TeamSettings>) -> impl IntoView {
         <form novalidate class="rhythm-form" on:submit=on_submit data-testid="rhythm-form">
             <FormBanner message=banner/>
             <div class="field-row">
-                {GRADES.iter().map(|(grade, field)| {
-                    let grade = *grade;
-                    let field = *field;
-                    let id = format!("t-{field}");
-                    let error_id = format!("{id}-error");
-                    let invalid = move || errors.with(|e| e.get(field).is_some());
-                    let described = {
-                        let error_id = error_id.clone();
-                        move || invalid().then(|| error_id.clone())
-                    };
-                    view! {
-                        <div class="field rhythm-field" class:has-error=invalid>
-                            <label for=id.clone()>{move || fill(i.t("team.days_for"), i.t(grade.key()))}</label>
-                            <input id=id.clone() name=field type="text" inputmode="numeric" data-testid=field
-                                aria-invalid=move || invalid().to_string() aria-describedby=described
-                                prop:value=move || draft.with(|d| value_of(d, grade))
-                                on:input=move |ev| {
-                                    let text = event_target_value(&ev);
-                                    draft.update(|d| *field_of(d, grade) = text);
-                                }/>
-                            <FieldErrorText errors field id=error_id.clone()/>
-                        </div>
-                    }
+                {GRADES.iter().map(|&(grade, field)| view! {
+                    <SettingField field draft errors
+                        label=Signal::derive(move || fill(i.t("team.days_for"), i.t(grade.key())))/>
                 }).collect_view()}
             </div>
             <h3 class="subsection-title" id="chances-title">{move || i.t("team.chances_title")}</h3>
             <p class="hint">{move || i.t("team.chances_hint")}</p>
             <div class="field-row" role="group" aria-labelledby="chances-title">
-                {CHANCES.iter().map(|(stage, field)| {
-                    let stage = *stage;
-                    let field = *field;
-                    let id = format!("t-{field}");
-                    let error_id = format!("{id}-error");
-                    let invalid = move || errors.with(|e| e.get(field).is_some());
-                    let described = {
-                        let error_id = error_id.clone();
-                        move || invalid().then(|| error_id.clone())
-                    };
-                    view! {
-                        <div class="field rhythm-field" class:has-error=invalid>
-                            <label for=id.clone()>{move || fill(i.t("team.chance_for"), i.t(stage.key()))}</label>
-                            <input id=id.clone() name=field type="text" inputmode="numeric" data-testid=field
-                                aria-invalid=move || invalid().to_string() aria-describedby=described
-                                prop:value=move || draft.with(|d| chance_of(d, stage).clone())
-                                on:input=move |ev| {
-                                    let text = event_target_value(&ev);
-                                    draft.update(|d| *chance_of_mut(d, stage) = text);
-                                }/>
-                            <FieldErrorText errors field id=error_id.clone()/>
-                        </div>
-                    }
+                {CHANCES.iter().map(|&(stage, field)| view! {
+                    <SettingField field draft errors
+                        label=Signal::derive(move || fill(i.t("team.chance_for"), i.t(stage.key())))/>
                 }).collect_view()}
             </div>
             <div class="form-actions">

@@ -108,17 +108,28 @@ pub fn PeriodPicker(period: RwSignal<Period>) -> impl IntoView {
                     </button>
                 }).collect_view()}
             </div>
-            <div class="period-step">
-                <button type="button" class="button small icon-only" data-testid="period-prev"
-                    aria-label=move || i.t("reports.earlier") on:click=move |_| period.update(|p| *p = p.previous())>
-                    <Icon name=IconName::Back/>
-                </button>
-                <strong class="period-name" data-testid="period-name" aria-live="polite">{move || i.locale().period(period.get())}</strong>
-                <button type="button" class="button small icon-only flip" data-testid="period-next"
-                    aria-label=move || i.t("reports.later") on:click=move |_| period.update(|p| *p = p.next())>
-                    <Icon name=IconName::Back/>
-                </button>
-            </div>
+            <Stepper name="period" label=Signal::derive(move || i.locale().period(period.get()))
+                step=Callback::new(move |n: i32| period.update(|p| *p = p.shift(n)))/>
+        </div>
+    }
+}
+
+/// Earlier / the shown period or week / later; `name` makes the test ids (`period-prev`,
+/// `period-name`, `period-next`).
+#[component]
+fn Stepper(name: &'static str, label: Signal<String>, step: Callback<i32>) -> impl IntoView {
+    let i = use_i18n();
+    view! {
+        <div class="period-step">
+            <button type="button" class="button small icon-only" data-testid=format!("{name}-prev")
+                aria-label=move || i.t("reports.earlier") on:click=move |_| step.run(-1)>
+                <Icon name=IconName::Back/>
+            </button>
+            <strong class="period-name" data-testid=format!("{name}-name") aria-live="polite">{move || label.get()}</strong>
+            <button type="button" class="button small icon-only flip" data-testid=format!("{name}-next")
+                aria-label=move || i.t("reports.later") on:click=move |_| step.run(1)>
+                <Icon name=IconName::Back/>
+            </button>
         </div>
     }
 }
@@ -190,12 +201,17 @@ pub fn Reports() -> impl IntoView {
         let locale = i.locale();
         let period = period.get();
         let who = subject.get().who();
-        let Some((now, before)) = facts.get() else {
+        let Some((actual, last)) = facts.with(|f| {
+            f.as_ref().map(|(now, before)| {
+                (
+                    now.actuals(period, who),
+                    before.actuals(period.last_year(), who),
+                )
+            })
+        }) else {
             return Table::default();
         };
         let targets = data.with(|d| d.as_ref().map(|d| d.0.targets.clone()).unwrap_or_default());
-        let actual = now.actuals(period, who);
-        let last = before.actuals(period.last_year(), who);
         let mut rows = Vec::new();
         let mut raw = Vec::new();
         for metric in Metric::ALL {
@@ -244,11 +260,11 @@ pub fn Reports() -> impl IntoView {
     let target_bars = Memo::new(move |_| {
         let period = period.get();
         let who = subject.get().who();
-        let Some((now, _)) = facts.get() else {
+        let Some(actual) = facts.with(|f| f.as_ref().map(|(now, _)| now.actuals(period, who)))
+        else {
             return Vec::new();
         };
         let targets = data.with(|d| d.as_ref().map(|d| d.0.targets.clone()).unwrap_or_default());
-        let actual = now.actuals(period, who);
         let locale = i.locale();
         Metric::ALL
             .iter()
@@ -268,6 +284,37 @@ pub fn Reports() -> impl IntoView {
                 })
             })
             .collect::<Vec<_>>()
+    });
+
+    // 1b. For a rep: the team's own targets (reps see them; the team's actuals are the
+    // managers', whose devices hold the team's records).
+    let team_targets_table = Memo::new(move |_| {
+        let locale = i.locale();
+        let period = period.get();
+        let targets = data.with(|d| d.as_ref().map(|d| d.0.targets.clone()).unwrap_or_default());
+        let found: Vec<(Metric, domain::Target)> = Metric::ALL
+            .iter()
+            .filter_map(|&metric| {
+                domain::target_for(&targets, my_team(state), None, period, metric)
+                    .map(|t| (metric, t.clone()))
+            })
+            .collect();
+        Table {
+            head: vec![tr(locale, "reports.metric"), tr(locale, "reports.target")],
+            rows: found
+                .iter()
+                .map(|(metric, t)| {
+                    vec![
+                        tr(locale, metric.key()),
+                        figure_text(locale, *metric, t.value, t.currency),
+                    ]
+                })
+                .collect(),
+            raw: found
+                .iter()
+                .map(|(metric, t)| vec![tr(locale, metric.key()), figure_csv(*metric, t.value)])
+                .collect(),
+        }
     });
 
     // 2. The funnel of the leads created in the period.
@@ -497,7 +544,7 @@ pub fn Reports() -> impl IntoView {
     // 6. The team leaderboard (managers, the whole team).
     let board_rows = Memo::new(move |_| {
         let period = period.get();
-        let Some((now, _)) = facts.get() else {
+        let Some(people) = facts.with(|f| f.as_ref().map(|(now, _)| now.by_person(period))) else {
             return Vec::new();
         };
         let reps = team_reps(state);
@@ -516,8 +563,7 @@ pub fn Reports() -> impl IntoView {
                 .map(|t| (rep, t.value))
             })
             .collect();
-        let board =
-            domain::leaderboard(&ids, &now.by_person(period), &rep_targets, REPORT_CURRENCY);
+        let board = domain::leaderboard(&ids, &people, &rep_targets, REPORT_CURRENCY);
         board
             .into_iter()
             .map(|s| {
@@ -624,6 +670,15 @@ pub fn Reports() -> impl IntoView {
                 table: outcomes_table.get(),
             },
         ];
+        if !manager && team_targets_table.with(|t| !t.rows.is_empty()) {
+            all.insert(
+                1,
+                Section {
+                    title_key: "reports.team_targets",
+                    table: team_targets_table.get(),
+                },
+            );
+        }
         if manager && subject.get() == Subject::Team {
             all.push(Section {
                 title_key: "reports.leaderboard",
@@ -711,6 +766,13 @@ pub fn Reports() -> impl IntoView {
                 </Show>
                 <DataTable caption=caption("reports.targets") table=targets_table testid="targets-table"/>
             </section>
+
+            <Show when=move || !manager && team_targets_table.with(|t| !t.rows.is_empty())>
+                <section class="report" data-testid="report-team-targets">
+                    <h2 class="section-title">{move || i.t("reports.team_targets")}</h2>
+                    <DataTable caption=caption("reports.team_targets") table=team_targets_table testid="team-targets-table"/>
+                </section>
+            </Show>
 
             <section class="report" data-testid="report-funnel">
                 <h2 class="section-title">{move || i.t("reports.funnel")}</h2>
@@ -901,17 +963,9 @@ fn WeekActivity(rep: Id) -> impl IntoView {
     view! {
         <section class="report" data-testid="report-week">
             <h2 class="section-title">{move || fill(i.t("reports.week_of"), person_name(state, rep))}</h2>
-            <div class="period-step">
-                <button type="button" class="button small icon-only" data-testid="week-prev"
-                    aria-label=move || i.t("reports.earlier") on:click=move |_| week.update(|w| *w -= chrono::Duration::days(7))>
-                    <Icon name=IconName::Back/>
-                </button>
-                <strong class="period-name" aria-live="polite">{move || fill(i.t("reports.week_starting"), i.locale().date(week.get()))}</strong>
-                <button type="button" class="button small icon-only flip" data-testid="week-next"
-                    aria-label=move || i.t("reports.later") on:click=move |_| week.update(|w| *w += chrono::Duration::days(7))>
-                    <Icon name=IconName::Back/>
-                </button>
-            </div>
+            <Stepper name="week"
+                label=Signal::derive(move || fill(i.t("reports.week_starting"), i.locale().date(week.get())))
+                step=Callback::new(move |n: i32| week.update(|w| *w += chrono::Duration::days(7 * i64::from(n))))/>
             <Show when=move || rows.with(|r| !r.is_empty())
                 fallback=move || view! { <p class="empty">{move || i.t("reports.week_empty")}</p> }>
                 <ul class="list activity" data-testid="week-activity">

@@ -63,6 +63,10 @@ test('a target the manager sets moves on the rep’s Today the moment a won deal
     // ¥5,000 of ¥10,000: fifty points more, computed on the device.
     await expect(rep.getByTestId('ring-month')).toHaveAttribute('data-percent', String(before + 50));
     await expect(rep.getByTestId('sync-status')).toHaveAttribute('data-state', /offline|unreachable|waiting/);
+    // The rep sees their own target and the team's (offline too).
+    await rep.getByTestId('nav-reports').click();
+    await expect(rep.getByTestId('targets-table')).toContainText('10,000');
+    await expect(rep.getByTestId('team-targets-table')).toContainText('20,000');
 
     await bossContext.close();
     await repContext.close();
