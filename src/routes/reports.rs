@@ -1043,7 +1043,7 @@ pub fn TargetProgress() -> impl IntoView {
     view! {
         <Show when=move || rings.with(|r| !r.is_empty())
             fallback=move || (manager && loaded()).then(|| view! {
-                <p class="more"><A href="/targets" attr:data-testid="set-targets">{move || i.t("progress.set_targets")}</A></p>
+                <p class="more"><A href="/targets" attr:class="button" attr:data-testid="set-targets">{move || i.t("progress.set_targets")}</A></p>
             })>
             <section class="progress" data-testid="target-progress" aria-labelledby="progress-title">
                 <h2 class="section-title" id="progress-title">{move || i.t(if manager { "progress.team_title" } else { "progress.title" })}</h2>
