@@ -18,7 +18,7 @@ use crate::postgres::free_port;
 use crate::process::{Cmd, Workspace};
 
 /// Rep accounts made for the tests that need a book of their own.
-const POOL: usize = 45;
+const POOL: usize = 80;
 const POOL_TEAM: &str = "e2e";
 
 /// A team of its own for the test of a manager resetting a rep's password (its rep's
