@@ -117,6 +117,18 @@ impl Store {
         })
     }
 
+    /// Every target on the device, live ones only.
+    pub async fn targets(&self) -> Result<Vec<Target>> {
+        let tx = self.db.transaction(TARGETS).build()?;
+        let rows = tx
+            .object_store(TARGETS)?
+            .get_all::<JsValue>()
+            .primitive()?
+            .await?;
+        let targets: Vec<Target> = decode_rows(rows)?;
+        Ok(targets.into_iter().filter(|t| !t.deleted).collect())
+    }
+
     /// A lead's stage changes, oldest first (compound index `by_lead_time`).
     pub async fn stage_changes_of_lead(&self, lead_id: Id) -> Result<Vec<StageChange>> {
         self.by_index(STAGE_CHANGES, "by_lead_time", super::prefix_range(lead_id))
